@@ -1,0 +1,28 @@
+# Two commands a new machine needs: `make demo` and `make test`.
+# Each creates its own virtual environment in .venv and installs what it needs.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+
+.PHONY: demo test bench clean
+
+demo: $(VENV)/.collector
+	$(BIN)/hdc-collector demo
+
+test: $(VENV)/.test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+$(BIN)/python:
+	@$(PYTHON) -m venv $(VENV) || { echo "Cannot create a virtual environment: on Debian run 'apt-get install python3-venv' first." >&2; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.collector: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[collector]'
+	@touch $@
+
+$(VENV)/.test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@ $(VENV)/.collector
+
+clean:
+	rm -rf $(VENV) var build *.egg-info .pytest_cache .hypothesis

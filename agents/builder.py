@@ -1,0 +1,82 @@
+"""Facts read by a probe, plus the agent's configuration -> one schema-v1 report.
+
+Probes (Linux today, Windows and SSH beside it) only say what the machine
+told them; this module alone decides what a report looks like, so every
+probe's output reaches the collector in the same shape.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Optional, Sequence
+
+from inventory.report import empty_report, rfc3339
+
+from . import __version__
+
+if TYPE_CHECKING:
+    from .config import AgentConfig
+
+AGENT_NAME = "hdc-agent"
+
+# `hdc-agent inventory --print` without a configuration has no ward to name.
+# "00000" is no GSO unit code, so a report carrying it can never be filed
+# under a real ward by mistake; the collector's registry knows no such unit.
+PLACEHOLDER_WARD = "00000"
+
+MAX_NOTES = 256
+MAX_NOTE_CHARS = 1024
+
+
+@dataclass
+class Facts:
+    """What a probe read, already in the report's section shapes.
+
+    ``collected_at`` is taken when reading starts, so the report says when
+    the machine looked like this, not when the report happened to be built.
+    """
+
+    device: dict
+    hardware: dict
+    firmware: dict
+    os: dict
+    software: list = field(default_factory=list)
+    interfaces: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    collected_at: str = field(default_factory=rfc3339)
+
+
+def build_report(facts: Facts, config: Optional["AgentConfig"] = None,
+                 reachability: Sequence[dict] = ()) -> dict:
+    """One fresh report (new report id) from ``facts``.
+
+    Without ``config`` the ward is :data:`PLACEHOLDER_WARD`. A configured
+    ``device_class`` wins over detection, and the report says so, because a
+    misdetected class would hold the device to the wrong baseline.
+    """
+    ward = config.ward_code if config is not None else PLACEHOLDER_WARD
+    report = empty_report(ward, AGENT_NAME, __version__, "agent")
+    report["collected_at"] = facts.collected_at
+    report["device"].update(facts.device)
+    report["hardware"].update(facts.hardware)
+    report["firmware"].update(facts.firmware)
+    report["os"].update(facts.os)
+    report["software"] = list(facts.software)
+    report["network"] = {"reachability": list(reachability), "interfaces": list(facts.interfaces)}
+    notes = list(facts.notes)
+    if config is None:
+        notes.append(f"no configuration: ward code is the placeholder {PLACEHOLDER_WARD}")
+    elif config.device_class and config.device_class != report["device"]["class"]:
+        notes.append(f"device class set to {config.device_class} by configuration "
+                     f"(detected: {report['device']['class']})")
+        report["device"]["class"] = config.device_class
+    report["notes"] = _bounded_notes(notes)
+    return report
+
+
+def _bounded_notes(notes: list) -> list:
+    """The schema caps notes; a machine that denies everything must still produce a valid report."""
+    clipped = [n if len(n) <= MAX_NOTE_CHARS else n[:MAX_NOTE_CHARS - 3] + "..." for n in notes]
+    if len(clipped) > MAX_NOTES:
+        dropped = len(clipped) - (MAX_NOTES - 1)
+        clipped = clipped[:MAX_NOTES - 1] + [f"{dropped} more notes left out"]
+    return clipped

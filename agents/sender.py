@@ -1,0 +1,212 @@
+"""Deliver queued reports to the collector over HTTPS, oldest first.
+
+Every answer falls in one of four outcomes, because each asks for a
+different reaction: acknowledged (forget the report), retry later (keep it,
+stop for now, honour Retry-After), rejected (this report will never be
+accepted: set it aside so it cannot block the queue) and misconfigured
+(token refused, TLS not trusted, wrong URL: keep everything and tell a
+human). TLS is always verified, redirects are never followed (they would
+carry the token elsewhere) and the token is never logged or put in a message.
+"""
+from __future__ import annotations
+
+import email.utils
+import http.client
+import json
+import socket
+import ssl
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Callable, Optional, Union
+
+from .config import AgentConfig
+from .outbox import Outbox
+
+MAX_RETRY_AFTER = 24 * 3600  # a confused server must not silence a ward for weeks
+_REJECTING = {400, 413, 415, 422}
+_RETRYING = {408, 429}
+
+
+class Outcome(str, Enum):
+    ACKNOWLEDGED = "acknowledged"
+    RETRY_LATER = "retry_later"
+    REJECTED = "rejected"
+    MISCONFIGURED = "misconfigured"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The collector's answer to one report; ``retry_after`` in seconds when it asked to wait."""
+
+    outcome: Outcome
+    status: Optional[int]
+    message: str
+    retry_after: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class FlushSummary:
+    """What one pass over the outbox achieved; ``stopped_by`` is the answer that ended it early."""
+
+    delivered: int
+    rejected: int
+    remaining: int
+    stopped_by: Optional[Delivery] = None
+    held_until: Optional[float] = None
+    last_rejection: Optional[str] = None
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # surfaces the 3xx as an HTTPError instead of re-sending the token elsewhere
+
+
+def tls_context(ca_bundle: Optional[Union[str, Path]] = None) -> ssl.SSLContext:
+    """A verifying context: the system's CAs, or the ward's own CA file. Verification cannot be switched off."""
+    return ssl.create_default_context(cafile=str(ca_bundle) if ca_bundle else None)
+
+
+def build_opener(ca_bundle: Optional[Union[str, Path]] = None) -> urllib.request.OpenerDirector:
+    """urllib with verified TLS, the environment's proxy settings and no redirects."""
+    return urllib.request.build_opener(urllib.request.HTTPSHandler(context=tls_context(ca_bundle)), _NoRedirect())
+
+
+class Sender:
+    """Posts report bodies to one collector with one ward token."""
+
+    def __init__(self, url: str, token: str, ca_bundle: Optional[Union[str, Path]] = None,
+                 timeout: float = 30.0) -> None:
+        self.url = url
+        self.timeout = timeout
+        self._token = token
+        self._opener = build_opener(ca_bundle)
+
+    @classmethod
+    def from_config(cls, config: AgentConfig) -> "Sender":
+        return cls(config.reports_url, config.token, config.ca_bundle, config.timeout_seconds)
+
+    def __repr__(self) -> str:
+        return f"Sender({self.url!r})"
+
+    def send(self, body: bytes) -> Delivery:
+        """POST one report body and classify the answer; never raises for network trouble."""
+        request = urllib.request.Request(self.url, data=body, method="POST", headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {self._token}",
+            "User-Agent": "hdc-agent",
+        })
+        try:
+            with self._opener.open(request, timeout=self.timeout) as response:
+                return _classify(response.status, response.headers, response.read(4096))
+        except urllib.error.HTTPError as err:
+            return _classify(err.code, err.headers, _read_quietly(err))
+        except urllib.error.URLError as err:
+            return _network_failure(err.reason, self.url)
+        except (OSError, http.client.HTTPException) as err:
+            return _network_failure(err, self.url)
+
+
+def deliver(outbox: Outbox, sender: Sender, clock: Callable[[], float] = time.time) -> FlushSummary:
+    """Send the queue oldest first; stop at the first answer that says "not now"."""
+    held = outbox.held_until(clock())
+    if held is not None:
+        return FlushSummary(0, 0, len(outbox.pending()), held_until=held)
+    delivered = rejected = 0
+    last_rejection = None
+    for item in outbox.pending():
+        try:
+            body = item.body()
+        except FileNotFoundError:
+            continue  # a concurrent run delivered it meanwhile
+        result = sender.send(body)
+        if result.outcome is Outcome.ACKNOWLEDGED:
+            outbox.remove(item.report_id)
+            delivered += 1
+        elif result.outcome is Outcome.REJECTED:
+            last_rejection = f"HTTP {result.status}: {result.message}"
+            outbox.reject(item.report_id, last_rejection)
+            rejected += 1
+        else:
+            held = None
+            if result.retry_after is not None:
+                held = clock() + result.retry_after
+                outbox.hold_until(held)
+            return FlushSummary(delivered, rejected, len(outbox.pending()), stopped_by=result,
+                                held_until=held, last_rejection=last_rejection)
+    outbox.release_hold()
+    return FlushSummary(delivered, rejected, len(outbox.pending()), last_rejection=last_rejection)
+
+
+def _classify(status: int, headers, body: bytes) -> Delivery:
+    if 200 <= status < 300:
+        return Delivery(Outcome.ACKNOWLEDGED, status, "acknowledged")
+    message = _server_message(body)
+    if status in _REJECTING:
+        return Delivery(Outcome.REJECTED, status, message)
+    if status in _RETRYING or status >= 500:
+        retry_after = _retry_after(headers.get("Retry-After") if headers else None)
+        return Delivery(Outcome.RETRY_LATER, status, f"collector answered HTTP {status}: {message}", retry_after)
+    if status in (401, 403):
+        return Delivery(Outcome.MISCONFIGURED, status,
+                        f"collector refused the ward token (HTTP {status}: {message}); check token/token_file "
+                        "and ward_code in the configuration")
+    if 300 <= status < 400:
+        location = headers.get("Location", "?") if headers else "?"
+        return Delivery(Outcome.MISCONFIGURED, status,
+                        f"collector redirects (HTTP {status}) to {location}; put the final address in collector_url")
+    return Delivery(Outcome.MISCONFIGURED, status, f"unexpected HTTP {status} from the collector: {message}; "
+                                                   "is collector_url right?")
+
+
+def _network_failure(reason, url: str) -> Delivery:
+    if isinstance(reason, ssl.SSLCertVerificationError):
+        return Delivery(Outcome.MISCONFIGURED, None,
+                        f"TLS certificate of {url} not trusted ({reason.verify_message or reason}); "
+                        "set ca_bundle to the CA that signed it")
+    if isinstance(reason, (socket.timeout, TimeoutError)):
+        return Delivery(Outcome.RETRY_LATER, None, f"no answer from {url} (timed out)")
+    text = getattr(reason, "strerror", None) or str(reason) or reason.__class__.__name__
+    return Delivery(Outcome.RETRY_LATER, None, f"cannot reach {url} ({text})")
+
+
+def _read_quietly(err: urllib.error.HTTPError) -> bytes:
+    try:
+        return err.read(4096)
+    except (OSError, http.client.HTTPException):
+        return b""
+
+
+def _server_message(body: bytes) -> str:
+    """The collector's own words (its JSON error, or the text), one line and bounded."""
+    text = body.decode("utf-8", "replace").strip()
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        doc = None
+    if isinstance(doc, dict):
+        parts = [str(doc[k]) for k in ("error", "message", "detail") if doc.get(k)]
+        errors = doc.get("errors")
+        if isinstance(errors, list):
+            parts.extend(json.dumps(e, ensure_ascii=False) if not isinstance(e, str) else e for e in errors[:5])
+        text = "; ".join(parts) or text
+    text = " ".join(text.split())
+    return (text[:497] + "...") if len(text) > 500 else (text or "no message")
+
+
+def _retry_after(value: Optional[str]) -> Optional[float]:
+    """Retry-After as seconds: delta-seconds or an HTTP date (RFC 9110 10.2.3), capped."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)

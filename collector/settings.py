@@ -1,0 +1,26 @@
+"""What a collector process is configured with; one frozen value, passed to the app factory."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from .store.engine import default_url
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str = ""
+    registry_path: Optional[Path] = None
+    baseline_path: Optional[Path] = None
+    catalog_path: Optional[Path] = None
+    milestones_path: Optional[Path] = None
+    # A report with 20,000 packages is about 2 MB; 8 MiB leaves room without inviting abuse.
+    max_report_bytes: int = 8 * MiB
+    # Clocks at wards drift; a report from further ahead than this is refused, not trusted.
+    max_clock_skew_seconds: int = 24 * 3600
+
+    def resolved_db_url(self) -> str:
+        return self.db_url or default_url()

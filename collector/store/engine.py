@@ -1,0 +1,82 @@
+"""Opening a store: engine set-up per backend, and schema migrations.
+
+SQLite gets WAL (readers never block the writer), a busy timeout, foreign
+keys, and ``BEGIN IMMEDIATE`` for write transactions: a deferred transaction
+that reads and then writes can fail at once with SQLITE_BUSY when another
+writer committed in between, which under load would turn into lost reports.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+DEFAULT_DB_PATH = Path("var") / "hdc-readiness.sqlite3"
+WRITE = {"hdc_write": True}
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or migrated; the message says which URL and why."""
+
+
+def default_url() -> str:
+    """``$HDC_DB_URL`` or a SQLite file under ``./var``."""
+    return os.environ.get("HDC_DB_URL") or f"sqlite:///{DEFAULT_DB_PATH}"
+
+
+def make_engine(url: Optional[str] = None) -> Engine:
+    url = url or default_url()
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise StoreError(f"--db {url!r}: not a database URL ({exc})") from exc
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    try:
+        return sa.create_engine(parsed, pool_pre_ping=True)
+    except (ImportError, sa.exc.NoSuchModuleError) as exc:
+        raise StoreError(f"--db {parsed.render_as_string(hide_password=True)}: driver not installed ({exc})") from exc
+
+
+def _sqlite_engine(url: sa.engine.URL) -> Engine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Let SQLAlchemy, not the driver, decide when a transaction begins.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("hdc_write") else "BEGIN")
+
+    return engine
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision (idempotent; safe on every start)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", "collector:migrations")
+    with engine.connect().execution_options(**WRITE) as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+        conn.commit()
+
+
+def describe(engine: Engine) -> str:
+    """The URL without its password, for logs and messages."""
+    return engine.url.render_as_string(hide_password=True)

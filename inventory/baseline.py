@@ -1,0 +1,459 @@
+"""Baseline rules: what a device of each class must have to count as ready.
+
+The rules are data (``data/baseline.yaml``) so the city can tighten them
+without a release. A baseline that is wrong would silently judge hundreds of
+machines wrongly, so loading is strict: every problem is reported with file,
+line and field, and the file's sha256 is kept so each verdict can say which
+baseline judged it.
+
+This module also holds the small YAML reader the other data files
+(lifecycle table, milestones) share: PyYAML forgets line numbers once it has
+built Python objects, so the reader keeps them beside the values.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping, NoReturn, Optional, Sequence
+
+import yaml
+
+DEFAULT_BASELINE = "baseline.yaml"
+DEVICE_CLASSES = ("workstation", "laptop", "server", "virtual_machine", "other")
+SEVERITIES = ("hard", "soft")
+OS_FAMILIES = ("windows", "linux", "macos", "other")
+
+
+class DataFileError(ValueError):
+    """A YAML data file that cannot be trusted; the message names file, line and field."""
+
+
+class BaselineError(DataFileError):
+    """A baseline file that cannot be trusted."""
+
+
+# --------------------------------------------------------------------------- YAML with line numbers
+
+class _Map(dict):
+    """A YAML mapping that remembers the line of itself and of each key."""
+
+    line = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.key_lines: dict[Any, int] = {}
+
+
+class _Seq(list):
+    """A YAML sequence that remembers the line of itself and of each item."""
+
+    line = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.item_lines: list[int] = []
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that keeps line numbers and refuses duplicate keys (PyYAML keeps the last one)."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
+    loader.flatten_mapping(node)
+    result = _Map()
+    result.line = node.start_mark.line + 1
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(None, None, "a key must be a plain value",
+                                                    key_node.start_mark) from None
+        if key in result:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"field '{key}' appears twice (first on line {result.key_lines[key]})",
+                key_node.start_mark)
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = key_node.start_mark.line + 1
+    return result
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> _Seq:
+    result = _Seq()
+    result.line = node.start_mark.line + 1
+    for item in node.value:
+        result.append(loader.construct_object(item, deep=True))
+        result.item_lines.append(item.start_mark.line + 1)
+    return result
+
+
+def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> Any:
+    # PyYAML raises a bare ValueError for 2025-13-01; give it a line.
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError as exc:
+        raise yaml.constructor.ConstructorError(None, None, f"{node.value!r} is not a valid date ({exc})",
+                                                node.start_mark) from None
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+
+
+class DataFile:
+    """One YAML data file being read: every complaint names its file, line and dotted field."""
+
+    def __init__(self, text: str, source: str, error: type[DataFileError]):
+        self.source = source
+        self.error = error
+        try:
+            self.root = yaml.load(text, Loader=_LineLoader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else 1
+            raise error(f"{source}: line {line}: YAML: {exc.problem or exc.context}") from exc
+        except yaml.YAMLError as exc:
+            raise error(f"{source}: YAML: {exc}") from exc
+
+    def fail(self, line: int, field: str, message: str) -> NoReturn:
+        raise self.error(f"{self.source}: line {line}: field '{field or '(document)'}': {message}")
+
+    @staticmethod
+    def line(container: Any, key: Any = None) -> int:
+        """Line of ``container[key]`` (or of the container itself when key is None or unknown)."""
+        if isinstance(container, _Map) and key in container.key_lines:
+            return container.key_lines[key]
+        if isinstance(container, _Seq) and isinstance(key, int) and 0 <= key < len(container.item_lines):
+            return container.item_lines[key]
+        return getattr(container, "line", 1)
+
+    def mapping(self, value: Any, field: str, line: int, required: Iterable[str] = (),
+                optional: Iterable[str] = ()) -> Mapping[str, Any]:
+        """Check ``value`` is a mapping with exactly the allowed keys (names typos instead of ignoring them)."""
+        if not isinstance(value, dict):
+            self.fail(line, field, f"expected a mapping, got {_kind(value)}")
+        required, optional = tuple(required), tuple(optional)
+        if required or optional:
+            allowed = required + optional
+            for key in value:
+                if key not in allowed:
+                    self.fail(self.line(value, key), f"{field}.{key}" if field else str(key),
+                              f"unknown key; allowed: {', '.join(allowed)}")
+            for key in required:
+                if key not in value:
+                    self.fail(self.line(value), f"{field}.{key}" if field else key, "required")
+        return value
+
+    def sequence(self, value: Any, field: str, line: int) -> Sequence[Any]:
+        if not isinstance(value, list):
+            self.fail(line, field, f"expected a list, got {_kind(value)}")
+        return value
+
+    def text(self, container: Mapping[str, Any], key: str, field: str) -> str:
+        value = container[key]
+        if not isinstance(value, str) or not value.strip():
+            self.fail(self.line(container, key), field,
+                      f"expected text, got {_kind(value)}" + (" (quote it)" if isinstance(value, (int, float)) else ""))
+        return value.strip()
+
+    def day(self, container: Mapping[str, Any], key: str, field: str) -> date:
+        value = container[key]
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        elif isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        self.fail(self.line(container, key), field, f"{value!r} is not a date (YYYY-MM-DD)")
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"text {value!r}"
+    return f"{type(value).__name__} {value!r}"
+
+
+# --------------------------------------------------------------------------- sizes
+
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]+)\s*$")
+_UNITS = {"b": 1, "kb": 1000, "mb": 1000 ** 2, "gb": 1000 ** 3, "tb": 1000 ** 4,
+          "kib": 1024, "mib": 1024 ** 2, "gib": 1024 ** 3, "tib": 1024 ** 4}
+_IEC = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def parse_size(text: str) -> int:
+    """Bytes in a size such as ``8 GiB`` or ``256 GB``; both unit families because both appear on invoices."""
+    match = _SIZE.match(text) if isinstance(text, str) else None
+    if not match or match.group(2).lower() not in _UNITS:
+        raise ValueError(f"{text!r} is not a size (e.g. '8 GiB'; units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)")
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def format_size(n: int) -> str:
+    """IEC size rounded down to one decimal, so a value just under a minimum never prints as the minimum."""
+    value, unit = float(n), 0
+    while value >= 1024 and unit < len(_IEC) - 1:
+        value /= 1024
+        unit += 1
+    shown = math.floor(value * 10) / 10
+    return f"{shown:.1f}".rstrip("0").rstrip(".") + f" {_IEC[unit]}"
+
+
+# --------------------------------------------------------------------------- rules
+
+@dataclass(frozen=True)
+class _Kind:
+    """What one rule kind accepts: its parameters and default titles."""
+
+    title_vi: str
+    title_en: str
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+
+
+KINDS: Mapping[str, _Kind] = MappingProxyType({
+    "min_memory": _Kind("Dung lượng RAM", "Memory size", ("min",), ("tolerance_percent",)),
+    "min_system_disk": _Kind("Dung lượng ổ hệ thống", "System disk size", ("min",), ("tolerance_percent",)),
+    "min_system_disk_free": _Kind("Dung lượng trống ổ hệ thống", "Free space on the system disk", ("min",),
+                                  ("tolerance_percent",)),
+    "system_disk_ssd": _Kind("Ổ hệ thống là SSD", "System disk is an SSD"),
+    "min_logical_cores": _Kind("Số nhân CPU", "CPU logical cores", ("min",)),
+    "os_supported": _Kind("Hệ điều hành còn được hỗ trợ", "Operating system still supported", (),
+                          ("min_days_left",)),
+    "tpm_min_version": _Kind("Phiên bản TPM", "TPM version", ("min",)),
+    "uefi": _Kind("Khởi động UEFI", "UEFI boot"),
+    "secure_boot": _Kind("Secure Boot", "Secure Boot"),
+    "win11_cpu": _Kind("CPU hỗ trợ Windows 11", "CPU supported by Windows 11"),
+    "max_device_age_years": _Kind("Tuổi thiết bị", "Device age", ("max",)),
+})
+_COMMON = ("id", "kind", "severity")
+_COMMON_OPTIONAL = ("os_family", "title_vi", "title_en")
+_RULE_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_VERSION = re.compile(r"^[0-9]+\.[0-9]+$")
+_SIZE_KINDS = ("min_memory", "min_system_disk", "min_system_disk_free")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One check with its parameters, already validated and converted (sizes in bytes)."""
+
+    id: str
+    kind: str
+    severity: str
+    params: Mapping[str, Any]
+    os_family: Optional[tuple[str, ...]] = None
+    title_vi: str = ""
+    title_en: str = ""
+
+    def applies_to_family(self, family: str) -> bool:
+        return self.os_family is None or family in self.os_family
+
+
+class Baseline:
+    """The rules per device class, resolved once at load (``default`` + ``extends`` chain + own rules)."""
+
+    def __init__(self, name: str, fingerprint: str, source: str, rules: Mapping[str, Sequence[Rule]]):
+        self.name = name
+        self.fingerprint = fingerprint
+        self.source = source
+        self._rules = {cls: tuple(rules[cls]) for cls in DEVICE_CLASSES}
+
+    def rules_for(self, device_class: str) -> list[Rule]:
+        """Rules for a class; an unexpected class gets the ``other`` rules rather than none."""
+        return list(self._rules.get(device_class, self._rules["other"]))
+
+    def rule_ids(self) -> list[str]:
+        return sorted({r.id for rules in self._rules.values() for r in rules})
+
+    def all_rules(self) -> list[Rule]:
+        """One rule per id (the first class defining it), sorted by id: for titles and legends."""
+        seen: dict[str, Rule] = {}
+        for cls in DEVICE_CLASSES:
+            for rule in self._rules[cls]:
+                seen.setdefault(rule.id, rule)
+        return [seen[i] for i in sorted(seen)]
+
+
+def _parse_rule(f: DataFile, raw: Any, field: str, line: int) -> Rule:
+    raw = f.mapping(raw, field, line)
+    for key in _COMMON:
+        if key not in raw:
+            f.fail(f.line(raw), f"{field}.{key}", "required")
+    kind = raw["kind"]
+    if not isinstance(kind, str) or kind not in KINDS:
+        f.fail(f.line(raw, "kind"), f"{field}.kind", f"{kind!r} is not a rule kind; known: {', '.join(KINDS)}")
+    spec = KINDS[kind]
+    f.mapping(raw, field, line, _COMMON + spec.required, _COMMON_OPTIONAL + spec.optional)
+    rule_id = raw["id"]
+    if not isinstance(rule_id, str) or not _RULE_ID.match(rule_id):
+        f.fail(f.line(raw, "id"), f"{field}.id", f"{rule_id!r} is not a rule id (lower case, digits, '_')")
+    severity = raw["severity"]
+    if severity not in SEVERITIES:
+        f.fail(f.line(raw, "severity"), f"{field}.severity", f"{severity!r} is not one of hard, soft")
+    params = {key: _parse_param(f, raw, key, kind, f"{field}.{key}") for key in spec.required + spec.optional
+              if key in raw}
+    return Rule(rule_id, kind, severity, MappingProxyType(params), _parse_families(f, raw, field),
+                f.text(raw, "title_vi", f"{field}.title_vi") if "title_vi" in raw else spec.title_vi,
+                f.text(raw, "title_en", f"{field}.title_en") if "title_en" in raw else spec.title_en)
+
+
+def _parse_param(f: DataFile, raw: Mapping[str, Any], key: str, kind: str, field: str) -> Any:
+    value, line = raw[key], f.line(raw, key)
+    if key == "min" and kind in _SIZE_KINDS:
+        try:
+            return parse_size(value)
+        except ValueError as exc:
+            f.fail(line, field, str(exc))
+    if key == "tolerance_percent":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 50:
+            f.fail(line, field, f"{value!r} is not a percentage from 0 to under 50")
+        return float(value)
+    if key == "min" and kind == "tpm_min_version":
+        if not isinstance(value, str) or not _VERSION.match(value):
+            f.fail(line, field, f"{value!r} is not a TPM version such as '2.0' (quote it)")
+        return value
+    if key == "max":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 100:
+            f.fail(line, field, f"{value!r} is not a number of years from 0 to 100")
+        return float(value)
+    # min_logical_cores.min and os_supported.min_days_left: whole numbers in a sane range.
+    lowest, highest = (1, 65536) if key == "min" else (0, 36500)
+    if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= highest:
+        f.fail(line, field, f"{value!r} is not a whole number from {lowest} to {highest}")
+    return value
+
+
+def _parse_families(f: DataFile, raw: Mapping[str, Any], field: str) -> Optional[tuple[str, ...]]:
+    if "os_family" not in raw:
+        return None
+    value = raw["os_family"]
+    values = value if isinstance(value, list) else [value]
+    for item in values:
+        if item not in OS_FAMILIES:
+            f.fail(f.line(raw, "os_family"), f"{field}.os_family",
+                   f"{item!r} is not one of {', '.join(OS_FAMILIES)}")
+    if not values:
+        f.fail(f.line(raw, "os_family"), f"{field}.os_family", "empty list")
+    return tuple(values)
+
+
+def _parse_rule_list(f: DataFile, section: Mapping[str, Any], field: str) -> list[tuple[Rule, int, str]]:
+    """Rules of one section, with the line and field of each for later cross-checks."""
+    if "rules" not in section:
+        return []
+    items = f.sequence(section["rules"], f"{field}.rules", f.line(section, "rules"))
+    out: list[tuple[Rule, int, str]] = []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(items):
+        item_field, line = f"{field}.rules[{i}]", f.line(items, i)
+        rule = _parse_rule(f, raw, item_field, line)
+        if rule.id in seen:
+            f.fail(line, f"{item_field}.id", f"duplicate rule id {rule.id!r} (first on line {seen[rule.id]})")
+        seen[rule.id] = line
+        out.append((rule, line, item_field))
+    return out
+
+
+def parse_baseline(text: str, source: str, fingerprint: str) -> Baseline:
+    f = DataFile(text, source, BaselineError)
+    root = f.mapping(f.root, "", 1, ("name",), ("default", "classes"))
+    name = f.text(root, "name", "name")
+    default: list[tuple[Rule, int, str]] = []
+    if "default" in root:
+        section = f.mapping(root["default"], "default", f.line(root, "default"), (), ("rules",))
+        default = _parse_rule_list(f, section, "default")
+    sections: dict[str, Mapping[str, Any]] = {}
+    own: dict[str, list[tuple[Rule, int, str]]] = {}
+    if "classes" in root:
+        classes = f.mapping(root["classes"], "classes", f.line(root, "classes"))
+        for cls, section in classes.items():
+            field = f"classes.{cls}"
+            if cls not in DEVICE_CLASSES:
+                f.fail(f.line(classes, cls), field, f"{cls!r} is not a device class; known: {', '.join(DEVICE_CLASSES)}")
+            sections[cls] = f.mapping(section, field, f.line(classes, cls), (), ("extends", "rules"))
+            own[cls] = _parse_rule_list(f, sections[cls], field)
+    resolved = {cls: _resolve(f, cls, sections, own, default, ()) for cls in DEVICE_CLASSES}
+    _check_consistency(f, resolved)
+    return Baseline(name, fingerprint, source, {cls: [r for r, _, _ in rules] for cls, rules in resolved.items()})
+
+
+def _resolve(f: DataFile, cls: str, sections: Mapping[str, Mapping[str, Any]],
+             own: Mapping[str, list[tuple[Rule, int, str]]], default: list[tuple[Rule, int, str]],
+             chain: tuple[str, ...]) -> list[tuple[Rule, int, str]]:
+    """Inherited rules first, then the class's own; an own rule with an inherited id replaces it."""
+    section = sections.get(cls, {})
+    if "extends" in section:
+        parent, line = section["extends"], f.line(section, "extends")
+        field = f"classes.{cls}.extends"
+        if parent not in DEVICE_CLASSES:
+            f.fail(line, field, f"{parent!r} is not a device class; known: {', '.join(DEVICE_CLASSES)}")
+        if parent == cls or parent in chain:
+            f.fail(line, field, "classes extend each other in a circle: " + " -> ".join((*chain, cls, parent)))
+        inherited = _resolve(f, parent, sections, own, default, (*chain, cls))
+    else:
+        inherited = list(default)
+    rules = list(inherited)
+    index = {r.id: i for i, (r, _, _) in enumerate(rules)}
+    for rule, line, field in own.get(cls, []):
+        if rule.id in index:
+            old = rules[index[rule.id]][0]
+            if old.kind != rule.kind:
+                f.fail(line, f"{field}.kind", f"rule {rule.id!r} replaces an inherited {old.kind} rule "
+                                              f"with a {rule.kind} rule; use a new id")
+            rules[index[rule.id]] = (rule, line, field)
+        else:
+            index[rule.id] = len(rules)
+            rules.append((rule, line, field))
+    return rules
+
+
+def _check_consistency(f: DataFile, resolved: Mapping[str, list[tuple[Rule, int, str]]]) -> None:
+    """Catch rules that contradict each other: one id meaning two checks, or free space beyond the disk."""
+    kinds: dict[str, tuple[str, str]] = {}
+    defined = {(line, field): rule for rules in resolved.values() for rule, line, field in rules}
+    for (line, field), rule in sorted(defined.items()):
+        first = kinds.setdefault(rule.id, (rule.kind, field))
+        if first[0] != rule.kind:
+            f.fail(line, f"{field}.kind", f"rule id {rule.id!r} is a {first[0]} rule in {first[1]}; "
+                                          "one id must mean one check")
+    for cls in DEVICE_CLASSES:
+        disks = [r.params["min"] for r, _, _ in resolved[cls] if r.kind == "min_system_disk"]
+        for rule, line, field in resolved[cls]:
+            if rule.kind == "min_system_disk_free" and disks and rule.params["min"] >= min(disks):
+                smallest = min(disks)
+                f.fail(line, f"{field}.min", f"{format_size(rule.params['min'])} free cannot be met by a system "
+                                             f"disk of the required {format_size(smallest)} (class {cls})")
+
+
+def load_baseline(path: Optional[Path] = None) -> Baseline:
+    """Load a baseline file, or the shipped Hanoi baseline when ``path`` is None."""
+    if path is None:
+        data = resources.files("inventory").joinpath(f"data/{DEFAULT_BASELINE}").read_bytes()
+        source = DEFAULT_BASELINE
+    else:
+        source = str(path)
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise BaselineError(f"{source}: cannot read: {exc}") from exc
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BaselineError(f"{source}: not UTF-8: {exc}") from exc
+    return parse_baseline(text, source, hashlib.sha256(data).hexdigest())
