@@ -138,3 +138,7 @@ def _route_logging() -> None:
     if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
         logger.addHandler(_StderrHandler(logging.WARNING))
         logger.setLevel(logging.WARNING)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -136,7 +136,7 @@ class DataFile:
 
     def mapping(self, value: Any, field: str, line: int, required: Iterable[str] = (),
                 optional: Iterable[str] = ()) -> Mapping[str, Any]:
-        """Check ``value`` is a mapping with exactly the allowed keys (names typos instead of ignoring them)."""
+        """Check ``value`` is a mapping; given key lists, only those keys (a typo is named, not ignored)."""
         if not isinstance(value, dict):
             self.fail(line, field, f"expected a mapping, got {_kind(value)}")
         required, optional = tuple(required), tuple(optional)
@@ -385,7 +385,8 @@ def parse_baseline(text: str, source: str, fingerprint: str) -> Baseline:
         for cls, section in classes.items():
             field = f"classes.{cls}"
             if cls not in DEVICE_CLASSES:
-                f.fail(f.line(classes, cls), field, f"{cls!r} is not a device class; known: {', '.join(DEVICE_CLASSES)}")
+                f.fail(f.line(classes, cls), field,
+                       f"{cls!r} is not a device class; known: {', '.join(DEVICE_CLASSES)}")
             sections[cls] = f.mapping(section, field, f.line(classes, cls), (), ("extends", "rules"))
             own[cls] = _parse_rule_list(f, sections[cls], field)
     resolved = {cls: _resolve(f, cls, sections, own, default, ()) for cls in DEVICE_CLASSES}

@@ -92,7 +92,7 @@ def status_of(results: Iterable[RuleResult]) -> str:
 
 def evaluate(report: Mapping[str, Any], baseline: Baseline, as_of: date,
              lifecycle: Optional[Lifecycle] = None) -> Verdict:
-    """Judge ``report`` against the rules of its device class as of ``as_of`` (the shipped lifecycle table by default)."""
+    """Judge ``report`` by the rules of its device class on ``as_of``; the shipped lifecycle table by default."""
     facts = _Facts(report, as_of, lifecycle or _default_lifecycle())
     device_class = _text(_at(report, "device", "class")) or "other"
     results = tuple(_judge(rule, facts) for rule in baseline.rules_for(device_class))
@@ -164,14 +164,18 @@ class _Judgement(NamedTuple):
     message_en: str
 
 
+_OS_UNKNOWN = _Judgement("unknown", None, "Chưa xác định được hệ điều hành nên chưa đánh giá được quy tắc này",
+                         "Operating system not reported, so this rule cannot be judged")
+
+
 def _judge(rule: Rule, facts: _Facts) -> RuleResult:
     required = _REQUIRED[rule.kind](rule, facts.as_of)
+    family = facts.os_family
     if rule.os_family is not None and not facts.os_known:
-        j = _Judgement("unknown", None, "Chưa xác định được hệ điều hành nên chưa đánh giá được quy tắc này",
-                       "Operating system not reported, so this rule cannot be judged")
-    elif not rule.applies_to_family(facts.os_family):
-        j = _Judgement("not_applicable", None, f"Không áp dụng cho máy chạy {_FAMILY_VI[facts.os_family]}",
-                       f"Does not apply to {_FAMILY_EN[facts.os_family]}")
+        j = _OS_UNKNOWN
+    elif not rule.applies_to_family(family):
+        j = _Judgement("not_applicable", None, f"Không áp dụng cho máy chạy {_FAMILY_VI.get(family, family)}",
+                       f"Does not apply to {_FAMILY_EN.get(family, family)}")
     else:
         j = _JUDGES[rule.kind](rule, facts)
     return RuleResult(rule.id, rule.severity, j.outcome, j.measured, required, j.message_vi, j.message_en)
@@ -356,7 +360,8 @@ def _secure_boot(rule: Rule, facts: _Facts) -> _Judgement:
         return _Judgement("fail", "disabled", "Secure Boot đang tắt — bật Secure Boot trong thiết lập UEFI",
                           "Secure Boot is off — turn it on in the UEFI settings")
     if state == "unsupported" or facts.get("firmware", "boot_mode") == "legacy":
-        return _Judgement("fail", "unsupported" if state == "unsupported" else "legacy boot", "Máy không dùng được Secure Boot (khởi động Legacy hoặc firmware "
+        measured = "unsupported" if state == "unsupported" else "legacy boot"
+        return _Judgement("fail", measured, "Máy không dùng được Secure Boot (khởi động Legacy hoặc firmware "
                                                  "không hỗ trợ) — chuyển sang UEFI rồi bật Secure Boot",
                           "Secure Boot unavailable (legacy boot or unsupported firmware) — switch to UEFI, then "
                           "turn Secure Boot on")
@@ -366,8 +371,7 @@ def _secure_boot(rule: Rule, facts: _Facts) -> _Judgement:
 
 def _win11_cpu(rule: Rule, facts: _Facts) -> _Judgement:
     if not facts.os_known:
-        return _Judgement("unknown", None, "Chưa xác định được hệ điều hành nên chưa đánh giá được quy tắc này",
-                          "Operating system not reported, so this rule cannot be judged")
+        return _OS_UNKNOWN
     if facts.os_family != "windows" or facts.os_id == "windows-server":
         return _Judgement("not_applicable", None, "Không áp dụng: chỉ xét với máy trạm Windows",
                           "Does not apply: only Windows client machines are checked")
@@ -393,7 +397,7 @@ def _win11_cpu(rule: Rule, facts: _Facts) -> _Judgement:
 
 
 def _device_age(rule: Rule, facts: _Facts) -> _Judgement:
-    """BIOS release date as the age: the only date every probe can read, though a BIOS update makes a PC look younger."""
+    """BIOS release date as the age: the one date every probe reads, though a BIOS update makes a PC look younger."""
     limit = rule.params["max"]
     text = _text(facts.get("firmware", "bios", "date"))
     try:
@@ -439,7 +443,7 @@ _REQUIRED: Mapping[str, Callable[[Rule, date], str]] = {
     "min_system_disk_free": lambda rule, as_of: f"≥ {format_size(rule.params['min'])}",
     "system_disk_ssd": lambda rule, as_of: "ssd",
     "min_logical_cores": lambda rule, as_of: f"≥ {rule.params['min']}",
-    "os_supported": lambda rule, as_of: f"≥ {(as_of + timedelta(days=rule.params.get('min_days_left', 0))).isoformat()}",
+    "os_supported": lambda rule, as_of: f"≥ {as_of + timedelta(days=rule.params.get('min_days_left', 0))}",
     "tpm_min_version": lambda rule, as_of: f"≥ {rule.params['min']}",
     "uefi": lambda rule, as_of: "uefi",
     "secure_boot": lambda rule, as_of: "enabled",

@@ -1,0 +1,272 @@
+"""The fleet simulator: deterministic, schema-valid, realistic enough that every verdict and trend shows."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from datetime import date, datetime, timezone
+
+import pytest
+
+from collector.simulate import APP_VARIANTS, DEADLINE, generate_fleet, generate_history, win11_release
+from inventory.baseline import load_baseline
+from inventory.catalog import load_catalog
+from inventory.evaluate import STATUSES, evaluate
+from inventory.registry import Registry, load_registry
+from inventory.report import GiB
+from inventory.schema import validate_report
+
+REGISTRY = load_registry()
+NOW = datetime(2025, 11, 20, 3, 0, tzinfo=timezone.utc)
+BASELINE = load_baseline()
+CATALOG = load_catalog()
+
+
+def _units(count: int, skip: int = 0) -> Registry:
+    return Registry(list(REGISTRY)[skip:skip + count], "test")
+
+
+@pytest.fixture(scope="module")
+def city():
+    """One streaming pass over the whole city's fleet, keeping only what the tests look at."""
+    s = {"units": Counter(), "classes": Counter(), "families": Counter(), "verdicts": Counter(), "ids": set(),
+         "small_memory": 0, "clients": 0, "os": Counter(), "cpus": set(), "apps": defaultdict(set),
+         "hostnames": defaultdict(set), "win_packages": [], "linux_packages": [], "bios": [], "schema": [],
+         "seconds": 0.0}
+    fleet = generate_fleet(REGISTRY, now=NOW)
+    for n in range(10 ** 6):
+        started = time.perf_counter()
+        doc = next(fleet, None)
+        s["seconds"] += time.perf_counter() - started
+        if doc is None:
+            break
+        _summarise(s, doc, n)
+    return s
+
+
+def _summarise(s: dict, doc: dict, n: int) -> None:
+    ward, device, os_ = doc["ward_code"], doc["device"], doc["os"]
+    cpu = doc["hardware"]["cpu"]
+    s["units"][ward] += 1
+    s["classes"][device["class"]] += 1
+    s["families"][os_["family"]] += 1
+    s["ids"].add(device["id"])
+    s["hostnames"][ward].add(device["hostname"])
+    s["verdicts"][evaluate(doc, BASELINE, NOW.date()).status] += 1
+    s["os"][(os_["name"], os_["release"], (os_["build"] or "").split(".")[0])] += 1
+    s["cpus"].add((cpu["vendor"], cpu["family"], cpu["model_number"], cpu["stepping"]))
+    s["apps"][ward].update(m.app_id for m in CATALOG.match(doc["software"]))
+    if device["class"] in ("workstation", "laptop"):
+        s["clients"] += 1
+        s["small_memory"] += doc["hardware"]["memory_bytes"] < 5 * GiB
+        s["win_packages"].append(len(doc["software"]))
+        s["bios"].append((cpu["model_number"], int(doc["firmware"]["bios"]["date"][:4])))
+    if os_["family"] == "linux":
+        s["linux_packages"].append(len(doc["software"]))
+    if n % 40 == 0:
+        s["schema"] += [f"{device['hostname']}: {e}" for e in validate_report(doc)]
+
+
+def test_every_unit_of_the_city_reports(city):
+    assert set(city["units"]) == {w.code for w in REGISTRY}
+    assert all(10 <= n <= 40 for n in city["units"].values()), city["units"].most_common(3)
+    total = sum(city["units"].values())
+    assert 126 * 20 <= total <= 126 * 35
+    assert len(city["ids"]) == total, "device ids must be unique"
+    assert city["schema"] == []
+
+
+def test_generating_the_city_fleet_takes_seconds(city):
+    # ~1.6 s measured for ~3,300 devices; the bound leaves room for a slow CI machine.
+    assert city["seconds"] < 12
+
+
+def test_fleet_mix_is_plausible(city):
+    total = sum(city["classes"].values())
+    assert 0.85 <= city["families"]["windows"] / total <= 0.99
+    assert city["families"]["linux"] >= 40
+    assert city["classes"]["server"] >= 20 and city["classes"]["virtual_machine"] >= 20
+    assert 0.1 <= city["classes"]["laptop"] / total <= 0.35
+    assert 0.15 <= city["small_memory"] / city["clients"] <= 0.5
+    builds = {(name.split()[1], release, build) for name, release, build in city["os"] if name.startswith("Windows ")}
+    assert {("10", "22H2", "19045"), ("11", "23H2", "22631"), ("11", "24H2", "26100")} <= builds
+    assert {"Ubuntu 22.04.5 LTS", "Ubuntu 24.04.1 LTS", "Debian GNU/Linux 11 (bullseye)",
+            "Debian GNU/Linux 12 (bookworm)", "Windows Server 2019 Standard"} <= {k[0] for k in city["os"]}
+
+
+def test_cpus_are_real_ones_and_bios_dates_match_their_age(city):
+    cpus = city["cpus"]
+    assert ("GenuineIntel", 6, 60, 3) in cpus and ("GenuineIntel", 6, 142, 9) in cpus  # Haswell, Kaby Lake
+    assert ("AuthenticAMD", 21, 48, 1) in cpus and ("AuthenticAMD", 23, 113, 0) in cpus
+    assert {("GenuineIntel", 6, m) for m in (158, 165, 151, 154, 183)} <= {c[:3] for c in cpus}
+    for model, year in city["bios"]:
+        if model in (60, 69):
+            assert 2014 <= year <= 2018
+        if model in (151, 154, 183):
+            assert year >= 2022
+
+
+def test_every_verdict_of_the_baseline_appears(city):
+    assert set(city["verdicts"]) == set(STATUSES)
+    assert min(city["verdicts"].values()) >= 10, city["verdicts"]
+
+
+def test_package_lists_are_long_and_apps_differ_between_wards(city):
+    assert min(city["win_packages"]) >= 120
+    assert sum(city["win_packages"]) / len(city["win_packages"]) >= 150
+    assert min(city["linux_packages"]) >= 600 and max(city["linux_packages"]) <= 1100
+    seen = set().union(*city["apps"].values())
+    assert seen == {a.id for a in CATALOG.apps}
+    assert len({frozenset(a) for a in city["apps"].values()}) >= 60
+
+
+def test_hostnames_derive_from_folded_ward_names(city):
+    hoan_kiem = city["hostnames"]["00070"]
+    assert hoan_kiem and all(re.match(r"^UB-HOANKIEM-(PC|LT|SRV|VM)[0-9]{2}$", h) for h in hoan_kiem)
+    assert any(h.startswith("UB-DONGANH-") for h in city["hostnames"][REGISTRY.search("Đông Anh")[0].code])
+
+
+def test_simulated_install_names_are_the_ones_the_catalog_detects():
+    assert set(APP_VARIANTS) == {a.id for a in CATALOG.apps}
+    for app_id, variants in APP_VARIANTS.items():
+        for packages in variants:
+            software = [{"name": n, "version": v, "publisher": p} for n, v, p in packages]
+            assert [m.app_id for m in CATALOG.match(software)] == [app_id], packages
+
+
+def test_same_seed_same_fleet_other_seed_other_fleet():
+    units = _units(3)
+    first = list(generate_fleet(units, seed=7, now=NOW))
+    assert first == list(generate_fleet(units, seed=7, now=NOW))
+    other = list(generate_fleet(units, seed=8, now=NOW))
+    assert {d["device"]["id"] for d in first}.isdisjoint({d["device"]["id"] for d in other})
+    assert [d["software"] for d in first] != [d["software"] for d in other]
+
+
+def test_every_report_of_a_small_registry_is_schema_valid():
+    units = _units(3, skip=40)
+    docs = list(generate_fleet(units, now=NOW))
+    docs += list(generate_history(_units(1, skip=60), start=date(2025, 10, 1), end=date(2025, 12, 31),
+                                  interval_days=45))
+    assert len(docs) > 80
+    for doc in docs:
+        assert validate_report(doc) == [], doc["device"]["hostname"]
+        assert doc["agent"] == {"name": "hdc-simulator", "version": doc["agent"]["version"], "source": "simulator"}
+
+
+def test_devices_per_unit_is_respected():
+    counts = Counter(d["ward_code"] for d in generate_fleet(_units(6), devices_per_unit=(5, 5), now=NOW))
+    assert len(counts) == 6 and all(4 <= n <= 5 for n in counts.values())  # a silent device may be missing
+
+
+def test_history_is_deterministic_and_agrees_with_the_fleet():
+    units = _units(2, skip=10)
+    ids = [d["report_id"] for d in generate_history(units, seed=3, interval_days=30)]
+    assert ids == [d["report_id"] for d in generate_history(units, seed=3, interval_days=30)]
+    history_devices = {d["device"]["id"] for d in generate_history(units, seed=3, interval_days=30)}
+    fleet_devices = {d["device"]["id"] for d in generate_fleet(units, seed=3, now=NOW)}
+    assert fleet_devices <= history_devices
+    with pytest.raises(ValueError):
+        next(generate_history(units, start=date(2025, 12, 1), end=date(2025, 11, 1)))
+
+
+@pytest.fixture(scope="module")
+def history():
+    """Per report of a 20-unit history: when, which desk, which machine, its facts and verdict."""
+    rows = []
+    for doc in generate_history(_units(20, skip=70)):
+        when = datetime.fromisoformat(doc["collected_at"].replace("Z", "+00:00"))
+        hw = doc["hardware"]
+        cloud = next(r for r in doc["network"]["reachability"] if r["target"] == "hdc-cloud")
+        rows.append({"when": when, "desk": (doc["ward_code"], doc["device"]["hostname"]),
+                     "device": doc["device"]["id"], "class": doc["device"]["class"],
+                     "memory": hw["memory_bytes"], "media": hw["system_disk"]["media"],
+                     "os": doc["os"]["version"], "cloud_ok": cloud["ok"],
+                     "verdict": evaluate(doc, BASELINE, when.date()).status})
+    return rows
+
+
+def _by_desk(history):
+    desks = defaultdict(list)
+    for row in history:
+        desks[row["desk"]].append(row)
+    return desks
+
+
+def _changed(before: dict, after: dict) -> bool:
+    """Another machine at the desk, or this one with more memory, another disk or another OS."""
+    return (after["device"] != before["device"] or after["memory"] > before["memory"] + GiB
+            or after["media"] != before["media"] or after["os"] != before["os"])
+
+
+def test_history_is_in_collected_at_order_within_the_window(history):
+    times = [r["when"] for r in history]
+    assert times == sorted(times)
+    assert date(2025, 9, 1) <= times[0].date() and times[-1].date() <= date(2026, 1, 31)
+    assert all(1 <= r["when"].hour <= 12 for r in history)  # office hours in Hanoi (UTC+7)
+
+
+def test_upgrades_improve_the_facts_and_the_verdict(history):
+    upgraded = 0
+    for rows in _by_desk(history).values():
+        first, last = rows[0], rows[-1]
+        if not _changed(first, last):
+            continue
+        upgraded += 1
+        assert last["memory"] >= first["memory"] * 0.97  # what the OS sees varies a little by machine
+        assert last["media"] in (first["media"], "ssd")
+        assert last["os"] == "11"
+        assert last["verdict"] != "not_ready", rows
+    assert upgraded >= 100
+
+
+def test_most_initially_deficient_machines_are_upgraded_some_late(history):
+    deficient, fixed, late, early = 0, 0, 0, 0
+    for rows in _by_desk(history).values():
+        if rows[0]["class"] not in ("workstation", "laptop") or rows[0]["verdict"] != "not_ready":
+            continue
+        deficient += 1
+        change = next((r for r in rows if _changed(rows[0], r)), None)
+        if change:
+            fixed += 1
+            late += change["when"].date() > DEADLINE
+            early += change["when"].date() <= DEADLINE
+    assert deficient >= 200
+    assert 0.45 <= fixed / deficient <= 0.75
+    assert early > late > 0.1 * fixed
+
+
+def test_some_machines_go_silent_and_the_burn_down_moves(history):
+    desks = _by_desk(history)
+    silent = sum(rows[-1]["when"].date() < date(2026, 1, 3) for rows in desks.values())
+    assert 0.01 <= silent / len(desks) <= 0.12
+
+    def not_ready_share(day: date) -> float:
+        latest = [next((r for r in reversed(rows) if r["when"].date() <= day), None) for rows in desks.values()]
+        latest = [r for r in latest if r is not None]
+        return sum(r["verdict"] == "not_ready" for r in latest) / len(latest)
+
+    assert not_ready_share(date(2026, 1, 31)) < not_ready_share(date(2025, 11, 1)) - 0.15
+
+
+def test_hdc_cloud_answers_only_from_december_and_not_everywhere(history):
+    before = [r["cloud_ok"] for r in history if r["when"].date() < date(2025, 12, 1)]
+    after = [r["cloud_ok"] for r in history if r["when"].date() >= date(2025, 12, 1)]
+    assert before and not any(before)
+    assert 0.5 < sum(after) / len(after) < 1
+
+
+def test_windows_11_releases_follow_the_calendar():
+    assert win11_release(date(2025, 11, 20), 0)[:2] == ("24H2", 26100)
+    assert win11_release(date(2025, 11, 20), 1)[:2] == ("23H2", 22631)
+    assert win11_release(date(2026, 3, 1), 0)[:2] == ("25H2", 26200)
+
+
+def test_simulator_imports_no_web_or_database_code():
+    code = ("import sys, collector.simulate; "
+            "bad = [m for m in ('flask', 'sqlalchemy', 'werkzeug') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
