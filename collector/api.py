@@ -122,7 +122,7 @@ def _milestones_json(milestones: list[Milestone], today) -> list[dict[str, Any]]
 def list_wards():
     c = ctx()
     with c.engine.connect() as conn:
-        summaries = queries.ward_summaries(conn, c.registry)
+        summaries = queries.ward_summaries(conn, c.registry, c.settings.active_since())
     return jsonify(units=[s.to_dict() for s in summaries], count=len(summaries),
                    milestones=_milestones_json(c.milestones, datetime.now(timezone.utc).date()))
 
@@ -132,10 +132,11 @@ def get_ward(code: str):
     c = ctx()
     if code not in c.registry:
         raise ApiError(404, "not_found", f"no unit with code {code!r} in the registry")
+    since = c.settings.active_since()
     with c.engine.connect() as conn:
-        summary = next(s for s in queries.ward_summaries(conn, c.registry) if s.code == code)
-        devices = queries.ward_devices(conn, code)
-        apps = queries.ward_apps(conn, code)
+        summary = next(s for s in queries.ward_summaries(conn, c.registry, since) if s.code == code)
+        devices = queries.ward_devices(conn, code, since)
+        apps = queries.ward_apps(conn, code, since)
     return jsonify(unit=summary.to_dict(), devices=devices,
                    applications=[{"app_id": a, "devices": n} for a, n in apps.items()])
 

@@ -52,7 +52,8 @@ def build_context(settings: Settings, engine: Optional[Engine] = None) -> Contex
     with engine.begin() as conn:
         sync_wards(conn, registry)
     ingestor = Ingestor(engine, baseline, catalog, load_lifecycle())
-    metrics_registry, ingest_metrics = build_registry(StoreCollector(engine, registry, baseline, milestones))
+    metrics_registry, ingest_metrics = build_registry(
+        StoreCollector(engine, registry, baseline, milestones, settings))
     return Context(settings, engine, registry, baseline, catalog, milestones, ingestor,
                    metrics_registry, ingest_metrics)
 

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from datetime import datetime, timezone
 from functools import wraps
 from pathlib import Path
 from typing import Callable, Optional
@@ -65,6 +66,8 @@ def main(verbose: bool) -> None:
     """The hdc-readiness collector."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @main.command()
@@ -72,15 +75,17 @@ def main(verbose: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
+@click.option("--stale-after-days", default=30, show_default=True, type=click.IntRange(1, 3650),
+              help="A device with no report for this long is counted as silent.")
 @_with_data_options
 @_clean_errors
-def serve(db_url, host, port, threads, registry_path, baseline_path, catalog_path) -> None:
+def serve(db_url, host, port, threads, stale_after_days, registry_path, baseline_path, catalog_path) -> None:
     """Run the collector with a production WSGI server (waitress)."""
     from .app import create_app
     from .server import Server
 
-    app = create_app(Settings(db_url=db_url or "", registry_path=registry_path,
-                              baseline_path=baseline_path, catalog_path=catalog_path))
+    app = create_app(Settings(db_url=db_url or "", registry_path=registry_path, baseline_path=baseline_path,
+                              catalog_path=catalog_path, stale_after_days=stale_after_days))
     server = Server(app, host, port, threads=threads)
     click.echo(f"hdc-collector {__version__} listening on {server.url}", err=True)
     server.serve_forever()
@@ -117,38 +122,51 @@ def token_create(ward_code: str, label: Optional[str], db_url: Optional[str], re
 @click.option("--url", required=True, help="Collector base URL, e.g. http://127.0.0.1:8080")
 @_db_option()
 @click.option("--seed", default=2025, show_default=True, type=int)
-@click.option("--history/--no-history", default=True, show_default=True,
-              help="Send each device's reports over time (upgrades, silences) rather than one snapshot.")
+@click.option("--mode", type=click.Choice(["changes", "history", "snapshot"]), default="changes", show_default=True,
+              help="changes: first report, one per upgrade, a current one; history: every device every "
+                   "--interval-days; snapshot: one current report per device.")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default="2025-09-01", show_default=True,
+              help="First day of simulated history.")
+@click.option("--interval-days", default=28, show_default=True, type=click.IntRange(1, 3650))
 @click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 64))
 @click.option("--registry", "registry_path", type=click.Path(dir_okay=False, path_type=Path))
 @_clean_errors
-def simulate(url, db_url, seed, history, concurrency, registry_path) -> None:
+def simulate(url, db_url, seed, mode, start, interval_days, concurrency, registry_path) -> None:
     """Post a realistic simulated fleet for every unit to a collector over HTTP.
 
     Tokens for the simulated units are created in the collector's store
     (--db), so run it beside the collector you are loading.
     """
-    registry = load_registry(registry_path)
-    stats = _simulate(url, db_url, registry, seed, history, concurrency)
-    click.echo(f"posted {stats.sent} reports: " + ", ".join(f"{k}: {v}" for k, v in sorted(stats.by_status.items())))
-    if stats.errors:
-        raise click.ClickException("some reports were refused:\n" + "\n".join(stats.errors[:5]))
-
-
-def _simulate(url: str, db_url: Optional[str], registry, seed: int, history: bool, concurrency: int):
     from .loadgen import post_reports
-    from .simulate import generate_fleet, generate_history
+    from .simulate import generate_changes, generate_fleet, generate_history
     from .store.engine import make_engine, migrate
     from .store.tokens import create_token
     from .store.wards import sync_wards
 
+    registry = load_registry(registry_path)
     engine = make_engine(db_url)
     migrate(engine)
     with engine.begin() as conn:
         sync_wards(conn, registry)
         tokens = {w.code: create_token(conn, w.code, "simulator") for w in registry}
-    reports = generate_history(registry, seed=seed) if history else generate_fleet(registry, seed=seed)
-    return post_reports(url, reports, tokens.__getitem__, concurrency=concurrency)
+    today = datetime.now(timezone.utc).date()
+    reports = {
+        "changes": lambda: generate_changes(registry, seed=seed, start=start.date()),
+        "history": lambda: generate_history(registry, seed=seed, start=start.date(), end=today,
+                                            interval_days=interval_days),
+        "snapshot": lambda: generate_fleet(registry, seed=seed),
+    }[mode]()
+    stats = post_reports(url, reports, tokens.__getitem__, concurrency=concurrency,
+                         progress=_progress)
+    click.echo(f"\rposted {stats.sent} reports: "
+               + ", ".join(f"HTTP {k}: {v}" for k, v in sorted(stats.by_status.items())))
+    if stats.errors:
+        raise click.ClickException("some reports were refused:\n" + "\n".join(stats.errors[:5]))
+
+
+def _progress(sent: int) -> None:
+    if sent % 500 == 0:
+        click.echo(f"\r  {sent} reports posted…", nl=False, err=True)
 
 
 @main.command()
@@ -174,11 +192,14 @@ def demo(host, port, db_url, seed, own_ward, keep) -> None:
     click.echo(f"Collector started on {server.url} (store: {db_url})")
 
     _send_own_report(server.url, db_url, own_ward)
-    click.echo("Loading the simulated fleet for all units over HTTP…")
-    stats = _simulate(server.url, db_url, registry, seed, True, 4)
-    click.echo(f"  {stats.sent} reports posted ({dict(sorted(stats.by_status.items()))})")
-    if stats.errors:
-        click.echo("  refused: " + "; ".join(stats.errors[:3]), err=True)
+    click.echo(f"Loading a simulated fleet for all {len(registry)} units over HTTP "
+               "(first reports since 09/2025, upgrades, current reports)…")
+    sys.stdout.flush()
+    # A separate process, as a fleet of agents would be: the load uses the second core.
+    done = subprocess.run([sys.executable, "-m", "collector.cli", "simulate", "--url", server.url,
+                           "--db", db_url, "--seed", str(seed), "--mode", "changes"])
+    if done.returncode != 0:
+        raise click.ClickException("loading the simulated fleet failed (see above)")
     click.echo("")
     click.echo(f"Readiness page (trang tổng quan): {server.url}/")
     click.echo(f"Prometheus metrics:               {server.url}/metrics")

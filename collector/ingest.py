@@ -24,6 +24,16 @@ from .store.tables import device_apps, devices, reachability, reports, rule_resu
 
 ACCEPTED, DUPLICATE = "accepted", "duplicate"
 
+# Built once: SQLAlchemy then reuses their compiled form on every report.
+_KNOWN_REPORT = sa.select(reports.c.report_id).where(reports.c.report_id == sa.bindparam("rid"))
+_VERDICT_OF = sa.select(verdicts.c.status, verdicts.c.since).where(verdicts.c.device_id == sa.bindparam("did"))
+_DEVICE_OF = (sa.select(devices.c.last_collected_at)
+              .where(devices.c.device_id == sa.bindparam("did")))
+_UPDATE_DEVICE = devices.update().where(devices.c.device_id == sa.bindparam("did"))
+_UPDATE_VERDICT = verdicts.update().where(verdicts.c.device_id == sa.bindparam("did"))
+_CHILDREN = (rule_results, device_apps, reachability)
+_DELETE_CHILDREN = [t.delete().where(t.c.device_id == sa.bindparam("did")) for t in _CHILDREN]
+
 
 @dataclass(frozen=True)
 class IngestResult:
@@ -49,40 +59,37 @@ class Ingestor:
         report_id, device_id = doc["report_id"], doc["device"]["id"]
         try:
             with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-                if conn.execute(sa.select(reports.c.report_id).where(reports.c.report_id == report_id)).first():
+                if conn.execute(_KNOWN_REPORT, {"rid": report_id}).first():
                     return self._duplicate(conn, report_id, device_id)
                 return self._store(conn, doc, raw)
         except sa.exc.IntegrityError:
             # Two deliveries of one report raced; the other one won and stored it.
             with self.engine.connect() as conn:
-                if conn.execute(sa.select(reports.c.report_id).where(reports.c.report_id == report_id)).first():
+                if conn.execute(_KNOWN_REPORT, {"rid": report_id}).first():
                     return self._duplicate(conn, report_id, device_id)
             raise
 
     def _duplicate(self, conn: Connection, report_id: str, device_id: str) -> IngestResult:
-        status = conn.execute(sa.select(verdicts.c.status).where(verdicts.c.device_id == device_id)).scalar()
-        return IngestResult(DUPLICATE, report_id, device_id, status)
+        return IngestResult(DUPLICATE, report_id, device_id, _status(conn, device_id))
 
     def _store(self, conn: Connection, doc: dict[str, Any], raw: str) -> IngestResult:
         now = self.clock()
         collected = parse_rfc3339(doc["collected_at"]).astimezone(timezone.utc)
         device_id, ward = doc["device"]["id"], doc["ward_code"]
-        conn.execute(reports.insert().values(
+        conn.execute(reports.insert(), dict(
             report_id=doc["report_id"], device_id=device_id, ward_code=ward,
             schema_version=doc["schema_version"], source=doc["agent"]["source"],
             collected_at=collected, received_at=now, body=raw))
 
-        current = conn.execute(sa.select(devices.c.last_collected_at, devices.c.first_seen_at)
-                               .where(devices.c.device_id == device_id)).first()
-        if current is not None and collected < current.last_collected_at:
-            status = conn.execute(sa.select(verdicts.c.status).where(verdicts.c.device_id == device_id)).scalar()
-            return IngestResult(ACCEPTED, doc["report_id"], device_id, status, stale=True)
+        last_collected = conn.execute(_DEVICE_OF, {"did": device_id}).scalar()
+        if last_collected is not None and collected < last_collected:
+            return IngestResult(ACCEPTED, doc["report_id"], device_id, _status(conn, device_id), stale=True)
 
         row = _device_row(doc, collected, now)
-        if current is None:
-            conn.execute(devices.insert().values(device_id=device_id, first_seen_at=now, **row))
+        if last_collected is None:
+            conn.execute(devices.insert(), dict(device_id=device_id, first_seen_at=now, **row))
         else:
-            conn.execute(devices.update().where(devices.c.device_id == device_id).values(**row))
+            conn.execute(_UPDATE_DEVICE, dict(did=device_id, **row))
 
         verdict = evaluate(doc, self.baseline, collected.date(), self.lifecycle)
         self._record_verdict(conn, doc, verdict, collected, now)
@@ -92,18 +99,17 @@ class Ingestor:
     def _record_verdict(self, conn: Connection, doc: dict[str, Any], verdict, collected: datetime,
                         now: datetime) -> None:
         device_id, ward = doc["device"]["id"], doc["ward_code"]
-        previous = conn.execute(sa.select(verdicts.c.status, verdicts.c.since)
-                                .where(verdicts.c.device_id == device_id)).first()
+        previous = conn.execute(_VERDICT_OF, {"did": device_id}).first()
         changed = previous is None or previous.status != verdict.status
         values = dict(ward_code=ward, status=verdict.status, evaluated_at=now,
                       baseline=self.baseline.fingerprint[:16], results=verdict.to_dict()["results"],
                       since=collected if changed else previous.since)
         if previous is None:
-            conn.execute(verdicts.insert().values(device_id=device_id, **values))
+            conn.execute(verdicts.insert(), dict(device_id=device_id, **values))
         else:
-            conn.execute(verdicts.update().where(verdicts.c.device_id == device_id).values(**values))
+            conn.execute(_UPDATE_VERDICT, dict(did=device_id, **values))
         if changed:
-            conn.execute(verdict_changes.insert().values(
+            conn.execute(verdict_changes.insert(), dict(
                 device_id=device_id, ward_code=ward, from_status=previous.status if previous else None,
                 to_status=verdict.status, changed_at=collected, report_id=doc["report_id"],
                 failed_rules=sorted(r.rule_id for r in verdict.results if r.outcome == "fail")))
@@ -111,8 +117,8 @@ class Ingestor:
     def _replace_children(self, conn: Connection, doc: dict[str, Any], verdict, collected: datetime) -> None:
         """Per-device facts the aggregates read; replaced wholesale so a fixed problem disappears."""
         device_id, ward = doc["device"]["id"], doc["ward_code"]
-        for table in (rule_results, device_apps, reachability):
-            conn.execute(table.delete().where(table.c.device_id == device_id))
+        for statement in _DELETE_CHILDREN:
+            conn.execute(statement, {"did": device_id})
         failing = [{"device_id": device_id, "rule_id": r.rule_id, "ward_code": ward,
                     "severity": r.severity, "outcome": r.outcome}
                    for r in verdict.results if r.outcome in ("fail", "unknown")]
@@ -141,3 +147,7 @@ def _device_row(doc: dict[str, Any], collected: datetime, now: datetime) -> dict
         agent_source=doc["agent"]["source"], agent_version=doc["agent"]["version"],
         last_collected_at=collected, last_received_at=now, last_report_id=doc["report_id"])
 
+
+def _status(conn: Connection, device_id: str) -> Optional[str]:
+    row = conn.execute(_VERDICT_OF, {"did": device_id}).first()
+    return row.status if row else None

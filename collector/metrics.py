@@ -21,9 +21,12 @@ from inventory.readiness import UNIT_STATUSES, VERDICTS
 from inventory.registry import Registry
 
 from . import queries
+from .settings import Settings
 
 # Names other parts (dashboards, alert rules) rely on.
 DEVICES = "hdc_devices"
+SILENT = "hdc_silent_devices"
+REPLACED = "hdc_replaced_devices"
 RULE_FAILURES = "hdc_rule_failures"
 WARD_INFO = "hdc_ward"
 WARD_READINESS = "hdc_ward_readiness_ratio"
@@ -42,8 +45,10 @@ REJECT_REASONS = ("unauthenticated", "forbidden", "malformed", "invalid", "too_l
 class StoreCollector(Collector):
     """Reads the store on every scrape; one short read transaction, a handful of GROUP BYs."""
 
-    def __init__(self, engine: Engine, registry: Registry, baseline: Baseline, milestones: Iterable[Milestone]):
+    def __init__(self, engine: Engine, registry: Registry, baseline: Baseline, milestones: Iterable[Milestone],
+                 settings: Settings):
         self.engine = engine
+        self.settings = settings
         self.registry = registry
         self.baseline = baseline
         self.milestones = list(milestones)
@@ -54,8 +59,12 @@ class StoreCollector(Collector):
     def _families(self) -> tuple[Metric, ...]:
         return (
             InfoMetricFamily(WARD_INFO, "Commune-level unit of the registry.", labels=["ward", "name", "kind"]),
-            GaugeMetricFamily(DEVICES, "Devices by unit and latest verdict against the baseline.",
+            GaugeMetricFamily(DEVICES, "Active devices by unit and latest verdict against the baseline.",
                               labels=["ward", "verdict"]),
+            GaugeMetricFamily(SILENT, "Devices of a unit with no report within the stale age and no successor.",
+                              labels=["ward"]),
+            GaugeMetricFamily(REPLACED, "Devices of a unit no longer reporting because a new one took their name.",
+                              labels=["ward"]),
             GaugeMetricFamily(RULE_FAILURES, "Devices failing a baseline rule, by unit and rule.",
                               labels=["ward", "rule"]),
             GaugeMetricFamily(WARD_READINESS, "Share of a unit's devices passing every hard rule (0..1).",
@@ -72,17 +81,20 @@ class StoreCollector(Collector):
         )
 
     def collect(self) -> Iterator[Metric]:
-        (info, devices, failures, readiness, last, units, reachable, checked, due) = self._families()
+        (info, devices, silent, replaced, failures, readiness, last, units, reachable, checked, due) = self._families()
+        since = self.settings.active_since()
         with self.engine.connect() as conn:
-            summaries = queries.ward_summaries(conn, self.registry)
-            failing = queries.rule_failure_counts(conn)
-            reach = queries.reachability_counts(conn)
+            summaries = queries.ward_summaries(conn, self.registry, since)
+            failing = queries.rule_failure_counts(conn, since)
+            reach = queries.reachability_counts(conn, since)
         rules = self.baseline.rule_ids()
         by_status = dict.fromkeys(UNIT_STATUSES, 0)
         for s in summaries:
             info.add_metric([s.code, s.name, s.kind], {})
             for v in VERDICTS:
                 devices.add_metric([s.code, v], s.counts[v])
+            silent.add_metric([s.code], s.silent)
+            replaced.add_metric([s.code], s.replaced)
             for rule in rules:
                 failures.add_metric([s.code, rule], failing.get((s.code, rule), 0))
             readiness.add_metric([s.code], s.readiness_ratio)
@@ -96,7 +108,7 @@ class StoreCollector(Collector):
             checked.add_metric([ward, target], n)
         for m in self.milestones:
             due.add_metric([m.id], _due_timestamp(m.date))
-        yield from (info, devices, failures, readiness, last, units, reachable, checked, due)
+        yield from (info, devices, silent, replaced, failures, readiness, last, units, reachable, checked, due)
 
 
 HANOI = timezone(timedelta(hours=7))

@@ -1,7 +1,9 @@
 """Read-side queries shared by /metrics, the JSON API, the page and exports.
 
 Everything that shows a number gets it from here, so the same number is the
-same everywhere.
+same everywhere. Counts cover active devices: those that reported since
+``active_since``. A device that fell silent (replaced, stolen, switched off
+for good) is counted apart as silent instead of holding its unit back forever.
 """
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ class WardSummary:
     name: str
     kind: str
     counts: dict[str, int]
+    silent: int
+    replaced: int
     last_report_at: Optional[datetime]
 
     @property
@@ -40,42 +44,71 @@ class WardSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "name": self.name, "kind": self.kind, "status": self.status,
-                "devices": self.devices, "verdicts": dict(self.counts),
+                "devices": self.devices, "verdicts": dict(self.counts), "silent_devices": self.silent,
+                "replaced_devices": self.replaced,
                 "readiness_ratio": round(self.readiness_ratio, 4),
                 "last_report_at": self.last_report_at.isoformat() if self.last_report_at else None}
 
 
-def ward_summaries(conn: Connection, registry: Registry) -> list[WardSummary]:
+def _active(table: sa.Table, active_since: datetime):
+    """Rows of ``table`` whose device reported since ``active_since``."""
+    return sa.exists().where(devices.c.device_id == table.c.device_id,
+                             devices.c.last_collected_at >= active_since)
+
+
+def ward_summaries(conn: Connection, registry: Registry, active_since: datetime) -> list[WardSummary]:
     """Every unit of the registry, in registry order, with zero counts where nothing reported."""
     counts: dict[str, dict[str, int]] = {w.code: dict.fromkeys(VERDICTS, 0) for w in registry}
     for code, status, n in conn.execute(
             sa.select(verdicts.c.ward_code, verdicts.c.status, sa.func.count())
+            .where(_active(verdicts, active_since))
             .group_by(verdicts.c.ward_code, verdicts.c.status)):
         if code in counts and status in counts[code]:
             counts[code][status] = n
+    silent, replaced = {}, {}
+    for code, was_replaced, n in conn.execute(_inactive_counts(active_since)):
+        (replaced if was_replaced else silent)[code] = n
     last = dict(conn.execute(sa.select(devices.c.ward_code, sa.func.max(devices.c.last_received_at))
                              .group_by(devices.c.ward_code)).all())
-    return [WardSummary(w.code, w.name, w.kind, counts[w.code], last.get(w.code)) for w in registry]
+    return [WardSummary(w.code, w.name, w.kind, counts[w.code], silent.get(w.code, 0), replaced.get(w.code, 0),
+                        last.get(w.code)) for w in registry]
 
 
-def rule_failure_counts(conn: Connection) -> dict[tuple[str, str], int]:
-    """Devices failing each rule, by (ward, rule)."""
+def _inactive_counts(active_since: datetime) -> sa.Select:
+    """Inactive devices per ward, split by whether an active device took over their hostname.
+
+    A PC replaced by a new one keeps its name at the desk but gets a new
+    identity; the old record is then "replaced", not "silent", so silent means
+    a machine that needs someone to look at it.
+    """
+    successor = devices.alias("successor")
+    has_successor = sa.exists().where(successor.c.ward_code == devices.c.ward_code,
+                                      successor.c.hostname == devices.c.hostname,
+                                      successor.c.device_id != devices.c.device_id,
+                                      successor.c.last_collected_at >= active_since).label("replaced")
+    inactive = sa.select(devices.c.ward_code, has_successor).where(devices.c.last_collected_at < active_since)
+    sub = inactive.subquery()
+    return sa.select(sub.c.ward_code, sub.c.replaced, sa.func.count()).group_by(sub.c.ward_code, sub.c.replaced)
+
+
+def rule_failure_counts(conn: Connection, active_since: datetime) -> dict[tuple[str, str], int]:
+    """Active devices failing each rule, by (ward, rule)."""
     q = (sa.select(rule_results.c.ward_code, rule_results.c.rule_id, sa.func.count())
-         .where(rule_results.c.outcome == "fail")
+         .where(rule_results.c.outcome == "fail", _active(rule_results, active_since))
          .group_by(rule_results.c.ward_code, rule_results.c.rule_id))
     return {(w, r): n for w, r, n in conn.execute(q)}
 
 
-def top_failures(conn: Connection, limit: int = 10) -> list[tuple[str, int]]:
-    """The rules that fail on most devices across the city."""
+def top_failures(conn: Connection, active_since: datetime, limit: int = 10) -> list[tuple[str, int]]:
+    """The rules that fail on most active devices across the city."""
     q = (sa.select(rule_results.c.rule_id, sa.func.count().label("n"))
-         .where(rule_results.c.outcome == "fail")
+         .where(rule_results.c.outcome == "fail", _active(rule_results, active_since))
          .group_by(rule_results.c.rule_id).order_by(sa.desc("n"), rule_results.c.rule_id).limit(limit))
     return [(r, n) for r, n in conn.execute(q)]
 
 
-def ward_devices(conn: Connection, ward_code: str) -> list[dict[str, Any]]:
-    """A unit's devices with their verdicts and the rules they fail, for the drill-down."""
+def ward_devices(conn: Connection, ward_code: str, active_since: datetime) -> list[dict[str, Any]]:
+    """A unit's devices (silent ones flagged) with their verdicts and failed rules, for the drill-down."""
     q = (sa.select(devices, verdicts.c.status, verdicts.c.since, verdicts.c.results)
          .join(verdicts, verdicts.c.device_id == devices.c.device_id)
          .where(devices.c.ward_code == ward_code).order_by(devices.c.hostname))
@@ -87,6 +120,7 @@ def ward_devices(conn: Connection, ward_code: str) -> list[dict[str, Any]]:
             "os": row.os_name, "cpu": row.cpu_model, "memory_bytes": row.memory_bytes,
             "system_disk_bytes": row.system_disk_bytes, "system_disk_media": row.system_disk_media,
             "verdict": row.status, "verdict_since": row.since.isoformat(),
+            "silent": row.last_collected_at < active_since,
             "last_collected_at": row.last_collected_at.isoformat(),
             "last_received_at": row.last_received_at.isoformat(),
             "agent": {"source": row.agent_source, "version": row.agent_version},
@@ -95,17 +129,19 @@ def ward_devices(conn: Connection, ward_code: str) -> list[dict[str, Any]]:
     return out
 
 
-def ward_apps(conn: Connection, ward_code: str) -> dict[str, int]:
-    """Catalog applications seen installed in a unit, with the number of devices."""
-    q = (sa.select(device_apps.c.app_id, sa.func.count()).where(device_apps.c.ward_code == ward_code)
+def ward_apps(conn: Connection, ward_code: str, active_since: datetime) -> dict[str, int]:
+    """Catalog applications seen installed on a unit's active devices, with the number of devices."""
+    q = (sa.select(device_apps.c.app_id, sa.func.count())
+         .where(device_apps.c.ward_code == ward_code, _active(device_apps, active_since))
          .group_by(device_apps.c.app_id).order_by(device_apps.c.app_id))
     return dict(conn.execute(q).all())
 
 
-def reachability_counts(conn: Connection) -> dict[tuple[str, str], tuple[int, int]]:
-    """Per (ward, target): devices that reached it and devices that checked it."""
+def reachability_counts(conn: Connection, active_since: datetime) -> dict[tuple[str, str], tuple[int, int]]:
+    """Per (ward, target): active devices that reached it and active devices that checked it."""
     q = (sa.select(reachability.c.ward_code, reachability.c.target,
                    sa.func.sum(sa.case((reachability.c.ok, 1), else_=0)), sa.func.count())
+         .where(_active(reachability, active_since))
          .group_by(reachability.c.ward_code, reachability.c.target))
     return {(w, t): (int(ok or 0), n) for w, t, ok, n in conn.execute(q)}
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Optional
 
@@ -21,6 +22,12 @@ class Settings:
     max_report_bytes: int = 8 * MiB
     # Clocks at wards drift; a report from further ahead than this is refused, not trusted.
     max_clock_skew_seconds: int = 24 * 3600
+    # A device with no report for this long is counted as silent, not by its last verdict.
+    stale_after_days: int = 30
+
+    def active_since(self, now: Optional[datetime] = None) -> datetime:
+        """The cut-off between active and silent devices, as of ``now``."""
+        return (now or datetime.now(timezone.utc)) - timedelta(days=self.stale_after_days)
 
     def resolved_db_url(self) -> str:
         return self.db_url or default_url()

@@ -1176,3 +1176,32 @@ def _report_times(slot: Slot, begin: datetime, window: timedelta, until: datetim
     for when in times:
         if begin <= when < until and slot.machine_at(when.date()) is not None:
             yield when
+
+
+def generate_changes(registry: Registry, seed: int = 2025, start: date = HISTORY_START,
+                     now: Optional[datetime] = None,
+                     devices_per_unit: tuple[int, int] = (15, 40)) -> Iterator[dict]:
+    """A sparse history: each device's first report, one right after each change of machine, and a current one.
+
+    It records the same verdict changes as ``generate_history`` (they happen
+    at upgrades) with a fraction of the reports, which is what a demo can
+    post over HTTP in about a minute. Same seed, same fleet as the others.
+    """
+    now = now or datetime.now(timezone.utc)
+    if now.date() < start:
+        raise ValueError("need start <= now")
+    catalog = load_catalog()
+    slots = [s for unit_no, ward in enumerate(registry)
+             for s in _unit_slots(unit_no, ward, seed, devices_per_unit, catalog)]
+    first = datetime.combine(start, time(0), timezone.utc)
+    events = []
+    for i, slot in enumerate(slots):
+        hour = timedelta(hours=1 + 9 * ((slot.offset * 7919) % 1))
+        times = [first + timedelta(days=int(slot.offset * 7)) + hour]
+        times += [datetime.combine(since, time(0), timezone.utc) + hour + timedelta(hours=2)
+                  for since, _ in slot.segments[1:]]
+        times.append(now - timedelta(seconds=int(slot.offset * 6 * 3600)))
+        events += [(when, i) for when in times
+                   if first <= when <= now and slot.machine_at(when.date()) is not None]
+    for when, i in sorted(events):
+        yield _report(slots[i], slots[i].machine_at(when.date()), when)

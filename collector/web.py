@@ -35,9 +35,10 @@ def metrics():
 def index():
     c = ctx()
     today = datetime.now(HANOI).date()
+    since = c.settings.active_since()
     with c.engine.connect() as conn:
-        summaries = queries.ward_summaries(conn, c.registry)
-        top = queries.top_failures(conn, limit=8)
+        summaries = queries.ward_summaries(conn, c.registry, since)
+        top = queries.top_failures(conn, since, limit=8)
     totals = dict.fromkeys(UNIT_STATUSES, 0)
     for s in summaries:
         totals[s.status] += 1
@@ -47,6 +48,7 @@ def index():
     return render_template(
         "index.html", summaries=summaries, totals=totals, devices=devices, passing=passing,
         top=[(rule, titles.get(rule), n) for rule, n in top], milestones=c.milestones, today=today,
+        silent=sum(s.silent for s in summaries), stale_days=c.settings.stale_after_days,
         version=__version__)
 
 

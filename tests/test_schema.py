@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+from hypothesis import given, settings, strategies as st
 from jsonschema import Draft202012Validator
 
 from inventory.report import empty_report, parse_rfc3339, rfc3339
@@ -33,13 +35,39 @@ def test_empty_report_with_identity_is_valid_and_all_unknown():
     assert doc["hardware"]["memory_bytes"] is None
 
 
-def test_messages_name_the_field():
+@pytest.mark.parametrize("mutate, field, words", [
+    (lambda d: d["hardware"]["cpu"].__setitem__("family", "six"), "hardware.cpu.family", "integer"),
+    (lambda d: d["os"].pop("name"), "os.name", "required"),
+    (lambda d: d.pop("device"), "device", "required"),
+    (lambda d: d.__setitem__("software", [{"name": ""}]), "software[0].name", "longer"),
+    (lambda d: d["hardware"].__setitem__("memory_bytes", True), "hardware.memory_bytes", "integer"),
+    (lambda d: d["firmware"]["tpm"].__setitem__("present", "maybe"), "firmware.tpm.present", "one of"),
+])
+def test_messages_name_the_field(mutate, field, words):
     doc = _minimal()
-    doc["hardware"]["cpu"]["family"] = "six"
-    del doc["os"]["name"]
-    doc["software"] = [{"name": ""}]
-    fields = {e.field for e in validate_report(doc)}
-    assert fields == {"hardware.cpu.family", "os.name", "software[0].name"}
+    mutate(doc)
+    (problem,) = validate_report(doc)
+    assert problem.field == field
+    assert words in problem.message
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_fast_validator_agrees_with_the_reference_implementation(data):
+    """fastjsonschema runs at ingest; jsonschema is the reference it must agree with."""
+    doc = _minimal()
+    doc["software"] = [{"name": "x", "version": "1"}]
+    paths = [("hardware", "memory_bytes"), ("hardware", "cpu", "family"), ("firmware", "tpm", "present"),
+             ("os", "family"), ("device", "class"), ("software", 0, "name"), ("ward_code",), ("collected_at",)]
+    path = data.draw(st.sampled_from(paths))
+    value = data.draw(st.one_of(st.none(), st.booleans(), st.integers(-5, 10**12), st.floats(allow_nan=False),
+                                st.text(max_size=30), st.sampled_from(["windows", "yes", "00070", "ssd"])))
+    target = doc
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    reference = Draft202012Validator(schema_document(1)).is_valid(doc)
+    assert (validate_report(doc) == []) == reference
 
 
 def test_unknown_and_missing_versions_are_named():

@@ -83,3 +83,14 @@ def test_bad_url_is_a_clear_error():
         make_engine("not a url")
     with pytest.raises(StoreError, match="driver not installed"):
         make_engine("nosuchdb://x/y")
+
+
+def test_migrations_build_exactly_the_tables_the_code_uses(engine):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from collector.store.tables import metadata
+
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []

@@ -46,7 +46,7 @@ def upgrade() -> None:
         "devices",
         sa.Column("device_id", sa.String(128), primary_key=True),
         sa.Column("ward_code", sa.String(16), sa.ForeignKey("wards.code"), nullable=False, index=True),
-        sa.Column("hostname", sa.String(255), nullable=False),
+        sa.Column("hostname", sa.String(255), nullable=False, index=True),
         sa.Column("device_class", sa.String(32), nullable=False),
         sa.Column("os_family", sa.String(32), nullable=False),
         sa.Column("os_name", sa.String(256), nullable=False),
