@@ -27,8 +27,11 @@ ACCEPTED, DUPLICATE = "accepted", "duplicate"
 # Built once: SQLAlchemy then reuses their compiled form on every report.
 _KNOWN_REPORT = sa.select(reports.c.report_id).where(reports.c.report_id == sa.bindparam("rid"))
 _VERDICT_OF = sa.select(verdicts.c.status, verdicts.c.since).where(verdicts.c.device_id == sa.bindparam("did"))
+# FOR UPDATE (PostgreSQL; SQLite already holds the write lock) serialises two
+# reports of one device arriving at two collectors at once.
 _DEVICE_OF = (sa.select(devices.c.last_collected_at)
-              .where(devices.c.device_id == sa.bindparam("did")))
+              .where(devices.c.device_id == sa.bindparam("did")).with_for_update())
+_ATTEMPTS = 3
 _UPDATE_DEVICE = devices.update().where(devices.c.device_id == sa.bindparam("did"))
 _UPDATE_VERDICT = verdicts.update().where(verdicts.c.device_id == sa.bindparam("did"))
 _CHILDREN = (rule_results, device_apps, reachability)
@@ -57,17 +60,22 @@ class Ingestor:
     def ingest(self, doc: dict[str, Any], raw: str) -> IngestResult:
         """Store ``doc`` (already schema-valid and authorised) with ``raw`` as received."""
         report_id, device_id = doc["report_id"], doc["device"]["id"]
-        try:
-            with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-                if conn.execute(_KNOWN_REPORT, {"rid": report_id}).first():
-                    return self._duplicate(conn, report_id, device_id)
-                return self._store(conn, doc, raw)
-        except sa.exc.IntegrityError:
-            # Two deliveries of one report raced; the other one won and stored it.
-            with self.engine.connect() as conn:
-                if conn.execute(_KNOWN_REPORT, {"rid": report_id}).first():
-                    return self._duplicate(conn, report_id, device_id)
-            raise
+        attempts_left = _ATTEMPTS
+        while True:
+            try:
+                with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+                    if conn.execute(_KNOWN_REPORT, {"rid": report_id}).first():
+                        return self._duplicate(conn, report_id, device_id)
+                    return self._store(conn, doc, raw)
+            except sa.exc.IntegrityError:
+                # Another collector stored this report, or created this device, in the
+                # meantime: look again with its work committed.
+                with self.engine.connect() as conn:
+                    if conn.execute(_KNOWN_REPORT, {"rid": report_id}).first():
+                        return self._duplicate(conn, report_id, device_id)
+                attempts_left -= 1
+                if not attempts_left:
+                    raise
 
     def _duplicate(self, conn: Connection, report_id: str, device_id: str) -> IngestResult:
         return IngestResult(DUPLICATE, report_id, device_id, _status(conn, device_id))

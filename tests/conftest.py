@@ -1,6 +1,7 @@
 """Shared fixtures: reference data from ../shared/data and a real collector process."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import subprocess
@@ -82,10 +83,34 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One real PostgreSQL server for the whole run (Debian's package, started here)."""
+    from support.postgres import PostgresServer, binaries
+
+    bindir = binaries()
+    need(bindir is not None, "PostgreSQL server binaries not installed (Debian package 'postgresql')")
+    need(importlib.util.find_spec("psycopg") is not None, "psycopg not installed (pip install '.[postgresql]')")
+    server = PostgresServer(bindir, free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    """A fresh, empty store on each backend the collector supports."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    return request.getfixturevalue("postgres_server").new_database()
+
+
 @pytest.fixture
-def collector(tmp_path) -> Iterator[CollectorProcess]:
-    """A real collector process on a free loopback port, on a fresh SQLite file."""
-    c = start_collector(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+def collector(db_url) -> Iterator[CollectorProcess]:
+    """A real collector process on a free loopback port, on a fresh store."""
+    c = start_collector(db_url)
     try:
         yield c
     finally:

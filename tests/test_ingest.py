@@ -44,8 +44,8 @@ def windows_pc(ward: str = "00070", device: str = "dev-1", at: str = "2025-10-01
 
 
 @pytest.fixture
-def ingestor(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+def ingestor(db_url):
+    engine = make_engine(db_url)
     migrate(engine)
     with engine.begin() as conn:
         sync_wards(conn, load_registry())

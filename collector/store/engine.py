@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 DEFAULT_DB_PATH = Path("var") / "hdc-readiness.sqlite3"
 WRITE = {"hdc_write": True}
+_MIGRATION_LOCK = 0x68646372  # "hdcr": one advisory-lock key for this application
 
 
 class StoreError(RuntimeError):
@@ -72,6 +73,9 @@ def migrate(engine: Engine) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", "collector:migrations")
     with engine.connect().execution_options(**WRITE) as conn:
+        if conn.dialect.name == "postgresql":
+            # Collectors starting together must not race to create the same tables.
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
         conn.commit()

@@ -1,0 +1,27 @@
+"""Reading a store from tests the same way on every backend."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from collector.store.engine import make_engine
+from collector.store.tables import metadata
+
+
+def snapshot(db_url: str) -> dict[str, list[tuple]]:
+    """Every row of every table, in primary-key order: equal snapshots mean an unchanged store."""
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return {t.name: [tuple(r) for r in conn.execute(sa.select(t).order_by(*t.primary_key.columns))]
+                    for t in metadata.sorted_tables}
+    finally:
+        engine.dispose()
+
+
+def count(db_url: str, table: str) -> int:
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(metadata.tables[table])).scalar()
+    finally:
+        engine.dispose()

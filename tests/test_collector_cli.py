@@ -1,0 +1,46 @@
+"""`hdc-collector` refuses bad input with one line naming the problem, never a traceback."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import cli, free_port
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["serve", "--db", "not a url"], "not a database URL"),
+    (["serve", "--db", "nosuchdb://x/y"], "driver not installed"),
+    (["serve", "--port", "70000"], "--port"),
+    (["token", "create", "--ward", "00070", "--registry", "/nonexistent/units.csv"], "cannot read"),
+    (["simulate", "--url", "http://127.0.0.1:1", "--mode", "everything"], "--mode"),
+])
+def test_bad_arguments(tmp_path, args, needle):
+    if "--db" not in args and args[0] != "serve":
+        args = [*args, "--db", f"sqlite:///{tmp_path}/s.sqlite3"]
+    done = cli("collector.cli", *args, timeout=60)
+    assert done.returncode != 0
+    assert needle in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_bad_baseline_stops_serve_naming_file_line_and_field(tmp_path):
+    bad = tmp_path / "baseline.yaml"
+    bad.write_text("name: x\nclasses:\n  workstation:\n    rules:\n      - id: memory\n        kind: min_memory\n"
+                   "        severity: hard\n        min: 8 GB RAM\n", encoding="utf-8")
+    done = cli("collector.cli", "serve", "--db", f"sqlite:///{tmp_path}/s.sqlite3", "--port", str(free_port()),
+               "--baseline", str(bad), timeout=60)
+    assert done.returncode == 1
+    assert str(bad) in done.stderr and "line 8" in done.stderr and "min" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_token_create_prints_only_the_token(tmp_path):
+    done = cli("collector.cli", "token", "create", "--ward", "00070", "--db", f"sqlite:///{tmp_path}/s.sqlite3")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("hdc_") and done.stdout.count("\n") == 1
+
+
+def test_token_create_refuses_unknown_ward(tmp_path):
+    done = cli("collector.cli", "token", "create", "--ward", "70", "--db", f"sqlite:///{tmp_path}/s.sqlite3")
+    assert done.returncode == 2
+    assert "'70' is not a unit code" in done.stderr
+    assert "Traceback" not in done.stderr
