@@ -8,9 +8,13 @@ Kaby Lake desktops with 4 GiB and HDDs beside recent purchases, Windows 10
 reaching end of support on 14/10/2025, Windows 11 feature updates that lag,
 TPMs that are absent, 1.2, or unreadable by a non-elevated agent, and the
 catalog's applications installed by role (one-stop counter, accountant,
-land officer). Over time (``generate_history``) most deficient machines get
-RAM, an SSD, Windows 11 or a replacement PC around the 30/11/2025 deadline,
-some late, and a few machines stop reporting.
+land officer). Over time (``generate_history``) deficient machines get RAM,
+an SSD, Windows 11, a pending feature update or a replacement PC, and servers
+RAM or a supported OS, around the 30/11/2025 deadline, some late, and a few
+machines stop reporting. How much of that a unit does, and when, depends on
+the unit's diligence (``_diligence``): some finish before the deadline, many
+soon after it, most leave a few machines behind, and some laggards hardly
+start, so the readiness page shows who is done and who is late.
 
 Everything derives from ``random.Random`` instances seeded with strings made
 of the seed, the unit code and the device index, so a device is the same in
@@ -727,22 +731,61 @@ def _ward_rng(seed: int, ward: Ward, *more: object) -> random.Random:
 
 
 @dataclass(frozen=True)
+class _Diligence:
+    """How a unit's IT staff carry out the programme.
+
+    ``fix_rate`` is the share of its machines that fall short (hardware,
+    Windows 10, a Windows 11 feature update left pending, a server short of
+    RAM or on an OS nearing its end) the unit fixes; ``timing`` is when, in
+    days from the deadline (mean, spread, earliest, latest); ``tpm_unreadable``
+    the share of its PCs whose agent runs without the rights to read the TPM.
+    """
+
+    tier: str
+    fix_rate: float
+    timing: tuple[float, float, int, int]
+    tpm_unreadable: float
+
+
+# tier: (weight, fix rate range, timing, P(some agents not elevated)). Early units finish before the
+# deadline, prompt ones within weeks after it; partial ones leave a few machines, laggards most of them.
+# Every date falls before November 2026, so "fixed" means fixed by a year after the deadline.
+DILIGENCE_TIERS = {
+    "early": (0.15, (1.0, 1.0), (-28.0, 18.0, -75, -1), 0.06),
+    "prompt": (0.27, (1.0, 1.0), (-8.0, 26.0, -75, 75), 0.06),
+    "partial": (0.45, (0.72, 0.95), (5.0, 50.0, -75, 300), 0.35),
+    "laggard": (0.13, (0.05, 0.25), (60.0, 90.0, -60, 330), 0.35),
+}
+
+
+def _diligence(seed: int, ward: Ward) -> _Diligence:
+    """A unit's diligence, from its own stream (the rest of its plan does not change with it)."""
+    rng = _ward_rng(seed, ward, "diligence")
+    names = list(DILIGENCE_TIERS)
+    tier = rng.choices(names, [DILIGENCE_TIERS[n][0] for n in names])[0]
+    _, (low, high), timing, unelevated = DILIGENCE_TIERS[tier]
+    unreadable = rng.uniform(0.08, 0.2) if rng.random() < unelevated else 0.0
+    return _Diligence(tier, rng.uniform(low, high), timing, unreadable)
+
+
+@dataclass(frozen=True)
 class _UnitPlan:
-    """What a whole unit shares: vendors per application, migration progress, network quality."""
+    """What a whole unit shares: vendors per application, migration progress, network quality, diligence."""
 
     variants: dict[str, int]
     removed: frozenset[str]
     network: str
     printers: tuple[int, ...]
+    diligence: _Diligence
 
 
-def _unit_plan(rng: random.Random, catalog: Catalog) -> _UnitPlan:
+def _unit_plan(rng: random.Random, catalog: Catalog, diligence: _Diligence) -> _UnitPlan:
     variants = {app: rng.randrange(len(v)) for app, v in APP_VARIANTS.items()}
     progress = rng.uniform(0.0, 0.8)
     removed = frozenset(a.id for a in catalog.apps if a.target != "stays_local" and rng.random() < progress)
     network = rng.choices(("good", "degraded", "cloud_blocked"), (0.8, 0.12, 0.08))[0]
     printers = tuple(rng.sample(range(len(PRINTERS)), 2))
-    return _UnitPlan(variants, removed, network, printers)
+    return _UnitPlan(variants, removed, network, printers, diligence)
 
 
 def _roles(rng: random.Random, clients: int) -> list[str]:
@@ -759,7 +802,7 @@ def _unit_slots(registry_index: int, ward: Ward, seed: int, devices_per_unit: tu
                catalog: Catalog) -> list[Slot]:
     """Every slot of one unit, from its own random stream."""
     rng = _ward_rng(seed, ward)
-    plan = _unit_plan(rng, catalog)
+    plan = _unit_plan(rng, catalog, _diligence(seed, ward))
     total = rng.randint(*devices_per_unit)
     servers = 3 if total >= 32 else 2 if total >= 26 else 1 if total >= 20 or rng.random() < 0.5 else 0
     stem = _hostname_stem(ward)
@@ -778,10 +821,12 @@ def _slot(rng: random.Random, seed: int, ward: Ward, unit_no: int, index: int, r
     kind = {"laptop": "LT", "server": "SRV", "virtual_machine": "VM"}.get(machine.platform.device_class, "PC")
     counters[kind] += 1
     segments: list[tuple[date, Machine]] = [(date.min, machine)]
-    if role != "server":
+    if role == "server":
+        upgrade = _server_upgrade(rng, plan, machine)
+    else:
         upgrade = _upgrade(rng, seed, ward, index, role, plan, machine)
-        if upgrade:
-            segments.append(upgrade)
+    if upgrade:
+        segments.append(upgrade)
     silent = _day_between(rng, date(2025, 9, 20), date(2026, 1, 20)) if rng.random() < 0.05 else None
     address = f"10.{16 + unit_no // 200}.{unit_no % 200}.{20 + index}"
     return Slot(ward, f"UB-{stem}-{kind}{counters[kind]:02d}", address, plan.network, tuple(segments), silent,
@@ -811,7 +856,7 @@ def _client(rng: random.Random, seed: int, ward: Ward, index: int, role: str, pl
     cpu = rng.choice(platform.cpus)
     memory = rng.choices((4, 8, 16), (0.55, 0.4, 0.05) if old else (0.05, 0.55, 0.4))[0]
     disk = _client_disk(rng, old, laptop)
-    tpm = _tpm(rng, platform)
+    tpm = _tpm(rng, platform, plan.diligence.tpm_unreadable)
     boot = rng.choices(("legacy", "uefi"), (0.6, 0.4) if old else (0.05, 0.95))[0]
     win11 = rng.random() < (0.04 if old else 0.55)
     machine = Machine(
@@ -833,9 +878,10 @@ def _client_disk(rng: random.Random, old: bool, laptop: bool) -> Disk:
     return rng.choice(rng.choices((NVME_256, NVME_512, SSD_240, HDD_1T), (0.5, 0.33, 0.09, 0.08))[0])
 
 
-def _tpm(rng: random.Random, platform: Platform) -> str:
-    """Firmware TPM arrived with Skylake; before it a discrete 1.2 chip or nothing. A non-elevated agent reads none."""
-    if rng.random() < 0.035:
+def _tpm(rng: random.Random, platform: Platform, unreadable: float) -> str:
+    """Firmware TPM arrived with Skylake; before it a discrete 1.2 chip or nothing. A non-elevated agent reads none
+    (in units that installed some agents by hand, ``unreadable`` of their PCs)."""
+    if rng.random() < unreadable:
         return "unknown"
     if platform.year <= 2015:
         return rng.choices(("none", "1.2"), (0.5, 0.5))[0]
@@ -898,6 +944,8 @@ def _deficient(machine: Machine) -> set[str]:
         problems.add("hardware")
     if machine.os == "win10":
         problems.add("os")
+    if machine.os == "win11" and machine.win11_lag:
+        problems.add("feature_update")  # a release or two behind falls out of support within the year
     return problems
 
 
@@ -907,14 +955,18 @@ def _cpu_runs_win11(cpu: Cpu) -> bool:
     return cpu.model_number > 95 and not (cpu.model_number in (142, 158) and cpu.stepping == 9)
 
 
+def _fix_day(rng: random.Random, diligence: _Diligence) -> date:
+    mean, spread, first, last = diligence.timing
+    return DEADLINE + timedelta(days=max(first, min(last, round(rng.gauss(mean, spread)))))
+
+
 def _upgrade(rng: random.Random, seed: int, ward: Ward, index: int, role: str, plan: _UnitPlan,
              machine: Machine) -> Optional[tuple[date, Machine]]:
-    """About 60% of deficient machines are fixed, on dates spread around the deadline, some late."""
+    """The unit's share of deficient machines is fixed, on dates spread around the deadline as its diligence says."""
     problems = _deficient(machine)
-    if not problems or rng.random() >= 0.6:
+    if not problems or rng.random() >= plan.diligence.fix_rate:
         return None
-    offset = max(-75, min(55, round(rng.gauss(-8, 26))))
-    day = DEADLINE + timedelta(days=offset)
+    day = _fix_day(rng, plan.diligence)
     if "hardware" in problems:
         return day, _replacement(rng, seed, ward, index, role, plan, machine, day)
     better = replace(
@@ -923,6 +975,23 @@ def _upgrade(rng: random.Random, seed: int, ward: Ward, index: int, role: str, p
         disk=rng.choice(rng.choice((NVME_256, SSD_240, NVME_512))) if "disk" in problems else machine.disk,
         free_fraction=rng.uniform(0.5, 0.85) if "disk" in problems else machine.free_fraction,
         os="win11", win11_lag=0)
+    return day, better
+
+
+# Server OS releases whose support ends before the end of 2026, and what they are upgraded to.
+_SERVER_OS_SUCCESSOR = {"debian11": "debian12"}
+
+
+def _server_upgrade(rng: random.Random, plan: _UnitPlan, machine: Machine) -> Optional[tuple[date, Machine]]:
+    """A physical server short of RAM gets more; one on an OS nearing its end is upgraded in place."""
+    short = machine.platform.device_class == "server" and machine.memory_gib < 16
+    successor = _SERVER_OS_SUCCESSOR.get(machine.os)
+    if not (short or successor) or rng.random() >= plan.diligence.fix_rate:
+        return None
+    day = _fix_day(rng, plan.diligence)
+    better = replace(machine, memory_gib=rng.choice((16, 32, 32)) if short else machine.memory_gib)
+    if successor:
+        better = replace(better, os=successor, software=_linux_software(rng, successor))
     return day, better
 
 
