@@ -14,28 +14,24 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional, Sequence
 
-import yaml
-
+from .datafile import DataFile, DataFileError, read_data
 from .registry import fold
 
 DEFAULT_CATALOG = "catalog.yaml"
 TARGETS = ("hdc_cloud", "hdc_web", "retired", "stays_local")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _URL = re.compile(r"^https://[a-z0-9.-]+\.[a-z]{2,}(/\S*)?$")
-_STR = "tag:yaml.org,2002:str"
-_INT = "tag:yaml.org,2002:int"
 # Bounds the memory of the name cache (a few MB at most).
 _CACHE_SIZE = 1 << 14
 _META = ".^$*+?{}[]|()\\"
-_APP_FIELDS = {"id", "name_vi", "name_en", "category", "target", "hdc_endpoint", "detect"}
 _REQUIRED = ("id", "name_vi", "name_en", "category", "target", "detect")
+_OPTIONAL = ("hdc_endpoint",)
 
 
-class CatalogError(ValueError):
+class CatalogError(DataFileError):
     """A catalog file that cannot be trusted; the message names file, line and field."""
 
 
@@ -136,42 +132,17 @@ def _unaccent(pattern: str) -> str:
 # --- loading -------------------------------------------------------------
 
 
-class _Loc:
-    """Names a place in the file for error messages."""
-
-    def __init__(self, source: str):
-        self.source = source
-
-    def error(self, node: yaml.Node, field: str, message: str) -> CatalogError:
-        where = f"{self.source}: line {node.start_mark.line + 1}"
-        return CatalogError(f"{where}: field '{field}': {message}" if field else f"{where}: {message}")
+def _text(f: DataFile, container: Any, key: Any, field: str) -> str:
+    """Non-empty text in NFC, so a pattern typed with combining accents means the same."""
+    return unicodedata.normalize("NFC", f.text(container, key, field))
 
 
-def _mapping(loc: _Loc, node: yaml.Node, field: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
-    if not isinstance(node, yaml.MappingNode):
-        raise loc.error(node, field, "must be a mapping")
-    fields: dict[str, tuple[yaml.Node, yaml.Node]] = {}
-    for key, value in node.value:
-        if not isinstance(key, yaml.ScalarNode):
-            raise loc.error(key, field, "keys must be plain names")
-        if key.value in fields:
-            raise loc.error(key, key.value, f"given twice (first on line {fields[key.value][0].start_mark.line + 1})")
-        fields[key.value] = (key, value)
-    return fields
-
-
-def _text(loc: _Loc, node: yaml.Node, field: str) -> str:
-    if not isinstance(node, yaml.ScalarNode) or node.tag != _STR or not node.value.strip():
-        raise loc.error(node, field, "must be non-empty text")
-    return unicodedata.normalize("NFC", node.value.strip())
-
-
-def _regex(loc: _Loc, node: yaml.Node, field: str) -> re.Pattern:
-    source = _text(loc, node, field)
+def _regex(f: DataFile, container: Any, key: Any, field: str) -> re.Pattern:
+    source = _text(f, container, key, field)
     try:
         return re.compile(_unaccent(source), re.IGNORECASE)
     except re.error as exc:
-        raise loc.error(node, field, f"regex {source!r} does not compile: {exc}") from exc
+        f.fail(f.line(container, key), field, f"regex {source!r} does not compile: {exc}")
 
 
 def _required_literal(pattern: re.Pattern) -> str:
@@ -228,100 +199,62 @@ def _class_end(source: str, start: int) -> int:
     return i + 1
 
 
-def _detector(loc: _Loc, node: yaml.Node) -> Detector:
-    if isinstance(node, yaml.ScalarNode):
-        name = _regex(loc, node, "detect")
+def _detector(f: DataFile, items: Sequence[Any], i: int, field: str) -> Detector:
+    """One ``detect`` entry: a name pattern, or ``{name, publisher}``."""
+    if not isinstance(items[i], dict):
+        name = _regex(f, items, i, field)
         return Detector(name, _required_literal(name))
-    fields = _mapping(loc, node, "detect")
-    unknown = set(fields) - {"name", "publisher"}
-    if unknown:
-        field = sorted(unknown)[0]
-        raise loc.error(fields[field][0], field, "unknown field in a detect entry (expected name, publisher)")
-    if "name" not in fields:
-        raise loc.error(node, "detect.name", "required field is missing")
-    name = _regex(loc, fields["name"][1], "detect.name")
-    publisher = fields.get("publisher")
+    entry = f.mapping(items[i], field, f.line(items, i), ("name",), ("publisher",))
+    name = _regex(f, entry, "name", f"{field}.name")
     return Detector(name, _required_literal(name),
-                    _regex(loc, publisher[1], "detect.publisher") if publisher else None)
+                    _regex(f, entry, "publisher", f"{field}.publisher") if "publisher" in entry else None)
 
 
-def _app(loc: _Loc, node: yaml.Node) -> App:
-    fields = _mapping(loc, node, "apps")
-    for name, (key, _) in fields.items():
-        if name not in _APP_FIELDS:
-            raise loc.error(key, name, f"unknown field (expected one of {', '.join(sorted(_APP_FIELDS))})")
-    for name in _REQUIRED:
-        if name not in fields:
-            raise loc.error(node, name, "required field is missing")
-    values = {name: _text(loc, fields[name][1], name) for name in _REQUIRED if name != "detect"}
-    if not _ID.match(values["id"]):
-        raise loc.error(fields["id"][1], "id", f"{values['id']!r} is not snake_case")
-    if not _ID.match(values["category"]):
-        raise loc.error(fields["category"][1], "category", f"{values['category']!r} is not snake_case")
+def _app(f: DataFile, items: Sequence[Any], i: int, field: str) -> App:
+    raw = f.mapping(items[i], field, f.line(items, i), _REQUIRED, _OPTIONAL)
+    values = {name: _text(f, raw, name, f"{field}.{name}") for name in _REQUIRED if name != "detect"}
+    for name in ("id", "category"):
+        if not _ID.match(values[name]):
+            f.fail(f.line(raw, name), f"{field}.{name}", f"{values[name]!r} is not snake_case")
     if values["target"] not in TARGETS:
-        raise loc.error(fields["target"][1], "target",
-                        f"{values['target']!r} is not one of {', '.join(TARGETS)}")
+        f.fail(f.line(raw, "target"), f"{field}.target", f"{values['target']!r} is not one of {', '.join(TARGETS)}")
     endpoint = None
-    if "hdc_endpoint" in fields:
-        endpoint = _text(loc, fields["hdc_endpoint"][1], "hdc_endpoint")
+    if "hdc_endpoint" in raw:
+        endpoint = _text(f, raw, "hdc_endpoint", f"{field}.hdc_endpoint")
         if not _URL.match(endpoint):
-            raise loc.error(fields["hdc_endpoint"][1], "hdc_endpoint", f"{endpoint!r} is not an https URL")
-    detect = fields["detect"][1]
-    if not isinstance(detect, yaml.SequenceNode) or not detect.value:
-        raise loc.error(detect, "detect", "must be a non-empty list of patterns")
-    return App(detect=tuple(_detector(loc, d) for d in detect.value), hdc_endpoint=endpoint, **values)
-
-
-def _target(loc: _Loc, fields: dict[str, tuple[yaml.Node, yaml.Node]], root: yaml.Node) -> int:
-    if "target_max_local_apps" not in fields:
-        raise loc.error(root, "target_max_local_apps", "required field is missing")
-    node = fields["target_max_local_apps"][1]
-    if not isinstance(node, yaml.ScalarNode) or node.tag != _INT or not node.value.isdigit():
-        raise loc.error(node, "target_max_local_apps", "must be a whole number >= 0")
-    return int(node.value)
+            f.fail(f.line(raw, "hdc_endpoint"), f"{field}.hdc_endpoint", f"{endpoint!r} is not an https URL")
+    detect = f.sequence(raw["detect"], f"{field}.detect", f.line(raw, "detect"))
+    if not detect:
+        f.fail(f.line(raw, "detect"), f"{field}.detect", "must be a non-empty list of patterns")
+    return App(detect=tuple(_detector(f, detect, j, f"{field}.detect[{j}]") for j in range(len(detect))),
+               hdc_endpoint=endpoint, **values)
 
 
 def parse_catalog(text: str, source: str) -> Catalog:
     """Build a catalog from YAML text; ``source`` names the file in error messages."""
-    loc = _Loc(source)
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f"line {mark.line + 1}: " if mark else ""
-        context = f" ({exc.context} on line {exc.context_mark.line + 1})" if exc.context and exc.context_mark else ""
-        raise CatalogError(f"{source}: {line}not valid YAML: {exc.problem}{context}") from exc
-    if root is None:
+    f = DataFile(text, source, CatalogError)
+    if f.root is None:
         raise CatalogError(f"{source}: line 1: empty catalog")
-    fields = _mapping(loc, root, "")
-    for name, (key, _) in fields.items():
-        if name not in ("target_max_local_apps", "apps"):
-            raise loc.error(key, name, "unknown field (expected target_max_local_apps, apps)")
-    target = _target(loc, fields, root)
-    if "apps" not in fields:
-        raise loc.error(root, "apps", "required field is missing")
-    apps_node = fields["apps"][1]
-    if not isinstance(apps_node, yaml.SequenceNode) or not apps_node.value:
-        raise loc.error(apps_node, "apps", "must be a non-empty list")
+    root = f.mapping(f.root, "", 1, ("target_max_local_apps", "apps"))
+    target = root["target_max_local_apps"]
+    if isinstance(target, bool) or not isinstance(target, int) or target < 0:
+        f.fail(f.line(root, "target_max_local_apps"), "target_max_local_apps", "must be a whole number >= 0")
+    items = f.sequence(root["apps"], "apps", f.line(root, "apps"))
+    if not items:
+        f.fail(f.line(root, "apps"), "apps", "must be a non-empty list")
     apps: list[App] = []
     seen: dict[str, int] = {}
-    for node in apps_node.value:
-        app = _app(loc, node)
+    for i in range(len(items)):
+        field, line = f"apps[{i}]", f.line(items, i)
+        app = _app(f, items, i, field)
         if app.id in seen:
-            raise loc.error(node, "id", f"{app.id} already defined on line {seen[app.id]}")
-        seen[app.id] = node.start_mark.line + 1
+            f.fail(line, f"{field}.id", f"{app.id} already defined on line {seen[app.id]}")
+        seen[app.id] = line
         apps.append(app)
     return Catalog(apps, target, source)
 
 
 def load_catalog(path: Optional[Path] = None) -> Catalog:
     """Load a catalog file, or the shipped Hanoi catalog when ``path`` is None."""
-    if path is None:
-        text = resources.files("inventory").joinpath(f"data/{DEFAULT_CATALOG}").read_text("utf-8")
-        return parse_catalog(text, DEFAULT_CATALOG)
-    try:
-        text = Path(path).read_text("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogError(f"{path}: cannot read: {exc}") from exc
-    return parse_catalog(text, str(path))
-
+    text, source = read_data(path, DEFAULT_CATALOG, CatalogError)
+    return parse_catalog(text, source)

@@ -13,11 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from .baseline import DataFile, DataFileError
+from .datafile import DataFile, DataFileError, read_data
 
 DEFAULT_LIFECYCLE = "os-lifecycle.yaml"
 _BUILD = re.compile(r"^\s*(?:[0-9]+\.[0-9]+\.)?([0-9]+)")
@@ -199,11 +198,5 @@ def _parse_builds(f: DataFile, raw: Mapping[str, Any], field: str, parts: Option
 
 def load_lifecycle(path: Optional[Path] = None) -> Lifecycle:
     """Load an end-of-support table, or the shipped one when ``path`` is None."""
-    if path is None:
-        text = resources.files("inventory").joinpath(f"data/{DEFAULT_LIFECYCLE}").read_text("utf-8")
-        return parse_lifecycle(text, DEFAULT_LIFECYCLE)
-    try:
-        text = Path(path).read_text("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LifecycleError(f"{path}: cannot read: {exc}") from exc
-    return parse_lifecycle(text, str(path))
+    text, source = read_data(path, DEFAULT_LIFECYCLE, LifecycleError)
+    return parse_lifecycle(text, source)

@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import Optional
 
-from .baseline import DataFile, DataFileError
+from .datafile import DataFile, DataFileError, read_data
 
 DEFAULT_MILESTONES = "milestones.yaml"
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -65,11 +64,5 @@ def parse_milestones(text: str, source: str) -> list[Milestone]:
 
 def load_milestones(path: Optional[Path] = None) -> list[Milestone]:
     """Load a milestones file, or Hanoi's plan when ``path`` is None; in file order."""
-    if path is None:
-        text = resources.files("inventory").joinpath(f"data/{DEFAULT_MILESTONES}").read_text("utf-8")
-        return parse_milestones(text, DEFAULT_MILESTONES)
-    try:
-        text = Path(path).read_text("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MilestoneError(f"{path}: cannot read: {exc}") from exc
-    return parse_milestones(text, str(path))
+    text, source = read_data(path, DEFAULT_MILESTONES, MilestoneError)
+    return parse_milestones(text, source)

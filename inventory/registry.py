@@ -11,9 +11,10 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
+
+from .datafile import read_data
 
 DEFAULT_REGISTRY = "units-hanoi-2025.csv"
 _CODE = re.compile(r"^[0-9]{5}$")
@@ -96,11 +97,5 @@ def parse_registry(text: str, source: str) -> Registry:
 
 def load_registry(path: Optional[Path] = None) -> Registry:
     """Load a registry file, or the shipped Hanoi registry when ``path`` is None."""
-    if path is None:
-        text = resources.files("inventory").joinpath(f"data/{DEFAULT_REGISTRY}").read_text("utf-8")
-        return parse_registry(text, DEFAULT_REGISTRY)
-    try:
-        text = Path(path).read_text("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RegistryError(f"{path}: cannot read: {exc}") from exc
-    return parse_registry(text, str(path))
+    text, source = read_data(path, DEFAULT_REGISTRY, RegistryError)
+    return parse_registry(text, source)
