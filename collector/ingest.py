@@ -19,7 +19,7 @@ from inventory.evaluate import evaluate
 from inventory.lifecycle import Lifecycle
 from inventory.report import parse_rfc3339
 
-from .store.engine import WRITE
+from .store.engine import write_transaction
 from .store.tables import device_apps, devices, reachability, reports, rule_results, verdict_changes, verdicts
 
 ACCEPTED, DUPLICATE = "accepted", "duplicate"
@@ -63,7 +63,7 @@ class Ingestor:
         attempts_left = _ATTEMPTS
         while True:
             try:
-                with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+                with write_transaction(self.engine) as conn:
                     if conn.execute(_KNOWN_REPORT, {"rid": report_id}).first():
                         return self._duplicate(conn, report_id, device_id)
                     return self._store(conn, doc, raw)

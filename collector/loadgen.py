@@ -9,6 +9,7 @@ import http.client
 import json
 import queue
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 class PostStats:
     by_status: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
 
     @property
     def sent(self) -> int:
@@ -40,6 +42,7 @@ def post_reports(url: str, reports: Iterable[dict], token_for: Callable[[str], s
             body = json.dumps(doc, ensure_ascii=False).encode()
             headers = {"Content-Type": "application/json",
                        "Authorization": f"Bearer {token_for(doc['ward_code'])}"}
+            started = time.perf_counter()
             try:
                 conn.request("POST", "/api/v1/reports", body=body, headers=headers)
                 resp = conn.getresponse()
@@ -48,8 +51,10 @@ def post_reports(url: str, reports: Iterable[dict], token_for: Callable[[str], s
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()
                 status, detail = 0, str(exc).encode()
+            elapsed = time.perf_counter() - started
             with lock:
                 stats.by_status[status] += 1
+                stats.latencies.append(elapsed)
                 if status not in (200, 201) and len(stats.errors) < 20:
                     stats.errors.append(f"{status}: {detail[:300].decode(errors='replace')}")
                 if progress:
