@@ -12,6 +12,11 @@ demo: $(VENV)/.collector
 test: $(VENV)/.test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Every benchmark prints Markdown; the summary is kept in var/bench.md.
+bench: $(VENV)/.test
+	@mkdir -p var
+	@for b in bench/*.py; do echo "## $$b"; $(BIN)/python $$b || exit 1; echo; done | tee var/bench.md
+
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) || { echo "Cannot create a virtual environment: on Debian run 'apt-get install python3-venv' first." >&2; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 import time
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from . import __version__
-from .builder import build_report
-from .config import AgentConfig, ConfigError, load_config
-from .outbox import MiB, Outbox
-from .probe_linux import probe
-from .reachability import check_endpoints
-from .sender import FlushSummary, Outcome, Sender, deliver
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .config import AgentConfig
+    from .outbox import Outbox
+    from .sender import FlushSummary
+
+# Each command imports what it uses when it runs: `inventory --print` never loads YAML, TLS or HTTP,
+# which keeps the agent's start-up (its footprint on a ward PC) close to Python's own.
 
 EXIT_OK = 0
 EXIT_RETRY = 1  # queued; the next run will try again on its own
@@ -39,16 +41,8 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(f"{message} (see {self.prog} --help)")
 
 
-class _StderrHandler(logging.Handler):
-    """Writes to whatever sys.stderr is at the time, so captured and redirected runs see the lines."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        sys.stderr.write(f"hdc-agent: {record.getMessage()}\n")
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the console script; returns the exit code."""
-    _route_logging()
     parser = _parser()
     try:
         args = parser.parse_args(argv)
@@ -83,19 +77,32 @@ def _parser() -> argparse.ArgumentParser:
                               epilog=_EPILOG)
     run.add_argument("--config", metavar="FILE", required=True, help="the agent's YAML configuration")
     run.set_defaults(handler=_run)
+    status = commands.add_parser("status", help="show the outbox: reports waiting, oldest, last error, "
+                                                "last success, next attempt; sends nothing")
+    status.add_argument("--config", metavar="FILE", required=True, help="the agent's YAML configuration")
+    status.add_argument("--json", action="store_true", help="print the status as one JSON object")
+    status.set_defaults(handler=_status)
     return parser
 
 
 def _inventory(args: argparse.Namespace) -> int:
-    config = load_config(args.config) if args.config else None
-    print(json.dumps(_collect(config), indent=2, ensure_ascii=False))
+    config = _load_config(args.config) if args.config else None
+    from .report_json import dumps
+
+    print(dumps(_collect(config)))
     return EXIT_OK
 
 
 def _run(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    outbox = Outbox(config.outbox_dir, config.outbox_max_reports, int(config.outbox_max_mb * MiB))
-    outbox.put(_collect(config))
+    from .sender import Sender, deliver
+
+    config = _load_config(args.config)
+    outbox = _outbox(config)
+    dropped = outbox.dropped_unreported()
+    notes = [f"outbox: {dropped} earlier report(s) dropped unsent because the outbox was full "
+             f"(limit {config.outbox_max_reports} reports, {config.outbox_max_mb:g} MB)"] if dropped else []
+    outbox.put(_collect(config, notes))
+    outbox.forget_dropped(dropped)
     summary = deliver(outbox, Sender.from_config(config))
     if summary.remaining == 0 and summary.rejected == 0:
         return EXIT_OK
@@ -103,13 +110,64 @@ def _run(args: argparse.Namespace) -> int:
     return _fail(reason, code)
 
 
-def _collect(config: Optional[AgentConfig]) -> dict:
-    reachability = check_endpoints(config.hdc_endpoints, ca_bundle=config.ca_bundle) if config else []
-    return build_report(probe(), config, reachability)
+def _status(args: argparse.Namespace) -> int:
+    from .status import outbox_status, render_status
+
+    config = _load_config(args.config)
+    status = outbox_status(_outbox(config))
+    print(json.dumps(status, indent=2) if args.json else render_status(status))
+    return EXIT_OK
 
 
-def _explain(summary: FlushSummary, outbox: Outbox) -> tuple:
+def _load_config(path: str) -> "AgentConfig":
+    """The configuration, with the agent's warnings routed to stderr from here on."""
+    from .config import load_config
+
+    _route_logging()
+    return load_config(path)
+
+
+def _outbox(config: "AgentConfig") -> "Outbox":
+    from .delivery_state import RetryPolicy
+    from .outbox import MiB, Outbox
+
+    return Outbox(config.outbox_dir, config.outbox_max_reports, int(config.outbox_max_mb * MiB),
+                  RetryPolicy(config.retry_initial_seconds, config.retry_max_seconds))
+
+
+def _collect(config: Optional["AgentConfig"], notes: Sequence[str] = ()) -> dict:
+    facts = _probe()
+    from .builder import build_report
+
+    reachability = []
+    if config is not None and config.hdc_endpoints:
+        from .reachability import check_endpoints
+        reachability = check_endpoints(config.hdc_endpoints, ca_bundle=config.ca_bundle, proxy=config.proxy)
+    facts.notes.extend(notes)
+    return build_report(facts, config, reachability)
+
+
+def _probe():
+    """This platform's facts; only its own probe is imported.
+
+    On Linux the package query starts first and answers while Python loads
+    the probe (psutil and the rest): the run then takes about as long as
+    the slower of the two, not their sum.
+    """
+    if sys.platform == "win32":
+        from .probe_windows import probe
+        return probe()
+    from .linux_software import prefetch
+    packages = prefetch()
+    from .probe_linux import probe
+    return probe(run=packages)
+
+
+def _explain(summary: "FlushSummary", outbox: "Outbox") -> tuple:
     """The exit code and the one line that says why not everything was delivered."""
+    from .delivery_state import RETRY_AFTER
+    from .sender import Outcome
+
     code, parts = EXIT_RETRY, []
     stop = summary.stopped_by
     if stop is not None:
@@ -118,7 +176,10 @@ def _explain(summary: FlushSummary, outbox: Outbox) -> tuple:
             code = EXIT_ACTION
     if summary.held_until is not None:
         until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(summary.held_until))
-        parts.append(f"collector asked not to send before {until} (Retry-After)")
+        if summary.hold_reason == RETRY_AFTER:
+            parts.append(f"collector asked not to send before {until} (Retry-After)")
+        else:
+            parts.append(f"next attempt not before {until} (backing off after failed attempts)")
     if summary.rejected:
         code = EXIT_ACTION
         parts.append(f"{summary.rejected} report(s) rejected by the collector (last: {summary.last_rejection}), "
@@ -134,9 +195,18 @@ def _fail(message: str, code: int) -> int:
 
 
 def _route_logging() -> None:
+    """Warnings of the agent's modules (outbox full, token file readable by others) as stderr lines."""
+    import logging
+
+    class StderrHandler(logging.Handler):
+        """Writes to whatever sys.stderr is at the time, so captured and redirected runs see the lines."""
+
+        def emit(self, record: logging.LogRecord) -> None:
+            sys.stderr.write(f"hdc-agent: {record.getMessage()}\n")
+
     logger = logging.getLogger("agents")
-    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
-        logger.addHandler(_StderrHandler(logging.WARNING))
+    if not any(type(h).__name__ == "StderrHandler" for h in logger.handlers):
+        logger.addHandler(StderrHandler(logging.WARNING))
         logger.setLevel(logging.WARNING)
 
 

@@ -20,9 +20,13 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from .errors import ConfigError
+
 log = logging.getLogger(__name__)
 
-DEFAULT_OUTBOX_DIR = "/var/lib/hdc-agent/outbox"
+# Where the service files keep state: systemd's StateDirectory, and ProgramData on Windows.
+DEFAULT_OUTBOX_DIR = (os.path.join(os.environ.get("ProgramData", r"C:\ProgramData"), "hdc-agent", "outbox")
+                      if os.name == "nt" else "/var/lib/hdc-agent/outbox")
 DEVICE_CLASSES = ("workstation", "laptop", "server", "virtual_machine", "other")
 _WARD_CODE = re.compile(r"^[0-9]{5}$")
 _TOKEN = re.compile(r"^[\x21-\x7e]+$")  # what an HTTP header carries safely
@@ -30,11 +34,7 @@ _INT_TAG = "tag:yaml.org,2002:int"
 
 _KEYS = ("collector_url", "ward_code", "token", "token_file", "ca_bundle", "device_class",
          "hdc_endpoints", "outbox_dir", "outbox_max_reports", "outbox_max_mb", "timeout_seconds",
-         "allow_insecure_http")
-
-
-class ConfigError(ValueError):
-    """A configuration the agent refuses; the message names file, line and key."""
+         "connect_timeout_seconds", "proxy", "retry_initial_seconds", "retry_max_seconds", "allow_insecure_http")
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,13 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class AgentConfig:
-    """A checked configuration. Paths are absolute (relative ones are taken from the file's folder)."""
+    """A checked configuration. Paths are absolute (relative ones are taken from the file's folder).
+
+    ``timeout_seconds`` bounds each wait for the collector's answer;
+    ``connect_timeout_seconds`` bounds reaching it (TCP, proxy tunnel, TLS
+    handshake), so a dead route fails fast while a slow store may still answer.
+    ``proxy`` None means the environment's proxy settings (HTTPS_PROXY ...).
+    """
 
     path: Path
     collector_url: str
@@ -61,6 +67,10 @@ class AgentConfig:
     outbox_max_mb: float
     timeout_seconds: float
     allow_insecure_http: bool
+    connect_timeout_seconds: float = 10.0
+    proxy: Optional[str] = None
+    retry_initial_seconds: float = 60.0
+    retry_max_seconds: float = 3600.0
 
     @property
     def reports_url(self) -> str:
@@ -89,6 +99,7 @@ def load_config(path: Union[str, Path]) -> AgentConfig:
             raise ConfigError(f"{path}:{entry.line}: unknown key {key!r}{hint}")
     base = path.resolve().parent
     insecure = _boolean(entries, "allow_insecure_http", where, default=False)
+    retry_initial = _number(entries, "retry_initial_seconds", where, default=60, minimum=0, maximum=86400)
     return AgentConfig(
         path=path,
         collector_url=_collector_url(entries, where, insecure),
@@ -103,6 +114,12 @@ def load_config(path: Union[str, Path]) -> AgentConfig:
         outbox_max_mb=_number(entries, "outbox_max_mb", where, default=100, minimum=1, maximum=100000),
         timeout_seconds=_number(entries, "timeout_seconds", where, default=30, minimum=1, maximum=600),
         allow_insecure_http=insecure,
+        connect_timeout_seconds=_number(entries, "connect_timeout_seconds", where, default=10, minimum=1,
+                                        maximum=600),
+        proxy=_proxy(entries, where),
+        retry_initial_seconds=retry_initial,
+        retry_max_seconds=_number(entries, "retry_max_seconds", where, default=max(3600, retry_initial),
+                                  minimum=retry_initial, maximum=7 * 86400),
     )
 
 
@@ -273,6 +290,9 @@ def _token(entries: dict, where: _Locator, base: Path) -> str:
         raise where.error("token_file", "required, missing (or give the token itself as token:)")
     if inline is not None:
         token, key = inline, "token"
+        if os.name == "posix" and where.path.stat().st_mode & 0o077:
+            log.warning("%s holds the token and is readable by other users; chmod 600 it, or use token_file",
+                        where.path)
     else:
         key, file = "token_file", base / token_file
         try:
@@ -290,6 +310,23 @@ def _token(entries: dict, where: _Locator, base: Path) -> str:
     if not _TOKEN.match(token):
         raise where.error(key, "the token contains spaces or non-ASCII characters")
     return token
+
+
+def _proxy(entries: dict, where: _Locator) -> Optional[str]:
+    """An http:// proxy, the usual kind: HTTPS goes through it in a CONNECT tunnel, still verified end to end."""
+    url = _string(entries, "proxy", where)
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        raise where.error("proxy", "must not carry a user name or password (the configuration would leak them); "
+                                   "ask for the agent's address to be allowed through the proxy instead")
+    problem = _url_problem(url, ("http",))
+    if problem:
+        raise where.error("proxy", problem + " (HTTPS to the collector is tunnelled through an http:// proxy)")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise where.error("proxy", f"must be just scheme, host and port, e.g. http://proxy.example:3128; got {url!r}")
+    return url
 
 
 def _ca_bundle(entries: dict, where: _Locator, base: Path) -> Optional[Path]:

@@ -6,22 +6,26 @@ never leaves half a report. It leaves the queue only when the collector
 acknowledged it; a report the collector refuses for good moves to
 ``rejected/`` so it cannot block the ones behind it. The queue is bounded:
 a ward PC offline for months drops its oldest reports instead of filling
-its disk.
+its disk, and counts them so the next report can say so. When to try
+again, and what happened last, live in :mod:`agents.delivery_state`.
 """
 from __future__ import annotations
 
 import json
 import logging
 import os
+import random
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import timezone
 from pathlib import Path
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 from inventory.report import parse_rfc3339
+
+from .atomic_file import TEMP_PREFIX, atomic_write, fsync_dir
+from .delivery_state import BACKOFF, RETRY_AFTER, STATE_FILE, DeliveryState, RetryPolicy, StateFile
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +33,6 @@ MiB = 1024 * 1024
 REJECTED_DIR = "rejected"
 MAX_REJECTED = 50
 _STALE_TEMP_SECONDS = 3600
-_HOLD_FILE = ".hold-until"
 _REPORT_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # <collected_at UTC>-<nanoseconds at queueing>-<report id>.json: names sort in collection order.
 _NAME = re.compile(r"^(\d{8}T\d{6}Z)-(\d{20})-([0-9a-fA-F-]{36})\.json$")
@@ -50,11 +53,15 @@ class QueuedReport:
 class Outbox:
     """Reports queued in ``directory``, oldest first, at most ``max_reports`` / ``max_bytes``."""
 
-    def __init__(self, directory: Union[str, Path], max_reports: int = 500, max_bytes: int = 100 * MiB) -> None:
+    def __init__(self, directory: Union[str, Path], max_reports: int = 500, max_bytes: int = 100 * MiB,
+                 retry: RetryPolicy = RetryPolicy(), rng: Callable[[], float] = random.random) -> None:
         self.directory = Path(directory)
         self.max_reports = max_reports
         self.max_bytes = max_bytes
+        self.retry = retry
+        self._rng = rng
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._state = StateFile(self.directory / STATE_FILE)
         self._remove_stale_temp_files()
 
     @property
@@ -71,7 +78,7 @@ class Outbox:
             raise ValueError(f"collected_at {report.get('collected_at')!r} has no time zone")
         stamp = collected.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         path = self.directory / f"{stamp}-{time.time_ns():020d}-{report_id}.json"
-        _atomic_write(path, json.dumps(report, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        atomic_write(path, json.dumps(report, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
         self._enforce_bounds()
         return path
 
@@ -89,27 +96,68 @@ class Outbox:
         self.rejected_dir.mkdir(mode=0o700, exist_ok=True)
         for item in self._find(report_id):
             target = self.rejected_dir / item.path.name
-            _atomic_write(target.with_suffix(".reason.txt"), (reason.rstrip() + "\n").encode("utf-8"))
+            atomic_write(target.with_suffix(".reason.txt"), (reason.rstrip() + "\n").encode("utf-8"))
             os.replace(item.path, target)
-        _fsync_dir(self.directory)
+        fsync_dir(self.directory)
         for dropped in _listing(self.rejected_dir)[:-MAX_REJECTED]:
             dropped.path.unlink(missing_ok=True)
             dropped.path.with_suffix(".reason.txt").unlink(missing_ok=True)
 
-    def hold_until(self, moment: float) -> None:
-        """Remember, across runs, that the collector asked not to be called before ``moment`` (epoch seconds)."""
-        _atomic_write(self.directory / _HOLD_FILE, f"{moment:.3f}\n".encode("ascii"))
+    def size_bytes(self) -> int:
+        """Bytes of the queued reports."""
+        return sum(_size(item.path) for item in self.pending())
+
+    def state(self) -> DeliveryState:
+        """Failures, next attempt, last outcomes and dropped reports, as remembered across runs."""
+        return self._state.load()
+
+    def hold_until(self, moment: float, reason: str = RETRY_AFTER) -> None:
+        """Remember, across runs, not to send before ``moment`` (epoch seconds)."""
+        self._state.update(next_attempt=moment, hold_reason=reason)
 
     def held_until(self, now: Optional[float] = None) -> Optional[float]:
         """The moment before which nothing may be sent, or None when sending is allowed."""
-        try:
-            moment = float((self.directory / _HOLD_FILE).read_text("ascii"))
-        except (OSError, ValueError):
-            return None
-        return moment if moment > (time.time() if now is None else now) else None
+        moment = self._state.load().next_attempt
+        return moment if moment is not None and moment > (time.time() if now is None else now) else None
 
     def release_hold(self) -> None:
-        (self.directory / _HOLD_FILE).unlink(missing_ok=True)
+        self._state.update(next_attempt=None, hold_reason=None)
+
+    def record_success(self, now: float) -> None:
+        """The collector took everything queued: failures are forgotten, the next run sends at once."""
+        self._state.update(failures=0, next_attempt=None, hold_reason=None, last_attempt_at=now,
+                           last_success_at=now)
+
+    def record_failure(self, message: str, now: float, retry_after: Optional[float] = None,
+                       delivered_first: bool = False) -> DeliveryState:
+        """A try that should be repeated later: wait the collector's Retry-After, else back off.
+
+        ``delivered_first``: reports went through before this failure, so the
+        collector is up and the count of failures in a row starts again.
+        """
+        state = self._state.load()
+        failures = (0 if delivered_first else state.failures) + 1
+        if retry_after is not None:
+            wait, reason = retry_after, RETRY_AFTER
+        else:
+            wait, reason = self.retry.delay(failures, self._rng), BACKOFF
+        return self._state.update(failures=failures, next_attempt=now + wait if wait > 0 else None,
+                                  hold_reason=reason if wait > 0 else None, last_attempt_at=now,
+                                  last_error=message[:500], last_error_at=now,
+                                  last_success_at=now if delivered_first else state.last_success_at)
+
+    def record_error(self, message: str, now: float) -> None:
+        """A refusal a person must fix (token, certificate, address): shown by status, no backoff."""
+        self._state.update(last_attempt_at=now, last_error=message[:500], last_error_at=now)
+
+    def dropped_unreported(self) -> int:
+        """Reports dropped unsent since a report last said so."""
+        return self._state.load().dropped
+
+    def forget_dropped(self, count: int) -> None:
+        """``count`` drops are now told in a queued report (drops made meanwhile stay counted)."""
+        state = self._state.load()
+        self._state.update(dropped=max(0, state.dropped - count))
 
     def _find(self, report_id: str) -> list:
         return [item for item in self.pending() if item.report_id == report_id]
@@ -118,18 +166,23 @@ class Outbox:
         items = self.pending()
         sizes = {item.path: _size(item.path) for item in items}
         total = sum(sizes.values())
+        dropped = 0
         # The newest report always stays: it is the one that describes the machine now.
         while len(items) > 1 and (len(items) > self.max_reports or total > self.max_bytes):
             oldest = items.pop(0)
             oldest.path.unlink(missing_ok=True)
             total -= sizes[oldest.path]
+            dropped += 1
             log.warning("outbox full (limit %d reports, %.0f MB): dropped the oldest report %s collected %s",
                         self.max_reports, self.max_bytes / MiB, oldest.report_id, oldest.collected_at)
+        if dropped:
+            state = self._state.load()
+            self._state.update(dropped=state.dropped + dropped, dropped_total=state.dropped_total + dropped)
 
     def _remove_stale_temp_files(self) -> None:
         """A crash mid-write leaves a temporary file; an hour old, no writer is still busy with it."""
         cutoff = time.time() - _STALE_TEMP_SECONDS
-        for path in self.directory.glob(".tmp-*"):
+        for path in self.directory.glob(TEMP_PREFIX + "*"):
             try:
                 if path.stat().st_mtime < cutoff:
                     path.unlink()
@@ -148,31 +201,6 @@ def _listing(directory: Path) -> list:
         if match:
             items.append(QueuedReport(report_id=match.group(3), collected_at=match.group(1), path=directory / name))
     return items
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Makes the rename itself durable; Windows cannot open directories and journals renames itself."""
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _size(path: Path) -> int:

@@ -9,71 +9,34 @@ so an officer can tell "not ready" from "not visible". Readers take a
 from __future__ import annotations
 
 import os
-import platform
 import re
 import shlex
 import socket
-import subprocess
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Optional, Sequence, Union
+from typing import Optional, Union
 
 import psutil
 
 from inventory.report import rfc3339
 
 from .builder import Facts
+from .host_psutil import psutil_fact, read_core_counts, read_interfaces, read_memory
+from .linux_software import Runner, read_software, run_command
+from .smbios import CHASSIS_CLASS, is_placeholder, names_a_hypervisor, smbios_uuid
+from .textclip import clip
 
 PathLike = Union[str, Path]
 
-# dpkg-query answers in well under a second; rpm -qa on a cold cache can take
-# several. A hung package database must not hang the agent's timer forever.
-COMMAND_TIMEOUT = 60.0
-
 _DMI = "sys/class/dmi/id"
 _SECURE_BOOT_VAR = "SecureBoot-8be4df61-93ca-11d2-aa0d-e98c0cb5d2ee"
-
-# Values cheap boards ship in SMBIOS fields instead of real data.
-_PLACEHOLDERS = {
-    "", "0", "none", "n/a", "na", "unknown", "invalid", "oem", "o.e.m.", "default string",
-    "to be filled by o.e.m.", "system serial number", "system manufacturer", "system product name",
-    "chassis serial number", "not specified", "not applicable", "not available", "123456789",
-    "0123456789", "type1productconfigid", "system version",
-}
-_BAD_UUIDS = {
-    "00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff",
-    "03000200-0400-0500-0006-000700080009", "00020003-0004-0005-0006-000700080009",
-}
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _MACHINE_ID = re.compile(r"^[0-9a-f]{32}$")
-
-# SMBIOS chassis types (DMTF DSP0134, 7.4.1).
-_CHASSIS_CLASS = {
-    **dict.fromkeys((3, 4, 5, 6, 7, 13, 15, 16, 24, 35), "workstation"),
-    **dict.fromkeys((8, 9, 10, 14, 30, 31, 32), "laptop"),
-    **dict.fromkeys((17, 23, 28, 29), "server"),
-}
-# Prefixes of DMI vendor/product strings that only hypervisors use (as systemd-detect-virt).
-_VM_DMI_PREFIXES = ("KVM", "QEMU", "VMware", "VMW", "innotek GmbH", "VirtualBox", "Xen", "Bochs",
-                    "Parallels", "BHYVE", "OpenStack", "KubeVirt", "Google Compute Engine",
-                    "Apple Virtualization", "Hyper-V", "Amazon EC2")
 
 # Block devices that are not the machine's disks: loop images, RAM disks,
 # device-mapper/RAID volumes (their members are listed), optical, floppy, network.
 _NOT_A_DISK = re.compile(r"^(loop|ram|zram|dm-|md|sr|fd|nbd)|^mmcblk\d+boot\d+$")
 # Paravirtual disks: the kernel's rotational flag is a default, not a property of the backing store.
 _VIRTUAL_DISK = re.compile(r"^(vd|xvd)[a-z]+$")
-
-
-class CommandFailed(Exception):
-    """A command gave no usable output; ``missing`` when it is not installed at all."""
-
-    def __init__(self, message: str, missing: bool = False) -> None:
-        super().__init__(message)
-        self.missing = missing
-
-
-Runner = Callable[[Sequence[str]], str]
 
 
 class _Tree:
@@ -109,7 +72,11 @@ class _Tree:
 
 
 def probe(root: PathLike = "/", run: Optional[Runner] = None) -> Facts:
-    """Read everything the machine will tell this user; root only adds facts (serial, SMBIOS UUID)."""
+    """Read everything the machine will tell this user; root only adds facts (serial, SMBIOS UUID).
+
+    ``run`` answers the package query; :func:`agents.linux_software.prefetch`
+    gives one that started it early, so the probe need not wait for it.
+    """
     collected_at = rfc3339()
     notes: list = []
     if Path(root, ".dockerenv").exists() or Path(root, "run/.containerenv").exists():
@@ -132,7 +99,7 @@ def read_device(root: PathLike, notes: list) -> dict:
     if not has_dmi:
         notes.append(f"no SMBIOS data: /{_DMI} not present (container, or firmware without SMBIOS); "
                      "serial, manufacturer, model, chassis and BIOS unknown")
-    hostname = _clip(socket.gethostname(), 255)
+    hostname = clip(socket.gethostname(), 255)
     if not hostname:
         notes.append("hostname: empty")
         hostname = "unknown"
@@ -149,19 +116,18 @@ def read_device(root: PathLike, notes: list) -> dict:
 
 def _dmi_value(tree: _Tree, name: str, what: str) -> Optional[str]:
     value = tree.read(f"{_DMI}/{name}", what)
-    if value is not None and value.lower() in _PLACEHOLDERS:
+    if value is not None and is_placeholder(value):
         tree.notes.append(f"{what}: firmware placeholder {value!r} ignored")
         return None
-    return _clip(value, 128)
+    return clip(value, 128)
 
 
 def _identity(tree: _Tree, has_dmi: bool, hostname: str) -> tuple:
     if has_dmi:
         uuid = tree.read(f"{_DMI}/product_uuid", "device id (SMBIOS UUID)")
         if uuid is not None:
-            uuid = uuid.lower()
-            if _UUID.match(uuid) and uuid not in _BAD_UUIDS:
-                return uuid, "smbios-uuid"
+            if smbios_uuid(uuid) is not None:
+                return smbios_uuid(uuid), "smbios-uuid"
             tree.notes.append(f"device id: SMBIOS UUID {uuid!r} is a placeholder, not an identity")
     machine_id = tree.read("etc/machine-id", "device id (machine-id)")
     if machine_id is not None:
@@ -169,7 +135,7 @@ def _identity(tree: _Tree, has_dmi: bool, hostname: str) -> tuple:
             return machine_id, "machine-id"
         tree.notes.append(f"device id: /etc/machine-id holds {machine_id[:40]!r}, not an id")
     tree.notes.append("device id: falling back to the hostname, which may not be unique or stable")
-    return _clip(hostname, 128), "hostname"
+    return clip(hostname, 128), "hostname"
 
 
 def _device_class(tree: _Tree, has_dmi: bool) -> str:
@@ -177,7 +143,7 @@ def _device_class(tree: _Tree, has_dmi: bool) -> str:
     if has_dmi:
         for name in ("sys_vendor", "product_name", "bios_vendor", "board_vendor"):
             value = tree.read(f"{_DMI}/{name}") or ""
-            if value.startswith(_VM_DMI_PREFIXES) and not value.endswith(".metal"):
+            if names_a_hypervisor(value):
                 return "virtual_machine"
     if "hypervisor" in _cpuinfo(tree).get("flags", "").split():
         return "virtual_machine"
@@ -186,7 +152,7 @@ def _device_class(tree: _Tree, has_dmi: bool) -> str:
     chassis = _int(tree.read(f"{_DMI}/chassis_type", "device class (chassis type)"))
     if chassis is None:
         return "other"
-    cls = _CHASSIS_CLASS.get(chassis)
+    cls = CHASSIS_CLASS.get(chassis)
     if cls is None:
         tree.notes.append(f"device class: SMBIOS chassis type {chassis} is neither desktop, laptop nor server")
         return "other"
@@ -215,15 +181,16 @@ def read_cpu(root: PathLike, notes: list) -> dict:
     tree = _Tree(root, notes)
     info = _cpuinfo(tree, "cpu")
     cpu = {
-        "model": _clip(info.get("model name") or None, 256),
-        "vendor": _clip(info.get("vendor_id") or None, 64),
+        "model": clip(info.get("model name") or None, 256),
+        "vendor": clip(info.get("vendor_id") or None, 64),
         "family": _bounded_int(info.get("cpu family"), 1024),
         "model_number": _bounded_int(info.get("model"), 1024),
         "stepping": _bounded_int(info.get("stepping"), 1024),
-        "logical_cores": _psutil(lambda: psutil.cpu_count(logical=True), "cpu logical cores", notes),
-        "physical_cores": _psutil(lambda: psutil.cpu_count(logical=False), "cpu physical cores", notes),
+        "logical_cores": None,
+        "physical_cores": None,
         "max_mhz": None,
     }
+    cpu["logical_cores"], cpu["physical_cores"] = read_core_counts(notes)
     if info and cpu["vendor"] is None:
         notes.append("cpu: /proc/cpuinfo carries no x86 identification (vendor_id, cpu family, model)")
     khz = _int(tree.read("sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq"))
@@ -232,11 +199,6 @@ def read_cpu(root: PathLike, notes: list) -> dict:
     else:
         notes.append("cpu max frequency: not exposed (no cpufreq driver, usual in virtual machines)")
     return cpu
-
-
-def read_memory(notes: list) -> Optional[int]:
-    """Installed memory as the OS sees it (what psutil reports, so tools agree)."""
-    return _psutil(lambda: psutil.virtual_memory().total, "memory", notes)
 
 
 def read_disks(root: PathLike, notes: list) -> tuple:
@@ -257,8 +219,8 @@ def read_disks(root: PathLike, notes: list) -> tuple:
         if sectors == 0:
             continue  # a card reader or optical drive without media
         disks.append({
-            "name": _clip(name, 256),
-            "model": _clip(tree.read(f"sys/block/{name}/device/model") or None, 256),
+            "name": clip(name, 256),
+            "model": clip(tree.read(f"sys/block/{name}/device/model") or None, 256),
             "size_bytes": None if sectors is None else sectors * 512,  # /sys counts 512-byte sectors always
             "media": _media(tree, name),
             "system": (name in system_names) if system_names else None,
@@ -277,7 +239,7 @@ def read_disks(root: PathLike, notes: list) -> tuple:
         why = ("paravirtual disk: the kernel cannot tell SSD from HDD"
                if all(_VIRTUAL_DISK.match(n) for n in system_names) else "rotational flag missing or mixed")
         notes.append(f"system disk media unknown ({names}: {why})")
-    usage = _psutil(lambda: psutil.disk_usage(str(root)), "system disk usage", notes)
+    usage = psutil_fact(lambda: psutil.disk_usage(str(root)), "system disk usage", notes)
     if usage is not None:
         system_disk["size_bytes"], system_disk["free_bytes"] = usage.total, usage.free
     return disks, system_disk
@@ -414,17 +376,17 @@ def read_os(root: PathLike, notes: list) -> dict:
         notes.append("os: neither /etc/os-release nor /usr/lib/os-release is readable; distribution unknown")
     values = _parse_os_release(text or "", notes)
     os_facts = {"family": "linux", "name": "unknown", "id": "unknown", "version": None, "release": None,
-                "edition": None, "build": _clip(values.get("BUILD_ID") or None, 64),
-                "kernel": _clip(platform.release() or None, 128),
-                "architecture": _clip(platform.machine() or None, 32)}
+                "edition": None, "build": clip(values.get("BUILD_ID") or None, 64),
+                "kernel": clip(os.uname().release or None, 128),
+                "architecture": clip(os.uname().machine or None, 32)}
     name = values.get("PRETTY_NAME") or " ".join(filter(None, (values.get("NAME"), values.get("VERSION"))))
     if name:
-        os_facts["name"] = _clip(name, 256)
+        os_facts["name"] = clip(name, 256)
     if values.get("ID"):
-        os_facts["id"] = _clip(values["ID"].lower(), 64)
+        os_facts["id"] = clip(values["ID"].lower(), 64)
     elif text:
         notes.append("os: os-release has no ID")
-    os_facts["version"] = _clip(values.get("VERSION_ID") or None, 64)
+    os_facts["version"] = clip(values.get("VERSION_ID") or None, 64)
     return os_facts
 
 
@@ -443,106 +405,7 @@ def _parse_os_release(text: str, notes: list) -> dict:
     return values
 
 
-# --- software ---------------------------------------------------------------
-
-_DPKG = ["dpkg-query", "-W", "-f", "${db:Status-Abbrev}\t${Package}\t${Version}\t${Maintainer}\n"]
-_RPM = ["rpm", "-qa", "--qf", "%{NAME}\t%{VERSION}-%{RELEASE}\t%{VENDOR}\n"]
-_MAX_SOFTWARE = 20000
-
-
-def run_command(argv: Sequence[str], timeout: float = COMMAND_TIMEOUT) -> str:
-    """Output of a command, always time-bounded; raises :class:`CommandFailed` with the reason."""
-    try:
-        done = subprocess.run(list(argv), capture_output=True, timeout=timeout, check=False,
-                              stdin=subprocess.DEVNULL)
-    except FileNotFoundError as exc:
-        raise CommandFailed(f"{argv[0]} not installed", missing=True) from exc
-    except subprocess.TimeoutExpired as exc:
-        raise CommandFailed(f"{argv[0]} timed out after {timeout:g} s") from exc
-    except OSError as exc:
-        raise CommandFailed(f"{argv[0]}: {exc.strerror or exc}") from exc
-    if done.returncode != 0:
-        err = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise CommandFailed(f"{argv[0]} exited {done.returncode}" + (f": {err[0][:200]}" if err else ""))
-    return done.stdout.decode("utf-8", "replace")
-
-
-def read_software(notes: list, run: Runner = run_command) -> list:
-    """Installed packages from dpkg, or rpm where dpkg is absent.
-
-    Packages removed with their configuration left behind (dpkg state "rc")
-    are not installed software and are left out.
-    """
-    try:
-        output = run(_DPKG)
-    except CommandFailed as exc:
-        if not exc.missing:
-            notes.append(f"software: {exc}")
-            return []
-        return _rpm_packages(notes, run)
-    packages = []
-    for line in output.splitlines():
-        fields = line.split("\t")
-        if len(fields) < 4 or len(fields[0]) < 2 or fields[0][1] not in "iWt" or not fields[1]:
-            continue
-        packages.append(_package(fields[1], fields[2], fields[3]))
-    return _bounded_software(packages, notes)
-
-
-def _rpm_packages(notes: list, run: Runner) -> list:
-    try:
-        output = run(_RPM)
-    except CommandFailed as exc:
-        notes.append("software: neither dpkg nor rpm found" if exc.missing else f"software: {exc}")
-        return []
-    packages = []
-    for line in output.splitlines():
-        fields = line.split("\t")
-        if len(fields) < 3 or not fields[0] or fields[0] == "gpg-pubkey":  # keys, not software
-            continue
-        packages.append(_package(fields[0], fields[1], "" if fields[2] == "(none)" else fields[2]))
-    return _bounded_software(packages, notes)
-
-
-def _package(name: str, version: str, publisher: str) -> dict:
-    return {"name": _clip(name, 512), "version": _clip(version or None, 256),
-            "publisher": _clip(publisher or None, 512)}
-
-
-def _bounded_software(packages: list, notes: list) -> list:
-    if len(packages) > _MAX_SOFTWARE:
-        notes.append(f"software: {len(packages) - _MAX_SOFTWARE} more packages left out")
-        packages = packages[:_MAX_SOFTWARE]
-    return packages
-
-
-# --- network ----------------------------------------------------------------
-
-def read_interfaces(notes: list) -> list:
-    """Interfaces with their MAC and addresses, loopback left out; helps find a machine on site."""
-    table = _psutil(psutil.net_if_addrs, "network interfaces", notes) or {}
-    interfaces = []
-    for name in sorted(table):
-        if name == "lo":
-            continue
-        mac = next((a.address for a in table[name] if a.family == psutil.AF_LINK), None)
-        addresses = [a.address.split("%")[0] for a in table[name]
-                     if a.family in (socket.AF_INET, socket.AF_INET6)]
-        interfaces.append({"name": _clip(name, 128),
-                           "mac": None if not mac or mac == "00:00:00:00:00:00" else _clip(mac, 64),
-                           "addresses": [_clip(a, 64) for a in addresses[:64]]})
-    return interfaces[:256]
-
-
 # --- helpers ----------------------------------------------------------------
-
-def _psutil(call: Callable, what: str, notes: list):
-    try:
-        return call()
-    except (OSError, RuntimeError, psutil.Error) as exc:
-        notes.append(f"{what}: psutil could not read it ({exc})")
-        return None
-
 
 def _int(text: Optional[str]) -> Optional[int]:
     try:
@@ -555,6 +418,3 @@ def _bounded_int(text: Optional[str], maximum: int) -> Optional[int]:
     value = _int(text)
     return value if value is not None and 0 <= value <= maximum else None
 
-
-def _clip(text: Optional[str], limit: int) -> Optional[str]:
-    return text if text is None or len(text) <= limit else text[:limit]

@@ -57,7 +57,9 @@ class FlushSummary:
     remaining: int
     stopped_by: Optional[Delivery] = None
     held_until: Optional[float] = None
+    hold_reason: Optional[str] = None
     last_rejection: Optional[str] = None
+    failures: int = 0
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -70,24 +72,67 @@ def tls_context(ca_bundle: Optional[Union[str, Path]] = None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(ca_bundle) if ca_bundle else None)
 
 
-def build_opener(ca_bundle: Optional[Union[str, Path]] = None) -> urllib.request.OpenerDirector:
-    """urllib with verified TLS, the environment's proxy settings and no redirects."""
-    return urllib.request.build_opener(urllib.request.HTTPSHandler(context=tls_context(ca_bundle)), _NoRedirect())
+def _timed(base: type, connect_timeout: float, read_timeout: float) -> type:
+    """``base`` (an http.client connection class) that connects under one timeout and reads under another.
+
+    The connect timeout covers the TCP connect, a proxy's CONNECT tunnel and
+    the TLS handshake; urllib alone has one timeout for everything.
+    """
+    class Timed(base):
+        def connect(self) -> None:
+            self.timeout = connect_timeout
+            super().connect()
+            self.sock.settimeout(read_timeout)
+
+    return Timed
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, connect_timeout: float, read_timeout: float) -> None:
+        super().__init__()
+        self._connection = _timed(http.client.HTTPConnection, connect_timeout, read_timeout)
+
+    def http_open(self, req):
+        return self.do_open(self._connection, req)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, context: ssl.SSLContext, connect_timeout: float, read_timeout: float) -> None:
+        super().__init__(context=context)
+        self._tls = context
+        self._connection = _timed(http.client.HTTPSConnection, connect_timeout, read_timeout)
+
+    def https_open(self, req):
+        return self.do_open(self._connection, req, context=self._tls)
+
+
+def proxy_handler(proxy: Optional[str]) -> urllib.request.ProxyHandler:
+    """The configured proxy for http and https, or (None) the environment's HTTP(S)_PROXY/NO_PROXY."""
+    return urllib.request.ProxyHandler({"http": proxy, "https": proxy} if proxy else None)
+
+
+def build_opener(ca_bundle: Optional[Union[str, Path]] = None, proxy: Optional[str] = None,
+                 connect_timeout: float = 10.0, read_timeout: float = 30.0) -> urllib.request.OpenerDirector:
+    """urllib with verified TLS, separate connect and read timeouts, the proxy, and no redirects."""
+    return urllib.request.build_opener(proxy_handler(proxy), _HTTPHandler(connect_timeout, read_timeout),
+                                       _HTTPSHandler(tls_context(ca_bundle), connect_timeout, read_timeout),
+                                       _NoRedirect())
 
 
 class Sender:
     """Posts report bodies to one collector with one ward token."""
 
     def __init__(self, url: str, token: str, ca_bundle: Optional[Union[str, Path]] = None,
-                 timeout: float = 30.0) -> None:
+                 timeout: float = 30.0, connect_timeout: float = 10.0, proxy: Optional[str] = None) -> None:
         self.url = url
         self.timeout = timeout
         self._token = token
-        self._opener = build_opener(ca_bundle)
+        self._opener = build_opener(ca_bundle, proxy, connect_timeout, timeout)
 
     @classmethod
     def from_config(cls, config: AgentConfig) -> "Sender":
-        return cls(config.reports_url, config.token, config.ca_bundle, config.timeout_seconds)
+        return cls(config.reports_url, config.token, config.ca_bundle, config.timeout_seconds,
+                   config.connect_timeout_seconds, config.proxy)
 
     def __repr__(self) -> str:
         return f"Sender({self.url!r})"
@@ -111,10 +156,14 @@ class Sender:
 
 
 def deliver(outbox: Outbox, sender: Sender, clock: Callable[[], float] = time.time) -> FlushSummary:
-    """Send the queue oldest first; stop at the first answer that says "not now"."""
+    """Send the queue oldest first; stop at the first answer that says "not now".
+
+    A stop for a retryable reason holds further sending (Retry-After or the
+    backoff) across runs; every outcome is remembered for ``hdc-agent status``.
+    """
     held = outbox.held_until(clock())
     if held is not None:
-        return FlushSummary(0, 0, len(outbox.pending()), held_until=held)
+        return FlushSummary(0, 0, len(outbox.pending()), held_until=held, hold_reason=outbox.state().hold_reason)
     delivered = rejected = 0
     last_rejection = None
     for item in outbox.pending():
@@ -130,14 +179,16 @@ def deliver(outbox: Outbox, sender: Sender, clock: Callable[[], float] = time.ti
             last_rejection = f"HTTP {result.status}: {result.message}"
             outbox.reject(item.report_id, last_rejection)
             rejected += 1
-        else:
-            held = None
-            if result.retry_after is not None:
-                held = clock() + result.retry_after
-                outbox.hold_until(held)
+        elif result.outcome is Outcome.RETRY_LATER:
+            state = outbox.record_failure(result.message, clock(), result.retry_after, delivered_first=delivered > 0)
             return FlushSummary(delivered, rejected, len(outbox.pending()), stopped_by=result,
-                                held_until=held, last_rejection=last_rejection)
-    outbox.release_hold()
+                                held_until=state.next_attempt, hold_reason=state.hold_reason,
+                                last_rejection=last_rejection, failures=state.failures)
+        else:
+            outbox.record_error(result.message, clock())
+            return FlushSummary(delivered, rejected, len(outbox.pending()), stopped_by=result,
+                                last_rejection=last_rejection)
+    outbox.record_success(clock())
     return FlushSummary(delivered, rejected, len(outbox.pending()), last_rejection=last_rejection)
 
 

@@ -53,13 +53,13 @@ def build_context(settings: Settings, engine: Optional[Engine] = None) -> Contex
         sync_wards(conn, registry)
     ingestor = Ingestor(engine, baseline, catalog, load_lifecycle())
     metrics_registry, ingest_metrics = build_registry(
-        StoreCollector(engine, registry, baseline, milestones, settings))
+        StoreCollector(engine, registry, baseline, milestones, settings, catalog))
     return Context(settings, engine, registry, baseline, catalog, milestones, ingestor,
                    metrics_registry, ingest_metrics)
 
 
 def create_app(settings: Optional[Settings] = None, context: Optional[Context] = None) -> Flask:
-    from . import api, web
+    from . import api, foreign, web
 
     settings = settings or (context.settings if context else Settings())
     app = Flask(__name__)
@@ -68,6 +68,7 @@ def create_app(settings: Optional[Settings] = None, context: Optional[Context] =
     app.extensions["hdc"] = context or build_context(settings)
     app.register_blueprint(api.bp)
     app.register_blueprint(web.bp)
+    app.register_blueprint(foreign.bp)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

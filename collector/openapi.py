@@ -4,11 +4,25 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from inventory.readiness import UNIT_STATUSES, VERDICTS
 from inventory.schema import CURRENT_VERSION, schema_document
 
 from . import __version__
+from .openapi_read import READ_SCHEMAS, array, ref
+from .ranking import SORT_KEYS
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
+_CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9]{5}$"}}
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+def _paging(max_default: int) -> list[dict[str, Any]]:
+    return [_query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": max_default},
+                   "at most this many items"),
+            _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "skip this many items")]
 
 
 def _answer(description: str, schema: dict[str, Any] = _ERROR) -> dict[str, Any]:
@@ -40,13 +54,45 @@ def openapi_document() -> dict[str, Any]:
                     "415": _answer("Not application/json"),
                     "503": _answer("The store cannot accept reports now; retry after Retry-After seconds"),
                 }}},
-            "/api/v1/wards": {"get": {"summary": "All units with device counts by verdict",
-                                      "responses": {"200": _answer("Units", {"type": "object"})}}},
+            "/api/v1/wards": {"get": {
+                "summary": "Units with device counts by verdict, filtered, sorted and paged like the page's ranking",
+                "parameters": [
+                    _query("kind", {"enum": ["phuong", "xa"]}, "ward (phuong) or commune (xa)"),
+                    _query("status", {"enum": list(UNIT_STATUSES)}, "unit status"),
+                    _query("q", {"type": "string"}, "name or code; accents and case are ignored"),
+                    _query("sort", {"enum": list(SORT_KEYS)}, "sort key; default: the official list's order"),
+                    _query("order", {"enum": ["asc", "desc"]}, "sort direction"),
+                    _query("milestone", {"type": "string"}, "milestone the work item counts refer to"),
+                    *_paging(1000)],
+                "responses": {"200": _answer("Units", ref("UnitList")), "400": _answer("A bad parameter")}}},
             "/api/v1/wards/{code}": {"get": {
-                "summary": "One unit: its devices, verdicts and applications",
-                "parameters": [{"name": "code", "in": "path", "required": True,
-                                "schema": {"type": "string", "pattern": "^[0-9]{5}$"}}],
-                "responses": {"200": _answer("The unit", {"type": "object"}), "404": _answer("Unknown unit code")}}},
+                "summary": "One unit: its devices, verdicts, applications, reachability and work items",
+                "parameters": [_CODE, _query("milestone", {"type": "string"}, "milestone of the work items")],
+                "responses": {"200": _answer("The unit", ref("UnitDetail")), "404": _answer("Unknown unit code")}}},
+            "/api/v1/wards/{code}/devices": {"get": {
+                "summary": "A unit's devices, filtered and paged",
+                "parameters": [_CODE, _query("verdict", {"enum": list(VERDICTS)}, "latest verdict"),
+                               _query("silent", {"enum": ["true", "false"]}, "silent devices only, or active only"),
+                               *_paging(100)],
+                "responses": {"200": _answer("Devices", ref("DeviceList")), "400": _answer("A bad parameter"),
+                              "404": _answer("Unknown unit code")}}},
+            "/api/v1/devices/{device_id}": {"get": {
+                "summary": "One device with its verdict, failed rules and history of verdict changes",
+                "parameters": [{"name": "device_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": _answer("The device", ref("DeviceDetail")),
+                              "404": _answer("Unknown device")}}},
+            "/api/v1/milestones": {"get": {
+                "summary": "The programme's milestones, days left, and the city's work items for each",
+                "responses": {"200": _answer("Milestones", {"type": "object", "required": ["milestones"],
+                                                            "additionalProperties": False,
+                                                            "properties": {"milestones": array("Milestone")}})}}},
+            "/api/v1/summary": {"get": {
+                "summary": "The city's headline figures, as on the readiness page",
+                "responses": {"200": _answer("Headline figures", ref("Summary"))}}},
+            "/api/v1/history": {"get": {
+                "summary": "Devices per verdict at the end of each day, for the city or one unit (the page's charts)",
+                "parameters": [_query("ward", {"type": "string", "pattern": "^[0-9]{5}$"}, "one unit's code")],
+                "responses": {"200": _answer("Daily series", ref("History")), "404": _answer("Unknown unit code")}}},
             "/healthz": {"get": {"summary": "Liveness and store reachability",
                                  "responses": {"200": _answer("Healthy", {"type": "object"}),
                                                "503": _answer("Store unreachable")}}},
@@ -61,6 +107,7 @@ def openapi_document() -> dict[str, Any]:
                                                 "report_id": {"type": "string"},
                                                 "device_id": {"type": "string"},
                                                 "verdict": {"type": ["string", "null"]}}},
+                **READ_SCHEMAS,
                 "Error": {"type": "object", "required": ["error", "message", "status"],
                           "properties": {"error": {"type": "string"}, "message": {"type": "string"},
                                          "status": {"type": "integer"},

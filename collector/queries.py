@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from inventory.readiness import VERDICTS, readiness_ratio, unit_status
 from inventory.registry import Registry
 
-from .store.tables import device_apps, devices, reachability, rule_results, verdicts
+from .store.tables import device_apps, devices, reachability, reports, rule_results, verdicts
 
 
 @dataclass(frozen=True)
@@ -145,3 +145,46 @@ def reachability_counts(conn: Connection, active_since: datetime) -> dict[tuple[
          .group_by(reachability.c.ward_code, reachability.c.target))
     return {(w, t): (int(ok or 0), n) for w, t, ok, n in conn.execute(q)}
 
+
+
+def class_verdict_counts(conn: Connection, active_since: datetime) -> dict[tuple[str, str, str], int]:
+    """Active devices by (ward, device class, verdict): the same devices ``ward_summaries`` counts, split by class."""
+    q = (sa.select(verdicts.c.ward_code, devices.c.device_class, verdicts.c.status, sa.func.count())
+         .join(devices, devices.c.device_id == verdicts.c.device_id)
+         .where(devices.c.last_collected_at >= active_since)
+         .group_by(verdicts.c.ward_code, devices.c.device_class, verdicts.c.status))
+    return {(w, c, s): n for w, c, s, n in conn.execute(q)}
+
+
+def app_device_counts(conn: Connection, active_since: datetime) -> dict[tuple[str, str], int]:
+    """Active devices with a catalog application installed, by (ward, application)."""
+    q = (sa.select(device_apps.c.ward_code, device_apps.c.app_id, sa.func.count())
+         .where(_active(device_apps, active_since))
+         .group_by(device_apps.c.ward_code, device_apps.c.app_id))
+    return {(w, a): n for w, a, n in conn.execute(q)}
+
+
+def store_row_counts(conn: Connection) -> dict[str, int]:
+    """Rows kept in the store's growing tables: what capacity planning and retention look at."""
+    return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one() for t in (reports, devices)}
+
+
+@dataclass(frozen=True)
+class ActiveDevice:
+    device_id: str
+    ward_code: str
+    hostname: str
+    device_class: str
+    os_name: str
+    verdict: str
+    agent_version: str
+
+
+def active_devices(conn: Connection, active_since: datetime) -> list[ActiveDevice]:
+    """Every active device with its latest verdict, in (ward, hostname) order: for per-device series."""
+    q = (sa.select(devices.c.device_id, verdicts.c.ward_code, devices.c.hostname, devices.c.device_class,
+                   devices.c.os_name, verdicts.c.status, devices.c.agent_version)
+         .join(verdicts, verdicts.c.device_id == devices.c.device_id)
+         .where(devices.c.last_collected_at >= active_since)
+         .order_by(verdicts.c.ward_code, devices.c.hostname, devices.c.device_id))
+    return [ActiveDevice(*row) for row in conn.execute(q)]

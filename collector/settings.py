@@ -24,6 +24,9 @@ class Settings:
     max_clock_skew_seconds: int = 24 * 3600
     # A device with no report for this long is counted as silent, not by its last verdict.
     stale_after_days: int = 30
+    # One hdc_device_info series per active device: useful for a small fleet or a drill-down,
+    # off by default because it ties Prometheus's series count to the number of devices.
+    per_device_metrics: bool = False
 
     def active_since(self, now: Optional[datetime] = None) -> datetime:
         """The cut-off between active and silent devices, as of ``now``."""

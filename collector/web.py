@@ -1,19 +1,50 @@
-"""The readiness page, /metrics and /healthz."""
+"""The readiness page (overview, unit drill-down, work items, downloads), /metrics and /healthz.
+
+Everything is rendered on the server from ``overview``: no script runs in the
+browser, sorting and filtering are links and a GET form, so every view has a
+URL a leader can send to a colleague, and the strict Content-Security-Policy
+below holds. Nothing here changes state.
+"""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
+from typing import Any, Optional
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, jsonify, render_template
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from inventory.readiness import UNIT_STATUSES
-
-from . import __version__, queries
+from . import __version__
 from .app import ctx
+from .charts import Line, Marker, line_chart
+from .export import devices_table, ranking_table, to_csv, to_xlsx
+from .i18n import DEFAULT_LANG, Translator, choose_lang
+from .overview import CityOverview, OverviewCache, Series, UnitDetail, unit_detail
+from .ranking import SORT_KEYS, RankingQuery
 
 bp = Blueprint("web", __name__)
-HANOI = timezone(timedelta(hours=7))
+
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
+       "frame-ancestors 'none'")
+# Columns whose first click sorts ascending; counts sort largest first.
+_ASCENDING_FIRST = {"status", "code", "name", "ratio"}
+# Devices needing work first on a unit's page.
+_VERDICT_RANK = {"not_ready": 0, "unknown": 1, "ready_with_conditions": 2, "ready": 3}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
+
+
+@bp.app_template_filter("fromiso")
+def fromiso(value: str) -> datetime:
+    """Moments in ``queries.ward_devices`` rows are ISO strings (they are JSON too)."""
+    return datetime.fromisoformat(value)
 
 
 @bp.get("/healthz")
@@ -31,39 +62,148 @@ def metrics():
     return Response(generate_latest(ctx().metrics_registry), mimetype=CONTENT_TYPE_LATEST)
 
 
+def current_overview(milestone_id: Optional[str] = None) -> CityOverview:
+    """The city overview, shared by the page, the JSON API and the downloads (one cache per app)."""
+    cache = current_app.extensions.setdefault("hdc.overview_cache", OverviewCache())
+    return cache.get(ctx(), datetime.now(timezone.utc), milestone_id)
+
+
+def _translator() -> Translator:
+    return Translator(choose_lang(request.args.get("lang")))
+
+
+def _link(endpoint: str, **values: Any) -> str:
+    """A URL inside the page that keeps the reader's language."""
+    lang = choose_lang(request.args.get("lang"))
+    if lang != DEFAULT_LANG:
+        values.setdefault("lang", lang)
+    return url_for(endpoint, **{k: v for k, v in values.items() if v not in (None, "")})
+
+
+def _url_self(**changes: Any) -> str:
+    """This page's URL with some parameters changed (None removes one); the language switch uses it."""
+    args = {**request.args.to_dict(), **changes}
+    if args.get("lang") == DEFAULT_LANG:
+        args.pop("lang")
+    return url_for(request.endpoint, **(request.view_args or {}),
+                   **{k: v for k, v in args.items() if v not in (None, "")})
+
+
+def _render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    t = _translator()
+    return render_template(template, _=t, t=t, lang=t.lang, link=_link, url_self=_url_self,
+                           stale_days=ctx().settings.stale_after_days, version=__version__, **context), status
+
+
+def _deadline_marker(t: Translator) -> list[Marker]:
+    """The equipment deadline (the first milestone): the date the device charts are read against."""
+    deadline = ctx().milestones[0].date
+    return [Marker(deadline, t("chart.deadline", date=t.date(deadline)))]
+
+
+def _burndown(history: Series, t: Translator) -> str:
+    deadline = ctx().milestones[0].date
+    not_ready = history.values["not_ready"]
+    plan = None
+    if not_ready and history.days[0] < deadline:
+        peak = max(range(len(not_ready)), key=lambda i: (not_ready[i], -i))
+        if history.days[peak] < deadline:
+            plan = (peak, not_ready[peak], (deadline - history.days[0]).days)
+    return line_chart("burndown", t("chart.burndown.title"), t("chart.burndown.desc", date=t.date(deadline)),
+                      history.days, [Line("not-ready", t("chart.not_ready"), not_ready)], t,
+                      _deadline_marker(t), plan)
+
+
+def _trend(history: Series, t: Translator) -> str:
+    passing = [a + b for a, b in zip(history.values["ready"], history.values["ready_with_conditions"])]
+    return line_chart("trend", t("chart.trend.title"), t("chart.trend.desc"), history.days,
+                      [Line("passing", t("chart.passing"), passing),
+                       Line("not-ready", t("chart.not_ready"), history.values["not_ready"]),
+                       Line("unknown", t("chart.unknown"), history.values["unknown"])], t,
+                      _deadline_marker(t))
+
+
+def _monthly(history: Series, keys: tuple[str, ...]) -> list[tuple[Any, dict[str, int]]]:
+    """The first day of each month (and the last day observed), for the chart's data table."""
+    n = len(history.values[keys[0]])
+    picks = [i for i in range(n) if history.days[i].day == 1] + [n - 1]
+    return [(history.days[i], {k: history.values[k][i] for k in keys}) for i in dict.fromkeys(picks) if i >= 0]
+
+
+def _sort_link(query: RankingQuery, column: str) -> str:
+    if query.sort == column:
+        order = "asc" if query.desc else "desc"
+    else:
+        order = "asc" if column in _ASCENDING_FIRST else "desc"
+    args = {**query.args(), "sort": column, "order": order}
+    return _link("web.index", **args)
+
+
 @bp.get("/")
 def index():
-    c = ctx()
-    today = datetime.now(HANOI).date()
-    since = c.settings.active_since()
-    with c.engine.connect() as conn:
-        summaries = queries.ward_summaries(conn, c.registry, since)
-        top = queries.top_failures(conn, since, limit=8)
-    totals = dict.fromkeys(UNIT_STATUSES, 0)
-    for s in summaries:
-        totals[s.status] += 1
-    devices = sum(s.devices for s in summaries)
-    passing = sum(s.counts["ready"] + s.counts["ready_with_conditions"] for s in summaries)
-    titles = {r.id: r for r in c.baseline.all_rules()}
-    return render_template(
-        "index.html", summaries=summaries, totals=totals, devices=devices, passing=passing,
-        top=[(rule, titles.get(rule), n) for rule, n in top], milestones=c.milestones, today=today,
-        silent=sum(s.silent for s in summaries), stale_days=c.settings.stale_after_days,
-        version=__version__)
+    t = _translator()
+    query = RankingQuery.from_args(request.args, strict=False)
+    overview = current_overview()
+    rows = query.apply(overview.rows)
+    return _render("index.html", o=overview, rows=rows, query=query, sort_keys=SORT_KEYS,
+                   sort_link=lambda col: _sort_link(query, col), burndown=_burndown(overview.history, t),
+                   monthly=_monthly(overview.history, ("not_ready",)), now=overview.now)
 
 
-@bp.app_template_filter("vn_number")
-def vn_number(value: float, digits: int = 0) -> str:
-    """Vietnamese separators: 1.234.567,8."""
-    text = f"{value:,.{digits}f}"
-    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+def _unit(code: str) -> Optional[UnitDetail]:
+    if code not in ctx().registry:
+        return None
+    return unit_detail(ctx(), code, datetime.now(timezone.utc), request.args.get("milestone"))
 
 
-@bp.app_template_filter("vn_date")
-def vn_date(value) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, datetime):
-        value = value.astimezone(HANOI)
-        return value.strftime("%d/%m/%Y %H:%M")
-    return value.strftime("%d/%m/%Y")
+@bp.get("/units/<code>")
+def unit(code: str):
+    t = _translator()
+    detail = _unit(code)
+    if detail is None:
+        return _render("not_found.html", 404, code=code, now=datetime.now(timezone.utc))
+    keys = ("ready", "ready_with_conditions", "not_ready", "unknown")
+    titles = {r.id: r for r in ctx().baseline.all_rules()}
+    active = sorted((dev for dev in detail.devices if not dev["silent"]),
+                    key=lambda dev: (_VERDICT_RANK[dev["verdict"]], dev["hostname"]))
+    return _render("unit.html", d=detail, s=detail.row.summary, trend=_trend(detail.history, t),
+                   monthly=_monthly(detail.history, keys), titles=titles, active=active,
+                   silent=[dev for dev in detail.devices if dev["silent"]], now=detail.now)
+
+
+@bp.get("/work-items")
+def work_items():
+    overview = current_overview(request.args.get("milestone"))
+    rows = sorted(overview.rows, key=lambda r: (-r.work["overdue"], -r.work["in_progress"], r.summary.code))
+    return _render("work_items.html", o=overview, rows=rows, now=overview.now)
+
+
+def _download(body: bytes, mimetype: str, filename: str) -> Response:
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/export/units.<fmt>")
+def export_units(fmt: str):
+    t = _translator()
+    query = RankingQuery.from_args(request.args, strict=False)
+    overview = current_overview(request.args.get("milestone"))
+    table = ranking_table(query.apply(overview.rows), t)
+    stamp = overview.now.strftime("%Y%m%d")
+    if fmt == "csv":
+        return _download(to_csv(table), "text/csv", f"hdc-units-{stamp}.csv")
+    if fmt == "xlsx":
+        return _download(to_xlsx(table), XLSX, f"hdc-units-{stamp}.xlsx")
+    return _render("not_found.html", 404, code=f"units.{fmt}", now=overview.now)
+
+
+@bp.get("/units/<code>/devices.<fmt>")
+def export_devices(code: str, fmt: str):
+    t = _translator()
+    detail = _unit(code)
+    if detail is None or fmt not in ("csv", "xlsx"):
+        return _render("not_found.html", 404, code=code, now=datetime.now(timezone.utc))
+    table = devices_table(detail, ctx().baseline, t)
+    name = f"hdc-{code}-devices-{detail.now.strftime('%Y%m%d')}.{fmt}"
+    if fmt == "csv":
+        return _download(to_csv(table), "text/csv", name)
+    return _download(to_xlsx(table), XLSX, name)

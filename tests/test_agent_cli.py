@@ -122,11 +122,14 @@ def tls_collector(certificates):
     server.close()
 
 
-def write_config(tmp_path: Path, url: str, extra: str = "") -> Path:
+def write_config(tmp_path: Path, url: str, extra: str = "", retry_initial: float = 0) -> Path:
+    """A configuration holding the token, so private; no backoff unless a test is about it."""
     insecure = "allow_insecure_http: true\n" if url.startswith("http://") else ""
     path = tmp_path / "agent.yaml"
     path.write_text(f'collector_url: {url}\nward_code: "00070"\ntoken: {TOKEN}\n'
-                    f"outbox_dir: {tmp_path / 'outbox'}\ntimeout_seconds: 5\n{insecure}{extra}")
+                    f"outbox_dir: {tmp_path / 'outbox'}\ntimeout_seconds: 5\n"
+                    f"retry_initial_seconds: {retry_initial}\n{insecure}{extra}")
+    path.chmod(0o600)
     return path
 
 
@@ -357,3 +360,16 @@ def test_unwritable_outbox_is_one_line_with_exit_2(tmp_path, capsys):
     assert main(["run", "--config", str(config)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(tmp_path / "outbox") in err and "Traceback" not in err
+
+
+def test_printed_report_is_exact_json_with_one_array_item_per_line():
+    from agents.report_json import dumps
+
+    facts = Facts(device={"id": "x", "id_source": "hostname", "hostname": "máy-01", "class": "other"},
+                  hardware={}, firmware={}, os={"family": "linux", "name": "x", "id": "x"},
+                  software=[{"name": "Phần mềm Một cửa", "version": "2.1", "publisher": None}] * 3)
+    report = build_report(facts)
+    text = dumps(report)
+    assert json.loads(text) == report
+    assert '    {"name": "Phần mềm Một cửa", "version": "2.1", "publisher": null}' in text.splitlines()
+    assert text.startswith('{\n  "schema_version": 1,\n') and '"network": {\n    "reachability": []' in text

@@ -184,3 +184,26 @@ def test_broken_files_are_refused_clearly(tmp_path):
     assert ":4: ward_code: given twice (first on line 2)" in refused(tmp_path, BASE + 'ward_code: "00082"\n')
     with pytest.raises(ConfigError, match="configuration file not found"):
         load_config(tmp_path / "absent.yaml")
+
+
+def test_transport_and_retry_settings(tmp_path):
+    config = load_config(write(tmp_path, BASE + "proxy: http://proxy.phuong.example:3128\n"
+                                               "connect_timeout_seconds: 4\nretry_initial_seconds: 120\n"
+                                               "retry_max_seconds: 7200\n"))
+    assert config.proxy == "http://proxy.phuong.example:3128"
+    assert (config.connect_timeout_seconds, config.timeout_seconds) == (4, 30)
+    assert (config.retry_initial_seconds, config.retry_max_seconds) == (120, 7200)
+    defaults = load_config(write(tmp_path, BASE))
+    assert (defaults.proxy, defaults.connect_timeout_seconds) == (None, 10)
+    assert (defaults.retry_initial_seconds, defaults.retry_max_seconds) == (60, 3600)
+
+
+@pytest.mark.parametrize("lines, expected", [
+    ("retry_initial_seconds: 600\nretry_max_seconds: 60\n", ":5: retry_max_seconds: must be between 600 and"),
+    ("retry_initial_seconds: -1\n", ":4: retry_initial_seconds: must be between 0 and 86400"),
+    ("connect_timeout_seconds: 0\n", ":4: connect_timeout_seconds: must be between 1 and 600"),
+    ("proxy: https://proxy.example:3128\n", ":4: proxy: must start with http://"),
+    (f"proxy: http://user:{SECRET}@proxy.example:3128\n", ":4: proxy: must not carry a user name or password"),
+])
+def test_bad_transport_and_retry_settings_are_refused(tmp_path, lines, expected):
+    assert expected in refused(tmp_path, BASE + lines)

@@ -1,4 +1,5 @@
-"""The durable outbox: atomic files, collection order, acknowledgement, rejection, bounds, Retry-After hold."""
+"""The durable outbox: atomic files, collection order, acknowledgement, rejection, bounds, and the delivery
+state kept beside it (backoff, Retry-After hold, last outcomes, dropped reports)."""
 from __future__ import annotations
 
 import json
@@ -10,6 +11,7 @@ import time
 import pytest
 
 from agents import outbox as outbox_module
+from agents.delivery_state import DeliveryState, RetryPolicy
 from agents.outbox import MiB, Outbox
 from inventory.report import empty_report
 
@@ -126,3 +128,55 @@ def test_put_refuses_what_cannot_be_named_safely(tmp_path, bad):
     with pytest.raises(ValueError):
         Outbox(tmp_path).put(bad)
     assert os.listdir(tmp_path) == []
+
+
+# --- delivery state: backoff, outcomes, dropped reports --------------------------------------
+
+def test_backoff_doubles_is_capped_and_keeps_at_least_half():
+    policy = RetryPolicy(initial_seconds=60, max_seconds=600)
+    assert [policy.delay(n, rng=lambda: 0.0) for n in (1, 2, 3, 4, 5)] == [30, 60, 120, 240, 300]
+    assert [policy.delay(n, rng=lambda: 0.999999) for n in (1, 2, 3)] == pytest.approx([60, 120, 240])
+    assert policy.delay(40, rng=lambda: 1.0) == 600
+    assert policy.delay(0) == 0 and RetryPolicy(0, 0).delay(5) == 0
+
+
+def test_failures_back_off_across_instances_and_success_forgets_them(tmp_path):
+    box = Outbox(tmp_path, retry=RetryPolicy(60, 3600), rng=lambda: 0.5)
+    state = box.record_failure("cannot reach https://c.example (connection refused)", now=1000.0)
+    assert (state.failures, state.next_attempt, state.hold_reason) == (1, 1045.0, "backoff")
+    again = Outbox(tmp_path, retry=RetryPolicy(60, 3600), rng=lambda: 0.5)
+    assert again.held_until(now=1044.0) == 1045.0 and again.held_until(now=1045.0) is None
+    assert again.record_failure("HTTP 503", now=1100.0).next_attempt == 1100.0 + 90.0  # 120 s, jittered
+    again.record_success(now=1300.0)
+    state = Outbox(tmp_path).state()
+    assert (state.failures, state.next_attempt, state.last_success_at) == (0, None, 1300.0)
+    assert state.last_error == "HTTP 503" and state.last_error_at == 1100.0  # kept for status
+
+
+def test_retry_after_replaces_the_backoff_and_progress_restarts_the_count(tmp_path):
+    box = Outbox(tmp_path, retry=RetryPolicy(60, 3600), rng=lambda: 0.5)
+    box.record_failure("down", now=0.0)
+    box.record_failure("down", now=100.0)
+    state = box.record_failure("HTTP 429", now=200.0, retry_after=7.0)
+    assert (state.failures, state.next_attempt, state.hold_reason) == (3, 207.0, "retry-after")
+    state = box.record_failure("HTTP 503", now=300.0, delivered_first=True)
+    assert (state.failures, state.last_success_at) == (1, 300.0)
+
+
+def test_dropped_reports_are_counted_until_a_report_tells_them(tmp_path):
+    box = Outbox(tmp_path, max_reports=2)
+    for i in range(4):
+        box.put(report(f"2025-11-2{i}T00:00:00Z"))
+    assert box.dropped_unreported() == 2
+    box.forget_dropped(2)
+    box.put(report("2025-11-25T00:00:00Z"))  # one more drop after the count was read
+    state = box.state()
+    assert (state.dropped, state.dropped_total) == (1, 3)
+
+
+def test_a_corrupt_state_file_is_a_fresh_start_not_a_crash(tmp_path, caplog):
+    (tmp_path / ".state.json").write_text("{torn")
+    with caplog.at_level(logging.WARNING, logger="agents.delivery_state"):
+        assert Outbox(tmp_path).state() == DeliveryState()
+    assert "unreadable" in caplog.text
+    assert Outbox(tmp_path).pending() == []  # the state file is not a queued report

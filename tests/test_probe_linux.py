@@ -7,6 +7,7 @@ import platform
 import shutil
 import socket
 import subprocess
+import threading
 from pathlib import Path
 
 import psutil
@@ -15,8 +16,8 @@ import pytest
 from agents import __version__
 from agents.builder import MAX_NOTES, PLACEHOLDER_WARD, Facts, build_report
 from agents.config import load_config
-from agents.probe_linux import (CommandFailed, probe, read_cpu, read_device, read_disks, read_firmware,
-                                read_os, read_software, run_command)
+from agents.linux_software import CommandFailed, prefetch, read_software, run_command
+from agents.probe_linux import probe, read_cpu, read_device, read_disks, read_firmware, read_os
 from inventory.schema import validate_report
 
 SECURE_BOOT = "sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-e98c0cb5d2ee"
@@ -343,6 +344,25 @@ def test_rpm_is_used_where_dpkg_is_absent():
         {"name": "bash", "version": "5.2.26-3.fc40", "publisher": "Fedora Project"},
         {"name": "local", "version": "1-1", "publisher": None}]
     assert notes == []
+
+
+def test_prefetched_package_query_starts_before_it_is_asked_for():
+    asked = threading.Event()
+    calls = []
+
+    def run(argv):
+        calls.append(argv[0])
+        if argv[0] == "dpkg-query":
+            asked.set()
+            raise CommandFailed("dpkg-query not installed", missing=True)
+        return "bash\t5.2.26-3.fc40\tFedora Project\n"
+
+    runner = prefetch(run=run)
+    assert asked.wait(5)  # already running, nobody has asked yet
+    notes = []
+    assert read_software(notes, runner) == [{"name": "bash", "version": "5.2.26-3.fc40",
+                                             "publisher": "Fedora Project"}]
+    assert calls == ["dpkg-query", "rpm"] and notes == []  # the failure came through, rpm ran as usual
 
 
 def test_software_failures_become_notes():

@@ -31,7 +31,7 @@ def section(content: dict, name: str) -> tuple[dict, Path]:
     if isinstance(value, list):
         if not value:
             return {}, path
-        value, path = value[0], path + (0,)
+        value, path = value[0], (path if len(value) == 1 else path + (0,))
     if not isinstance(value, dict):
         raise ConversionError(path, f"expected an object, got {_kind(value)}")
     return value, path

@@ -1,0 +1,184 @@
+"""The figures of the readiness page, composed once from the shared queries for the page, API and exports.
+
+Each view (HTML, JSON, CSV, XLSX) renders these values and computes none of
+its own, so the ranking a leader downloads has the numbers the page shows,
+and both have those of /metrics (``queries.ward_summaries``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Optional
+
+import sqlalchemy as sa
+
+from inventory.baseline import Rule
+from inventory.milestones import Milestone
+from inventory.readiness import UNIT_STATUSES
+
+from . import queries
+from .app import Context
+from .apps import AppState, Migration, installed_by_ward, migration, unit_apps
+from .history import DeviceLife, day_ends, day_range, daily_counts, first_day, load_lives
+from .i18n import HANOI
+from .queries import WardSummary
+from .store.tables import devices
+from .workitems import STATES, WorkItem, city_tally, milestone_work, tally
+
+RAG = {"ready": "green", "unknown": "amber", "not_ready": "red", "no_data": "grey"}
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    """One unit in the ranking."""
+
+    summary: WardSummary
+    migration: Migration
+    work: dict[str, int]
+
+    @property
+    def rag(self) -> str:
+        return RAG[self.summary.status]
+
+
+@dataclass(frozen=True)
+class Series:
+    """Daily values over ``days``; values stop at today, days may run on to a future deadline."""
+
+    days: list[date]
+    values: dict[str, list[int]]
+
+
+@dataclass(frozen=True)
+class CityOverview:
+    now: datetime
+    rows: list[UnitRow]
+    units_by_status: dict[str, int]
+    devices: int
+    passing: int
+    silent: int
+    migration: Migration
+    top: list[tuple[str, Optional[Rule], int]]
+    milestones: list[Milestone]
+    work_milestone: Milestone
+    work_by_milestone: dict[str, dict[str, int]]
+    history: Series
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(HANOI).date()
+
+
+@dataclass(frozen=True)
+class UnitDetail:
+    now: datetime
+    row: UnitRow
+    devices: list[dict]
+    apps: list[AppState]
+    reachability: list[tuple[str, int, int]]
+    work_milestone: Milestone
+    work_items: list[WorkItem]
+    work_by_milestone: dict[str, dict[str, int]]
+    history: Series
+
+
+def pick_milestone(milestones: list[Milestone], milestone_id: Optional[str]) -> Milestone:
+    """The milestone work items are counted against: the one asked for, else the first (equipment upgraded)."""
+    return next((m for m in milestones if m.id == milestone_id), milestones[0])
+
+
+def _series(lives: dict[str, DeviceLife], now: datetime, until: date) -> Series:
+    today = now.astimezone(HANOI).date()
+    start = first_day(lives.values()) or today
+    observed = day_range(start, today)
+    counts = daily_counts(lives.values(), day_ends(observed, now))
+    return Series(day_range(start, max(today, until)), counts)
+
+
+def _work(lives: dict[str, DeviceLife], milestones: list[Milestone], now: datetime
+          ) -> dict[str, list[WorkItem]]:
+    by_due = milestone_work(lives, {m.date for m in milestones}, now)
+    return {m.id: by_due[m.date] for m in milestones}
+
+
+def city_overview(c: Context, now: datetime, milestone_id: Optional[str] = None, top_n: int = 8) -> CityOverview:
+    since = c.settings.active_since(now)
+    with c.engine.connect() as conn:
+        summaries = queries.ward_summaries(conn, c.registry, since)
+        top = queries.top_failures(conn, since, limit=top_n)
+        installed = installed_by_ward(conn, since)
+        lives = load_lives(conn, now, since)
+    focus = pick_milestone(c.milestones, milestone_id)
+    items = _work(lives, c.milestones, now)
+    focus_by_ward = tally(items[focus.id])
+    zero = dict.fromkeys(STATES, 0)
+    rows = [UnitRow(s, migration(installed.get(s.code, {}), c.catalog, s.devices > 0),
+                    focus_by_ward.get(s.code, zero)) for s in summaries]
+    by_status = dict.fromkeys(UNIT_STATUSES, 0)
+    for s in summaries:
+        by_status[s.status] += 1
+    titles = {r.id: r for r in c.baseline.all_rules()}
+    return CityOverview(
+        now=now, rows=rows, units_by_status=by_status,
+        devices=sum(s.devices for s in summaries),
+        passing=sum(s.counts["ready"] + s.counts["ready_with_conditions"] for s in summaries),
+        silent=sum(s.silent for s in summaries),
+        migration=Migration(sum(r.migration.migrated for r in rows), sum(r.migration.in_scope for r in rows)),
+        top=[(rule, titles.get(rule), n) for rule, n in top], milestones=c.milestones, work_milestone=focus,
+        work_by_milestone={m: city_tally(tally(i)) for m, i in items.items()},
+        history=_series(lives, now, c.milestones[0].date))
+
+
+def unit_detail(c: Context, code: str, now: datetime, milestone_id: Optional[str] = None) -> UnitDetail:
+    """One unit's drill-down, read afresh (one unit is cheap); ``code`` must be in the registry."""
+    since = c.settings.active_since(now)
+    with c.engine.connect() as conn:
+        summary = next(s for s in queries.ward_summaries(conn, c.registry, since) if s.code == code)
+        devices_ = queries.ward_devices(conn, code, since)
+        installed = queries.ward_apps(conn, code, since)
+        reach = queries.reachability_counts(conn, since)
+        lives = load_lives(conn, now, since, ward_code=code)
+    focus = pick_milestone(c.milestones, milestone_id)
+    items = _work(lives, c.milestones, now)
+    zero = dict.fromkeys(STATES, 0)
+    row = UnitRow(summary, migration(installed, c.catalog, summary.devices > 0),
+                  tally(items[focus.id]).get(code, zero))
+    return UnitDetail(
+        now=now, row=row, devices=devices_, apps=unit_apps(installed, c.catalog),
+        reachability=sorted((t, ok, n) for (w, t), (ok, n) in reach.items() if w == code),
+        work_milestone=focus, work_items=items[focus.id],
+        work_by_milestone={m: city_tally(tally(i)) for m, i in items.items()},
+        history=_series(lives, now, c.milestones[0].date))
+
+
+class OverviewCache:
+    """The last city overview per milestone, reused while it is fresh, so most readers get it in milliseconds.
+
+    Composing the overview reads every unit, device and verdict change
+    (a few hundred milliseconds on a 3,000-device fleet), while leaders
+    reload the page far more often than it could change in a way they would
+    notice. An overview younger than ``fresh_for`` is reused as it is, so
+    under a steady stream of reports the store is read at most once per
+    ``fresh_for``; an older one is reused while the store is unchanged (one
+    cheap query: device count and newest receipt), up to ``max_age``, which
+    bounds how far time-dependent figures (silent devices, days left) lag.
+    The page shows the moment its figures were taken.
+    """
+
+    def __init__(self, fresh_for: timedelta = timedelta(seconds=10), max_age: timedelta = timedelta(seconds=60)):
+        self.fresh_for, self.max_age = fresh_for, max_age
+        self._entries: dict[str, tuple[tuple, CityOverview]] = {}
+
+    def get(self, c: Context, now: datetime, milestone_id: Optional[str]) -> CityOverview:
+        key = pick_milestone(c.milestones, milestone_id).id
+        entry = self._entries.get(key)
+        age = now - entry[1].now if entry else None
+        if entry and timedelta(0) <= age < self.fresh_for:
+            return entry[1]
+        with c.engine.connect() as conn:
+            version = tuple(conn.execute(sa.select(sa.func.count(), sa.func.max(devices.c.last_received_at))).one())
+        if entry and entry[0] == version and timedelta(0) <= age < self.max_age:
+            return entry[1]
+        overview = city_overview(c, now, key)
+        self._entries[key] = (version, overview)
+        return overview
