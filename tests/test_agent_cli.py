@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import need
+
 from agents import __version__
 from agents.builder import build_report, Facts
 from agents.cli import main
@@ -92,10 +94,7 @@ def collector():
 @pytest.fixture(scope="session")
 def certificates(tmp_path_factory):
     """A throwaway CA and a server certificate for 127.0.0.1, made with the openssl command."""
-    if shutil.which("openssl") is None:
-        if os.environ.get("HDC_REQUIRE_REAL") == "1":
-            pytest.fail("openssl command not installed")
-        pytest.skip("openssl command not installed")
+    need(shutil.which("openssl") is not None, "openssl command not installed")
     d = tmp_path_factory.mktemp("tls")
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
 
@@ -314,10 +313,7 @@ def test_inventory_print_with_config_checks_endpoints_and_sends_nothing(tmp_path
 def test_inventory_print_as_a_subprocess():
     script = shutil.which("hdc-agent", path=os.pathsep.join([str(Path(sys.executable).parent),
                                                              os.environ.get("PATH", "")]))
-    if script is None:
-        if os.environ.get("HDC_REQUIRE_REAL") == "1":
-            pytest.fail("the hdc-agent console script is not installed")
-        pytest.skip("the hdc-agent console script is not installed")
+    need(script is not None, "the hdc-agent console script is not installed")
     # This checkout first, so the test exercises the code under test whatever the install points at.
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     done = subprocess.run([script, "inventory", "--print"], capture_output=True, text=True, timeout=60, env=env)

@@ -13,6 +13,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from conftest import need
+
 from agents import __version__
 from agents.builder import MAX_NOTES, PLACEHOLDER_WARD, Facts, build_report
 from agents.config import load_config
@@ -38,11 +40,6 @@ stepping	: 10
 """
 
 
-def require_real(condition: bool, reason: str) -> None:
-    if not condition:
-        if os.environ.get("HDC_REQUIRE_REAL") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
 
 
 def write(root: Path, files: dict) -> None:
@@ -423,7 +420,7 @@ def test_real_machine_memory_is_what_psutil_reports():
 
 
 def test_real_machine_software_matches_dpkg_query():
-    require_real(shutil.which("dpkg-query") is not None, "dpkg-query not installed on this machine")
+    need(shutil.which("dpkg-query") is not None, "dpkg-query not installed on this machine")
     listed = subprocess.run(["dpkg-query", "-W"], capture_output=True, text=True, timeout=60, check=True)
     status = subprocess.run(["dpkg-query", "-W", "-f", "${db:Status-Abbrev}\n"], capture_output=True,
                             text=True, timeout=60, check=True)
