@@ -23,7 +23,7 @@ from inventory.report import rfc3339
 from .builder import Facts
 from .host_psutil import psutil_fact, read_core_counts, read_interfaces, read_memory
 from .linux_software import Runner, read_software, run_command
-from .smbios import CHASSIS_CLASS, is_placeholder, names_a_hypervisor, smbios_uuid
+from inventory.smbios import CHASSIS_CLASS, is_placeholder, names_a_hypervisor, smbios_uuid
 from .textclip import clip
 
 PathLike = Union[str, Path]

@@ -20,7 +20,7 @@ import unicodedata
 from datetime import date
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from .smbios import CHASSIS_CLASS, is_placeholder, names_a_hypervisor, smbios_uuid
+from inventory.smbios import CHASSIS_CLASS, is_placeholder, names_a_hypervisor, smbios_uuid
 
 Instance = Mapping[str, Any]
 Instances = Optional[Sequence[Instance]]

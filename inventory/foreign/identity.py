@@ -19,23 +19,12 @@ import re
 import uuid
 from typing import Optional
 
+from ..smbios import is_placeholder, smbios_uuid as usable_uuid
 from .errors import ConversionError
 
 # Fixed namespace for report ids derived from foreign inventories (uuid5 over device id and content).
 REPORT_NAMESPACE = uuid.UUID("5f0c6a9e-3b1d-5c8e-9a57-6b1f0f3c2d41")
 
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_BAD_UUIDS = {
-    "00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff",
-    "03000200-0400-0500-0006-000700080009", "00020003-0004-0005-0006-000700080009",
-}
-# Values cheap boards ship in SMBIOS text fields instead of real data.
-PLACEHOLDERS = {
-    "", "0", "none", "n/a", "na", "unknown", "invalid", "oem", "o.e.m.", "default string",
-    "to be filled by o.e.m.", "system serial number", "system manufacturer", "system product name",
-    "chassis serial number", "not specified", "not applicable", "not available", "123456789",
-    "0123456789", "type1productconfigid", "system version",
-}
 _ALL_SAME = re.compile(r"^(.)\1*$")
 
 
@@ -43,7 +32,7 @@ def real_value(value: Optional[str]) -> Optional[str]:
     """``value`` unless it is a firmware placeholder (``To Be Filled By O.E.M.``, ``0000000000``)."""
     if value is None:
         return None
-    if value.strip().lower() in PLACEHOLDERS or _ALL_SAME.match(value.strip()):
+    if is_placeholder(value) or _ALL_SAME.match(value.strip()):
         return None
     return value.strip()
 
@@ -52,8 +41,8 @@ def device_identity(smbios_uuid: Optional[str], serial: Optional[str], deviceid:
                     hostname: Optional[str], source: str, notes: list[str]) -> tuple[str, str]:
     """``(id, id_source)`` by the rule in the module docstring; notes say why a better id was not used."""
     if smbios_uuid:
-        candidate = smbios_uuid.strip().lower()
-        if _UUID.match(candidate) and candidate not in _BAD_UUIDS:
+        candidate = usable_uuid(smbios_uuid)
+        if candidate:
             return candidate, "smbios-uuid"
         notes.append(f"device id: SMBIOS UUID {smbios_uuid[:60]!r} is not a usable UUID")
     serial = real_value(serial)

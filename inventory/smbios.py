@@ -2,9 +2,10 @@
 
 Linux reads SMBIOS through /sys/class/dmi/id, Windows through WMI
 (Win32_ComputerSystem, Win32_BIOS, Win32_SystemEnclosure); the firmware
-lies the same way on both ("To Be Filled By O.E.M.", an all-zero UUID), so
-both probes judge the strings here and a device gets the same identity and
-class whichever probe saw it.
+lies the same way on both ("To Be Filled By O.E.M.", an all-zero UUID), and
+GLPI/FusionInventory/OCS agents pass the same strings on. Both probes and the
+foreign-inventory converters judge them here, so a device gets the same
+identity and class whichever agent saw it.
 """
 from __future__ import annotations
 
