@@ -99,6 +99,19 @@ def postgres_server():
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def sshd_server():
+    """One real OpenSSH server on a loopback port for the whole run (Debian's openssh-server)."""
+    from support.sshd import SshServer, available
+
+    need(available(), "OpenSSH server not installed (Debian package 'openssh-server')")
+    server = SshServer(free_port()).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path) -> str:
     """A fresh, empty store on each backend the collector supports."""
