@@ -103,7 +103,7 @@ def migrate(engine: Engine) -> None:
             # Collectors starting together must not race to create the same tables.
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, "heads")
         conn.commit()
 
 
