@@ -82,6 +82,16 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--config", metavar="FILE", required=True, help="the agent's YAML configuration")
     status.add_argument("--json", action="store_true", help="print the status as one JSON object")
     status.set_defaults(handler=_status)
+    ssh = commands.add_parser("probe-ssh", help="inventory agentless Linux hosts over SSH, queue and deliver "
+                                                "their reports like this machine's own (needs hdc-readiness[ssh])",
+                              epilog=_EPILOG + f"; {EXIT_ACTION} also when a host's key or login was refused, "
+                                                f"{EXIT_RETRY} when a host could not be reached")
+    ssh.add_argument("--targets", metavar="FILE", required=True,
+                     help="YAML list of hosts: host, port, user, key_file, known_hosts, ward, device_class, "
+                          "trust_on_first_use")
+    ssh.add_argument("--config", metavar="FILE", required=True,
+                     help="the agent's YAML configuration (collector, ward token, outbox)")
+    ssh.set_defaults(handler=_probe_ssh)
     return parser
 
 
@@ -117,6 +127,37 @@ def _status(args: argparse.Namespace) -> int:
     status = outbox_status(_outbox(config))
     print(json.dumps(status, indent=2) if args.json else render_status(status))
     return EXIT_OK
+
+
+def _probe_ssh(args: argparse.Namespace) -> int:
+    """Every target is read (a failed host costs only itself), then the outbox is delivered once."""
+    from .sender import Sender, deliver
+    from .ssh_host import SshUnavailable, paramiko_module
+    from .ssh_probe import probe_targets
+    from .targets import load_targets
+
+    config = _load_config(args.config)
+    targets = load_targets(args.targets, config.ward_code)
+    try:
+        paramiko_module()
+    except SshUnavailable as exc:
+        return _fail(str(exc), EXIT_ACTION)
+    outbox = _outbox(config)
+    results = probe_targets(targets, config, outbox)
+    for result in results:
+        print(result.line())
+    failed = [r for r in results if not r.ok]
+    print(f"{len(results) - len(failed)} of {len(results)} hosts read")
+    summary = deliver(outbox, Sender.from_config(config))
+    code = EXIT_OK
+    if summary.remaining or summary.rejected:
+        code, reason = _explain(summary, outbox)
+        sys.stderr.write(f"hdc-agent: {reason}\n")
+    if failed:
+        code = max(code, EXIT_ACTION if any(r.action for r in failed) else EXIT_RETRY)
+        sys.stderr.write(f"hdc-agent: {len(failed)} of {len(results)} hosts failed: "
+                         f"{', '.join(r.target.label for r in failed)}\n")
+    return code
 
 
 def _load_config(path: str) -> "AgentConfig":

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 DEFAULT_OUTBOX_DIR = (os.path.join(os.environ.get("ProgramData", r"C:\ProgramData"), "hdc-agent", "outbox")
                       if os.name == "nt" else "/var/lib/hdc-agent/outbox")
 DEVICE_CLASSES = ("workstation", "laptop", "server", "virtual_machine", "other")
+# The report schema carries at most this many reachability results.
+MAX_ENDPOINTS = 256
 _WARD_CODE = re.compile(r"^[0-9]{5}$")
 _TOKEN = re.compile(r"^[\x21-\x7e]+$")  # what an HTTP header carries safely
 _INT_TAG = "tag:yaml.org,2002:int"
@@ -141,6 +143,8 @@ def _read_entries(path: Path) -> dict:
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{path}{line}: not valid YAML ({problem})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid YAML (lists or mappings nested too deeply)") from None
     if root is None:
         raise ConfigError(f"{path}: configuration file is empty")
     if not isinstance(root, yaml.MappingNode):
@@ -158,6 +162,8 @@ def _read_entries(path: Path) -> dict:
             value = constructor.construct_object(value_node, deep=True)
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}:{line}: {key}: unreadable value ({exc})") from None
+        except RecursionError:
+            raise ConfigError(f"{path}:{line}: {key}: nested too deeply") from None
         entries[key] = _Entry(value, value_node)
     return entries
 
@@ -172,6 +178,8 @@ class _Locator:
     def error(self, key: str, message: str, line: Optional[int] = None) -> ConfigError:
         if line is None and key in self.entries:
             line = self.entries[key].line
+        if len(message) > 300:  # a pasted blob quoted back whole would bury the line and key
+            message = message[:297] + "..."
         return ConfigError(f"{self.path}{f':{line}' if line else ''}: {key}: {message}")
 
 
@@ -352,6 +360,9 @@ def _endpoints(entries: dict, where: _Locator) -> tuple:
     entry = entries["hdc_endpoints"]
     if not isinstance(entry.value, list):
         raise where.error("hdc_endpoints", f"must be a list of {{name, url}} entries, got {_kind(entry.value)}")
+    if len(entry.value) > MAX_ENDPOINTS:
+        raise where.error("hdc_endpoints", f"at most {MAX_ENDPOINTS} endpoints (a report carries no more), "
+                                           f"got {len(entry.value)}")
     endpoints = []
     for index, (item, node) in enumerate(zip(entry.value, entry.node.value)):
         line = node.start_mark.line + 1

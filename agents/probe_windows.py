@@ -29,8 +29,8 @@ from inventory.report import rfc3339
 
 from .builder import Facts
 from .host_psutil import psutil_fact, read_core_counts, read_interfaces
-from .windows_parse import (integer, parse_cpu, parse_device, parse_disks, parse_firmware, parse_memory, parse_os,
-                            parse_software, parse_system_disk)
+from .windows_parse import (identity_clues, integer, parse_cpu, parse_device, parse_disks, parse_firmware,
+                            parse_memory, parse_os, parse_software, parse_system_disk)
 
 HKLM = "HKEY_LOCAL_MACHINE"
 HKU = "HKEY_USERS"
@@ -283,14 +283,15 @@ def probe(registry: Optional[Registry] = None, cim: Optional[Callable[[Sequence[
                 "system_disk": parse_system_disk(volumes, drive, disks, notes)}
     firmware = parse_firmware(read.values(CONTROL, "boot mode"), read.values(SECURE_BOOT_STATE, "secure boot"),
                               cim_results.get("Win32_Tpm"), bios, notes)
-    device = parse_device(first("Win32_ComputerSystem"), first("Win32_ComputerSystemProduct"),
-                          first("Win32_SystemEnclosure"), bios,
-                          (read.values(CRYPTOGRAPHY, "device id (MachineGuid)") or {}).get("MachineGuid"),
+    product = first("Win32_ComputerSystemProduct")
+    device = parse_device(first("Win32_ComputerSystem"), product, first("Win32_SystemEnclosure"), bios,
                           socket.gethostname(), notes)
+    identity = identity_clues(product,
+                              (read.values(CRYPTOGRAPHY, "device id (MachineGuid)") or {}).get("MachineGuid"))
     os_facts = parse_os(read.values(CURRENT_VERSION, "os"), architecture or _architecture(), notes)
     software = parse_software(read.uninstall_hives(), notes)
     return Facts(device=device, hardware=hardware, firmware=firmware, os=os_facts, software=software,
-                 interfaces=read_interfaces(notes), notes=notes, collected_at=collected_at)
+                 interfaces=read_interfaces(notes), notes=notes, collected_at=collected_at, identity=identity)
 
 
 def _architecture() -> str:

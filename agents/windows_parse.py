@@ -20,7 +20,8 @@ import unicodedata
 from datetime import date
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from inventory.smbios import CHASSIS_CLASS, is_placeholder, names_a_hypervisor, smbios_uuid
+from inventory.identity import Clues
+from inventory.smbios import CHASSIS_CLASS, is_placeholder, names_a_hypervisor
 
 Instance = Mapping[str, Any]
 Instances = Optional[Sequence[Instance]]
@@ -329,13 +330,8 @@ def parse_bios(bios: Optional[Instance], notes: list) -> dict:
 # --- device -----------------------------------------------------------------------------------
 
 def parse_device(computer_system: Optional[Instance], product: Optional[Instance], enclosure: Optional[Instance],
-                 bios: Optional[Instance], machine_guid: Any, fallback_hostname: str, notes: list) -> dict:
-    """Identity and class.
-
-    The SMBIOS UUID (Win32_ComputerSystemProduct.UUID) is the identity the
-    Linux probe uses too, so a dual-boot or reinstalled PC stays one device;
-    MachineGuid survives until Windows is reinstalled; the hostname is last.
-    """
+                 bios: Optional[Instance], fallback_hostname: str, notes: list) -> dict:
+    """Hostname, serial, maker and class; the id is the builder's (:func:`identity_clues`)."""
     cs, product, enclosure, bios = computer_system or {}, product or {}, enclosure or {}, bios or {}
     hostname = text(cs.get("DNSHostName"), 255) or text(cs.get("Name"), 255) or text(fallback_hostname, 255)
     if hostname is None:
@@ -344,25 +340,23 @@ def parse_device(computer_system: Optional[Instance], product: Optional[Instance
     serial = _smbios_text(bios.get("SerialNumber"), "serial", notes)
     if serial is None and not is_placeholder(text(product.get("IdentifyingNumber"))):
         serial = text(product.get("IdentifyingNumber"), 128)
-    device = {"hostname": hostname, "serial": serial,
-              "manufacturer": _smbios_text(cs.get("Manufacturer"), "manufacturer", notes),
-              "model": _smbios_text(cs.get("Model"), "model", notes)}
-    device["id"], device["id_source"] = _identity(product.get("UUID"), machine_guid, hostname, notes)
-    device["class"] = _device_class(cs, enclosure, bios, notes)
-    return device
+    return {"hostname": hostname, "serial": serial,
+            "manufacturer": _smbios_text(cs.get("Manufacturer"), "manufacturer", notes),
+            "model": _smbios_text(cs.get("Model"), "model", notes),
+            "class": _device_class(cs, enclosure, bios, notes)}
 
 
-def _identity(uuid: Any, machine_guid: Any, hostname: str, notes: list) -> tuple:
-    found = smbios_uuid(uuid)
-    if found is not None:
-        return found, "smbios-uuid"
-    if text(uuid):
-        notes.append(f"device id: SMBIOS UUID {text(uuid, 40)!r} is a placeholder, not an identity")
+def identity_clues(product: Optional[Instance], machine_guid: Any) -> Clues:
+    """What Windows tells about the machine's identity, raw, for :func:`inventory.identity.device_identity`.
+
+    The SMBIOS UUID (Win32_ComputerSystemProduct.UUID) is what the Linux
+    probe and foreign agents read too, so a dual-boot or reinstalled PC stays
+    one device; MachineGuid, which lasts until Windows is reinstalled, is the
+    installation's own id. Judging placeholders is the identity rule's job.
+    """
     guid = _GUID.match(text(machine_guid, 64) or "")
-    if guid:
-        return guid.group(1).lower(), "machine-guid"
-    notes.append("device id: falling back to the hostname, which may not be unique or stable")
-    return hostname[:128], "hostname"
+    return Clues(smbios_uuid=text((product or {}).get("UUID"), 64),
+                 installation_id=guid.group(1).lower() if guid else None, installation_source="machine-guid")
 
 
 def _device_class(cs: Instance, enclosure: Instance, bios: Instance, notes: list) -> str:

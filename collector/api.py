@@ -22,11 +22,15 @@ from inventory.schema import validate_report
 from . import queries
 from .app import ctx
 from .history import device_changes
+from .ingest import STORE_UNAVAILABLE
 from .openapi import openapi_document
 from .overview import UnitDetail, UnitRow, unit_detail
 from .ranking import BadQuery, RankingQuery
+from .ratelimit import Refusal, current_limiter
+from .store.bodies import SplitBody
+from .store.bodies import parse as parse_body
 from .store.tables import devices
-from .store.tokens import TokenIdentity, verify_token
+from .store.tokens import TokenIdentity, note_use, verify_token
 from .web import current_overview
 from .workitems import WorkItem
 
@@ -59,7 +63,13 @@ def _reject(status: int, reason: str, message: str, **kw) -> ApiError:
     return ApiError(status, reason, message, **kw)
 
 
+def _throttle(refusal: Optional[Refusal]) -> None:
+    if refusal is not None:
+        raise _reject(429, "rate_limited", refusal.message, headers=refusal.headers)
+
+
 def _authenticate() -> TokenIdentity:
+    _throttle(current_limiter().check_address(request.remote_addr))
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -68,8 +78,10 @@ def _authenticate() -> TokenIdentity:
     with ctx().engine.connect() as conn:
         identity = verify_token(conn, token.strip())
     if identity is None:
-        raise _reject(401, "unauthenticated", "the token is not valid (unknown, revoked or mistyped)",
+        raise _reject(401, "unauthenticated", "the token is not valid (unknown, revoked, expired or mistyped)",
                       headers={"WWW-Authenticate": 'Bearer realm="hdc-readiness", error="invalid_token"'})
+    _throttle(current_limiter().check_token(identity.token_id))
+    note_use(ctx().engine, identity)
     return identity
 
 
@@ -77,7 +89,7 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _parse_body() -> tuple[Any, str]:
+def _parse_body() -> tuple[Any, str, SplitBody]:
     if request.mimetype != "application/json":
         raise _reject(415, "unsupported_media_type",
                       f"Content-Type must be application/json, not {request.mimetype or 'missing'}")
@@ -90,7 +102,8 @@ def _parse_body() -> tuple[Any, str]:
     except UnicodeDecodeError as exc:
         raise _reject(400, "malformed", f"body is not UTF-8 (byte {exc.start})")
     try:
-        return json.loads(text, parse_constant=_reject_constant), text
+        doc, body = parse_body(text, parse_constant=_reject_constant)
+        return doc, text, body
     except json.JSONDecodeError as exc:
         raise _reject(400, "malformed", f"body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
     except (ValueError, RecursionError) as exc:
@@ -102,7 +115,7 @@ def post_report():
     c = ctx()
     with c.ingest_metrics.duration.time():
         identity = _authenticate()
-        doc, text = _parse_body()
+        doc, text, body = _parse_body()
         problems = validate_report(doc)
         if problems:
             raise _reject(400, "invalid", f"report does not match the schema: {problems[0]}",
@@ -114,8 +127,8 @@ def post_report():
         if collected > datetime.now(timezone.utc) + timedelta(seconds=c.settings.max_clock_skew_seconds):
             raise _reject(400, "invalid", "field 'collected_at': in the future; check the device's clock")
         try:
-            result = c.ingestor.ingest(doc, text)
-        except sa.exc.OperationalError:
+            result = c.ingestor.ingest(doc, text, body)
+        except STORE_UNAVAILABLE:
             # Could not store (locked, full, read-only): say so, and the agent keeps its copy.
             raise _reject(503, "unavailable", "the store cannot accept reports right now; retry later",
                           headers={"Retry-After": "60"})
@@ -187,10 +200,14 @@ def _detail(code: str) -> UnitDetail:
 def get_ward(code: str):
     d = _detail(code)
     return jsonify(unit=_unit_json(d.row), devices=d.devices,
-                   applications=[{"app_id": a.app.id, "devices": a.devices, "name_vi": a.app.name_vi,
-                                  "name_en": a.app.name_en, "target": a.app.target, "state": a.state}
-                                 for a in d.apps if a.devices or a.app.target != "stays_local"],
-                   reachability=[{"target": t, "reachable": ok, "checked": n} for t, ok, n in d.reachability],
+                   applications=[{"app_id": a.app.id, "devices": a.evidence.installed_devices,
+                                  "name_vi": a.app.name_vi, "name_en": a.app.name_en, "target": a.app.target,
+                                  "state": a.state, "source": a.source,
+                                  "contradictions": [c.code for c in a.contradictions]}
+                                 for a in d.migration.apps],
+                   reachability=[{"target": t, "reachable": r.reached, "checked": r.checked,
+                                  "connect_ms": r.connect_ms, "failed_steps": r.failed_steps}
+                                 for t, r in d.reachability],
                    work_items={"milestone": d.work_milestone.id, "by_milestone": d.work_by_milestone,
                                "items": [_item_json(i) for i in d.work_items]})
 

@@ -59,7 +59,8 @@ def build_context(settings: Settings, engine: Optional[Engine] = None) -> Contex
 
 
 def create_app(settings: Optional[Settings] = None, context: Optional[Context] = None) -> Flask:
-    from . import api, foreign, web
+    from . import admin, api, foreign, migration_api, security_headers, web
+    from .ratelimit import IngestLimiter
 
     settings = settings or (context.settings if context else Settings())
     app = Flask(__name__)
@@ -69,6 +70,10 @@ def create_app(settings: Optional[Settings] = None, context: Optional[Context] =
     app.register_blueprint(api.bp)
     app.register_blueprint(web.bp)
     app.register_blueprint(foreign.bp)
+    app.register_blueprint(migration_api.bp)
+    app.register_blueprint(admin.bp)
+    app.extensions["hdc.ratelimit"] = IngestLimiter(settings.rate_limits)
+    security_headers.install(app)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -19,11 +19,13 @@ from inventory.milestones import MilestoneError
 from inventory.registry import RegistryError, load_registry
 
 from . import __version__
+from .ratelimit import Rate, RateLimits
 from .settings import Settings
 from .store.engine import StoreError
+from .store.tokens import TokenError
 
 DEMO_DB = "sqlite:///var/demo.sqlite3"
-_DOMAIN_ERRORS = (BaselineError, CatalogError, MilestoneError, RegistryError, StoreError)
+_DOMAIN_ERRORS = (BaselineError, CatalogError, MilestoneError, RegistryError, StoreError, TokenError)
 
 
 def _clean_errors(fn: Callable) -> Callable:
@@ -70,6 +72,18 @@ def main(verbose: bool) -> None:
         logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
+def _rate_default(which: str) -> str:
+    rate = getattr(RateLimits(), which)
+    return f"{rate.per_minute:g}/{rate.burst}"
+
+
+def _parse_rate(_ctx, _param, value: str) -> Rate:
+    try:
+        return Rate.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @main.command()
 @_db_option()
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -80,17 +94,58 @@ def main(verbose: bool) -> None:
 @click.option("--per-device-metrics", is_flag=True,
               help="Also expose hdc_device_info, one series per active device (Prometheus's series count then "
                    "grows with the fleet).")
+@click.option("--token-rate-limit", "token_rate", default=_rate_default("token"), show_default=True,
+              callback=_parse_rate, metavar="PER_MINUTE[/BURST]",
+              help="Reports per minute each token may file (burst: at once); 0 switches the limit off.")
+@click.option("--address-rate-limit", "address_rate", default=_rate_default("address"), show_default=True,
+              callback=_parse_rate, metavar="PER_MINUTE[/BURST]",
+              help="Ingest requests per minute from one source address (IPv6: one /64); 0 switches it off.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Processes serving requests (gunicorn; not on Windows). About one per core: one process "
+                   "runs Python on one core at a time.")
+@click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Serve HTTPS with this PEM certificate (chain) file; needs --tls-key (gunicorn; not on Windows).")
+@click.option("--tls-key", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="The PEM private key of --tls-cert; keep it readable by this service's user only.")
 @_with_data_options
 @_clean_errors
-def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, registry_path, baseline_path,
-          catalog_path) -> None:
-    """Run the collector with a production WSGI server (waitress)."""
+def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, token_rate, address_rate,
+          workers, tls_cert, tls_key, registry_path, baseline_path, catalog_path) -> None:
+    """Run the collector with a production WSGI server (waitress; gunicorn for --workers or --tls-cert)."""
+    import os
+
+    from .server import ServeError, Server, TLSFiles, serve_with_gunicorn
+
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    tls = TLSFiles(tls_cert, tls_key) if tls_cert else None
+    gunicorn = workers > 1 or tls is not None
+    if workers > 1:
+        # Counters of every worker, summed at /metrics (prometheus_client's multiprocess mode;
+        # it must be chosen before prometheus_client is first imported).
+        import tempfile
+
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="hdc-collector-metrics-")
     from .app import create_app
-    from .server import Server
 
     app = create_app(Settings(db_url=db_url or "", registry_path=registry_path, baseline_path=baseline_path,
                               catalog_path=catalog_path, stale_after_days=stale_after_days,
-                              per_device_metrics=per_device_metrics))
+                              per_device_metrics=per_device_metrics,
+                              rate_limits=RateLimits(token=token_rate, address=address_rate)))
+    if gunicorn:
+        scheme = "https" if tls else "http"
+        click.echo(f"hdc-collector {__version__} listening on {scheme}://{host}:{port} ({workers} worker "
+                   f"process{'es' if workers > 1 else ''})", err=True)
+        try:
+            serve_with_gunicorn(app, host, port, workers, threads, tls)
+        except ServeError as exc:
+            raise click.ClickException(str(exc)) from exc
+        finally:
+            if workers > 1:
+                import shutil
+
+                shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+        return
     server = Server(app, host, port, threads=threads)
     click.echo(f"hdc-collector {__version__} listening on {server.url}", err=True)
     server.serve_forever()
@@ -98,29 +153,122 @@ def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, reg
 
 @main.group()
 def token() -> None:
-    """Ward tokens."""
+    """Ward and admin tokens: create, list, rotate, revoke. Every change is written to the audit log."""
+
+
+def _migrated_engine(db_url: Optional[str]):
+    from .store.engine import make_engine, migrate
+
+    engine = make_engine(db_url)
+    migrate(engine)
+    return engine
+
+
+def _when(moment: Optional[datetime]) -> str:
+    return moment.strftime("%Y-%m-%d %H:%MZ") if moment else "-"
 
 
 @token.command("create")
-@click.option("--ward", "ward_code", required=True, help="Unit code, 5 digits with leading zeros.")
+@click.option("--ward", "ward_code", default=None, help="Unit code, 5 digits with leading zeros.")
+@click.option("--admin", is_flag=True, help="An admin token (no unit) for the /api/v1/admin endpoints.")
 @click.option("--label", default=None, help="Free text to recognise the token later (e.g. the machine group).")
 @_db_option()
 @click.option("--registry", "registry_path", type=click.Path(dir_okay=False, path_type=Path))
 @_clean_errors
-def token_create(ward_code: str, label: Optional[str], db_url: Optional[str], registry_path) -> None:
-    """Create a token for one unit and print it once; only its hash is stored."""
-    from .store.engine import make_engine, migrate
-    from .store.tokens import create_token
+def token_create(ward_code: Optional[str], admin: bool, label: Optional[str], db_url: Optional[str],
+                 registry_path) -> None:
+    """Create a token for one unit (--ward) or an admin token (--admin) and print it once; only its hash is stored."""
+    from .store.engine import write_transaction
+    from .store.tokens import ADMIN, WARD, create_token
     from .store.wards import sync_wards
 
+    if admin == (ward_code is not None):
+        raise click.UsageError("give either --ward CODE or --admin")
     registry = load_registry(registry_path)
-    if ward_code not in registry:
+    if ward_code is not None and ward_code not in registry:
         raise click.BadParameter(f"{ward_code!r} is not a unit code of {registry.source}", param_hint="--ward")
-    engine = make_engine(db_url)
-    migrate(engine)
-    with engine.begin() as conn:
+    with write_transaction(_migrated_engine(db_url)) as conn:
         sync_wards(conn, registry)
-        click.echo(create_token(conn, ward_code, label))
+        click.echo(create_token(conn, ward_code, label, ADMIN if admin else WARD))
+
+
+@token.command("list")
+@click.option("--ward", "ward_code", default=None, help="Only this unit's tokens.")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
+@_db_option()
+@_clean_errors
+def token_list(ward_code: Optional[str], as_json: bool, db_url: Optional[str]) -> None:
+    """Tokens without their secrets: id, kind, unit, state, created, last used, expiry or revocation, label."""
+    import json
+
+    from .store.tokens import list_tokens
+
+    with _migrated_engine(db_url).connect() as conn:
+        found = list_tokens(conn, ward_code)
+    if as_json:
+        click.echo(json.dumps([t.to_dict() for t in found], ensure_ascii=False, indent=1))
+        return
+    click.echo(f"{'TOKEN ID':<16}  {'KIND':<5}  {'UNIT':<5}  {'STATE':<8}  {'CREATED':<17}  {'LAST USED':<17}  "
+               f"{'ENDS':<17}  LABEL")
+    for t in found:
+        click.echo(f"{t.token_id:<16}  {t.kind:<5}  {t.ward_code or '-':<5}  {t.state:<8}  {_when(t.created_at):<17}  "
+                   f"{_when(t.last_used_at):<17}  {_when(t.revoked_at or t.expires_at):<17}  {t.label or ''}")
+
+
+@token.command("rotate")
+@click.argument("token_id")
+@click.option("--grace-days", default=7, show_default=True, type=click.FloatRange(0, 365),
+              help="How long the old token keeps working, so agents can be switched over; 0 ends it now.")
+@_db_option()
+@_clean_errors
+def token_rotate(token_id: str, grace_days: float, db_url: Optional[str]) -> None:
+    """Issue a successor of TOKEN_ID (same kind, unit and label) and print it once."""
+    from datetime import timedelta
+
+    from .store.engine import write_transaction
+    from .store.tokens import rotate_token
+
+    with write_transaction(_migrated_engine(db_url)) as conn:
+        rotation = rotate_token(conn, token_id, timedelta(days=grace_days))
+    click.echo(rotation.token)
+    click.echo(f"new token {rotation.token_id} replaces {token_id}, which stays valid until "
+               f"{_when(rotation.old_expires_at)}", err=True)
+
+
+@token.command("revoke")
+@click.argument("token_id")
+@_db_option()
+@_clean_errors
+def token_revoke(token_id: str, db_url: Optional[str]) -> None:
+    """End TOKEN_ID at once."""
+    from .store.engine import write_transaction
+    from .store.tokens import revoke_token
+
+    with write_transaction(_migrated_engine(db_url)) as conn:
+        info = revoke_token(conn, token_id)
+    click.echo(f"revoked {info.kind} token {info.token_id}" + (f" of unit {info.ward_code}" if info.ward_code else ""))
+
+
+@main.command()
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of lines.")
+@_db_option()
+@_clean_errors
+def audit(limit: int, as_json: bool, db_url: Optional[str]) -> None:
+    """The audit log, newest first: who changed which token, when."""
+    import json
+
+    from .store.audit import entries
+
+    with _migrated_engine(db_url).connect() as conn:
+        found = entries(conn, limit)
+    if as_json:
+        click.echo(json.dumps([e.to_dict() for e in found], ensure_ascii=False, indent=1))
+        return
+    for e in found:
+        detail = " ".join(f"{k}={v}" for k, v in sorted(e.detail.items()) if v is not None)
+        click.echo(f"{e.at.strftime('%Y-%m-%d %H:%M:%SZ')}  {e.actor:<24}  {e.action:<14}  "
+                   f"{e.token_id or '-':<16}  {e.ward_code or '-':<5}  {detail}")
 
 
 @main.command()
@@ -142,8 +290,8 @@ def simulate(url, db_url, seed, mode, start, interval_days, concurrency, registr
     Tokens for the simulated units are created in the collector's store
     (--db), so run it beside the collector you are loading.
     """
-    from .loadgen import post_reports
     from .simulate import generate_changes, generate_fleet, generate_history
+    from .simulate_load import post_fleet
     from .store.engine import make_engine, migrate
     from .store.tokens import create_token
     from .store.wards import sync_wards
@@ -161,8 +309,8 @@ def simulate(url, db_url, seed, mode, start, interval_days, concurrency, registr
                                             interval_days=interval_days),
         "snapshot": lambda: generate_fleet(registry, seed=seed),
     }[mode]()
-    stats = post_reports(url, reports, tokens.__getitem__, concurrency=concurrency,
-                         progress=_progress)
+    stats = post_fleet(url, engine, registry, reports, tokens.__getitem__, seed, concurrency=concurrency,
+                       progress=_progress)
     click.echo(f"\rposted {stats.sent} reports: "
                + ", ".join(f"HTTP {k}: {v}" for k, v in sorted(stats.by_status.items())))
     if stats.errors:
@@ -313,6 +461,38 @@ def dashboards_push(url: str, token: str, directory: Optional[Path], folder_uid:
         raise click.ClickException(str(exc)) from exc
     for r in results:
         click.echo(f"{r.action:<9} {r.uid:<14} {r.title}  {r.url or ''}")
+
+
+from .migration_cli import migration  # noqa: E402  (a command group of its own module)
+
+main.add_command(migration)
+
+
+@main.command("ansible-inventory")
+@click.option("--registry", "registry_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Units CSV (code,name,kind); default: Hanoi's 126 units.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file (e.g. ansible/inventory/wards.yml) instead of printing.")
+@click.option("--check", is_flag=True, help="Write nothing; fail when --out differs from the registry.")
+@_clean_errors
+def ansible_inventory(registry_path: Optional[Path], out: Optional[Path], check: bool) -> None:
+    """Print the Ansible inventory of the units: one group per unit, codes and names from the registry."""
+    from inventory.registry import DEFAULT_REGISTRY
+
+    from .ansible_inventory import render_inventory
+
+    registry = load_registry(registry_path)
+    text = render_inventory(registry, str(registry_path) if registry_path else DEFAULT_REGISTRY)
+    if check:
+        if out is None:
+            raise click.UsageError("--check needs --out FILE")
+        if not out.is_file() or out.read_text(encoding="utf-8") != text:
+            raise click.ClickException(f"{out} is out of date: run 'hdc-collector ansible-inventory --out {out}'")
+        click.echo(f"{out}: up to date")
+    elif out is not None:
+        out.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
 
 
 if __name__ == "__main__":

@@ -77,6 +77,28 @@ def devices_table(detail: UnitDetail, baseline: Baseline, t: Translator) -> Tabl
     return Table(t("export.devices_title", unit=s.name, code=s.code), DEVICES, headers, body)
 
 
+APPLICATIONS = (Column("app_id"), Column("app"), Column("target"), Column("state"), Column("source"),
+                Column("since", "datetime"), Column("installed_devices", "int"), Column("endpoint"),
+                Column("declared_by"), Column("note"), Column("reference"), Column("contradictions"))
+
+
+def applications_table(detail: UnitDetail, t: Translator) -> Table:
+    """A unit's applications with their migration state, from the unit view's ``migration``."""
+    body = []
+    for a in detail.migration.apps:
+        d = a.declared
+        problems = "; ".join(t(f"migration.contradiction.{c.code}", n=c.devices,
+                               date=t.date(c.since) if c.since else "") for c in a.contradictions)
+        body.append([a.app.id, t.pick(a.app.name_vi, a.app.name_en), t(f"target.{a.app.target}"),
+                     t(f"migration_state.{a.state}"), t(f"migration.source.{a.source}"), a.since,
+                     a.evidence.installed_devices, t(f"migration.endpoint.{a.evidence.endpoint}"),
+                     d.declared_by if d else "", (d.note or "") if d else "", (d.reference or "") if d else "",
+                     problems])
+    headers = [t(f"export.col.app.{c.key}") for c in APPLICATIONS]
+    s = detail.row.summary
+    return Table(t("export.applications_title", unit=s.name, code=s.code), APPLICATIONS, headers, body)
+
+
 def _gib(value: Optional[int]) -> Optional[float]:
     return round(value / GiB, 1) if value is not None else None
 

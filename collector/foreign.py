@@ -35,8 +35,11 @@ from inventory.schema import validate_report
 
 from .app import Context, ctx
 from .compression import JSON, XML, ZLIB, Body, BodyError, REPLY_TYPES, encode_reply, read_body
-from .store.tables import devices, reports
-from .store.tokens import TokenIdentity, verify_token
+from .ingest import STORE_UNAVAILABLE
+from .ratelimit import Refusal, current_limiter
+from .store import bodies as stored
+from .store.tables import devices
+from .store.tokens import TokenIdentity, note_use, verify_token
 
 bp = Blueprint("foreign", __name__)
 
@@ -87,8 +90,17 @@ def _handle(ocs: bool) -> Response:
         return _error(exc, body, ocs)
 
 
+def _throttle(refusal: Optional[Refusal]) -> None:
+    if refusal is not None:
+        raise ForeignError(429, "rate_limited", refusal.message, headers=refusal.headers)
+
+
 def _authenticate(c: Context) -> TokenIdentity:
-    auth = request.authorization
+    _throttle(current_limiter().check_address(request.remote_addr))
+    try:
+        auth = request.authorization
+    except ValueError:  # werkzeug cannot decode the credentials (not ASCII base64): as good as none
+        auth = None
     challenge = {"WWW-Authenticate": f'Basic realm="{REALM}"'}
     if auth is None or auth.type != "basic":
         raise ForeignError(401, "unauthenticated", "HTTP Basic authentication required: user = unit code, "
@@ -97,17 +109,19 @@ def _authenticate(c: Context) -> TokenIdentity:
     try:
         with c.engine.connect() as conn:
             identity = verify_token(conn, (auth.password or "").strip())
-    except sa.exc.OperationalError:
+    except STORE_UNAVAILABLE:
         raise ForeignError(503, "unavailable", "the store cannot check tokens right now; retry later",
                            headers={"Retry-After": "60"}) from None
     if identity is None:
-        raise ForeignError(401, "unauthenticated", "the password is not a valid token (unknown, revoked or "
+        raise ForeignError(401, "unauthenticated", "the password is not a valid token (unknown, revoked, expired or "
                            "mistyped)", headers=challenge)
     if identity.ward_code is None:
         raise ForeignError(403, "forbidden", "this token belongs to no unit; use the unit's own token")
     if identity.ward_code != (auth.username or "").strip():
         raise ForeignError(403, "forbidden", f"user {str(auth.username)[:20]!r} is not the unit of this token; "
                            f"use the unit code {identity.ward_code} as the user")
+    _throttle(current_limiter().check_token(identity.token_id))
+    note_use(c.engine, identity)
     return identity
 
 
@@ -209,7 +223,7 @@ def _store(c: Context, conversion: Conversion, partial: bool) -> None:
             raise ForeignError(400, "invalid", "ACCESSLOG/LOGDATE is in the future; check the device's clock")
         try:
             result = c.ingestor.ingest(report, json.dumps(report, ensure_ascii=False))
-        except sa.exc.OperationalError:
+        except STORE_UNAVAILABLE:
             # The store, not the inventory, is at fault: the agent keeps it and retries later.
             raise ForeignError(503, "unavailable", "the store cannot accept reports right now; retry later",
                                headers={"Retry-After": "60"}) from None
@@ -217,11 +231,9 @@ def _store(c: Context, conversion: Conversion, partial: bool) -> None:
 
 
 def _previous_report(c: Context, device_id: str) -> Optional[dict]:
-    query = (sa.select(reports.c.body)
-             .select_from(devices.join(reports, reports.c.report_id == devices.c.last_report_id))
-             .where(devices.c.device_id == device_id))
     with c.engine.connect() as conn:
-        body = conn.execute(query).scalar()
+        last = conn.execute(sa.select(devices.c.last_report_id).where(devices.c.device_id == device_id)).scalar()
+        body = stored.read_body(conn, last) if last else None
     return json.loads(body) if body else None
 
 

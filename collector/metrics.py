@@ -13,6 +13,7 @@ CollectorRegistry: no process-global state.
 """
 from __future__ import annotations
 
+import os
 import platform
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable, Iterator, Optional
@@ -28,7 +29,8 @@ from inventory.milestones import Milestone
 from inventory.readiness import UNIT_STATUSES, VERDICTS
 from inventory.registry import Registry
 
-from . import __version__, queries
+from . import __version__, migration_metrics, queries
+from .migration_queries import unit_migrations
 from .settings import Settings
 
 # Names other parts (dashboards, alert rules) rely on. Info families are
@@ -47,6 +49,8 @@ APP_DEVICES = "hdc_app_devices"
 APP_INFO = "hdc_app"
 ENDPOINT_REACHABLE = "hdc_endpoint_reachable_devices"
 ENDPOINT_CHECKED = "hdc_endpoint_checked_devices"
+ENDPOINT_CONNECT = "hdc_endpoint_connect_seconds"
+ENDPOINT_FAILED = "hdc_endpoint_failed_devices"
 MILESTONE_DUE = "hdc_milestone_due_timestamp_seconds"
 MILESTONE_INFO = "hdc_milestone"
 STORE_ROWS = "hdc_store_rows"
@@ -105,10 +109,16 @@ class StoreCollector(Collector):
             gauge(ENDPOINT_REACHABLE, "Devices of a unit that reached an HDC endpoint at their last check.",
                   labels=["ward", "target"]),
             gauge(ENDPOINT_CHECKED, "Devices of a unit that checked an HDC endpoint.", labels=["ward", "target"]),
+            gauge(ENDPOINT_CONNECT, "Mean TCP connect time from a unit's devices to an HDC endpoint at their last "
+                                    "check (devices sending report schema v2).", labels=["ward", "target"]),
+            gauge(ENDPOINT_FAILED, "Devices of a unit whose last check of an HDC endpoint failed, by the step it "
+                                   "stopped at (resolve, connect, proxy, tls, http; schema-v2 reports).",
+                  labels=["ward", "target", "step"]),
             gauge(MILESTONE_DUE, "When a programme milestone is due (Unix time, start of the day, UTC+7).",
                   labels=["milestone"]),
             gauge(STORE_ROWS, "Rows in the store's growing tables.", labels=["table"]),
         ]
+        families += migration_metrics.families()
         if self.settings.per_device_metrics:
             families.append(info(DEVICE_INFO, "One active device and its latest verdict (per-device series on).",
                                  labels=["ward", "device_id", "hostname", "device_class", "os_name", "verdict",
@@ -123,14 +133,20 @@ class StoreCollector(Collector):
             by_class = queries.class_verdict_counts(conn, since)
             failing = queries.rule_failure_counts(conn, since)
             apps = queries.app_device_counts(conn, since)
-            reach = queries.reachability_counts(conn, since)
+            reach = queries.reachability_details(conn, since)
             rows = queries.store_row_counts(conn)
             devices = queries.active_devices(conn, since) if DEVICE_INFO in f else []
+            migrations = unit_migrations(conn, self.catalog, self.registry, datetime.now(timezone.utc), since)
         self._static(f)
         self._wards(f, summaries, by_class, failing, apps)
-        for (ward, target), (ok, n) in sorted(reach.items()):
-            f[ENDPOINT_REACHABLE].add_metric([ward, target], ok)
-            f[ENDPOINT_CHECKED].add_metric([ward, target], n)
+        for (ward, target), r in sorted(reach.items()):
+            f[ENDPOINT_REACHABLE].add_metric([ward, target], r.reached)
+            f[ENDPOINT_CHECKED].add_metric([ward, target], r.checked)
+            if r.connect_ms is not None:
+                f[ENDPOINT_CONNECT].add_metric([ward, target], r.connect_ms / 1000)
+            for step, n in r.failed_steps.items():
+                f[ENDPOINT_FAILED].add_metric([ward, target, step], n)
+        migration_metrics.add_samples(f, migrations.values(), self.catalog)
         for table in STORE_TABLES:
             f[STORE_ROWS].add_metric([table], rows[table])
         for d in devices:
@@ -210,4 +226,11 @@ class IngestMetrics:
 def build_registry(collector: StoreCollector) -> tuple[CollectorRegistry, IngestMetrics]:
     reg = CollectorRegistry(auto_describe=True)
     reg.register(collector)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Several worker processes (serve --workers): each counts into its own file and a
+        # scrape, whichever worker answers it, sums them all.
+        from prometheus_client import multiprocess
+
+        multiprocess.MultiProcessCollector(reg)
+        return reg, IngestMetrics(CollectorRegistry())
     return reg, IngestMetrics(reg)

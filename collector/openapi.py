@@ -5,9 +5,11 @@ from functools import lru_cache
 from typing import Any
 
 from inventory.readiness import UNIT_STATUSES, VERDICTS
-from inventory.schema import CURRENT_VERSION, schema_document
+from inventory.schema import SUPPORTED_VERSIONS, schema_document
 
 from . import __version__
+from .openapi_admin import ADMIN_PATHS, ADMIN_SCHEMAS, ADMIN_SECURITY_SCHEME
+from .openapi_migration import MIGRATION_PATHS, MIGRATION_SCHEMAS
 from .openapi_read import READ_SCHEMAS, array, ref
 from .ranking import SORT_KEYS
 
@@ -29,11 +31,14 @@ def _answer(description: str, schema: dict[str, Any] = _ERROR) -> dict[str, Any]
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _embedded(schema: dict[str, Any]) -> dict[str, Any]:
+    """A report schema as an OpenAPI component: its own identifiers would clash inside another document."""
+    return {k: v for k, v in schema.items() if k not in ("$schema", "$id")}
+
+
 @lru_cache(maxsize=1)
 def openapi_document() -> dict[str, Any]:
-    report = dict(schema_document(CURRENT_VERSION))
-    report.pop("$schema", None)
-    report.pop("$id", None)
+    reports = {f"ReportV{v}": _embedded(schema_document(v)) for v in SUPPORTED_VERSIONS}
     return {
         "openapi": "3.1.0",
         "info": {"title": "hdc-readiness collector", "version": __version__,
@@ -52,6 +57,7 @@ def openapi_document() -> dict[str, Any]:
                     "403": _answer("The report is for another unit than the token's"),
                     "413": _answer("Body too large"),
                     "415": _answer("Not application/json"),
+                    "429": _answer("Too many reports from this token or address; retry after Retry-After seconds"),
                     "503": _answer("The store cannot accept reports now; retry after Retry-After seconds"),
                 }}},
             "/api/v1/wards": {"get": {
@@ -93,21 +99,28 @@ def openapi_document() -> dict[str, Any]:
                 "summary": "Devices per verdict at the end of each day, for the city or one unit (the page's charts)",
                 "parameters": [_query("ward", {"type": "string", "pattern": "^[0-9]{5}$"}, "one unit's code")],
                 "responses": {"200": _answer("Daily series", ref("History")), "404": _answer("Unknown unit code")}}},
+            **ADMIN_PATHS,
+            **MIGRATION_PATHS,
             "/healthz": {"get": {"summary": "Liveness and store reachability",
                                  "responses": {"200": _answer("Healthy", {"type": "object"}),
                                                "503": _answer("Store unreachable")}}},
         },
         "components": {
             "securitySchemes": {"wardToken": {"type": "http", "scheme": "bearer",
-                                              "description": "Ward token from `hdc-collector token create`"}},
+                                              "description": "Ward token from `hdc-collector token create`"},
+                                "adminToken": ADMIN_SECURITY_SCHEME},
             "schemas": {
-                "Report": report,
+                # Every version a collector ever accepted stays accepted; schema_version tells them apart.
+                "Report": {"oneOf": [{"$ref": f"#/components/schemas/{name}"} for name in reports]},
+                **reports,
                 "IngestResult": {"type": "object", "required": ["status", "report_id", "device_id"],
                                  "properties": {"status": {"enum": ["accepted", "duplicate"]},
                                                 "report_id": {"type": "string"},
                                                 "device_id": {"type": "string"},
                                                 "verdict": {"type": ["string", "null"]}}},
                 **READ_SCHEMAS,
+                **ADMIN_SCHEMAS,
+                **MIGRATION_SCHEMAS,
                 "Error": {"type": "object", "required": ["error", "message", "status"],
                           "properties": {"error": {"type": "string"}, "message": {"type": "string"},
                                          "status": {"type": "integer"},

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from inventory.migration import CONTRADICTION_CODES
+from inventory.migration import STATES as MIGRATION_STATES
 from inventory.readiness import UNIT_STATUSES, VERDICTS
 
 from .workitems import STATES
@@ -64,14 +66,20 @@ READ_SCHEMAS: dict[str, Any] = {
     "Application": _closed({"app_id": {"type": "string"}, "devices": _INT, "name_vi": {"type": "string"},
                             "name_en": {"type": "string"},
                             "target": {"enum": ["hdc_cloud", "hdc_web", "retired", "stays_local"]},
-                            "state": {"enum": ["migrated", "to_migrate", "stays_local"]}}),
+                            "state": {"enum": list(MIGRATION_STATES)}, "source": {"enum": ["declared", "inferred"]},
+                            "contradictions": {"type": "array", "items": {"enum": list(CONTRADICTION_CODES)}}}),
     "WorkItem": _closed({"device_id": {"type": "string"}, "hostname": {"type": "string"},
                          "state": {"enum": list(STATES)}, "opened_at": _MOMENT, "done_at": _MOMENT,
                          "done_by": {"type": ["string", "null"]}}),
     "UnitDetail": _closed({
         "unit": ref("Unit"), "devices": array("Device"), "applications": array("Application"),
-        "reachability": {"type": "array", "items": _closed({"target": {"type": "string"}, "reachable": _INT,
-                                                             "checked": _INT})},
+        "reachability": {"type": "array", "items": _closed({
+            "target": {"type": "string"}, "reachable": _INT, "checked": _INT,
+            "connect_ms": {"type": ["number", "null"],
+                           "description": "Mean TCP connect time of the devices that measured it (report schema v2)"},
+            "failed_steps": {"type": "object", "description": "Devices whose check failed, by the step it stopped at",
+                             "propertyNames": {"enum": ["resolve", "connect", "proxy", "tls", "http"]},
+                             "additionalProperties": _INT}})},
         "work_items": _closed({"milestone": {"type": "string"},
                                "by_milestone": {"type": "object", "additionalProperties": ref("WorkCounts")},
                                "items": array("WorkItem")})}),

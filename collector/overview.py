@@ -14,15 +14,17 @@ import sqlalchemy as sa
 
 from inventory.baseline import Rule
 from inventory.milestones import Milestone
+from inventory.migration import UnitMigration
 from inventory.readiness import UNIT_STATUSES
 
 from . import queries
 from .app import Context
-from .apps import AppState, Migration, installed_by_ward, migration, unit_apps
+from .apps import Migration
+from .migration_queries import unit_migrations
 from .history import DeviceLife, day_ends, day_range, daily_counts, first_day, load_lives
 from .i18n import HANOI
 from .queries import WardSummary
-from .store.tables import devices
+from .store.tables import devices, migration_declarations
 from .workitems import STATES, WorkItem, city_tally, milestone_work, tally
 
 RAG = {"ready": "green", "unknown": "amber", "not_ready": "red", "no_data": "grey"}
@@ -74,12 +76,12 @@ class UnitDetail:
     now: datetime
     row: UnitRow
     devices: list[dict]
-    apps: list[AppState]
-    reachability: list[tuple[str, int, int]]
+    reachability: list[tuple[str, queries.Reach]]
     work_milestone: Milestone
     work_items: list[WorkItem]
     work_by_milestone: dict[str, dict[str, int]]
     history: Series
+    migration: UnitMigration
 
 
 def pick_milestone(milestones: list[Milestone], milestone_id: Optional[str]) -> Milestone:
@@ -106,13 +108,13 @@ def city_overview(c: Context, now: datetime, milestone_id: Optional[str] = None,
     with c.engine.connect() as conn:
         summaries = queries.ward_summaries(conn, c.registry, since)
         top = queries.top_failures(conn, since, limit=top_n)
-        installed = installed_by_ward(conn, since)
+        migrations = unit_migrations(conn, c.catalog, c.registry, now, since)
         lives = load_lives(conn, now, since)
     focus = pick_milestone(c.milestones, milestone_id)
     items = _work(lives, c.milestones, now)
     focus_by_ward = tally(items[focus.id])
     zero = dict.fromkeys(STATES, 0)
-    rows = [UnitRow(s, migration(installed.get(s.code, {}), c.catalog, s.devices > 0),
+    rows = [UnitRow(s, Migration(migrations[s.code].migrated, migrations[s.code].in_use),
                     focus_by_ward.get(s.code, zero)) for s in summaries]
     by_status = dict.fromkeys(UNIT_STATUSES, 0)
     for s in summaries:
@@ -135,20 +137,20 @@ def unit_detail(c: Context, code: str, now: datetime, milestone_id: Optional[str
     with c.engine.connect() as conn:
         summary = next(s for s in queries.ward_summaries(conn, c.registry, since) if s.code == code)
         devices_ = queries.ward_devices(conn, code, since)
-        installed = queries.ward_apps(conn, code, since)
-        reach = queries.reachability_counts(conn, since)
+        reach = queries.reachability_details(conn, since, ward_code=code)
         lives = load_lives(conn, now, since, ward_code=code)
+        unit_migration = unit_migrations(conn, c.catalog, c.registry, now, since, code)[code]
     focus = pick_milestone(c.milestones, milestone_id)
     items = _work(lives, c.milestones, now)
     zero = dict.fromkeys(STATES, 0)
-    row = UnitRow(summary, migration(installed, c.catalog, summary.devices > 0),
+    row = UnitRow(summary, Migration(unit_migration.migrated, unit_migration.in_use),
                   tally(items[focus.id]).get(code, zero))
     return UnitDetail(
-        now=now, row=row, devices=devices_, apps=unit_apps(installed, c.catalog),
-        reachability=sorted((t, ok, n) for (w, t), (ok, n) in reach.items() if w == code),
+        now=now, row=row, devices=devices_,
+        reachability=sorted(((t, r) for (w, t), r in reach.items() if w == code), key=lambda tr: tr[0]),
         work_milestone=focus, work_items=items[focus.id],
         work_by_milestone={m: city_tally(tally(i)) for m, i in items.items()},
-        history=_series(lives, now, c.milestones[0].date))
+        history=_series(lives, now, c.milestones[0].date), migration=unit_migration)
 
 
 class OverviewCache:
@@ -177,6 +179,7 @@ class OverviewCache:
             return entry[1]
         with c.engine.connect() as conn:
             version = tuple(conn.execute(sa.select(sa.func.count(), sa.func.max(devices.c.last_received_at))).one())
+            version += (conn.execute(sa.select(sa.func.max(migration_declarations.c.id))).scalar(),)
         if entry and entry[0] == version and timedelta(0) <= age < self.max_age:
             return entry[1]
         overview = city_overview(c, now, key)

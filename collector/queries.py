@@ -51,9 +51,13 @@ class WardSummary:
 
 
 def _active(table: sa.Table, active_since: datetime):
-    """Rows of ``table`` whose device reported since ``active_since``."""
-    return sa.exists().where(devices.c.device_id == table.c.device_id,
-                             devices.c.last_collected_at >= active_since)
+    """Rows of ``table`` whose device reported since ``active_since``.
+
+    An IN over the active devices (found through ``ix_devices_last_collected_at``)
+    rather than a correlated EXISTS: both backends then read the active ids once
+    and the table's rows by device, instead of probing devices once per row.
+    """
+    return table.c.device_id.in_(sa.select(devices.c.device_id).where(devices.c.last_collected_at >= active_since))
 
 
 def ward_summaries(conn: Connection, registry: Registry, active_since: datetime) -> list[WardSummary]:
@@ -139,11 +143,46 @@ def ward_apps(conn: Connection, ward_code: str, active_since: datetime) -> dict[
 
 def reachability_counts(conn: Connection, active_since: datetime) -> dict[tuple[str, str], tuple[int, int]]:
     """Per (ward, target): active devices that reached it and active devices that checked it."""
-    q = (sa.select(reachability.c.ward_code, reachability.c.target,
-                   sa.func.sum(sa.case((reachability.c.ok, 1), else_=0)), sa.func.count())
-         .where(_active(reachability, active_since))
-         .group_by(reachability.c.ward_code, reachability.c.target))
-    return {(w, t): (int(ok or 0), n) for w, t, ok, n in conn.execute(q)}
+    return {key: (r.reached, r.checked) for key, r in reachability_details(conn, active_since).items()}
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How a unit's active devices fared with one HDC endpoint at their last check.
+
+    ``connect_ms`` (mean TCP connect time) and ``failed_steps`` (failed
+    checks by the step they stopped at) come from schema-v2 reports only;
+    devices still sending v1 count in ``reached`` and ``checked`` alone.
+    """
+
+    reached: int
+    checked: int
+    connect_ms: Optional[float]
+    failed_steps: dict[str, int]
+
+
+def reachability_details(conn: Connection, active_since: datetime,
+                         ward_code: Optional[str] = None) -> dict[tuple[str, str], Reach]:
+    """Per (ward, target): the counts of :func:`reachability_counts`, the mean connect time and failures by step
+    (of one unit when ``ward_code`` is given: a unit's page need not read the city's)."""
+    r = reachability
+    q = (sa.select(r.c.ward_code, r.c.target, r.c.failed_step, sa.func.sum(sa.case((r.c.ok, 1), else_=0)),
+                   sa.func.count(), sa.func.sum(r.c.connect_ms), sa.func.count(r.c.connect_ms))
+         .where(_active(r, active_since))
+         .group_by(r.c.ward_code, r.c.target, r.c.failed_step))
+    if ward_code is not None:
+        q = q.where(r.c.ward_code == ward_code)
+    sums: dict[tuple[str, str], list] = {}
+    for ward, target, step, ok, n, connect_sum, connected in conn.execute(q):
+        acc = sums.setdefault((ward, target), [0, 0, 0.0, 0, {}])
+        acc[0] += int(ok or 0)
+        acc[1] += n
+        acc[2] += connect_sum or 0.0
+        acc[3] += connected
+        if step is not None:
+            acc[4][step] = n
+    return {key: Reach(ok, n, round(total / connected, 1) if connected else None, dict(sorted(steps.items())))
+            for key, (ok, n, total, connected, steps) in sums.items()}
 
 
 

@@ -1,8 +1,20 @@
-"""Serving the app with waitress, a production WSGI server that also runs on Windows."""
+"""Serving the app: waitress by default (a production WSGI server that also runs on Windows), gunicorn
+for several worker processes or TLS without a terminator (Linux and other POSIX systems).
+
+One Python process runs one request's Python at a time, so on a machine with
+several cores ``--workers N`` forks N processes from one loaded app; SQLite
+writers of all of them then queue on a file lock (``store.engine``). TLS
+comes from gunicorn's ``certfile``/``keyfile``; waitress has none.
+"""
 from __future__ import annotations
 
 import logging
+import ssl
+import sys
 import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
 
 from flask import Flask
 from waitress.server import create_server
@@ -39,3 +51,59 @@ class Server:
 
     def close(self) -> None:
         self._server.close()
+
+
+class ServeError(RuntimeError):
+    """The server cannot start as asked; the message names the option and the reason."""
+
+
+@dataclass(frozen=True)
+class TLSFiles:
+    cert: Path
+    key: Path
+
+    def check(self) -> None:
+        """Load the pair once before forking, so a wrong file is one clear line, not a worker crash loop."""
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(self.cert, self.key)
+        except (OSError, ssl.SSLError) as exc:
+            raise ServeError(f"--tls-cert {self.cert} / --tls-key {self.key}: cannot be used as the server's "
+                             f"certificate and key ({exc})") from exc
+
+
+def multiprocess_available() -> bool:
+    return sys.platform != "win32"
+
+
+def serve_with_gunicorn(app: Flask, host: str, port: int, workers: int, threads: int,
+                        tls: Optional[TLSFiles] = None) -> None:
+    """Serve ``app`` (already built: migrations ran once) from ``workers`` forked processes until stopped."""
+    if not multiprocess_available():
+        raise ServeError("--workers and --tls-cert need gunicorn, which does not run on Windows; there, run one "
+                         "process and put a TLS terminator (IIS, nginx) in front of it")
+    from gunicorn.app.base import BaseApplication
+
+    if tls is not None:
+        tls.check()
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    options = {"bind": bind, "workers": workers, "worker_class": "gthread", "threads": threads,
+               "preload_app": True, "control_socket_disable": True, "proc_name": "hdc-collector",
+               "post_fork": lambda _arbiter, _worker: _own_connections(app), "accesslog": None, "errorlog": "-", "loglevel": "warning"}
+    if tls is not None:
+        options.update(certfile=str(tls.cert), keyfile=str(tls.key))
+
+    class _App(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                if key in self.cfg.settings:  # control_socket_disable exists from gunicorn 24 on
+                    self.cfg.set(key, value)
+
+        def load(self) -> Flask:
+            return app
+
+    _App().run()
+
+
+def _own_connections(app: Flask) -> None:
+    """A forked worker must not share the parent's database connections: it opens its own."""
+    app.extensions["hdc"].engine.dispose(close=False)

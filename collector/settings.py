@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Optional
 
+from .ratelimit import RateLimits
 from .store.engine import default_url
 
 MiB = 1024 * 1024
@@ -27,6 +28,8 @@ class Settings:
     # One hdc_device_info series per active device: useful for a small fleet or a drill-down,
     # off by default because it ties Prometheus's series count to the number of devices.
     per_device_metrics: bool = False
+    # Ingest rate limits per ward token and per source address (collector/ratelimit.py).
+    rate_limits: RateLimits = RateLimits()
 
     def active_since(self, now: Optional[datetime] = None) -> datetime:
         """The cut-off between active and silent devices, as of ``now``."""

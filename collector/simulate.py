@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterator, Optional
+from urllib.parse import urlsplit
 
 from inventory.catalog import Catalog, load_catalog
 from inventory.registry import Registry, Ward, fold
@@ -207,6 +208,110 @@ def win11_release(day: date, lag: int) -> tuple[str, int, int]:
     return release, build, ubr
 
 
+# --------------------------------------------------------------------------- cloud migration
+
+# When each application's HDC endpoint starts answering: the web systems from October 2025, one every ten
+# days; the cloud-hosted ones from the HDC cloud's start, one a fortnight. (app, url, live from, cloud-hosted)
+def _app_endpoints(catalog: Catalog) -> tuple[tuple[str, str, date, bool], ...]:
+    web = [a for a in catalog.apps if a.target == "hdc_web" and a.hdc_endpoint]
+    cloud = [a for a in catalog.apps if a.target == "hdc_cloud" and a.hdc_endpoint]
+    return (tuple((a.id, a.hdc_endpoint, date(2025, 10, 1) + timedelta(days=10 * i), False)
+                  for i, a in enumerate(web))
+            + tuple((a.id, a.hdc_endpoint, HDC_CLOUD_START + timedelta(days=14 * i), True)
+                    for i, a in enumerate(cloud)))
+
+
+_APP_ENDPOINTS = _app_endpoints(load_catalog())
+_LIVE = {app_id: live for app_id, _, live, _ in _APP_ENDPOINTS}
+# Share of a unit's applications it moves, and the chance it keeps the city's migration register, by diligence.
+MIGRATION_TIERS = {"early": ((0.7, 1.0), 0.9, 0), "prompt": ((0.5, 0.9), 0.75, 20),
+                   "partial": ((0.2, 0.6), 0.45, 60), "laggard": ((0.0, 0.2), 0.2, 150)}
+_LAST_MOVE = date(2026, 10, 31)
+
+
+@dataclass(frozen=True)
+class MigrationPlan:
+    """A unit's moves: the day each application leaves its PCs, and what its operators declare about it."""
+
+    moves: tuple[tuple[str, date], ...]
+    unused: frozenset[str]
+    keeps_register: bool
+    early_claim: Optional[tuple[str, date]]
+
+    @property
+    def checked(self) -> frozenset[str]:
+        """Applications whose HDC endpoint the unit's agents check: those it moves or says it moved."""
+        return frozenset([app for app, _ in self.moves] + ([self.early_claim[0]] if self.early_claim else []))
+
+    def moved_by(self, day: date) -> frozenset[str]:
+        return frozenset(app for app, moved in self.moves if moved <= day)
+
+
+def migration_plan(seed: int, ward: Ward, catalog: Catalog) -> MigrationPlan:
+    """Moves in two waves after the equipment deadline, never before an application's HDC endpoint answers.
+
+    From its own random stream, so adding it changed no machine of the fleet.
+    """
+    plan = _unit_plan(_ward_rng(seed, ward), catalog, _diligence(seed, ward))
+    (low, high), register, delay = MIGRATION_TIERS[plan.diligence.tier]
+    rng = _ward_rng(seed, ward, "migration")
+    share = rng.uniform(low, high)
+    used = [a for a in catalog.apps if a.target != "stays_local" and a.id not in plan.removed]
+    moving = [a for a in used if rng.random() < share]
+    first = DEADLINE + timedelta(days=delay + rng.randint(-20, 40))
+    waves = (first, first + timedelta(days=rng.randint(45, 150)))
+    moves = []
+    for a in moving:
+        day = rng.choice(waves)
+        if a.id in _LIVE:
+            day = max(day, _LIVE[a.id] + timedelta(days=rng.randint(3, 20)))
+        moves.append((a.id, min(day, _LAST_MOVE)))
+    staying = [a for a in used if a not in moving and a.target in ("hdc_cloud", "hdc_web")]
+    early = (rng.choice(staying).id, waves[0]) if staying and rng.random() < 0.3 else None
+    return MigrationPlan(tuple(moves), frozenset(plan.removed), rng.random() < register, early)
+
+
+_REFERENCES = ("Kế hoạch 245/KH-UBND", "Quyết định 1182/QĐ-UBND", "Công văn 3310/VP-KSTTHC")
+
+
+def generate_declarations(registry: Registry, seed: int = 2025, today: Optional[date] = None) -> Iterator[dict]:
+    """What units that keep the migration register declare, as API bodies, in date order within each unit.
+
+    Moved applications are declared (sometimes ``migrating`` first), some
+    moved before monitoring began are declared with an old date, and a few
+    units claim an application moved while its client is still installed:
+    the contradiction the page must show.
+    """
+    today = today or datetime.now(timezone.utc).date()
+    catalog = load_catalog()
+    for ward in registry:
+        plan = migration_plan(seed, ward, catalog)
+        if not plan.keeps_register:
+            continue
+        rng = _ward_rng(seed, ward, "register")
+        who = f"Văn phòng UBND {ward.name}"
+        items = []
+        for app_id, moved in plan.moves:
+            app = catalog.get(app_id)
+            final = "retired" if app.target == "retired" else "on_hdc"
+            if final == "on_hdc" and rng.random() < 0.5:
+                items.append((moved - timedelta(days=rng.randint(10, 40)), app_id, "migrating",
+                              "Bắt đầu chuyển sang hệ thống trên HDC"))
+            items.append((moved + timedelta(days=rng.randint(0, 10)), app_id, final,
+                          "Đã gỡ phần mềm cài đặt tại đơn vị"))
+        for app_id in sorted(plan.unused):
+            if rng.random() < 0.3:
+                final = "retired" if catalog.get(app_id).target == "retired" else "on_hdc"
+                items.append((date(2025, 8, 15), app_id, final, "Đã chuyển trước khi triển khai giám sát"))
+        if plan.early_claim:
+            app_id, day = plan.early_claim
+            items.append((day, app_id, "on_hdc", "Theo báo cáo của đơn vị"))
+        for day, app_id, state, note in sorted(items):
+            if day <= today:
+                yield {"ward_code": ward.code, "app_id": app_id, "state": state, "date": day.isoformat(),
+                       "note": note, "reference": rng.choice(_REFERENCES), "declared_by": who}
+
+
 # --------------------------------------------------------------------------- machines and slots
 
 @dataclass(frozen=True, eq=False)
@@ -244,6 +349,7 @@ class Slot:
     segments: tuple[tuple[date, Machine], ...]
     silent_from: Optional[date]
     offset: float
+    migration: Optional["MigrationPlan"] = None
 
     def machine_at(self, day: date) -> Optional[Machine]:
         if self.silent_from is not None and day >= self.silent_from:
@@ -314,6 +420,8 @@ ROLE_APPS = {
     "office": ("e_office", "reporting"),
 }
 _EXTRA_APPS = (("official_email", 0.3), ("ihanoi", 0.08), ("video_conferencing", 0.08))
+# Which catalog application an install row belongs to, so a migrated application's rows can leave the PCs.
+_APP_OF_ROW = {row: app for app, variants in APP_VARIANTS.items() for variant in variants for row in variant}
 
 
 # --------------------------------------------------------------------------- Windows software
@@ -809,14 +917,15 @@ def _unit_slots(registry_index: int, ward: Ward, seed: int, devices_per_unit: tu
     slots = []
     counters = {"PC": 0, "LT": 0, "SRV": 0, "VM": 0}
     roles = _roles(rng, total - servers) + ["server"] * servers
+    migration = migration_plan(seed, ward, catalog)
     for index, role in enumerate(roles):
         device_rng = _ward_rng(seed, ward, index)
-        slots.append(_slot(device_rng, seed, ward, registry_index, index, role, plan, stem, counters))
+        slots.append(_slot(device_rng, seed, ward, registry_index, index, role, plan, stem, counters, migration))
     return slots
 
 
 def _slot(rng: random.Random, seed: int, ward: Ward, unit_no: int, index: int, role: str, plan: _UnitPlan,
-          stem: str, counters: dict[str, int]) -> Slot:
+          stem: str, counters: dict[str, int], migration: "MigrationPlan") -> Slot:
     machine = _server(rng, seed, ward, index) if role == "server" else _client(rng, seed, ward, index, role, plan)
     kind = {"laptop": "LT", "server": "SRV", "virtual_machine": "VM"}.get(machine.platform.device_class, "PC")
     counters[kind] += 1
@@ -830,7 +939,7 @@ def _slot(rng: random.Random, seed: int, ward: Ward, unit_no: int, index: int, r
     silent = _day_between(rng, date(2025, 9, 20), date(2026, 1, 20)) if rng.random() < 0.05 else None
     address = f"10.{16 + unit_no // 200}.{unit_no % 200}.{20 + index}"
     return Slot(ward, f"UB-{stem}-{kind}{counters[kind]:02d}", address, plan.network, tuple(segments), silent,
-                rng.random())
+                rng.random(), migration)
 
 
 def _day_between(rng: random.Random, first: date, last: date) -> date:
@@ -1101,7 +1210,9 @@ def _report(slot: Slot, machine: Machine, when: datetime) -> dict:
     doc["hardware"] = _hardware(machine, rng)
     doc["firmware"] = _firmware(machine)
     doc["os"] = _os(machine, when.date())
-    doc["software"] = [{"name": n, "version": v, "publisher": p} for n, v, p in machine.software]
+    gone = slot.migration.moved_by(when.date()) if slot.migration else frozenset()
+    doc["software"] = [{"name": n, "version": v, "publisher": p} for n, v, p in machine.software
+                       if _APP_OF_ROW.get((n, v, p)) not in gone]
     doc["network"] = {"reachability": _reachability(slot, when.date(), rng),
                       "interfaces": [_interface(slot, machine)]}
     if machine.tpm == "unknown":
@@ -1176,6 +1287,15 @@ def _reachability(slot: Slot, day: date, rng: random.Random) -> list[dict]:
             base = 180.0 if slot.network == "degraded" else 12.0
             results.append({"target": target, "url": url, "ok": True,
                             "latency_ms": round(base * rng.uniform(0.6, 3.0), 1), "error": None})
+    checked = slot.migration.checked if slot.migration else frozenset()
+    for app_id, url, live, cloud in _APP_ENDPOINTS:
+        if app_id not in checked:
+            continue
+        down = (day < live or cloud and slot.network == "cloud_blocked"
+                or slot.network == "degraded" and rng.random() < 0.3)
+        results.append({"target": urlsplit(url).hostname, "url": url, "ok": not down,
+                        "latency_ms": None if down else round(15.0 * rng.uniform(0.6, 3.0), 1),
+                        "error": rng.choice(_ERRORS) if down else None})
     return results
 
 
@@ -1234,6 +1354,19 @@ def generate_history(registry: Registry, seed: int = 2025, start: date = HISTORY
         begin += window
 
 
+def _move_days(slot: Slot) -> list[date]:
+    """Days an application left this slot's machine: its agent reports right after, as after an upgrade."""
+    if slot.migration is None:
+        return []
+    days = []
+    for day in sorted({moved for _, moved in slot.migration.moves}):
+        machine = slot.machine_at(day)
+        leaving = {app for app, moved in slot.migration.moves if moved == day}
+        if machine is not None and any(_APP_OF_ROW.get(row) in leaving for row in machine.software):
+            days.append(day)
+    return days
+
+
 def _report_times(slot: Slot, begin: datetime, window: timedelta, until: datetime) -> Iterator[datetime]:
     """When a slot reports within [begin, until): its routine time, and right after an upgrade."""
     hour = timedelta(hours=1 + 9 * ((slot.offset * 7919) % 1))  # 08:00-17:00 in Hanoi
@@ -1242,6 +1375,8 @@ def _report_times(slot: Slot, begin: datetime, window: timedelta, until: datetim
     for since, _ in slot.segments[1:]:
         if since != routine.date():
             times.append(datetime.combine(since, time(0), timezone.utc) + hour + timedelta(hours=2))
+    times += [datetime.combine(day, time(0), timezone.utc) + hour + timedelta(hours=3) for day in _move_days(slot)
+              if day != routine.date()]
     for when in times:
         if begin <= when < until and slot.machine_at(when.date()) is not None:
             yield when
@@ -1269,6 +1404,8 @@ def generate_changes(registry: Registry, seed: int = 2025, start: date = HISTORY
         times = [first + timedelta(days=int(slot.offset * 7)) + hour]
         times += [datetime.combine(since, time(0), timezone.utc) + hour + timedelta(hours=2)
                   for since, _ in slot.segments[1:]]
+        times += [datetime.combine(day, time(0), timezone.utc) + hour + timedelta(hours=3)
+                  for day in _move_days(slot)]
         times.append(now - timedelta(seconds=int(slot.offset * 6 * 3600)))
         events += [(when, i) for when in times
                    if first <= when <= now and slot.machine_at(when.date()) is not None]

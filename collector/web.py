@@ -12,12 +12,13 @@ from typing import Any, Optional
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from . import __version__
 from .app import ctx
+from .exposition import render as render_metrics
 from .charts import Line, Marker, line_chart
-from .export import devices_table, ranking_table, to_csv, to_xlsx
+from .export import applications_table, devices_table, ranking_table, to_csv, to_xlsx
 from .i18n import DEFAULT_LANG, Translator, choose_lang
 from .overview import CityOverview, OverviewCache, Series, UnitDetail, unit_detail
 from .ranking import SORT_KEYS, RankingQuery
@@ -59,7 +60,7 @@ def healthz():
 
 @bp.get("/metrics")
 def metrics():
-    return Response(generate_latest(ctx().metrics_registry), mimetype=CONTENT_TYPE_LATEST)
+    return Response(render_metrics(ctx().metrics_registry), mimetype=CONTENT_TYPE_LATEST)
 
 
 def current_overview(milestone_id: Optional[str] = None) -> CityOverview:
@@ -194,6 +195,17 @@ def export_units(fmt: str):
     if fmt == "xlsx":
         return _download(to_xlsx(table), XLSX, f"hdc-units-{stamp}.xlsx")
     return _render("not_found.html", 404, code=f"units.{fmt}", now=overview.now)
+
+
+@bp.get("/units/<code>/applications.<fmt>")
+def export_applications(code: str, fmt: str):
+    t = _translator()
+    detail = _unit(code)
+    if detail is None or fmt not in ("csv", "xlsx"):
+        return _render("not_found.html", 404, code=code, now=datetime.now(timezone.utc))
+    table = applications_table(detail, t)
+    name = f"hdc-{code}-applications-{detail.now.strftime('%Y%m%d')}.{fmt}"
+    return _download(to_csv(table) if fmt == "csv" else to_xlsx(table), "text/csv" if fmt == "csv" else XLSX, name)
 
 
 @bp.get("/units/<code>/devices.<fmt>")

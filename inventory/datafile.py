@@ -143,8 +143,12 @@ class DataFile:
             raise error(f"{source}: line {line}: not valid YAML: {exc.problem or exc.context}{context}") from exc
         except yaml.YAMLError as exc:
             raise error(f"{source}: not valid YAML: {exc}") from exc
+        except RecursionError:
+            raise error(f"{source}: not valid YAML: lists or mappings nested too deeply") from None
 
     def fail(self, line: int, field: str, message: str) -> NoReturn:
+        if len(message) > 300:  # a pasted blob quoted back whole would bury the line and field
+            message = message[:297] + "..."
         raise self.error(f"{self.source}: line {line}: field '{field or '(document)'}': {message}")
 
     @staticmethod

@@ -1,7 +1,7 @@
 """Small helpers every report producer shares (agent, SSH prober, converters, simulator)."""
 from __future__ import annotations
 
-import uuid
+import os
 from datetime import datetime, timezone
 from typing import Optional
 
@@ -11,8 +11,17 @@ GiB = 1024 ** 3
 
 
 def new_report_id() -> str:
-    """A fresh id per report: retries of the same report reuse it, new collections never do."""
-    return str(uuid.uuid4())
+    """A fresh id per report: retries of the same report reuse it, new collections never do.
+
+    A random (version 4) UUID, made the way ``uuid.uuid4`` makes it; importing
+    ``uuid`` (and ``platform`` behind it) would cost the agent more than the
+    rest of this module on every run of a ward PC.
+    """
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def rfc3339(moment: Optional[datetime] = None) -> str:

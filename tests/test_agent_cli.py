@@ -322,7 +322,7 @@ def test_inventory_print_as_a_subprocess():
     report = json.loads(done.stdout)
     assert validate_report(report) == []
     assert report["ward_code"] == "00000" and report["agent"]["version"] == __version__
-    assert done.stdout.startswith('{\n  "schema_version": 1,')  # indent 2
+    assert done.stdout.startswith('{\n  "schema_version": 2,')  # indent 2
 
 
 def test_version(capsys):
@@ -368,4 +368,4 @@ def test_printed_report_is_exact_json_with_one_array_item_per_line():
     text = dumps(report)
     assert json.loads(text) == report
     assert '    {"name": "Phần mềm Một cửa", "version": "2.1", "publisher": null}' in text.splitlines()
-    assert text.startswith('{\n  "schema_version": 1,\n') and '"network": {\n    "reachability": []' in text
+    assert text.startswith('{\n  "schema_version": 2,\n') and '"network": {\n    "reachability": []' in text

@@ -174,6 +174,8 @@ def test_bad_endpoint_is_located_by_its_own_line(tmp_path):
     assert ":6: hdc_endpoints[1].name: 'a' is used twice" in refused(tmp_path, duplicate)
     extra = BASE + "hdc_endpoints:\n  - {name: a, url: 'https://a.example', port: 1}\n"
     assert ":5: hdc_endpoints[0]: must have exactly the keys name and url" in refused(tmp_path, extra)
+    many = BASE + "hdc_endpoints:\n" + "".join(f"  - {{name: e{i}, url: 'https://e{i}.example'}}\n" for i in range(257))
+    assert ":5: hdc_endpoints: at most 256 endpoints (a report carries no more), got 257" in refused(tmp_path, many)
 
 
 def test_broken_files_are_refused_clearly(tmp_path):

@@ -185,7 +185,9 @@ def test_reachability_measures_connect_tls_and_status(tls_collector, certificate
     assert (good.ok, good.tls, good.http_status, good.error) == (True, True, 404, None)
     assert good.connect_ms is not None and good.connect_ms >= 0
     assert good.to_report() == {"target": "portal", "url": tls_collector.url + "/x", "ok": True,
-                                "latency_ms": good.connect_ms, "error": None}
+                                "latency_ms": good.answer_ms, "connect_ms": good.connect_ms, "tls_ok": True,
+                                "tls_error": None, "http_status": 404, "failed_step": None, "via_proxy": False,
+                                "error": None}
     untrusted = check_endpoint(Endpoint("portal", tls_collector.url + "/x"), 2)
     assert (untrusted.ok, untrusted.tls, untrusted.http_status) == (False, False, None)
     assert untrusted.error.startswith("TLS certificate not trusted") and untrusted.connect_ms is not None

@@ -105,7 +105,10 @@ def test_openapi_document_embeds_the_report_schema(collector):
     doc = requests.get(collector.url + "/api/v1/openapi.json", timeout=10).json()
     assert doc["openapi"].startswith("3.")
     assert "/api/v1/reports" in doc["paths"]
-    assert doc["components"]["schemas"]["Report"]["properties"]["schema_version"] == {"const": 1}
+    schemas = doc["components"]["schemas"]
+    assert schemas["Report"] == {"oneOf": [{"$ref": "#/components/schemas/ReportV1"},
+                                           {"$ref": "#/components/schemas/ReportV2"}]}
+    assert [schemas[f"ReportV{v}"]["properties"]["schema_version"] for v in (1, 2)] == [{"const": 1}, {"const": 2}]
 
 
 def test_token_is_stored_only_as_a_hash(collector):

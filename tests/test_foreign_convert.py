@@ -65,7 +65,8 @@ def test_fedora_laptop_json_computer_1():
     assert report["agent"] == {"name": "FusionInventory-Agent", "version": "2.5.2-1.fc31", "source": "glpi"}
     # logdate 2020-06-12 14:19:54 at +0200
     assert report["collected_at"] == "2020-06-12T12:19:54Z"
-    assert report["device"] == {"id": "4c4c4544-0034-3010-8048-b6c04f503732", "id_source": "smbios-uuid",
+    # inventory.identity: SMBIOS UUID and serial together
+    assert report["device"] == {"id": "4c4c4544-0034-3010-8048-b6c04f503732/640HP72", "id_source": "smbios-uuid",
                                 "hostname": "glpixps", "serial": "640HP72", "manufacturer": "Dell Inc.",
                                 "model": "XPS 13 9350", "class": "laptop"}
     hw = report["hardware"]
@@ -97,7 +98,7 @@ def test_invalid_uuid_falls_back_to_the_serial_computer_2():
 def test_large_json_inventory_computer_3():
     report = convert("examples/computer_3.json").report
     assert len(report["software"]) == 3033
-    assert report["device"]["id"] == "0055adc9-1d3a-e411-8043-b05d95113232"
+    assert report["device"]["id"] == "0055adc9-1d3a-e411-8043-b05d95113232/8C554721F"
     assert report["device"]["class"] == "laptop"  # chassis "Notebook"
     assert report["hardware"]["cpu"]["model_number"] == 69
     assert report["hardware"]["disks"][0]["size_bytes"] == 250059 * MB
@@ -135,10 +136,12 @@ def test_macos_xml_fusioninventory_3():
     assert report["hardware"]["system_disk"]["size_bytes"] == 42900 * MiB  # the "/" volume, not /Volumes/*
 
 
-def test_linux_xml_fusioninventory_1_has_the_same_device_as_its_json_twin():
+def test_linux_xml_fusioninventory_1_and_its_json_twin_share_a_uuid_but_not_a_serial():
+    """The shared UUID alone would merge them; their SMBIOS serials differ, so they stay two devices."""
     xml = convert("xml/fusioninventory-1.xml").report
     json_ = convert("examples/computer_3_updated.json").report
-    assert xml["device"]["id"] == json_["device"]["id"]
+    assert xml["device"]["id"] == "0055adc9-1d3a-e411-8043-b05d95113232/9E113232I"
+    assert json_["device"]["id"] == "0055adc9-1d3a-e411-8043-b05d95113232/8C554721F"
     assert xml["hardware"]["memory_bytes"] == json_["hardware"]["memory_bytes"] == 7908 * MiB
     assert xml["firmware"]["bios"]["date"] == "2014-07-25"  # BDATE 07/25/2014
     assert xml["agent"]["source"] == "fusioninventory" and json_["agent"]["source"] == "glpi"

@@ -81,17 +81,20 @@ def test_every_fixture_in_every_encoding_is_stored_once(collector):
     assert (counts["accepted"], counts["duplicate"]) == (len(NAMES), 2 * len(NAMES))
     assert count(collector.db_url, "reports") == len(NAMES)
     stored = devices(collector)
-    assert set(stored) == {"4c4c4544-0034-3010-8048-b6c04f503732", "serial:2FAGP34",
-                           "0055adc9-1d3a-e411-8043-b05d95113232", "33e737a8-f827-11df-9297-47c0a301005a",
-                           "00000000-0000-1000-8000-0017f2d11432"}
-    windows = stored["33e737a8-f827-11df-9297-47c0a301005a"]
+    # inventory.identity: UUID and serial together; LF014's XML and JSON share a UUID, not a serial
+    assert set(stored) == {"4c4c4544-0034-3010-8048-b6c04f503732/640HP72", "serial:2FAGP34",
+                           "0055adc9-1d3a-e411-8043-b05d95113232/9E113232I",
+                           "0055adc9-1d3a-e411-8043-b05d95113232/8C554721F",
+                           "33e737a8-f827-11df-9297-47c0a301005a/CZC0479792",
+                           "00000000-0000-1000-8000-0017f2d11432/W87051UGVUV"}
+    windows = stored["33e737a8-f827-11df-9297-47c0a301005a/CZC0479792"]
     assert windows["memory_bytes"] == 3887 * MiB and windows["os"] == "Microsoft Windows 8.1 Professionnel"
     assert windows["verdict"] == "not_ready"
     # judged as of its 2017 collection date, when Windows 8.1 was still supported
     assert {f["rule_id"] for f in windows["failures"] if f["outcome"] == "fail"} >= {"memory", "win11_cpu"}
     assert windows["agent"] == {"source": "fusioninventory", "version": "2.3.19"}
     # the partial inventory came last for this PC: its CPU was carried over from the full one
-    dell = stored["4c4c4544-0034-3010-8048-b6c04f503732"]
+    dell = stored["4c4c4544-0034-3010-8048-b6c04f503732/640HP72"]
     assert dell["cpu"] == "Intel(R) Core(TM) i5-6200U CPU @ 2.30GHz"
     assert dell["memory_bytes"] == 7800 * MiB
 

@@ -41,9 +41,13 @@ def served(fleet):  # noqa: F811
 
 def _chromium(tmp_path: Path, url: str, *args: str) -> subprocess.CompletedProcess:
     profile = tmp_path / "profile"
-    done = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args, url],
-                          capture_output=True, text=True, timeout=90)
+    # Console messages go to stderr, where the page's CSP violations would show (test_security_headers
+    # proves this catches one).
+    done = subprocess.run([CHROMIUM, *FLAGS, "--enable-logging=stderr", "--v=0", f"--user-data-dir={profile}",
+                           *args, url], capture_output=True, text=True, timeout=90)
     assert done.returncode == 0, done.stderr[-2000:]
+    violations = [line for line in done.stderr.splitlines() if "Content Security Policy" in line]
+    assert not violations, violations[:3]
     return done
 
 

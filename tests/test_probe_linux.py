@@ -19,10 +19,15 @@ from agents import __version__
 from agents.builder import MAX_NOTES, PLACEHOLDER_WARD, Facts, build_report
 from agents.config import load_config
 from agents.linux_software import CommandFailed, prefetch, read_software, run_command
-from agents.probe_linux import probe, read_cpu, read_device, read_disks, read_firmware, read_os
+from agents import probe_linux
+from agents.host import LocalHost
+from agents.host_psutil import PsutilFacts
+from agents.host_text import TextFacts, cores_from_cpuinfo, count_cpu_list, parse_df, parse_ip_addr, parse_meminfo
+from agents.probe_linux import probe
 from inventory.schema import validate_report
 
 SECURE_BOOT = "sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-e98c0cb5d2ee"
+HOSTNAME = "pc-01"
 INTEL_CPUINFO = """processor	: 0
 vendor_id	: GenuineIntel
 cpu family	: 6
@@ -40,6 +45,37 @@ stepping	: 10
 """
 
 
+
+
+# The parsers read through a Host; these read a file tree standing in for a machine.
+
+def read_device(root: Path, notes: list) -> dict:
+    return probe_linux.read_device(LocalHost(root), notes, HOSTNAME)
+
+
+def read_cpu(root: Path, notes: list) -> dict:
+    return probe_linux.read_cpu(LocalHost(root), notes, (None, None))
+
+
+def read_disks(root: Path, notes: list) -> tuple:
+    return probe_linux.read_disks(LocalHost(root), notes, PsutilFacts(root).root_usage(notes))
+
+
+def read_firmware(root: Path, notes: list) -> dict:
+    return probe_linux.read_firmware(LocalHost(root), notes)
+
+
+def read_os(root: Path, notes: list) -> dict:
+    return probe_linux.read_os(LocalHost(root), notes, platform.release(), platform.machine())
+
+
+def identity(root: Path, notes: list) -> tuple:
+    """The device id the builder gives the tree's machine, network interfaces left out."""
+    facts = probe(root, run=fake_dpkg)
+    facts.interfaces = []
+    report = build_report(facts)
+    notes.extend(report["notes"])
+    return report["device"]["id"], report["device"]["id_source"]
 
 
 def write(root: Path, files: dict) -> None:
@@ -116,8 +152,11 @@ def fake_dpkg(argv):
 
 def test_desktop_tree_reads_every_fact(desktop):
     facts = probe(desktop, run=fake_dpkg)
-    assert facts.device["id"] == "4c4c4544-0042-3510-8051-b4c04f564e32"
-    assert facts.device["id_source"] == "smbios-uuid"
+    report = build_report(facts)
+    # inventory.identity: SMBIOS UUID and serial together
+    assert report["device"]["id"] == "4c4c4544-0042-3510-8051-b4c04f564e32/5QVN2X2"
+    assert report["device"]["id_source"] == "smbios-uuid"
+    assert facts.identity.smbios_uuid == "4C4C4544-0042-3510-8051-B4C04F564E32"
     assert (facts.device["serial"], facts.device["manufacturer"], facts.device["model"]) == \
         ("5QVN2X2", "Dell Inc.", "OptiPlex 7060")
     assert facts.device["class"] == "workstation"
@@ -224,8 +263,9 @@ def test_placeholder_smbios_values_are_unknown_not_facts(desktop):
     notes = []
     device = read_device(desktop, notes)
     assert device["serial"] is None and device["manufacturer"] is None
-    assert (device["id"], device["id_source"]) == ("0123456789abcdef0123456789abcdef", "machine-id")
-    assert any("placeholder" in n and "SMBIOS UUID" in n for n in notes)
+    said = []
+    assert identity(desktop, said) == ("0123456789abcdef0123456789abcdef", "machine-id")
+    assert any("placeholder" in n and "SMBIOS UUID" in n for n in said)
 
 
 @pytest.fixture
@@ -247,7 +287,8 @@ def test_unprivileged_reader_falls_back_and_says_why(desktop, deny):
     deny.update({desktop / "sys/class/dmi/id/product_uuid", desktop / "sys/class/dmi/id/product_serial"})
     notes = []
     device = read_device(desktop, notes)
-    assert device["id_source"] == "machine-id" and device["serial"] is None
+    assert device["serial"] is None
+    assert identity(desktop, notes)[1] == "machine-id"
     assert device["model"] == "OptiPlex 7060"  # world-readable facts still come through
     assert any("serial" in n and "permission denied" in n for n in notes)
     assert any("SMBIOS UUID" in n and "permission denied" in n for n in notes)
@@ -256,9 +297,8 @@ def test_unprivileged_reader_falls_back_and_says_why(desktop, deny):
 def test_no_machine_id_and_no_dmi_falls_back_to_hostname(tmp_path):
     write(tmp_path, {"etc/machine-id": "uninitialized"})
     notes = []
-    device = read_device(tmp_path, notes)
-    assert (device["id"], device["id_source"]) == (socket.gethostname()[:128], "hostname")
-    assert any("not an id" in n for n in notes) and any("falling back to the hostname" in n for n in notes)
+    assert identity(tmp_path, notes) == (socket.gethostname().split(".")[0].lower()[:63], "hostname")
+    assert any("not an id" in n for n in notes) and any("only the hostname identifies" in n for n in notes)
 
 
 @pytest.mark.parametrize("data, expected", [(b"\x06\x00\x00\x00\x01", "enabled"),
@@ -383,6 +423,49 @@ def test_run_command_is_time_bounded_and_reports_why():
         run_command(["false"])
 
 
+# --- text equivalents of psutil's facts (what the SSH prober reads), on recorded text -----
+
+DF = """Filesystem         1-blocks        Used   Available Capacity Mounted on
+/dev/vda       270553174016 27775045632 81169248256      26% /
+"""
+IP_ADDR = """1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever
+1: lo    inet6 ::1/128 scope host \\       valid_lft forever preferred_lft forever
+4: eth0    inet 192.0.2.2/24 brd 192.0.2.255 scope global eth0\\       valid_lft forever preferred_lft forever
+4: eth0    inet6 fd00::2/64 scope global nodad \\       valid_lft forever preferred_lft forever
+4: eth0    inet6 fe80::fc:ff:fe00:1/64 scope link \\       valid_lft forever preferred_lft forever
+7: veth3f1c@if6    inet6 fe80::a8c1:abff:fe00:1/64 scope link \\       valid_lft forever preferred_lft forever
+"""
+TWO_SOCKETS = ("processor : 0\nphysical id : 0\ncpu cores : 4\n\nprocessor : 1\nphysical id : 0\ncpu cores : 4\n\n"
+               "processor : 2\nphysical id : 1\ncpu cores : 4\n")
+
+
+def test_text_parsers_on_recorded_output():
+    notes = []
+    assert parse_meminfo("MemTotal:       24684092 kB\nMemFree:        21834004 kB\n", notes) == 24684092 * 1024
+    assert parse_meminfo("MemFree: 1 kB\n", notes) is None and notes == ["memory: /proc/meminfo has no MemTotal"]
+    assert [count_cpu_list(t) for t in ("0-1\n", "0", "0-3,8-11", "", "x")] == [2, 1, 8, None, None]
+    assert cores_from_cpuinfo(INTEL_CPUINFO) is None  # no physical id: psutil's fallback finds nothing either
+    assert cores_from_cpuinfo(TWO_SOCKETS) == 8
+    assert parse_df(DF) == (270553174016, 81169248256)
+    assert parse_df("Filesystem 1-blocks Used Available Capacity Mounted on\n") is None
+    assert parse_ip_addr(IP_ADDR) == {"lo": ["127.0.0.1", "::1"],
+                                      "eth0": ["192.0.2.2", "fd00::2", "fe80::fc:ff:fe00:1"],
+                                      "veth3f1c": ["fe80::a8c1:abff:fe00:1"]}
+
+
+def test_text_facts_of_this_machine_are_psutils():
+    """What the SSH prober reads as text equals what the agent reads through psutil (free space aside)."""
+    text, local = TextFacts(LocalHost()), PsutilFacts()
+    notes = []
+    assert text.names(notes) == local.names(notes)
+    assert text.memory_bytes(notes) == local.memory_bytes(notes) == psutil.virtual_memory().total
+    assert text.core_counts(notes) == local.core_counts(notes)
+    assert text.root_usage(notes)[0] == local.root_usage(notes)[0]
+    strip = [{**i, "addresses": sorted(i["addresses"])} for i in text.interfaces(notes)]
+    assert strip == [{**i, "addresses": sorted(i["addresses"])} for i in local.interfaces(notes)]
+    assert notes == []
+
+
 # --- the builder ---------------------------------------------------------------
 
 def write_config(tmp_path: Path, extra: str = "") -> object:
@@ -409,7 +492,7 @@ def test_builder_without_config_uses_placeholder_ward_and_fresh_ids():
 def test_builder_bounds_notes_to_the_schema(tmp_path):
     report = build_report(minimal_facts(["x" * 2000] * 400), write_config(tmp_path))
     assert len(report["notes"]) == MAX_NOTES
-    assert report["notes"][-1] == "145 more notes left out"
+    assert report["notes"][-1] == "146 more notes left out"  # 400 + the builder's note on the device id
     assert validate_report(report) == []
 
 

@@ -81,7 +81,8 @@ def test_windows_11_laptop_gives_a_valid_complete_report(tmp_path):
     facts = laptop_probe(tmp_path)
     report = build_report(facts)
     assert validate_report(report) == []
-    assert report["device"] == {"id": "4c4c4544-0051-3510-8052-b4c04f4d5a33", "id_source": "smbios-uuid",
+    # inventory.identity: SMBIOS UUID and serial together
+    assert report["device"] == {"id": "4c4c4544-0051-3510-8052-b4c04f4d5a33/4Q5RMZ3", "id_source": "smbios-uuid",
                                 "hostname": "UBND-PHUCXA-PC07", "serial": "4Q5RMZ3", "manufacturer": "Dell Inc.",
                                 "model": "Latitude 5420", "class": "laptop"}
     cpu = report["hardware"]["cpu"]

@@ -257,8 +257,15 @@ def test_series_count_with_per_device_metrics_on_and_off(fleet):
     targets = len(re.findall(r"^hdc_endpoint_checked_devices\{", without, re.M))
     fixed = (2 + wards * (1 + verdicts + classes * verdicts + 2 + rules + apps + 1) + rules + apps
              + 2 * milestones + 4 + 2)
-    assert count_off == fixed + reporting + 2 * targets
-    assert targets <= wards * 3  # three HDC endpoints in the simulated agents' configuration
+    # hdc_applications (one per unit and app), hdc_ward_applications (5 states), migrated + in use,
+    # local applications, contradictions (2 kinds); and the city's local-applications target.
+    migration = wards * (apps + 5 + 2 + 1 + 2) + 1
+    # Connect times and failed steps exist only where schema-v2 checks measured them: units x endpoints (x steps).
+    measured = sum(len(re.findall(rf"^{family}\{{", without, re.M))
+                   for family in ("hdc_endpoint_connect_seconds", "hdc_endpoint_failed_devices"))
+    assert count_off == fixed + migration + reporting + 2 * targets + measured
+    assert measured <= targets * (1 + 5)
+    assert targets <= wards * (3 + 11)  # three HDC endpoints, plus those of the applications a unit migrates
     assert count_on - count_off == active > 3000
     print(f"\n/metrics series for {wards} units, {active} active devices: "
           f"{count_off} per-device off, {count_on} on")

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from agents.windows_parse import (parse_bios, parse_cpu, parse_device, parse_disks, parse_memory, parse_software,
-                                  parse_system_disk)
+from agents.windows_parse import (identity_clues, parse_bios, parse_cpu, parse_device, parse_disks, parse_memory,
+                                  parse_software, parse_system_disk)
+from inventory.identity import Clues, device_identity
 
 UNINSTALL = r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall"
 CENTRAL_PROCESSOR = r"HKEY_LOCAL_MACHINE\HARDWARE\DESCRIPTION\System\CentralProcessor"
@@ -287,17 +288,21 @@ def test_proxmox_vm_bios_and_class(recorded):
     [bios] = wmi(recorded, "proxmox-Win32_Bios")
     assert parse_bios(bios, notes) == {"vendor": None, "version": "BOCHS - 1", "date": "2014-04-01"}
     [cs] = wmi(recorded, "proxmox-Win32_ComputerSystem")
-    device = parse_device(cs, None, None, bios, None, "PVE-WIN", notes)
+    device = parse_device(cs, None, None, bios, "PVE-WIN", notes)
     assert device["class"] == "virtual_machine" and device["manufacturer"] == "BOCHS_"
-    assert (device["id"], device["id_source"], device["hostname"]) == ("PVE-WIN", "hostname", "PVE-WIN")
+    assert device["hostname"] == "PVE-WIN"
+    assert identity_clues(None, None) == Clues(installation_source="machine-guid")
+    assert device_identity(identity_clues(None, None)._replace(hostname="PVE-WIN"), notes) == ("pve-win", "hostname")
 
 
 def test_laptop_identity_falls_back_to_machine_guid(recorded):
     [cs] = wmi(recorded, "11-AzureAD-Win32_ComputerSystem")
-    device = parse_device(cs, None, None, None, "6F1D2C3B-9E8A-4B7C-8D6E-5F4A3B2C1D0E", "x", [])
+    device = parse_device(cs, None, None, None, "x", [])
     assert device == {"hostname": "DESKTOP-EHRK1QO", "serial": None, "manufacturer": "LENOVO",
-                      "model": "20TBS57S00", "id": "6f1d2c3b-9e8a-4b7c-8d6e-5f4a3b2c1d0e",
-                      "id_source": "machine-guid", "class": "laptop"}
+                      "model": "20TBS57S00", "class": "laptop"}
+    clues = identity_clues(None, "{6F1D2C3B-9E8A-4B7C-8D6E-5F4A3B2C1D0E}")
+    assert device_identity(clues, []) == ("6f1d2c3b-9e8a-4b7c-8d6e-5f4a3b2c1d0e", "machine-guid")
+    assert identity_clues({"UUID": "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF"}, "not a guid").installation_id is None
 
 
 # --- installed software ------------------------------------------------------------------------

@@ -13,6 +13,11 @@ import threading
 from pathlib import Path
 from typing import Iterator, Optional
 
+try:
+    import fcntl
+except ImportError:  # Windows: one process serves, the Python lock suffices
+    fcntl = None
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -78,17 +83,55 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     SQLite admits one writer; a thread that finds the lock taken is put to
     sleep by the busy handler for up to 100 ms at a time, which under
     concurrent ingest wastes most of the time. Threads of one process
-    therefore queue on a Python lock first; other processes still meet the
-    busy timeout. PostgreSQL needs no such queue.
+    therefore queue on a Python lock first, and processes sharing a SQLite
+    file (``serve --workers``) on an exclusive ``flock`` of a lock file
+    beside it, where the kernel wakes the next writer as soon as the lock
+    is free; other programs still meet the busy timeout. PostgreSQL needs
+    no such queue.
     """
-    lock = _process_lock(engine) if engine.dialect.name == "sqlite" else contextlib.nullcontext()
-    with lock, engine.connect().execution_options(**WRITE) as conn, conn.begin():
+    if engine.dialect.name != "sqlite":
+        lock, file_lock = contextlib.nullcontext(), contextlib.nullcontext()
+    else:
+        lock, file_lock = _process_lock(engine), _file_lock(engine)
+    with lock, file_lock, engine.connect().execution_options(**WRITE) as conn, conn.begin():
         yield conn
 
 
 def _process_lock(engine: Engine) -> threading.Lock:
     with _WRITE_LOCKS_GUARD:
         return _WRITE_LOCKS.setdefault(id(engine), threading.Lock())
+
+
+_LOCK_FILES: dict[tuple[int, int], int] = {}
+
+
+@contextlib.contextmanager
+def _file_lock(engine: Engine) -> Iterator[None]:
+    """An exclusive flock of ``<database>.write-lock``, held by at most one thread per process (see above).
+
+    The file is opened once per process: a descriptor inherited across
+    fork shares its lock with the parent, so a forked worker opens its own.
+    """
+    path = engine.url.database
+    if fcntl is None or not path or path == ":memory:" or path.startswith("file:"):
+        yield
+        return
+    key = (os.getpid(), id(engine))
+    with _WRITE_LOCKS_GUARD:
+        fd = _LOCK_FILES.get(key)
+        if fd is None:
+            try:
+                fd = _LOCK_FILES[key] = os.open(f"{path}.write-lock", os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError:
+                fd = None  # a read-only directory: SQLite's busy timeout still orders the writers
+    if fd is None:
+        yield
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def migrate(engine: Engine) -> None:
@@ -98,13 +141,17 @@ def migrate(engine: Engine) -> None:
 
     cfg = Config()
     cfg.set_main_option("script_location", "collector:migrations")
-    with engine.connect().execution_options(**WRITE) as conn:
-        if conn.dialect.name == "postgresql":
-            # Collectors starting together must not race to create the same tables.
-            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "heads")
-        conn.commit()
+    try:
+        with engine.connect().execution_options(**WRITE) as conn:
+            if conn.dialect.name == "postgresql":
+                # Collectors starting together must not race to create the same tables.
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "heads")
+            conn.commit()
+    except sa.exc.OperationalError as exc:
+        # Unreachable, read-only or full: one line naming the store, not a traceback.
+        raise StoreError(f"{describe(engine)}: cannot open and migrate the store ({exc.orig})") from None
 
 
 def describe(engine: Engine) -> str:

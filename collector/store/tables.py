@@ -55,6 +55,23 @@ tokens = sa.Table(
     sa.Column("label", sa.String(256), nullable=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("revoked_at", UTCDateTime(), nullable=True),
+    # Token management (0002_tokens): a rotated token stays valid until expires_at;
+    # last_used_at is written at most once a minute per token.
+    sa.Column("expires_at", UTCDateTime(), nullable=True),
+    sa.Column("last_used_at", UTCDateTime(), nullable=True),
+    sa.Column("replaces", sa.String(32), nullable=True),
+)
+
+# Who changed which token (or other managed object), when; never a secret (0002_tokens).
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime(), nullable=False, index=True),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("token_id", sa.String(32), nullable=True, index=True),
+    sa.Column("ward_code", sa.String(16), nullable=True),
+    sa.Column("detail", sa.JSON, nullable=True),
 )
 
 reports = sa.Table(
@@ -67,6 +84,9 @@ reports = sa.Table(
     sa.Column("collected_at", UTCDateTime(), nullable=False),
     sa.Column("received_at", UTCDateTime(), nullable=False),
     sa.Column("body", sa.Text, nullable=False),
+    # The body's software list is kept once per content in software_lists; see store/bodies.py.
+    sa.Column("software_sha256", sa.String(64), sa.ForeignKey("software_lists.sha256"), nullable=True),
+    sa.Column("software_at", sa.Integer, nullable=True),
 )
 
 devices = sa.Table(
@@ -85,7 +105,8 @@ devices = sa.Table(
     sa.Column("agent_source", sa.String(32), nullable=False),
     sa.Column("agent_version", sa.String(64), nullable=False),
     sa.Column("first_seen_at", UTCDateTime(), nullable=False),
-    sa.Column("last_collected_at", UTCDateTime(), nullable=False),
+    # Indexed (0002_storage): every aggregate reads the active devices, those that reported lately.
+    sa.Column("last_collected_at", UTCDateTime(), nullable=False, index=True),
     sa.Column("last_received_at", UTCDateTime(), nullable=False),
     sa.Column("last_report_id", sa.String(36), nullable=False),
 )
@@ -139,4 +160,44 @@ reachability = sa.Table(
     sa.Column("ok", sa.Boolean, nullable=False),
     sa.Column("latency_ms", sa.Float, nullable=True),
     sa.Column("checked_at", UTCDateTime(), nullable=False),
+    # Report schema v2 (migration 0002_reachability); empty for rows from v1 reports.
+    sa.Column("connect_ms", sa.Float, nullable=True),
+    sa.Column("tls_ok", sa.Boolean, nullable=True),
+    sa.Column("http_status", sa.Integer, nullable=True),
+    sa.Column("failed_step", sa.String(16), nullable=True),
+)
+
+# Cloud migration (inventory/migration.py): operators' declarations and the
+# recorded changes of inferred state; both append-only, nothing is updated.
+migration_declarations = sa.Table(
+    "migration_declarations", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ward_code", sa.String(16), sa.ForeignKey("wards.code"), nullable=False, index=True),
+    sa.Column("app_id", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("effective_on", sa.Date, nullable=False),
+    sa.Column("declared_by", sa.String(128), nullable=False),
+    sa.Column("declared_at", UTCDateTime(), nullable=False),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("reference", sa.String(512), nullable=True),
+    sa.Column("source", sa.String(16), nullable=False),
+)
+
+migration_observations = sa.Table(
+    "migration_observations", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ward_code", sa.String(16), sa.ForeignKey("wards.code"), nullable=False, index=True),
+    sa.Column("app_id", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("installed_devices", sa.Integer, nullable=False),
+    sa.Column("endpoint", sa.String(16), nullable=False),
+    sa.Column("observed_at", UTCDateTime(), nullable=False),
+)
+
+# Distinct installed-software lists as received (zlib-compressed JSON text), shared by the reports carrying them.
+software_lists = sa.Table(
+    "software_lists", metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("first_seen_at", UTCDateTime(), nullable=False),
 )

@@ -16,7 +16,7 @@ from typing import Optional
 
 from ..report import empty_report, rfc3339
 from . import hardware as hw
-from .identity import device_identity, report_id
+from .identity import foreign_identity, report_id
 from .os_names import os_section
 from .values import entries, section, text
 
@@ -65,8 +65,8 @@ def convert_content(content: dict, origin: Origin) -> Conversion:
     hostname = _hostname(content, origin.deviceid)
     serial, maker, model = hw.serial_and_maker(content)
     hardware_, path = section(content, "hardware")
-    device_id, id_source = device_identity(text(hardware_, "uuid", path), serial, origin.deviceid, hostname,
-                                           origin.source, notes)
+    device_id, id_source = foreign_identity(content, text(hardware_, "uuid", path), serial, origin.deviceid,
+                                            hostname, origin.source, notes)
     report["device"] = {"id": device_id, "id_source": id_source, "hostname": hostname or "unknown",
                         "serial": serial, "manufacturer": maker, "model": model,
                         "class": hw.device_class(content, notes)}

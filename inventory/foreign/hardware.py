@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from .identity import real_value
+from ..identity import real_value
 from .values import Path, entries, flag, integer, loose_int, number, section, text
 
 MiB = 1024 ** 2

@@ -1,0 +1,80 @@
+"""/metrics at 5,000, 50,000 and 150,000 devices: scrape time and size, against the target (< 100 ms at
+5,000 devices; size bounded by wards x rules x states, not devices).
+
+Run: python bench/scrape.py [--sizes 5k,50k,150k] [--runs N] [--db URL]
+
+Same stores as bench/page.py (bench/support/fleet.py). Each figure is the
+median of --runs scrapes through the Flask app (no network); the series
+count is the number of sample lines. The peer figure is the floor: the
+shared queries alone, with no exposition.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from page import median_ms  # noqa: E402
+
+TARGET_MS = 100.0
+
+
+def measure(db_url: str, runs: int) -> dict[str, float]:
+    from collector import queries
+    from collector.app import create_app
+    from collector.settings import Settings
+
+    app = create_app(Settings(db_url=db_url))
+    client = app.test_client()
+    c = app.extensions["hdc"]
+    body = client.get("/metrics").data
+    series = sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
+    since = c.settings.active_since()
+
+    def queries_only() -> None:
+        with c.engine.connect() as conn:
+            queries.ward_summaries(conn, c.registry, since)
+            queries.class_verdict_counts(conn, since)
+            queries.rule_failure_counts(conn, since)
+            queries.app_device_counts(conn, since)
+            queries.reachability_counts(conn, since)
+            queries.store_row_counts(conn)
+
+    with c.engine.connect() as conn:
+        devices = sum(s.devices for s in queries.ward_summaries(conn, c.registry, since))
+    figures = {"devices": devices, "scrape ms": median_ms(lambda: client.get("/metrics"), runs),
+               "queries only ms": median_ms(queries_only, runs), "KiB": len(body) / 1024, "series": series}
+    c.engine.dispose()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="5k,50k,150k")
+    parser.add_argument("--db")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    from support import fleet
+
+    targets = [("given store", args.db)] if args.db else [(s, fleet.store(s)) for s in args.sizes.split(",")]
+    print("\n/metrics, server-side, median of scrapes (Flask test client, no network)\n")
+    print("| fleet | active devices | scrape ms | floor: queries only ms | size KiB | series | target |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    first = None
+    for label, url in targets:
+        f = measure(url, args.runs if label in ('5k', 'given store') else min(args.runs, 2))
+        first = first or f
+        if label in ("5k", "given store"):
+            target = f"< {TARGET_MS:.0f} ms: {'met' if f['scrape ms'] < TARGET_MS else 'NOT met'}"
+        else:
+            same = f["series"] == first["series"]
+            target = f"series as at 5k: {'yes' if same else 'NO'}"
+        print(f"| {label} | {f['devices']:,} | {f['scrape ms']:.1f} | {f['queries only ms']:.1f} | "
+              f"{f['KiB']:.0f} | {f['series']:,} | {target} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""Raw report bodies, kept without storing an unchanged software list again.
+
+The installed-software list is nine tenths of a report and rarely changes
+between two reports of one device, so it is stored once per distinct content
+in ``software_lists`` (keyed by the SHA-256 of its text, zlib-compressed) and
+the report's ``body`` keeps the rest, with ``null`` where the list was. The
+list's text is cut out of the body as received, never re-serialised, so
+joining the two gives back the original body byte for byte (``full_body``).
+Bodies stored before this split, or without a software list, are whole.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .tables import reports, software_lists
+
+SOFTWARE = "software"
+_PLACEHOLDER = "null"
+_WS = re.compile(r"[ \t\n\r]*")
+
+
+@dataclass(frozen=True)
+class SplitBody:
+    """A body as stored: ``body`` with ``null`` at ``software_at`` where ``software`` (the list's text) was."""
+
+    body: str
+    software_at: Optional[int] = None
+    software: Optional[str] = None
+
+    @property
+    def sha256(self) -> Optional[str]:
+        return None if self.software is None else hashlib.sha256(self.software.encode("utf-8")).hexdigest()
+
+    def join(self) -> str:
+        return full_body(self.body, self.software_at, self.software)
+
+
+def full_body(body: str, software_at: Optional[int], software: Optional[str]) -> str:
+    """The body as received, from its stored parts."""
+    if software_at is None or software is None:
+        return body
+    return body[:software_at] + software + body[software_at + len(_PLACEHOLDER):]
+
+
+def parse(text: str, parse_constant: Optional[Callable[[str], Any]] = None) -> tuple[Any, SplitBody]:
+    """``json.loads(text)`` and the body split around its top-level software list, in one pass.
+
+    The top-level object is walked key by key with the json module's own
+    scanner, which says where each value ends; anything unusual (not an
+    object, bad JSON) is handed to ``json.loads``, so errors are exactly
+    json's and such a body is kept whole.
+    """
+    decoder = _decoder(parse_constant)
+    try:
+        doc, span = _walk(text, decoder)
+    except (ValueError, IndexError, RecursionError):
+        return json.loads(text, parse_constant=parse_constant), SplitBody(text)
+    if span is None:
+        return doc, SplitBody(text)
+    start, end = span
+    return doc, SplitBody(text[:start] + _PLACEHOLDER + text[end:], start, text[start:end])
+
+
+def split(text: str) -> SplitBody:
+    """The stored form of a body that is already known to be JSON."""
+    return parse(text)[1]
+
+
+_DECODERS: dict[Optional[Callable], json.JSONDecoder] = {}
+
+
+def _decoder(parse_constant: Optional[Callable[[str], Any]]) -> json.JSONDecoder:
+    decoder = _DECODERS.get(parse_constant)
+    if decoder is None:
+        decoder = _DECODERS.setdefault(parse_constant, json.JSONDecoder(parse_constant=parse_constant))
+    return decoder
+
+
+def _walk(text: str, decoder: json.JSONDecoder) -> tuple[dict[str, Any], Optional[tuple[int, int]]]:
+    """The top-level object and the span of its (last) ``software`` value; ValueError when not plain."""
+    scan, ws = decoder.scan_once, _WS.match
+    i = ws(text, 0).end()
+    if text[i] != "{":
+        raise ValueError("not an object")
+    doc: dict[str, Any] = {}
+    span = None
+    i = ws(text, i + 1).end()
+    if text[i] == "}":
+        end = i + 1
+    else:
+        while True:
+            if text[i] != '"':
+                raise ValueError("key expected")
+            key, i = json.decoder.scanstring(text, i + 1)
+            i = ws(text, i).end()
+            if text[i] != ":":
+                raise ValueError("colon expected")
+            i = ws(text, i + 1).end()
+            try:
+                value, end = scan(text, i)
+            except StopIteration:
+                raise ValueError("value expected") from None
+            if key == SOFTWARE:
+                span = (i, end)
+            doc[key] = value
+            i = ws(text, end).end()
+            if text[i] == "}":
+                end = i + 1
+                break
+            if text[i] != ",":
+                raise ValueError("comma expected")
+            i = ws(text, i + 1).end()
+    if ws(text, end).end() != len(text):
+        raise ValueError("extra data")
+    return doc, span
+
+
+def software_row(part: SplitBody, now: datetime) -> dict[str, Any]:
+    """The ``software_lists`` row for a body's list (compressed; text is read back by ``full_body``)."""
+    return {"sha256": part.sha256, "body": zlib.compress(part.software.encode("utf-8")), "first_seen_at": now}
+
+
+def read_bodies(conn: Connection, report_ids: list[str]) -> dict[str, str]:
+    """The full bodies of these reports, as received, by report id (unknown ids are left out)."""
+    q = (sa.select(reports.c.report_id, reports.c.body, reports.c.software_at, software_lists.c.body)
+         .select_from(reports.outerjoin(software_lists, software_lists.c.sha256 == reports.c.software_sha256))
+         .where(reports.c.report_id.in_(report_ids)))
+    out = {}
+    for report_id, body, at, packed in conn.execute(q):
+        out[report_id] = full_body(body, at, zlib.decompress(packed).decode("utf-8") if packed is not None else None)
+    return out
+
+
+def read_body(conn: Connection, report_id: str) -> Optional[str]:
+    """One report's full body as received, or None."""
+    return read_bodies(conn, [report_id]).get(report_id)

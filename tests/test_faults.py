@@ -1,0 +1,218 @@
+"""Faults, done for real: the collector killed with SIGKILL under load, a full disk, a read-only store.
+
+The promise under every fault is the same: a report the collector
+acknowledged is stored, one it could not store is not acknowledged (the
+agent keeps it in its outbox and delivers it later), nothing is stored
+twice, and the store stays consistent.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from agents.outbox import Outbox
+from conftest import ROOT, cli, free_port, need
+from inventory.registry import load_registry
+from support.faults import (can_mount_tmpfs, fill, kill9, remount, run_agent, small_volume, start_at, stored_ids,
+                            write_agent_config)
+from support.fuzz import FIGURES, TokenPool
+from support.integrity import integrity_problems, store_rows
+
+pytestmark = [pytest.mark.integration, pytest.mark.long]
+
+AGENTS, RUNS_EACH, KILLS = 6, 3, 2
+
+
+def save(name: str, figures: dict) -> None:
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    (FIGURES / f"{name}.json").write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"\n{name}: {json.dumps(figures)}")
+
+
+def test_kill_9_under_load_loses_nothing_and_stores_nothing_twice(db_url, tmp_path):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = start_at(db_url, port)
+    wards = [w.code for w in load_registry()][:AGENTS]
+    configs = [write_agent_config(tmp_path / f"agent-{w}", url, w, TokenPool(db_url, w, 1).next()) for w in wards]
+    runs = {w: 0 for w in wards}
+    lock = threading.Lock()
+    state = {"proc": proc, "kills": 0}
+
+    def agent(ward: str, config: Path, times: int) -> None:
+        for _ in range(times):
+            done = run_agent(config)
+            assert done.returncode in (0, 1), done.stderr  # delivered, or queued for the next run
+            with lock:
+                runs[ward] += 1
+
+    def killer() -> None:
+        """Kill the collector each time a few more reports have arrived, then start it again."""
+        for round_ in range(KILLS):
+            goal = (round_ + 1) * AGENTS
+            deadline = time.monotonic() + 120
+            while len(stored_ids(db_url, wards)) < goal and time.monotonic() < deadline:
+                time.sleep(0.05)
+            kill9(state["proc"])
+            state["kills"] += 1
+            time.sleep(1.0)  # agents meet a dead port meanwhile and keep their reports
+            state["proc"] = start_at(db_url, port)
+
+    threads = [threading.Thread(target=agent, args=(w, c, RUNS_EACH)) for w, c in zip(wards, configs)]
+    threads.append(threading.Thread(target=killer))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=600)
+    try:
+        assert state["kills"] == KILLS
+        # Let every agent flush its outbox (each run also queues one new report).
+        for _ in range(10):
+            waiting = [c for c in configs if Outbox(c.parent / "outbox").pending()]
+            if not waiting:
+                break
+            for config in waiting:
+                agent(config.parent.name.split("-")[1], config, 1)
+        pending = sum(len(Outbox(c.parent / "outbox").pending()) for c in configs)
+        rejected = sum(1 for c in configs for p in (c.parent / "outbox").rglob("*") if "rejected" in str(p))
+        ids = stored_ids(db_url, wards)
+        figures = {"backend": db_url.split(":")[0], "agents": AGENTS, "reports_made": sum(runs.values()),
+                   "reports_stored": len(ids), "lost": sum(runs.values()) - len(set(ids)),
+                   "duplicates": len(ids) - len(set(ids)), "kill_9": state["kills"], "left_in_outboxes": pending,
+                   "rejected": rejected}
+        save(f"faults-kill9-{figures['backend']}", figures)
+        assert pending == 0 and rejected == 0
+        assert len(ids) == len(set(ids)) == sum(runs.values())
+        assert integrity_problems(db_url) == []
+    finally:
+        kill9(state["proc"])
+
+
+def valid_report(ward: str) -> dict:
+    from inventory.report import empty_report
+
+    doc = empty_report(ward, "hdc-agent", "0.1.0", "agent")
+    doc["device"].update(id=f"disk-{uuid.uuid4()}", hostname="PC-01", **{"class": "workstation"})
+    doc["software"] = [{"name": f"package {i}", "version": "1.0", "publisher": "x" * 100} for i in range(200)]
+    return doc
+
+
+def post(url: str, token: str, doc: dict) -> requests.Response:
+    return requests.post(url + "/api/v1/reports", data=json.dumps(doc),
+                         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"}, timeout=60)
+
+
+def post_foreign(url: str, ward: str, token: str) -> requests.Response:
+    body = {"action": "inventory", "deviceid": f"pc-{uuid.uuid4()}",
+            "content": {"hardware": {"name": "pc", "memory": 8000, "uuid": str(uuid.uuid4())},
+                        "softwares": [{"name": f"p{i}", "version": "1"} for i in range(100)]}}
+    return requests.post(url + "/inventory", data=json.dumps(body).encode(), auth=(ward, token), timeout=60)
+
+
+@pytest.fixture
+def volume(tmp_path):
+    need(can_mount_tmpfs(tmp_path / "probe"), "cannot mount a tmpfs here (needs root and a permissive machine)")
+    with small_volume(tmp_path / "volume", "3m") as directory:
+        yield directory
+
+
+def assert_unavailable(answer: requests.Response) -> None:
+    assert answer.status_code == 503, answer.text
+    assert int(answer.headers["Retry-After"]) > 0
+    assert "retry" in answer.text.lower()
+
+
+def test_a_full_disk_is_answered_503_and_the_agent_keeps_its_report(volume, tmp_path):
+    db_url = f"sqlite:///{volume / 'store.sqlite3'}"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = start_at(db_url, port)
+    ward = "00070"
+    token = TokenPool(db_url, ward, 1).next()
+    try:
+        assert post(url, token, valid_report(ward)).status_code == 201
+        before = store_rows(db_url)
+        filler = fill(volume)
+        tries = 0
+        for _ in range(20):  # each report needs new pages; none fits any more
+            tries += 1
+            assert_unavailable(post(url, token, valid_report(ward)))
+        tries += 1
+        assert_unavailable(post_foreign(url, ward, token))
+        config = write_agent_config(tmp_path / "agent", url, ward, token)
+        done = run_agent(config)
+        assert done.returncode == 1 and "kept in" in done.stderr, done.stderr
+        assert len(Outbox(tmp_path / "agent" / "outbox").pending()) == 1
+        assert store_rows(db_url) == before
+        filler.unlink()
+        # The agent honours the 503's Retry-After: it holds its outbox until then, then delivers.
+        outbox = Outbox(tmp_path / "agent" / "outbox")
+        held = outbox.held_until()
+        assert held is not None and held > time.time() + 30
+        time.sleep(max(0.0, held - time.time()) + 0.5)
+        done = run_agent(config)
+        assert done.returncode == 0, done.stderr
+        assert outbox.pending() == []
+        assert len(stored_ids(db_url, [ward])) == 1 + 2  # the first, and the agent's two runs
+        assert integrity_problems(db_url) == []
+        save("faults-disk-full", {"requests_refused_503": tries + 1, "acknowledged_but_lost": 0})
+    finally:
+        kill9(proc)
+
+
+def test_a_collector_that_cannot_open_its_store_says_so_in_one_line(volume):
+    """A read-only store with no write-ahead log to read through cannot be opened: one line, no traceback."""
+    db_file = volume / "store.sqlite3"
+    created = cli("collector.cli", "token", "create", "--ward", "00070", "--db", f"sqlite:///{db_file}")
+    assert created.returncode == 0, created.stderr  # the store is created, migrated and closed cleanly
+    remount(volume, "ro")
+    try:
+        done = subprocess.run([sys.executable, "-m", "collector.cli", "serve", "--db", f"sqlite:///{db_file}",
+                               "--host", "127.0.0.1", "--port", str(free_port())], capture_output=True, text=True,
+                              timeout=120, cwd=ROOT)
+    finally:
+        remount(volume, "rw")
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr, done.stderr
+    assert str(db_file) in done.stderr and "cannot open" in done.stderr, done.stderr
+
+
+def test_a_read_only_postgresql_is_answered_503_and_nothing_is_acknowledged(postgres_server):
+    """PostgreSQL refusing writes (a standby after a failover, or default_transaction_read_only): 503, not 500."""
+    import sqlalchemy as sa
+
+    db_url = postgres_server.new_database()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = start_at(db_url, port)
+    ward = "00070"
+    token = TokenPool(db_url, ward, 1).next()
+    name = db_url.rsplit("/", 1)[1]
+    admin = sa.create_engine(postgres_server.admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        assert post(url, token, valid_report(ward)).status_code == 201
+        before = store_rows(db_url)
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+            conn.exec_driver_sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+        for _ in range(5):
+            assert_unavailable(post(url, token, valid_report(ward)))
+        assert_unavailable(post_foreign(url, ward, token))
+        assert store_rows(db_url) == before
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET default_transaction_read_only = off')
+            conn.exec_driver_sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+        assert post(url, token, valid_report(ward)).status_code == 201
+        assert integrity_problems(db_url) == []
+        save("faults-read-only-postgresql", {"requests_refused_503": 6, "acknowledged_but_lost": 0})
+    finally:
+        admin.dispose()
+        kill9(proc)
