@@ -43,7 +43,7 @@ def median_ms(fn: Callable[[], object], runs: int) -> float:
 def measure(db_url: str, runs: int) -> dict[str, float]:
     from collector import queries
     from collector.app import create_app
-    from collector.apps import installed_by_ward
+    from collector.migration_queries import unit_migrations
     from collector.history import load_lives
     from collector.settings import Settings
 
@@ -66,7 +66,8 @@ def measure(db_url: str, runs: int) -> dict[str, float]:
                    "overview warm": median_ms(lambda: get("/", False), runs),
                    "unit page": median_ms(lambda: get(f"/units/{unit}", False), runs),
                    "of cold: ward_summaries": median_ms(lambda: queries.ward_summaries(conn, c.registry, since), runs),
-                   "of cold: applications": median_ms(lambda: installed_by_ward(conn, since), runs),
+                   "of cold: applications": median_ms(
+                       lambda: unit_migrations(conn, c.catalog, c.registry, now, since), runs),
                    "of cold: history": median_ms(lambda: load_lives(conn, now, since), runs)}
     c.engine.dispose()
     return figures

@@ -22,13 +22,13 @@ from inventory.schema import validate_report
 from . import queries
 from .app import ctx
 from .history import device_changes
-from .ingest import STORE_UNAVAILABLE
 from .openapi import openapi_document
 from .overview import UnitDetail, UnitRow, unit_detail
 from .ranking import BadQuery, RankingQuery
 from .ratelimit import Refusal, current_limiter
 from .store.bodies import SplitBody
 from .store.bodies import parse as parse_body
+from .store.engine import STORE_UNAVAILABLE
 from .store.tables import devices
 from .store.tokens import TokenIdentity, note_use, verify_token
 from .web import current_overview
@@ -81,7 +81,6 @@ def _authenticate() -> TokenIdentity:
         raise _reject(401, "unauthenticated", "the token is not valid (unknown, revoked, expired or mistyped)",
                       headers={"WWW-Authenticate": 'Bearer realm="hdc-readiness", error="invalid_token"'})
     _throttle(current_limiter().check_token(identity.token_id))
-    note_use(ctx().engine, identity)
     return identity
 
 
@@ -133,6 +132,8 @@ def post_report():
             raise _reject(503, "unavailable", "the store cannot accept reports right now; retry later",
                           headers={"Retry-After": "60"})
     c.ingest_metrics.reports.labels(result.status).inc()
+    # Only now: a refused request leaves the store exactly as it was, "last used" included.
+    note_use(c.engine, identity)
     body = {"status": result.status, "report_id": result.report_id, "device_id": result.device_id,
             "verdict": result.verdict}
     return jsonify(body), (201 if result.status == "accepted" else 200)

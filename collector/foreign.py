@@ -35,9 +35,9 @@ from inventory.schema import validate_report
 
 from .app import Context, ctx
 from .compression import JSON, XML, ZLIB, Body, BodyError, REPLY_TYPES, encode_reply, read_body
-from .ingest import STORE_UNAVAILABLE
 from .ratelimit import Refusal, current_limiter
 from .store import bodies as stored
+from .store.engine import STORE_UNAVAILABLE
 from .store.tables import devices
 from .store.tokens import TokenIdentity, note_use, verify_token
 
@@ -81,13 +81,14 @@ def _handle(ocs: bool) -> Response:
     try:
         identity = _authenticate(c)
         body = _read(c)
-        if body.kind == XML:
-            return _xml(c, body, identity, ocs)
-        return _json(c, body, identity)
+        answer = _xml(c, body, identity, ocs) if body.kind == XML else _json(c, body, identity)
     except ForeignError as exc:
         if exc.counted:
             c.ingest_metrics.reports.labels(exc.reason).inc()
         return _error(exc, body, ocs)
+    # Only after a request was answered well: a refused one leaves the store exactly as it was.
+    note_use(c.engine, identity)
+    return answer
 
 
 def _throttle(refusal: Optional[Refusal]) -> None:
@@ -121,7 +122,6 @@ def _authenticate(c: Context) -> TokenIdentity:
         raise ForeignError(403, "forbidden", f"user {str(auth.username)[:20]!r} is not the unit of this token; "
                            f"use the unit code {identity.ward_code} as the user")
     _throttle(current_limiter().check_token(identity.token_id))
-    note_use(c.engine, identity)
     return identity
 
 

@@ -32,10 +32,6 @@ from .store.tables import (device_apps, devices, reachability, reports, rule_res
                            verdict_changes, verdicts)
 
 ACCEPTED, DUPLICATE = "accepted", "duplicate"
-# The store, not the report, is at fault: locked, full, unreachable (OperationalError), or refusing
-# writes, as a PostgreSQL standby does (read-only transaction, SQLSTATE 25006: an InternalError).
-# The answer is 503 with Retry-After, so the agent keeps its copy.
-STORE_UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InternalError)
 
 # Built once: SQLAlchemy then reuses their compiled form on every report.
 _KNOWN_REPORT = sa.select(reports.c.report_id).where(reports.c.report_id == sa.bindparam("rid"))

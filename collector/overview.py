@@ -19,7 +19,6 @@ from inventory.readiness import UNIT_STATUSES
 
 from . import queries
 from .app import Context
-from .apps import Migration
 from .migration_queries import unit_migrations
 from .history import DeviceLife, day_ends, day_range, daily_counts, first_day, load_lives
 from .i18n import HANOI
@@ -28,6 +27,14 @@ from .store.tables import devices, migration_declarations
 from .workitems import STATES, WorkItem, city_tally, milestone_work, tally
 
 RAG = {"ready": "green", "unknown": "amber", "not_ready": "red", "no_data": "grey"}
+
+
+@dataclass(frozen=True)
+class Migration:
+    """Applications moved to the HDC (on it, or retired) out of those in use that the programme moves."""
+
+    migrated: int
+    in_scope: int
 
 
 @dataclass(frozen=True)

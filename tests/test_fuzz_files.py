@@ -159,6 +159,7 @@ def test_the_agent_refuses_a_broken_configuration_in_one_line(tmp_path):
     @given(case=broken(AGENT_CONFIG))
     def check(case):
         message = refused_by_loader("agent", case[0], path)
+        path.chmod(0o600)  # it holds a token: readable by others would add the agent's warning line
         done = subprocess.run([sys.executable, "-m", "agents.cli", "run", "--config", str(path)],
                               capture_output=True, text=True, timeout=120, cwd=ROOT)
         assert done.returncode == 2, done.stderr

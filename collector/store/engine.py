@@ -22,6 +22,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 DEFAULT_DB_PATH = Path("var") / "hdc-readiness.sqlite3"
+# The store, not the report, is at fault: locked, full, unreachable (OperationalError), or refusing
+# writes, as a PostgreSQL standby does (read-only transaction, SQLSTATE 25006: an InternalError).
+# The answer is 503 with Retry-After, so the agent keeps its copy.
+STORE_UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InternalError)
 WRITE = {"hdc_write": True}
 _MIGRATION_LOCK = 0x68646372  # "hdcr": one advisory-lock key for this application
 

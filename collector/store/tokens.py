@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from . import audit
-from .engine import write_transaction
+from .engine import STORE_UNAVAILABLE, write_transaction
 from .tables import tokens
 
 _FORMAT = re.compile(r"^hdc_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
@@ -187,7 +187,7 @@ def note_use(engine: Engine, identity: TokenIdentity, now: Optional[datetime] = 
                                 .where(tokens.c.token_id == identity.token_id)
                                 .where(sa.or_(tokens.c.last_used_at.is_(None), tokens.c.last_used_at <= cutoff))
                                 .values(last_used_at=now))
-    except sa.exc.OperationalError:
+    except STORE_UNAVAILABLE:
         return False
     return done.rowcount > 0
 

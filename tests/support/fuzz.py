@@ -147,8 +147,8 @@ class TokenPool:
 
 
 def masked(rows: dict[str, list[tuple]], db_url: str) -> dict[str, list[tuple]]:
-    """Store rows without ``tokens.last_used_at``: the one write an authenticated request makes before its
-    body is read (at most once a minute per token); every other byte of data must be unchanged."""
+    """Store rows without ``tokens.last_used_at``, which a request the fuzzer sends well (an admin GET) may
+    move, at most once a minute per token; every other byte of data must be unchanged."""
     from collector.store.engine import make_engine
 
     engine = make_engine(db_url)

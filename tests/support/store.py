@@ -7,19 +7,12 @@ from collector.store.engine import make_engine
 from collector.store.tables import metadata
 
 
-# Bookkeeping, not data: a refused request may still have presented a valid token, and when a
-# token was last used is written (at most once a minute) whatever happens to the request.
-_BOOKKEEPING = {("tokens", "last_used_at")}
-
-
 def snapshot(db_url: str) -> dict[str, list[tuple]]:
     """Every row of every table, in primary-key order: equal snapshots mean an unchanged store."""
     engine = make_engine(db_url)
     try:
         with engine.connect() as conn:
-            return {t.name: [tuple(r) for r in conn.execute(
-                        sa.select(*(c for c in t.columns if (t.name, c.name) not in _BOOKKEEPING))
-                        .order_by(*t.primary_key.columns))]
+            return {t.name: [tuple(r) for r in conn.execute(sa.select(t).order_by(*t.primary_key.columns))]
                     for t in metadata.sorted_tables}
     finally:
         engine.dispose()
