@@ -22,7 +22,7 @@ from hypothesis import given, strategies as st
 
 from conftest import need, start_collector, stop
 from support.fuzz import Judge, Tally, TokenPool, fuzz_settings
-from support.integrity import sqlite_digest, store_rows
+from support.integrity import left_unchanged
 
 pytestmark = pytest.mark.integration
 
@@ -54,11 +54,8 @@ def store(tmp_path_factory):
 @pytest.fixture
 def unchanged(store):
     collector, db_file, _ = store
-    rows, digest = store_rows(collector.db_url), sqlite_digest(db_file)
-    yield
-    assert store_rows(collector.db_url) == rows
-    assert sqlite_digest(db_file) == digest
-    assert collector.proc.poll() is None, "the collector died"
+    with left_unchanged(collector, db_file):
+        yield
 
 
 bad_numbers_text = st.sampled_from(["abc", "-1", "4 GB", "1e5", "0x10", "NaN", "inf", "1,5", "∞", "-0.5",

@@ -26,7 +26,7 @@ from conftest import start_collector, stop
 from inventory.report import GiB, empty_report
 from inventory.schema import SUPPORTED_VERSIONS, schema_document
 from support.fuzz import Judge, Tally, TokenPool, fuzz_settings
-from support.integrity import sqlite_digest, store_rows
+from support.integrity import left_unchanged
 
 pytestmark = pytest.mark.integration
 
@@ -159,13 +159,9 @@ def store(tmp_path_factory):
 
 @pytest.fixture
 def unchanged(store):
-    """Asserts after the test that the store holds the same rows and the SQLite file the same bytes."""
     collector, db_file, _ = store
-    rows, digest = store_rows(collector.db_url), sqlite_digest(db_file)
-    yield
-    assert store_rows(collector.db_url) == rows
-    assert sqlite_digest(db_file) == digest
-    assert collector.proc.poll() is None, "the collector died"
+    with left_unchanged(collector, db_file):
+        yield
 
 
 def bearer(token: str) -> dict:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 import subprocess
 import sys
 import time
@@ -123,3 +124,73 @@ def test_tls_options_are_checked_before_serving(tmp_path, certificates):  # noqa
                              capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert swapped.returncode != 0 and "cannot be used as the server's certificate and key" in swapped.stderr
     assert "Traceback" not in swapped.stderr
+
+
+def _nginx(tmp_path: Path, certs: Path, upstream: str) -> tuple[subprocess.Popen, str]:
+    """Debian's nginx as the TLS terminator in front of a plain-HTTP collector, as the README shows it."""
+    need(shutil.which("nginx") is not None, "nginx not installed (Debian package 'nginx-light')")
+    port, d = free_port(), tmp_path / "nginx"
+    d.mkdir()
+    (d / "nginx.conf").write_text(f"""
+daemon off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log;
+events {{ worker_connections 64; }}
+http {{
+    access_log {d}/access.log;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        ssl_certificate     {certs}/server.pem;
+        ssl_certificate_key {certs}/server.key;
+        client_max_body_size 8m;
+        client_body_buffer_size 8m;
+        location / {{
+            proxy_pass {upstream};
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto https;
+        }}
+    }}
+}}
+""")
+    proc = subprocess.Popen(["nginx", "-p", str(d), "-e", str(d / "error.log"), "-c", str(d / "nginx.conf")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"https://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"nginx exited: {proc.stdout.read()} {(d / 'error.log').read_text()}")
+        try:
+            if requests.get(url + "/healthz", timeout=1, verify=str(certs / "ca.pem")).status_code == 200:
+                return proc, url
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    stop(proc)
+    raise RuntimeError("nginx did not answer within 30 s")
+
+
+def test_behind_a_tls_terminator_the_agent_delivers_through_it(tmp_path, certificates):  # noqa: F811
+    need(certificates is not None, "no test certificates")
+    db_url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    collector = start_collector(db_url)
+    try:
+        proxy, url = _nginx(tmp_path, certificates, collector.url)
+        try:
+            refused = _agent(tmp_path, url, collector.token("00070"))
+            assert refused.returncode != 0 and "not trusted" in refused.stderr, refused.stderr
+            sent = _agent(tmp_path, url, collector.token("00070"), f'ca_bundle: "{certificates / "ca.pem"}"\n')
+            assert sent.returncode == 0, sent.stderr
+            assert count(db_url, "reports") == 2
+            # The collector's own answers pass through unchanged, security headers included.
+            page = requests.get(url + "/", timeout=30, verify=str(certificates / "ca.pem"))
+            assert page.status_code == 200 and "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+        finally:
+            stop(proxy)
+    finally:
+        stop(collector.proc)

@@ -6,6 +6,7 @@ too, on SQLite and PostgreSQL alike.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from pathlib import Path
 
@@ -33,6 +34,17 @@ def sqlite_digest(db_file: Path) -> str:
     for path in (db_file, db_file.with_name(db_file.name + "-wal")):
         h.update(path.read_bytes() if path.exists() else b"")
     return h.hexdigest()
+
+
+@contextlib.contextmanager
+def left_unchanged(collector, db_file: Path):
+    """Asserts on leaving that the store holds the same rows, the SQLite file the same bytes, and the
+    collector still runs: what every answer to bad input must leave behind."""
+    rows, digest = store_rows(collector.db_url), sqlite_digest(db_file)
+    yield
+    assert store_rows(collector.db_url) == rows
+    assert sqlite_digest(db_file) == digest
+    assert collector.proc.poll() is None, "the collector died"
 
 
 def integrity_problems(db_url: str) -> list[str]:
