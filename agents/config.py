@@ -162,6 +162,8 @@ def _read_entries(path: Path) -> dict:
             value = constructor.construct_object(value_node, deep=True)
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}:{line}: {key}: unreadable value ({exc})") from None
+        except (ValueError, OverflowError) as exc:  # what YAML took for a date or a number but is not one
+            raise ConfigError(f"{path}:{line}: {key}: unreadable value ({exc})") from None
         except RecursionError:
             raise ConfigError(f"{path}:{line}: {key}: nested too deeply") from None
         entries[key] = _Entry(value, value_node)

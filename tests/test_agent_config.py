@@ -160,6 +160,7 @@ def test_group_readable_token_file_is_warned_about(tmp_path, caplog):
     ("outbox_dir: [a, b]", ":4: outbox_dir: must be a non-empty text, got a list"),
     ("ca_bundle: /nonexistent/ca.pem", ":4: ca_bundle: /nonexistent/ca.pem is not a file"),
     ("hdc_endpoints: https://x.example", ":4: hdc_endpoints: must be a list"),
+    ("outbox_dir: 2025-13-45", ":4: outbox_dir: unreadable value (month must be in 1..12)"),
 ])
 def test_wrong_types_and_values_name_line_and_field(tmp_path, line, expected):
     assert expected in refused(tmp_path, BASE + line + "\n")
