@@ -183,7 +183,9 @@ class SshHost:
             channel.exec_command(command)
             deadline = time.monotonic() + self.timeout
             out, err = bytearray(), bytearray()
-            while not (channel.exit_status_ready() and not channel.recv_ready() and not channel.recv_stderr_ready()):
+            # sshd may send the exit status before the last of the output, so the output is read until the
+            # server's end-of-file (or close), not until the exit status is known.
+            while True:
                 if time.monotonic() > deadline:
                     channel.close()
                     raise CommandFailed(f"{command.split()[0]} timed out after {self.timeout:g} s")
@@ -191,6 +193,8 @@ class SshHost:
                     out += channel.recv(65536)
                 elif channel.recv_stderr_ready():
                     err += channel.recv_stderr(65536)
+                elif (channel.eof_received or channel.closed) and channel.exit_status_ready():
+                    break
                 else:
                     time.sleep(0.005)
                 if len(out) > MAX_OUTPUT:

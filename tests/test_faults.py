@@ -47,8 +47,14 @@ def test_kill_9_under_load_loses_nothing_and_stores_nothing_twice(db_url, tmp_pa
     lock = threading.Lock()
     state = {"proc": proc, "kills": 0}
 
+    killing = threading.Event()
+    killing.set()
+
     def agent(ward: str, config: Path, times: int) -> None:
-        for _ in range(times):
+        """Run ``times`` times, and on while the killer is still at work: the load lasts until the last kill."""
+        done_runs = 0
+        while done_runs < times or (killing.is_set() and done_runs < 10 * times):
+            done_runs += 1
             done = run_agent(config)
             assert done.returncode in (0, 1), done.stderr  # delivered, or queued for the next run
             with lock:
@@ -56,8 +62,8 @@ def test_kill_9_under_load_loses_nothing_and_stores_nothing_twice(db_url, tmp_pa
 
     def killer() -> None:
         """Kill the collector each time a few more reports have arrived, then start it again."""
-        for round_ in range(KILLS):
-            goal = (round_ + 1) * AGENTS
+        for _ in range(KILLS):
+            goal = len(stored_ids(db_url, wards)) + AGENTS
             deadline = time.monotonic() + 120
             while len(stored_ids(db_url, wards)) < goal and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -65,6 +71,7 @@ def test_kill_9_under_load_loses_nothing_and_stores_nothing_twice(db_url, tmp_pa
             state["kills"] += 1
             time.sleep(1.0)  # agents meet a dead port meanwhile and keep their reports
             state["proc"] = start_at(db_url, port)
+        killing.clear()
 
     threads = [threading.Thread(target=agent, args=(w, c, RUNS_EACH)) for w, c in zip(wards, configs)]
     threads.append(threading.Thread(target=killer))

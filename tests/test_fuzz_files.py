@@ -99,7 +99,7 @@ def test_broken_files_are_refused_naming_file_and_line(kind, tmp_path):
     path = tmp_path / f"{kind}.yaml"
     refused = {"n": 0}
 
-    @fuzz_settings(200)
+    @fuzz_settings(100)
     @given(case=broken(text))
     def check(case):
         data, has_line = case

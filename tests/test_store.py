@@ -60,8 +60,8 @@ def test_token_round_trip_and_refusals(engine):
     with engine.connect() as conn:
         identity = verify_token(conn, token)
         assert identity is not None and identity.ward_code == "00070" and identity.kind == "ward"
-        prefix, secret = token.rsplit("_", 1)
-        wrong = prefix + "_" + ("A" if secret[0] != "A" else "B") + secret[1:]
+        prefix, token_id, secret = token.split("_", 2)
+        wrong = f"{prefix}_{token_id}_" + ("A" if secret[0] != "A" else "B") + secret[1:]
         assert verify_token(conn, wrong) is None
         assert verify_token(conn, "") is None
         assert verify_token(conn, "hdc_zz_short") is None
