@@ -9,8 +9,12 @@ BIN     = $(VENV)/bin
 demo: $(VENV)/.collector
 	$(BIN)/hdc-collector demo
 
+# Two test processes (pytest-xdist), a test file per process at a time: the suite waits mostly on real
+# servers and subprocesses. PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= 2
+
 test: $(VENV)/.test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Every benchmark prints Markdown; the summary is kept in var/bench.md.
 bench: $(VENV)/.test

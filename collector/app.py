@@ -59,7 +59,7 @@ def build_context(settings: Settings, engine: Optional[Engine] = None) -> Contex
 
 
 def create_app(settings: Optional[Settings] = None, context: Optional[Context] = None) -> Flask:
-    from . import admin, api, foreign, migration_api, security_headers, web
+    from . import admin, api, foreign, login, migration_api, security_headers, web
     from .ratelimit import IngestLimiter
 
     settings = settings or (context.settings if context else Settings())
@@ -74,6 +74,7 @@ def create_app(settings: Optional[Settings] = None, context: Optional[Context] =
     app.register_blueprint(admin.bp)
     app.extensions["hdc.ratelimit"] = IngestLimiter(settings.rate_limits)
     security_headers.install(app)
+    login.install(app, settings.login)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -19,13 +19,16 @@ from inventory.milestones import MilestoneError
 from inventory.registry import RegistryError, load_registry
 
 from . import __version__
+from .login import DEFAULT_HEADER, MODES, LoginConfigError, LoginSettings, parse_header_name, parse_network
 from .ratelimit import Rate, RateLimits
 from .settings import Settings
 from .store.engine import StoreError
 from .store.tokens import TokenError
+from .viewers import ViewersError
 
 DEMO_DB = "sqlite:///var/demo.sqlite3"
-_DOMAIN_ERRORS = (BaselineError, CatalogError, MilestoneError, RegistryError, StoreError, TokenError)
+_DOMAIN_ERRORS = (BaselineError, CatalogError, MilestoneError, RegistryError, StoreError, TokenError,
+                  LoginConfigError, ViewersError)
 
 
 def _clean_errors(fn: Callable) -> Callable:
@@ -84,6 +87,57 @@ def _parse_rate(_ctx, _param, value: str) -> Rate:
         raise click.BadParameter(str(exc)) from None
 
 
+def _parse_header(_ctx, _param, value: str) -> str:
+    try:
+        return parse_header_name(value)
+    except LoginConfigError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _parse_networks(_ctx, _param, values: tuple[str, ...]) -> tuple:
+    try:
+        return tuple(parse_network(v) for v in values)
+    except LoginConfigError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+_login_options = [
+    click.option("--login", "login_mode", type=click.Choice(MODES), default="none", show_default=True,
+                 help="Who may read the page, the JSON read API and the exports: everybody (none), viewers of "
+                      "--viewers-file over HTTP Basic (basic), or the user a trusted reverse proxy names in "
+                      "--login-header (header). Agents' and admins' tokens and /healthz are not affected."),
+    click.option("--viewers-file", "viewers_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                 help="With --login basic: the 'name:hash' file written by 'hdc-collector viewer add'; re-read "
+                      "when it changes."),
+    click.option("--login-header", default=DEFAULT_HEADER, show_default=True, callback=_parse_header,
+                 metavar="NAME", help="With --login header: the header in which the proxy names the signed-in user."),
+    click.option("--trusted-proxy", "trusted_proxies", multiple=True, callback=_parse_networks,
+                 metavar="ADDRESS[/BITS]",
+                 help="With --login header: an address or network whose --login-header is believed; repeat for "
+                      "more (default: 127.0.0.1 and ::1)."),
+    click.option("--protect-metrics", is_flag=True,
+                 help="Also require the login for /metrics (Prometheus then needs basic_auth in its scrape "
+                      "config); without it /metrics stays open."),
+]
+
+
+def _with_login_options(fn: Callable) -> Callable:
+    for option in reversed(_login_options):
+        fn = option(fn)
+    return fn
+
+
+def _login_settings(login_mode: str, viewers_path: Optional[Path], login_header: str, trusted_proxies: tuple,
+                    protect_metrics: bool) -> LoginSettings:
+    if login_mode != "header" and (trusted_proxies or login_header != DEFAULT_HEADER):
+        raise LoginConfigError("--trusted-proxy and --login-header are used only with --login header")
+    settings = LoginSettings(mode=login_mode, viewers_path=viewers_path, header=login_header,
+                             protect_metrics=protect_metrics,
+                             **({"trusted_proxies": trusted_proxies} if trusted_proxies else {}))
+    settings.check()
+    return settings
+
+
 @main.command()
 @_db_option()
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -107,10 +161,12 @@ def _parse_rate(_ctx, _param, value: str) -> Rate:
               help="Serve HTTPS with this PEM certificate (chain) file; needs --tls-key (gunicorn; not on Windows).")
 @click.option("--tls-key", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="The PEM private key of --tls-cert; keep it readable by this service's user only.")
+@_with_login_options
 @_with_data_options
 @_clean_errors
 def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, token_rate, address_rate,
-          workers, tls_cert, tls_key, registry_path, baseline_path, catalog_path) -> None:
+          workers, tls_cert, tls_key, login_mode, viewers_path, login_header, trusted_proxies, protect_metrics,
+          registry_path, baseline_path, catalog_path) -> None:
     """Run the collector with a production WSGI server (waitress; gunicorn for --workers or --tls-cert)."""
     import os
 
@@ -119,6 +175,7 @@ def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, tok
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
     tls = TLSFiles(tls_cert, tls_key) if tls_cert else None
+    login = _login_settings(login_mode, viewers_path, login_header, trusted_proxies, protect_metrics)
     gunicorn = workers > 1 or tls is not None
     if workers > 1:
         # Counters of every worker, summed at /metrics (prometheus_client's multiprocess mode;
@@ -131,7 +188,7 @@ def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, tok
     app = create_app(Settings(db_url=db_url or "", registry_path=registry_path, baseline_path=baseline_path,
                               catalog_path=catalog_path, stale_after_days=stale_after_days,
                               per_device_metrics=per_device_metrics,
-                              rate_limits=RateLimits(token=token_rate, address=address_rate)))
+                              rate_limits=RateLimits(token=token_rate, address=address_rate), login=login))
     if gunicorn:
         scheme = "https" if tls else "http"
         click.echo(f"hdc-collector {__version__} listening on {scheme}://{host}:{port} ({workers} worker "
@@ -247,6 +304,63 @@ def token_revoke(token_id: str, db_url: Optional[str]) -> None:
     with write_transaction(_migrated_engine(db_url)) as conn:
         info = revoke_token(conn, token_id)
     click.echo(f"revoked {info.kind} token {info.token_id}" + (f" of unit {info.ward_code}" if info.ward_code else ""))
+
+
+@main.group()
+def viewer() -> None:
+    """Viewers of the page and the JSON API for --login basic: a 'name:hash' file, passwords never stored."""
+
+
+_viewers_file = click.option("--viewers-file", "viewers_path", required=True,
+                             type=click.Path(dir_okay=False, path_type=Path), help="The viewers file (mode 0600).")
+
+
+def _read_password(from_stdin: bool) -> str:
+    """From a hidden prompt, asked twice, or the first line of stdin: never from the command line, which
+    ``ps`` and shell histories show to others."""
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line[:-1].removesuffix("\r") if line.endswith("\n") else line
+    if not sys.stdin.isatty():
+        raise click.UsageError("no terminal to ask the password on: pipe it in with --password-stdin")
+    return click.prompt("Password (mật khẩu)", hide_input=True, confirmation_prompt=True)
+
+
+@viewer.command("add")
+@click.argument("name")
+@_viewers_file
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@_clean_errors
+def viewer_add(name: str, viewers_path: Path, password_stdin: bool) -> None:
+    """Add viewer NAME, or give NAME a new password; the file keeps only a werkzeug scrypt hash."""
+    from .viewers import check_name, set_viewer
+
+    check_name(name)
+    new = set_viewer(viewers_path, name, _read_password(password_stdin))
+    click.echo(f"{'added' if new else 'changed the password of'} viewer {name!r} in {viewers_path}", err=True)
+
+
+@viewer.command("remove")
+@click.argument("name")
+@_viewers_file
+@_clean_errors
+def viewer_remove(name: str, viewers_path: Path) -> None:
+    """Take viewer NAME out of the file; a running collector notices on the next request."""
+    from .viewers import remove_viewer
+
+    remove_viewer(viewers_path, name)
+    click.echo(f"removed viewer {name!r} from {viewers_path}", err=True)
+
+
+@viewer.command("list")
+@_viewers_file
+@_clean_errors
+def viewer_list(viewers_path: Path) -> None:
+    """The viewers' names, one a line (the file is checked as the collector would check it)."""
+    from .viewers import load
+
+    for name in load(viewers_path):
+        click.echo(name)
 
 
 @main.command()

@@ -13,9 +13,8 @@ and /metrics.
 from __future__ import annotations
 
 from bisect import bisect_left
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from typing import Iterable, Optional
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Iterable, NamedTuple, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -23,14 +22,18 @@ from sqlalchemy.engine import Connection
 from inventory.readiness import VERDICTS
 
 from .i18n import HANOI
-from .store.tables import devices, verdict_changes
+from .store.tables import devices, utc_iso, verdict_changes
 
 PASSING = ("ready", "ready_with_conditions")
 
 
-@dataclass(frozen=True)
-class DeviceLife:
-    """One device's verdicts over time: ``changes`` in time order, counted until ``end`` (None: still counted)."""
+class DeviceLife(NamedTuple):
+    """One device's verdicts over time: ``changes`` in time order, counted until ``end`` (None: still counted).
+
+    A NamedTuple rather than a frozen dataclass: the overview makes one per
+    device of the city, and a frozen dataclass costs several times as much
+    to create.
+    """
 
     device_id: str
     ward_code: str
@@ -42,36 +45,54 @@ class DeviceLife:
 
 def load_lives(conn: Connection, now: datetime, active_since: datetime,
                ward_code: Optional[str] = None) -> dict[str, DeviceLife]:
-    """Every device with at least one verdict (of one unit when ``ward_code`` is given), by device id."""
-    changes_q = (sa.select(verdict_changes.c.device_id, verdict_changes.c.changed_at, verdict_changes.c.to_status)
-                 .order_by(verdict_changes.c.changed_at, verdict_changes.c.id))
-    devices_q = sa.select(devices.c.device_id, devices.c.ward_code, devices.c.hostname, devices.c.last_collected_at)
+    """Every device with at least one verdict (of one unit when ``ward_code`` is given), by device id.
+
+    The overview reads every device and change of the city, where the store's
+    per-value conversion of moments would cost more than the queries: moments
+    are read as ISO text (``utc_iso``) and parsed here.
+    """
+    changes = _changes(conn, ward_code)
+    devices_q = sa.select(devices.c.device_id, devices.c.ward_code, devices.c.hostname,
+                          utc_iso(devices.c.last_collected_at))
     if ward_code is not None:
-        changes_q = changes_q.where(verdict_changes.c.ward_code == ward_code)
         devices_q = devices_q.where(devices.c.ward_code == ward_code)
-    changes: dict[str, list[tuple[datetime, str]]] = {}
-    for device_id, changed_at, status in conn.execute(changes_q):
-        changes.setdefault(device_id, []).append((changed_at, status))
-    rows = [r for r in conn.execute(devices_q) if r.device_id in changes]
-    active = {(r.ward_code, r.hostname): [] for r in rows}
-    for r in rows:
-        if r.last_collected_at >= active_since:
-            active[(r.ward_code, r.hostname)].append(r.device_id)
-    stale = now - active_since
+    parse = datetime.fromisoformat
+    rows = [(device_id, ward, hostname, parse(last))
+            for device_id, ward, hostname, last in conn.execute(devices_q).all() if device_id in changes]
+    active: dict[tuple[str, str], list[str]] = {}
+    for device_id, ward, hostname, last in rows:
+        if last >= active_since:
+            active.setdefault((ward, hostname), []).append(device_id)
     lives = {}
-    for r in rows:
-        mine = changes[r.device_id]
+    for device_id, ward, hostname, last in rows:
         end, successor = None, None
-        if r.last_collected_at < active_since:
-            later = sorted((changes[d][0][0], d) for d in active[(r.ward_code, r.hostname)]
-                           if changes[d][0][0] > mine[0][0])
-            if later:
-                successor = later[0][1]
-                end = min(now, max(r.last_collected_at, later[0][0]))
-            else:
-                end = r.last_collected_at + stale
-        lives[r.device_id] = DeviceLife(r.device_id, r.ward_code, r.hostname, tuple(mine), end, successor)
+        if last < active_since:
+            end, successor = _end(changes, device_id, active.get((ward, hostname), ()), last, now, active_since)
+        lives[device_id] = DeviceLife(device_id, ward, hostname, tuple(changes[device_id]), end, successor)
     return lives
+
+
+def _end(changes: dict[str, list[tuple[datetime, str]]], device_id: str, same_desk: Iterable[str],
+         last: datetime, now: datetime, active_since: datetime) -> tuple[datetime, Optional[str]]:
+    """When a silent device stops counting, and the active one that took over its hostname (if any)."""
+    first = changes[device_id][0][0]
+    later = sorted((changes[d][0][0], d) for d in same_desk if changes[d][0][0] > first)
+    if later:
+        return min(now, max(last, later[0][0])), later[0][1]
+    return last + (now - active_since), None
+
+
+def _changes(conn: Connection, ward_code: Optional[str]) -> dict[str, list[tuple[datetime, str]]]:
+    """Each device's verdict changes, in time order."""
+    q = (sa.select(verdict_changes.c.device_id, utc_iso(verdict_changes.c.changed_at), verdict_changes.c.to_status)
+         .order_by(verdict_changes.c.changed_at, verdict_changes.c.id))
+    if ward_code is not None:
+        q = q.where(verdict_changes.c.ward_code == ward_code)
+    changes: dict[str, list[tuple[datetime, str]]] = {}
+    parse = datetime.fromisoformat
+    for device_id, changed_at, status in conn.execute(q).all():
+        changes.setdefault(device_id, []).append((parse(changed_at), status))
+    return changes
 
 
 def day_range(first: date, last: date) -> list[date]:
@@ -89,18 +110,21 @@ def first_day(lives: Iterable[DeviceLife]) -> Optional[date]:
 
 
 def daily_counts(lives: Iterable[DeviceLife], ends: list[datetime]) -> dict[str, list[int]]:
-    """Devices per verdict at each moment of ``ends`` (ascending): one sweep over all changes."""
+    """Devices per verdict at each moment of ``ends`` (ascending): one sweep over all changes.
+
+    ``ends`` are bisected in UTC, the zone of the stored moments: comparing datetimes of one zone is as fast
+    as comparing numbers, across zones it is many times slower.
+    """
     n = len(ends)
-    keys = [e.timestamp() for e in ends]  # floats: bisecting aware datetimes is several times slower
+    keys = [e.astimezone(timezone.utc) for e in ends]
     diff = {v: [0] * (n + 1) for v in VERDICTS}
     for life in lives:
-        end = life.end.timestamp() if life.end is not None else None
-        times = [t.timestamp() for t, _ in life.changes]
-        for i, (_, status) in enumerate(life.changes):
-            stop = times[i + 1] if i + 1 < len(times) else None
+        changes, end = life.changes, life.end
+        for i, (start, status) in enumerate(changes):
+            stop = changes[i + 1][0] if i + 1 < len(changes) else None
             if end is not None:
                 stop = end if stop is None else min(stop, end)
-            a = bisect_left(keys, times[i])
+            a = bisect_left(keys, start)
             b = n if stop is None else bisect_left(keys, stop)
             if a < b and status in diff:
                 diff[status][a] += 1

@@ -35,38 +35,43 @@ class History:
     observations: dict[Pair, list[Observation]]
 
 
-def _endpoint_counts(conn: Connection, catalog: Catalog, active_since: datetime
+def _endpoint_counts(conn: Connection, catalog: Catalog, active_since: datetime, ward_code: Optional[str] = None
                      ) -> dict[Pair, tuple[int, int]]:
     """Per (ward, target) of the catalog's HDC endpoints: active devices that reached it, and that checked it.
 
-    Only the endpoints' own targets are read, so other checks the agents make cost nothing here.
+    Only the endpoints' own targets are read (of one unit when ``ward_code`` is given), so other checks the
+    agents make cost nothing here.
     """
     names = sorted({name for app in catalog.apps for name in endpoint_targets(app)})
     r = reachability
     q = (sa.select(r.c.ward_code, r.c.target, sa.func.sum(sa.case((r.c.ok, 1), else_=0)), sa.func.count())
          .where(r.c.target.in_(names), queries._active(r, active_since))
          .group_by(r.c.ward_code, r.c.target))
-    return {(w, t): (int(ok or 0), n) for w, t, ok, n in conn.execute(q)}
+    if ward_code is not None:
+        q = q.where(r.c.ward_code == ward_code)
+    return {(w, t): (int(ok or 0), n) for w, t, ok, n in conn.execute(q).all()}
 
 
 def _evidence_now(conn: Connection, catalog: Catalog, active_since: datetime,
-                  ever: set[Pair]) -> dict[Pair, Evidence]:
-    installed = queries.app_device_counts(conn, active_since)
-    reach = _endpoint_counts(conn, catalog, active_since)
+                  ever: set[Pair], ward_code: Optional[str] = None) -> dict[Pair, Evidence]:
+    """Evidence per (unit, application) now; of one unit when ``ward_code`` is given (a unit's page)."""
+    installed = queries.app_device_counts(conn, active_since, ward_code)
+    reach = _endpoint_counts(conn, catalog, active_since, ward_code)
     by_ward_target: dict[str, dict[str, tuple[int, int]]] = {}
     for (ward, target), counts in reach.items():
         by_ward_target.setdefault(ward, {})[target] = counts
     wards = {w for w, _ in installed} | set(by_ward_target) | {w for w, _ in ever}
+    apps = [(app.id, endpoint_targets(app)) for app in catalog.apps]  # parsed once, not once per unit
     out: dict[Pair, Evidence] = {}
     for ward in wards:
         targets = by_ward_target.get(ward, {})
-        for app in catalog.apps:
+        for app_id, names in apps:
             ok = checked = 0
-            for name in endpoint_targets(app):
+            for name in names:
                 r, n = targets.get(name, (0, 0))
                 ok, checked = ok + r, checked + n
-            n = installed.get((ward, app.id), 0)
-            out[(ward, app.id)] = Evidence(n, n > 0 or (ward, app.id) in ever, endpoint_status(ok, checked))
+            n = installed.get((ward, app_id), 0)
+            out[(ward, app_id)] = Evidence(n, n > 0 or (ward, app_id) in ever, endpoint_status(ok, checked))
     return out
 
 
@@ -78,11 +83,11 @@ def load_history(conn: Connection, ward_code: Optional[str] = None) -> History:
     if ward_code is not None:
         dq, oq = dq.where(d.c.ward_code == ward_code), oq.where(o.c.ward_code == ward_code)
     declarations: dict[Pair, list[Declaration]] = {}
-    for r in conn.execute(dq):
+    for r in conn.execute(dq).all():
         declarations.setdefault((r.ward_code, r.app_id), []).append(Declaration(
             r.state, r.effective_on, r.declared_by, r.declared_at, r.note, r.reference, r.source))
     observations: dict[Pair, list[Observation]] = {}
-    for r in conn.execute(oq):
+    for r in conn.execute(oq).all():
         observations.setdefault((r.ward_code, r.app_id), []).append(
             Observation(r.state, r.installed_devices, r.endpoint, r.observed_at))
     return History(declarations, observations)
@@ -96,7 +101,7 @@ def unit_migrations(conn: Connection, catalog: Catalog, registry: Registry, now:
                     active_since: datetime, ward_code: Optional[str] = None) -> dict[str, UnitMigration]:
     """Every unit of the registry (or one), every catalog application: state, evidence, history."""
     history = load_history(conn, ward_code)
-    evidence = _evidence_now(conn, catalog, active_since, _ever_installed(history))
+    evidence = _evidence_now(conn, catalog, active_since, _ever_installed(history), ward_code)
     none = Evidence(0, False)
     out = {}
     for ward in registry:

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Optional
 
+from .login import LoginSettings
 from .ratelimit import RateLimits
 from .store.engine import default_url
 
@@ -30,6 +31,8 @@ class Settings:
     per_device_metrics: bool = False
     # Ingest rate limits per ward token and per source address (collector/ratelimit.py).
     rate_limits: RateLimits = RateLimits()
+    # Who may read the page, the JSON read API and the exports (collector/login.py); off by default.
+    login: LoginSettings = LoginSettings()
 
     def active_since(self, now: Optional[datetime] = None) -> datetime:
         """The cut-off between active and silent devices, as of ``now``."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterable, Mapping, Optional
+from typing import Iterable, Mapping, NamedTuple, Optional
 
 from .history import PASSING, DeviceLife
 from .i18n import HANOI
@@ -55,49 +55,66 @@ def _passing_since(life: DeviceLife) -> Optional[datetime]:
     return since
 
 
-@dataclass(frozen=True)
-class _Facts:
-    """What a device's history says about remediation, whatever the milestone."""
+class _Facts(NamedTuple):
+    """What a device's history says about remediation, whatever the milestone (one per failing device)."""
 
     life: DeviceLife
-    failed_at: tuple[datetime, ...]
+    opened_at: datetime
     done_at: Optional[datetime]
     done_by: Optional[str]
 
+    def state(self, deadline: datetime, now: datetime) -> Optional[str]:
+        """Its state for a milestone met or missed at ``deadline``; None if it had not failed by then."""
+        if self.opened_at >= deadline:
+            return None
+        if self.done_at is not None:
+            return "done_on_time" if self.done_at < deadline else "done_late"
+        return "overdue" if now >= deadline else "in_progress"
+
 
 def _facts(lives: Mapping[str, DeviceLife]) -> list[_Facts]:
+    """The devices that failed while counted (a work item of some milestone), in ``lives`` order."""
     out = []
     for life in lives.values():
-        failed = tuple(t for t, status in life.changes
-                       if status == "not_ready" and (life.end is None or t < life.end))
-        if not failed:
+        end = life.end
+        opened = next((t for t, status in life.changes if status == "not_ready" and (end is None or t < end)), None)
+        if opened is None:
             continue
         resolver = lives.get(life.successor) if life.successor else life
         done_at = _passing_since(resolver) if resolver else None
         done_by = resolver.device_id if done_at and resolver is not life else None
-        out.append(_Facts(life, failed, done_at, done_by))
+        out.append(_Facts(life, opened, done_at, done_by))
     return out
 
 
 def milestone_work(lives: Mapping[str, DeviceLife], dues: Iterable[date], now: datetime
                    ) -> dict[date, list[WorkItem]]:
-    """The work items of milestones due on each of ``dues``, as of ``now``, in hostname order."""
+    """The work items of milestones due on each of ``dues``, as of ``now``, in hostname order.
+
+    The facts are sorted once, not each milestone's list: a milestone's items
+    are a subset of them, kept in that (stable) order.
+    """
+    facts = sorted(_facts(lives), key=lambda f: (f.life.ward_code, f.life.hostname, f.opened_at))
+    now = now.astimezone(timezone.utc)
+    out = {}
+    for due in dues:
+        deadline = due_moment(due)
+        out[due] = [WorkItem(f.life.device_id, f.life.ward_code, f.life.hostname, f.opened_at, f.done_at, f.done_by,
+                             state)
+                    for f in facts if (state := f.state(deadline, now)) is not None]
+    return out
+
+
+def milestone_tallies(lives: Mapping[str, DeviceLife], dues: Iterable[date], now: datetime
+                      ) -> dict[date, dict[str, dict[str, int]]]:
+    """``tally`` of each due's ``milestone_work``, without making the items: the city overview needs only counts."""
     facts = _facts(lives)
     now = now.astimezone(timezone.utc)
     out = {}
     for due in dues:
         deadline = due_moment(due)
-        items = []
-        for f in facts:
-            if f.failed_at[0] >= deadline:
-                continue
-            if f.done_at is not None:
-                state = "done_on_time" if f.done_at < deadline else "done_late"
-            else:
-                state = "overdue" if now >= deadline else "in_progress"
-            items.append(WorkItem(f.life.device_id, f.life.ward_code, f.life.hostname, f.failed_at[0], f.done_at,
-                                  f.done_by, state))
-        out[due] = sorted(items, key=lambda i: (i.ward_code, i.hostname, i.opened_at))
+        out[due] = _per_ward((f.life.ward_code, state) for f in facts
+                             if (state := f.state(deadline, now)) is not None)
     return out
 
 
@@ -108,10 +125,15 @@ def work_items(lives: Mapping[str, DeviceLife], due: date, now: datetime) -> lis
 
 def tally(items: Iterable[WorkItem]) -> dict[str, dict[str, int]]:
     """Items per unit and state; every state present, zeros included."""
-    counts: dict[str, Counter] = {}
-    for item in items:
-        counts.setdefault(item.ward_code, Counter())[item.state] += 1
-    return {ward: {s: c[s] for s in STATES} for ward, c in counts.items()}
+    return _per_ward((item.ward_code, item.state) for item in items)
+
+
+def _per_ward(pairs: Iterable[tuple[str, str]]) -> dict[str, dict[str, int]]:
+    """Counts of (unit, state) pairs by unit, units in order of first appearance, every state present."""
+    out: dict[str, dict[str, int]] = {}
+    for (ward, state), n in Counter(pairs).items():
+        out.setdefault(ward, dict.fromkeys(STATES, 0))[state] = n
+    return out
 
 
 def city_tally(by_ward: Mapping[str, Mapping[str, int]]) -> dict[str, int]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 
@@ -34,6 +36,30 @@ class UTCDateTime(TypeDecorator):
         if isinstance(value, str):  # SQLite via raw SQL
             value = datetime.fromisoformat(value)
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class utc_iso(FunctionElement):
+    """A UTCDateTime column as ISO 8601 text with its offset (``+00:00``), for ``datetime.fromisoformat``.
+
+    For reads of thousands of moments that must come back aware: parsing
+    this text yields the same ``timezone.utc`` values several times faster
+    than the column's own conversion (parse, then attach UTC). Defined for
+    the two supported backends.
+    """
+
+    type = sa.String()
+    inherit_cache = True
+
+
+@compiles(utc_iso, "sqlite")
+def _utc_iso_sqlite(element: utc_iso, compiler, **kw) -> str:
+    # SQLite keeps the moment as naive UTC text already ('YYYY-MM-DD HH:MM:SS.ffffff').
+    return f"({compiler.process(element.clauses, **kw)} || '+00:00')"
+
+
+@compiles(utc_iso, "postgresql")
+def _utc_iso_postgresql(element: utc_iso, compiler, **kw) -> str:
+    return f"(to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM-DD HH24:MI:SS.US') || '+00:00')"
 
 
 metadata = sa.MetaData()
@@ -165,6 +191,9 @@ reachability = sa.Table(
     sa.Column("tls_ok", sa.Boolean, nullable=True),
     sa.Column("http_status", sa.Integer, nullable=True),
     sa.Column("failed_step", sa.String(16), nullable=True),
+    # 0002_endpoint_index: the HDC endpoints' counts per unit (migration_queries._endpoint_counts) read this
+    # index alone, in the order they group by, instead of every active device's rows.
+    sa.Index("ix_reachability_endpoint", "target", "ward_code", "ok", "device_id"),
 )
 
 # Cloud migration (inventory/migration.py): operators' declarations and the
