@@ -9,6 +9,7 @@ from inventory.schema import SUPPORTED_VERSIONS, schema_document
 
 from . import __version__
 from .openapi_admin import ADMIN_PATHS, ADMIN_SCHEMAS, ADMIN_SECURITY_SCHEME
+from .openapi_login import VIEWER_SCHEME, VIEWER_SECURITY_SCHEME, with_login
 from .openapi_migration import MIGRATION_PATHS, MIGRATION_SCHEMAS
 from .openapi_read import READ_SCHEMAS, array, ref
 from .ranking import SORT_KEYS
@@ -42,8 +43,11 @@ def openapi_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "hdc-readiness collector", "version": __version__,
-                 "description": "Ingest of device reports and readiness of Hanoi's commune-level units."},
-        "paths": {
+                 "description": "Ingest of device reports and readiness of Hanoi's commune-level units. "
+                                "The read endpoints are open unless the collector runs with `serve --login`: "
+                                "with `basic` they need a viewer (HTTP Basic, 401 without one); with `header` "
+                                "only requests through the signing-in reverse proxy are answered (403 otherwise)."},
+        "paths": with_login({
             "/api/v1/reports": {"post": {
                 "summary": "File one device report for the token's unit",
                 "security": [{"wardToken": []}],
@@ -104,11 +108,12 @@ def openapi_document() -> dict[str, Any]:
             "/healthz": {"get": {"summary": "Liveness and store reachability",
                                  "responses": {"200": _answer("Healthy", {"type": "object"}),
                                                "503": _answer("Store unreachable")}}},
-        },
+        }),
         "components": {
             "securitySchemes": {"wardToken": {"type": "http", "scheme": "bearer",
                                               "description": "Ward token from `hdc-collector token create`"},
-                                "adminToken": ADMIN_SECURITY_SCHEME},
+                                "adminToken": ADMIN_SECURITY_SCHEME,
+                                VIEWER_SCHEME: VIEWER_SECURITY_SCHEME},
             "schemas": {
                 # Every version a collector ever accepted stays accepted; schema_version tells them apart.
                 "Report": {"oneOf": [{"$ref": f"#/components/schemas/{name}"} for name in reports]},

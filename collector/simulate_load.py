@@ -25,7 +25,7 @@ from inventory.registry import Registry
 from .loadgen import PostStats, post_reports
 from .migration_queries import observe_now
 from .settings import Settings
-from .simulate import generate_declarations
+from .simulate_migration import generate_declarations
 from .store.tokens import create_token
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import re
 import shutil
 import stat
@@ -232,7 +233,10 @@ def test_rendered_units_pass_systemd_analyze_verify(tmp_path):
     # the drop-in's ReadWritePaths.
     overrides = {"hdc_agent_prefix": str(BIN.parent), "hdc_collector_prefix": str(BIN.parent),
                  "hdc_agent_state_dir": str(tmp_path / "agent-state"),
-                 "hdc_collector_registry_src": "units.csv", "ansible_python_interpreter": sys.executable}
+                 "hdc_collector_registry_src": "units.csv", "ansible_python_interpreter": sys.executable,
+                 # The login's options on the command line, as systemd splits them.
+                 "hdc_collector_login": "header", "hdc_collector_trusted_proxies": ["10.0.5.7", "fd00::/64"],
+                 "hdc_collector_protect_metrics": True}
     done = subprocess.run([tool("ansible-playbook"), "-i", "localhost,", "-e", json.dumps(overrides), str(playbook)],
                           capture_output=True, text=True, timeout=300, cwd=ANSIBLE, env=ansible_env(tmp_path))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
@@ -242,6 +246,8 @@ def test_rendered_units_pass_systemd_analyze_verify(tmp_path):
     collector_unit = (units / "hdc-collector.service").read_text()
     assert f"ExecStart={BIN}/hdc-collector serve --host 127.0.0.1 --port 8080" in collector_unit
     assert "--registry /etc/hdc-collector/units.csv" in collector_unit and "StateDirectory=hdc-collector" in collector_unit
+    assert (" --login header --login-header X-Remote-User --trusted-proxy 10.0.5.7 --trusted-proxy fd00::/64"
+            " --protect-metrics --registry" in collector_unit)
     verify = subprocess.run(["systemd-analyze", "verify", "hdc-agent.service", "hdc-agent.timer",
                              "hdc-collector.service"], cwd=units, capture_output=True, text=True, timeout=60)
     assert (verify.returncode, verify.stderr) == (0, "")
@@ -252,8 +258,40 @@ def test_rendered_units_pass_systemd_analyze_verify(tmp_path):
     assert float(found.group(1)) <= 2.0, security.stdout
 
 
-def test_collector_role_in_check_mode_evaluates_every_task_and_changes_nothing(wheelhouse, tmp_path):
-    """No systemd here to run the service for real: check mode still renders every template and condition."""
+VIEWER_PASSWORD = "mật-khẩu-của-Lan-1"
+# The login variables, and what `serve` must then be started with (None: no login options at all).
+LOGINS = {
+    "none": ({}, None),
+    "basic": ({"hdc_collector_login": "basic", "hdc_collector_protect_metrics": True,
+               "hdc_collector_viewers": [{"name": "Nguyễn Lan", "password": VIEWER_PASSWORD},
+                                         {"name": "prometheus", "password": VIEWER_PASSWORD + "-p"}]},
+              {"login_mode": "basic", "viewers_path": "{root}/etc/login/viewers", "login_header": "X-Remote-User",
+               "trusted_proxies": (), "protect_metrics": True}),
+    "header": ({"hdc_collector_login": "header", "hdc_collector_login_header": "X-Auth-User",
+                "hdc_collector_trusted_proxies": ["10.0.5.7", "fd00::/64"]},
+               {"login_mode": "header", "viewers_path": None, "login_header": "X-Auth-User",
+                "trusted_proxies": ("10.0.5.7/32", "fd00::/64"), "protect_metrics": False}),
+}
+
+
+def _serve_params(exec_start: str) -> dict:
+    """The rendered ExecStart, parsed by the real `hdc-collector serve` (options, callbacks, the login check)."""
+    import shlex
+
+    from collector.cli import _login_settings, serve
+
+    program, command, *args = shlex.split(exec_start)
+    assert program.endswith("/bin/hdc-collector") and command == "serve", exec_start
+    params = serve.make_context("serve", args).params
+    names = ("login_mode", "viewers_path", "login_header", "trusted_proxies", "protect_metrics")
+    login = {k: params[k] for k in names}
+    _login_settings(**login)  # raises, as serve would, on a combination the collector refuses
+    login["viewers_path"] = None if login["viewers_path"] is None else str(login["viewers_path"])
+    login["trusted_proxies"] = tuple(str(net) for net in login["trusted_proxies"])
+    return login
+
+
+def _collector_check_run(wheelhouse, tmp_path: Path, extra: dict) -> tuple[subprocess.CompletedProcess, Path]:
     root = tmp_path / "target"
     hosts = tmp_path / "hosts.yml"
     hosts.write_text(yaml.safe_dump({"all": {"children": {"hdc_collectors": {"hosts": {"target": {
@@ -261,14 +299,120 @@ def test_collector_role_in_check_mode_evaluates_every_task_and_changes_nothing(w
     settings = {"hdc_collector_wheel": str(wheelhouse["wheel"]), "hdc_collector_prefix": str(root / "opt"),
                 "hdc_collector_config_dir": str(root / "etc"), "hdc_collector_state_dir": str(root / "var"),
                 "hdc_collector_operator_files_dir": str(root / "share"),
-                "hdc_collector_systemd_dir": str(root / "systemd"), "hdc_collector_manage_service": False}
-    done = subprocess.run([tool("ansible-playbook"), "--check", "-i", str(hosts), "-e", json.dumps(settings),
+                "hdc_collector_systemd_dir": str(root / "systemd"), "hdc_collector_manage_service": False, **extra}
+    variables = tmp_path / "vars.json"  # a file, not the command line: passwords stay out of `ps`
+    variables.write_text(json.dumps(settings, ensure_ascii=False), encoding="utf-8")
+    done = subprocess.run([tool("ansible-playbook"), "--check", "--diff", "-i", str(hosts), "-e", f"@{variables}",
                            str(ANSIBLE / "playbooks" / "collector.yml")],
                           capture_output=True, text=True, timeout=600, cwd=ANSIBLE, env=ansible_env(tmp_path))
+    return done, root
+
+
+@pytest.mark.parametrize("login", list(LOGINS))
+def test_collector_role_in_check_mode_evaluates_every_task_and_changes_nothing(wheelhouse, tmp_path, login):
+    """No systemd here to run the service for real: check mode still renders every template and condition."""
+    extra, expected = LOGINS[login]
+    done, root = _collector_check_run(wheelhouse, tmp_path, extra)
     output = done.stdout + done.stderr
     counts = recap(output)
     assert (done.returncode, counts["failed"]) == (0, 0), output[-4000:]
     assert counts["changed"] > 0 and not root.exists()
+    assert VIEWER_PASSWORD not in output  # no_log wherever a viewer's password passes
+
+    # The unit as it would be written (--diff): its command line is what `serve` accepts, with the login asked for.
+    exec_start, = re.findall(r"^\+ExecStart=(.*)$", output, re.M)
+    login_params = _serve_params(exec_start)
+    if expected is None:
+        assert "--login" not in exec_start and "--protect-metrics" not in exec_start
+        assert login_params["login_mode"] == "none"
+    else:
+        assert login_params == {**expected, "viewers_path": expected["viewers_path"] and
+                                expected["viewers_path"].format(root=root)}
+    scrape = "basic_auth:" in output and "password_file: /etc/prometheus/hdc-collector-viewer.password" in output
+    assert scrape == (login == "basic")
+    if login == "basic":
+        # Nothing to list or add before the virtual environment exists; the viewers' tasks are still evaluated.
+        assert "Add the missing viewers" in output and "Keep the viewers file readable" in output
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"hdc_collector_login": "basic"}, "hdc_collector_login basic needs hdc_collector_viewers"),
+    ({"hdc_collector_login": "basic", "hdc_collector_viewers": [{"name": "a:b", "password": "long-enough"}]},
+     "names without ':'"),
+    ({"hdc_collector_login": "basic", "hdc_collector_viewers": [{"name": "lan", "password": "Pw-1234"}]},
+     "passwords of at\nleast 8 characters"),
+    ({"hdc_collector_login": "header", "hdc_collector_login_header": "Authorization"}, "is a header name"),
+    ({"hdc_collector_login": "header", "hdc_collector_trusted_proxies": ["10.0.5.7 --login none"]},
+     "addresses or networks"),
+    ({"hdc_collector_protect_metrics": True}, "hdc_collector_protect_metrics needs hdc_collector_login"),
+    ({"hdc_collector_login": "sso"}, "hdc_collector_login"),
+    ({"hdc_collector_login": "basic", "hdc_collector_viewers": [{"name": "lan"}]}, "password"),
+])
+def test_collector_role_refuses_login_settings_serve_would_refuse(wheelhouse, tmp_path, extra, message):
+    done, root = _collector_check_run(wheelhouse, tmp_path, extra)
+    output = re.sub(r"\s+", " ", done.stdout + done.stderr)
+    assert done.returncode != 0 and re.sub(r"\s+", " ", message) in output, output[-3000:]
+    for viewer in extra.get("hdc_collector_viewers", []):
+        assert "password" not in viewer or viewer["password"] not in output  # refused, and still not shown
+    assert not root.exists()
+
+
+def test_collector_role_writes_viewers_once_and_passwords_only_when_asked(tmp_path):
+    """The role's viewers tasks for real (this venv's `hdc-collector viewer`, this user as the service's)."""
+    from werkzeug.security import check_password_hash
+
+    from collector.viewers import load
+
+    need(shutil.which("runuser") is not None, "runuser not installed (Debian package util-linux)")
+    user = pwd.getpwuid(os.getuid()).pw_name
+    config = tmp_path / "etc"
+    playbook = tmp_path / "viewers.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "name": "The collector role's viewers", "hosts": "localhost", "connection": "local", "gather_facts": False,
+        "tasks": [{"name": "Viewers", "ansible.builtin.include_role": {"name": "hdc_collector",
+                                                                       "tasks_from": "viewers"}}]}]))
+
+    def play(viewers: list, **extra) -> tuple[dict, str]:
+        variables = tmp_path / "vars.json"
+        variables.write_text(json.dumps({
+            "hdc_collector_user": user, "hdc_collector_prefix": str(BIN.parent),
+            "hdc_collector_config_dir": str(config), "hdc_collector_viewers": viewers,
+            "ansible_python_interpreter": sys.executable, **extra}, ensure_ascii=False), encoding="utf-8")
+        done = subprocess.run([tool("ansible-playbook"), "-i", "localhost,", "-e", f"@{variables}", str(playbook)],
+                              capture_output=True, text=True, timeout=300, cwd=ANSIBLE, env=ansible_env(tmp_path))
+        output = done.stdout + done.stderr
+        found = re.search(r"^localhost\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=(\d+)", output, re.M)
+        assert done.returncode == 0 and found and found.group(2) == "0", output[-3000:]
+        for viewer in viewers:
+            assert viewer["password"] not in output
+        return int(found.group(1)), output
+
+    def valid(name: str, password: str) -> bool:
+        hashed = load(path).get(name)
+        return hashed is not None and check_password_hash(hashed, password)
+
+    path = config / "login" / "viewers"
+    lan, lan_new, bot = "mật-khẩu-của-Lan-1", "mật-khẩu-mới-của-Lan", "prometheus-scrapes-1"
+    changed, _ = play([{"name": "Nguyễn Lan", "password": lan}, {"name": "prometheus", "password": bot}])
+    assert changed >= 2
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert path.stat().st_uid == os.getuid() and valid("Nguyễn Lan", lan) and valid("prometheus", bot)
+    assert lan not in path.read_text(encoding="utf-8")
+
+    # Rerun, a new password in the inventory, a viewer added by hand: nothing changes unless asked.
+    added = subprocess.run([sys.executable, "-m", "collector.cli", "viewer", "add", "tran.b", "--viewers-file",
+                            str(path), "--password-stdin"], input="tran-b-password\n", capture_output=True,
+                           text=True, timeout=120, cwd=ROOT)
+    assert added.returncode == 0, added.stderr
+    changed, _ = play([{"name": "Nguyễn Lan", "password": lan}, {"name": "prometheus", "password": bot}])
+    assert changed == 0
+    changed, _ = play([{"name": "Nguyễn Lan", "password": lan_new}, {"name": "prometheus", "password": bot}])
+    assert changed == 0 and valid("Nguyễn Lan", lan) and valid("tran.b", "tran-b-password")
+
+    changed, _ = play([{"name": "Nguyễn Lan", "password": lan_new}, {"name": "prometheus", "password": bot}],
+                      hdc_collector_viewers_update_passwords=True, hdc_collector_viewers_exclusive=True)
+    assert changed > 0 and valid("Nguyễn Lan", lan_new) and not valid("Nguyễn Lan", lan)
+    assert sorted(load(path)) == ["Nguyễn Lan", "prometheus"] and stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_ansible_lint_production_profile_is_clean(tmp_path):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from jsonschema import Draft202012Validator
 from werkzeug.security import check_password_hash
 
 from conftest import ROOT, free_port, need, start_collector, stop
@@ -295,6 +296,60 @@ def test_header_login_believes_a_trusted_proxy_only(tmp_path):
     finally:
         log = _output(c.proc)
     assert "not a --trusted-proxy" in log
+
+
+# --- the OpenAPI document describes the login ---------------------------------------------------------
+
+
+def _read_operations(doc: dict) -> list[tuple[str, dict]]:
+    """Every GET the document puts behind the login (it lists viewerBasic among its security alternatives)."""
+    found = [(path, item["get"]) for path, item in doc["paths"].items()
+             if "get" in item and {"viewerBasic": []} in item["get"].get("security", [])]
+    assert {"/api/v1/wards", "/api/v1/wards/{code}", "/api/v1/summary", "/api/v1/devices/{device_id}",
+            "/api/v1/applications/{app_id}"} <= {path for path, _ in found}
+    return found
+
+
+def _refusals_match_the_document(url: str, doc: dict, expected: int, **request) -> None:
+    examples = {"code": "00070", "device_id": "dev-1", "app_id": "misa"}
+    for path, operation in _read_operations(doc):
+        concrete = path.format(**examples)
+        refused = requests.get(url + concrete, timeout=30, **request)
+        documented = operation["responses"]
+        # Exactly what the document promises this path, not merely "some 4xx".
+        assert refused.status_code == expected and str(refused.status_code) in documented, (path, refused.status_code)
+        answer = documented[str(refused.status_code)]
+        schema = answer["content"]["application/json"]["schema"]
+        assert refused.headers["Content-Type"].startswith("application/json"), path
+        Draft202012Validator({**schema, "components": doc["components"]}).validate(refused.json())
+        assert refused.json()["status"] == expected
+        for header in answer.get("headers", {}):
+            assert header in refused.headers, (path, header)
+
+
+def test_openapi_document_describes_the_login_and_every_refusal_matches_it(basic_collector, tmp_path):
+    c = basic_collector
+    assert requests.get(c.url + "/api/v1/openapi.json", timeout=30).status_code == 401
+    doc = requests.get(c.url + "/api/v1/openapi.json", auth=_basic("Nguyễn Lan", PASSWORD), timeout=30).json()
+    scheme = doc["components"]["securitySchemes"]["viewerBasic"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "basic") and "--login header" in scheme["description"]
+    # With the login off the same endpoints need nothing: the empty requirement is one of the alternatives.
+    assert all(op["security"] == [{}, {"viewerBasic": []}] for _, op in _read_operations(doc))
+    # Token-secured and open endpoints are not put behind the viewers' login.
+    assert doc["paths"]["/api/v1/reports"]["post"]["security"] == [{"wardToken": []}]
+    assert doc["paths"]["/api/v1/admin/audit"]["get"]["security"] == [{"adminToken": []}]
+    assert "security" not in doc["paths"]["/healthz"]["get"]
+
+    _refusals_match_the_document(c.url, doc, 401)
+    _refusals_match_the_document(c.url, doc, 401, auth=_basic("Nguyễn Lan", "wrong-password"))
+
+    # Header mode from a peer that is not the proxy: 403, as documented for the same paths.
+    header = start_collector(f"sqlite:///{tmp_path / 'header.sqlite3'}", "--login", "header",
+                             "--trusted-proxy", "10.9.9.9")
+    try:
+        _refusals_match_the_document(header.url, doc, 403, headers={"X-Remote-User": "lan"})
+    finally:
+        stop(header.proc)
 
 
 def _nginx_auth_basic(tmp_path: Path, upstream: str, htpasswd: Path) -> tuple[subprocess.Popen, str]:

@@ -10,7 +10,10 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from collector.simulate import APP_VARIANTS, DEADLINE, generate_fleet, generate_history, win11_release
+from collector.simulate import generate_fleet, generate_history
+from collector.simulate_machines import win11_release
+from collector.simulate_software import APP_VARIANTS
+from collector.simulate_units import DEADLINE
 from inventory.baseline import load_baseline
 from inventory.catalog import load_catalog
 from inventory.evaluate import STATUSES, evaluate
