@@ -1,7 +1,6 @@
 """Optional login for the page, the JSON read API and the exports: real collector processes, a real nginx."""
 from __future__ import annotations
 
-import os
 import shutil
 import stat
 import statistics
@@ -16,6 +15,7 @@ from jsonschema import Draft202012Validator
 from werkzeug.security import check_password_hash
 
 from conftest import ROOT, free_port, need, start_collector, stop
+from support.nginx import start_nginx
 from support.store import count
 from test_ingest import windows_pc
 
@@ -355,24 +355,9 @@ def test_openapi_document_describes_the_login_and_every_refusal_matches_it(basic
 def _nginx_auth_basic(tmp_path: Path, upstream: str, htpasswd: Path) -> tuple[subprocess.Popen, str]:
     """Debian's nginx signing users in with auth_basic and naming them to the collector, as the README shows."""
     need(shutil.which("nginx") is not None, "nginx not installed (Debian package 'nginx-light')")
-    port, d = free_port(), tmp_path / "nginx"
-    d.mkdir()
-    # Run as root (CI), nginx's workers would drop to nobody, who cannot read pytest's private folders.
-    user = "user root;" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
-    (d / "nginx.conf").write_text(f"""
-daemon off;
-{user}
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log;
-events {{ worker_connections 64; }}
-http {{
-    access_log {d}/access.log;
-    client_body_temp_path {d}/body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = start_nginx(tmp_path / "nginx", f"""
     server {{
         listen 127.0.0.1:{port};
         client_max_body_size 8m;
@@ -389,23 +374,8 @@ http {{
             proxy_pass {upstream};
             proxy_set_header X-Remote-User "";
         }}
-    }}
-}}
-""")
-    proc = subprocess.Popen(["nginx", "-p", str(d), "-e", str(d / "error.log"), "-c", str(d / "nginx.conf")],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"nginx exited: {proc.stdout.read()} {(d / 'error.log').read_text()}")
-        try:
-            if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                return proc, url
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    stop(proc)
-    raise RuntimeError("nginx did not answer within 30 s")
+    }}""", url)
+    return proc, url
 
 
 def test_nginx_auth_basic_in_front_names_the_user_to_the_collector(tmp_path):

@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from conftest import ROOT, free_port, need, start_collector, stop
+from support.nginx import start_nginx
 from support.store import count
 from test_agent_cli import certificates  # noqa: F401 - the session fixture: a throwaway CA and server certificate
 from test_ingest import windows_pc
@@ -129,21 +130,9 @@ def test_tls_options_are_checked_before_serving(tmp_path, certificates):  # noqa
 def _nginx(tmp_path: Path, certs: Path, upstream: str) -> tuple[subprocess.Popen, str]:
     """Debian's nginx as the TLS terminator in front of a plain-HTTP collector, as the README shows it."""
     need(shutil.which("nginx") is not None, "nginx not installed (Debian package 'nginx-light')")
-    port, d = free_port(), tmp_path / "nginx"
-    d.mkdir()
-    (d / "nginx.conf").write_text(f"""
-daemon off;
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log;
-events {{ worker_connections 64; }}
-http {{
-    access_log {d}/access.log;
-    client_body_temp_path {d}/body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
+    port = free_port()
+    url = f"https://127.0.0.1:{port}"
+    proc = start_nginx(tmp_path / "nginx", f"""
     server {{
         listen 127.0.0.1:{port} ssl;
         ssl_certificate     {certs}/server.pem;
@@ -156,23 +145,8 @@ http {{
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto https;
         }}
-    }}
-}}
-""")
-    proc = subprocess.Popen(["nginx", "-p", str(d), "-e", str(d / "error.log"), "-c", str(d / "nginx.conf")],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"https://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"nginx exited: {proc.stdout.read()} {(d / 'error.log').read_text()}")
-        try:
-            if requests.get(url + "/healthz", timeout=1, verify=str(certs / "ca.pem")).status_code == 200:
-                return proc, url
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    stop(proc)
-    raise RuntimeError("nginx did not answer within 30 s")
+    }}""", url, verify=str(certs / "ca.pem"))
+    return proc, url
 
 
 def test_behind_a_tls_terminator_the_agent_delivers_through_it(tmp_path, certificates):  # noqa: F811
