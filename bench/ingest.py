@@ -46,6 +46,10 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from support import machine  # noqa: E402
+
 TARGET, WITHIN = 300, 3.0
 
 
@@ -253,6 +257,7 @@ def main() -> None:
                   f"{h['server_cpu_ms']:.2f} | {base[name]:.0f} | {ratio:.2f}x | {'met' if ok else 'NOT met'} |")
             if set(h["statuses"]) - {"201"}:
                 print(f"  unexpected answers: {h['statuses']}")
+    print("\n" + machine.reference_line())
 
 
 if __name__ == "__main__":

@@ -47,7 +47,10 @@ def measure(db_url: str, runs: int) -> dict[str, float]:
     from collector.history import load_lives
     from collector.settings import Settings
 
+    from collector.server import settle_heap
+
     app = create_app(Settings(db_url=db_url))
+    settle_heap()  # as `hdc-collector serve` does once the app is built
     client = app.test_client()
     c = app.extensions["hdc"]
 
@@ -79,7 +82,7 @@ def main() -> None:
     parser.add_argument("--db", help="measure this store instead of the benchmark fleets")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    from support import fleet
+    from support import fleet, machine
 
     targets = [("given store", args.db)] if args.db else [(s, fleet.store(s)) for s in args.sizes.split(",")]
     # The larger stores take seconds per cold render: fewer runs keep `make bench` within minutes.
@@ -93,6 +96,7 @@ def main() -> None:
         verdict = "met" if f["overview cold"] < TARGET_MS else "NOT met"
         target = f"overview cold < {TARGET_MS:.0f} ms: {verdict}" if label in ("5k", "given store") else "none"
         print(f"| {label} | {f['active devices']:,} | " + " | ".join(f"{f[k]:.1f}" for k in keys) + f" | {target} |")
+    print("\n" + machine.reference_line())
 
 
 if __name__ == "__main__":

@@ -6,12 +6,14 @@ Run: python bench/scrape.py [--sizes 5k,50k,150k] [--runs N] [--db URL]
 Same stores as bench/page.py (bench/support/fleet.py). Each figure is the
 median of --runs scrapes through the Flask app (no network); the series
 count is the number of sample lines. The peer figure is the floor: the
-shared queries alone, with no exposition.
+shared queries alone (the counts kept at ingest, the units' applications),
+with no exposition.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -25,9 +27,13 @@ TARGET_MS = 100.0
 def measure(db_url: str, runs: int) -> dict[str, float]:
     from collector import queries
     from collector.app import create_app
+    from collector.migration_queries import unit_migrations
     from collector.settings import Settings
 
+    from collector.server import settle_heap
+
     app = create_app(Settings(db_url=db_url))
+    settle_heap()  # as `hdc-collector serve` does once the app is built
     client = app.test_client()
     c = app.extensions["hdc"]
     body = client.get("/metrics").data
@@ -36,12 +42,14 @@ def measure(db_url: str, runs: int) -> dict[str, float]:
 
     def queries_only() -> None:
         with c.engine.connect() as conn:
-            queries.ward_summaries(conn, c.registry, since)
-            queries.class_verdict_counts(conn, since)
-            queries.rule_failure_counts(conn, since)
-            queries.app_device_counts(conn, since)
-            queries.reachability_counts(conn, since)
+            counted = queries.active_counts(conn, since)
+            queries.ward_summaries(conn, c.registry, since, counted)
+            queries.class_verdict_counts(conn, since, counted)
+            queries.rule_failure_counts(conn, since, counted)
+            queries.app_device_counts(conn, since, counted=counted)
+            queries.reachability_details(conn, since, counted=counted)
             queries.store_row_counts(conn)
+            unit_migrations(conn, c.catalog, c.registry, datetime.now(timezone.utc), since, counted=counted)
 
     with c.engine.connect() as conn:
         devices = sum(s.devices for s in queries.ward_summaries(conn, c.registry, since))
@@ -57,7 +65,7 @@ def main() -> None:
     parser.add_argument("--db")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    from support import fleet
+    from support import fleet, machine
 
     targets = [("given store", args.db)] if args.db else [(s, fleet.store(s)) for s in args.sizes.split(",")]
     print("\n/metrics, server-side, median of scrapes (Flask test client, no network)\n")
@@ -74,6 +82,7 @@ def main() -> None:
             target = f"series as at 5k: {'yes' if same else 'NO'}"
         print(f"| {label} | {f['devices']:,} | {f['scrape ms']:.1f} | {f['queries only ms']:.1f} | "
               f"{f['KiB']:.0f} | {f['series']:,} | {target} |")
+    print("\n" + machine.reference_line())
 
 
 if __name__ == "__main__":

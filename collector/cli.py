@@ -170,7 +170,7 @@ def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, tok
     """Run the collector with a production WSGI server (waitress; gunicorn for --workers or --tls-cert)."""
     import os
 
-    from .server import ServeError, Server, TLSFiles, serve_with_gunicorn
+    from .server import ServeError, Server, TLSFiles, serve_with_gunicorn, settle_heap
 
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
@@ -189,6 +189,7 @@ def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, tok
                               catalog_path=catalog_path, stale_after_days=stale_after_days,
                               per_device_metrics=per_device_metrics,
                               rate_limits=RateLimits(token=token_rate, address=address_rate), login=login))
+    settle_heap()
     if gunicorn:
         scheme = "https" if tls else "http"
         click.echo(f"hdc-collector {__version__} listening on {scheme}://{host}:{port} ({workers} worker "
@@ -447,13 +448,14 @@ def _progress(sent: int) -> None:
 def demo(host, port, db_url, seed, own_ward, keep) -> None:
     """Start the collector on SQLite, send this machine's report and a simulated fleet, and keep serving."""
     from .app import create_app
-    from .server import Server
+    from .server import Server, settle_heap
 
     if not keep:
         _remove_sqlite(db_url)
     registry = load_registry()
     own_ward = own_ward or next(iter(registry)).code
     app = create_app(Settings(db_url=db_url))
+    settle_heap()
     server = Server(app, host, port)
     server.start_in_background()
     click.echo(f"Collector started on {server.url} (store: {db_url})")

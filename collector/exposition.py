@@ -9,14 +9,55 @@ scrape, so the output is the same, byte for byte (tests/test_exposition.py).
 """
 from __future__ import annotations
 
+from typing import Optional, Sequence
+
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.openmetrics import exposition as om
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
 
 _TYPES = {"counter": "counter", "info": "gauge", "stateset": "gauge", "gaugehistogram": "histogram",
           "unknown": "untyped"}
 _SUFFIX = {"counter": "_total", "info": "_info"}
 _OM_SUFFIXES = ("_created", "_gsum", "_gcount")
+_MAX_KEPT_LINES = 200_000
+
+
+class RowGauge(GaugeMetricFamily):
+    """A gauge family that keeps its series as (label values, value) rows; ``samples`` are made when asked for.
+
+    /metrics adds thousands of series per scrape to a few families; making
+    a Sample (and its label dict) for each, only for ``render`` to take it
+    apart again, cost as much as the rest of the scrape. ``render`` writes
+    the rows directly; every other reader (prometheus_client's own
+    exposition, tests) sees ordinary samples. ``lines`` keeps each series'
+    text up to its value from one scrape to the next (the same units, rules
+    and applications every time): give every scrape's families of one
+    collector the same dict.
+    """
+
+    def __init__(self, name: str, documentation: str, labels: Sequence[str] = (),
+                 lines: Optional[dict[tuple, str]] = None):
+        self.rows: list[tuple[Sequence[str], float]] = []
+        super().__init__(name, documentation, labels=labels)
+        self.label_names = tuple(labels)
+        self.lines = {} if lines is None else lines
+
+    @property
+    def samples(self) -> list[Sample]:
+        return [Sample(self.name, dict(zip(self.label_names, values)), value, None)
+                for values, value in self.rows]
+
+    @samples.setter
+    def samples(self, value: list) -> None:  # Metric.__init__ starts every family with no samples
+        if value:
+            raise ValueError("RowGauge keeps rows, not samples")
+
+    def add_metric(self, labels: Sequence[str], value: float, timestamp: Optional[float] = None) -> None:
+        if timestamp is not None:
+            raise ValueError("RowGauge series carry no timestamp")
+        self.rows.append((labels, value))
 
 
 def render(registry: Collector) -> bytes:
@@ -38,9 +79,7 @@ def render(registry: Collector) -> bytes:
         return escaped
 
     def line(sample) -> str:
-        value = values.get(sample.value)
-        if value is None:
-            value = values[sample.value] = floatToGoString(sample.value)
+        value = value_of(sample.value)
         if sample.labels:
             labels = ",".join(f'{label_of(k)}="{_escape_value(v)}"' for k, v in sorted(sample.labels.items()))
             text = f"{name_of(sample.name)}{{{labels}}} {value}"
@@ -50,11 +89,34 @@ def render(registry: Collector) -> bytes:
             text += f" {int(float(sample.timestamp) * 1000):d}"
         return text + "\n"
 
+    def value_of(raw: float) -> str:
+        value = values.get(raw)
+        if value is None:
+            value = values[raw] = floatToGoString(raw)
+        return value
+
+    def rows(metric: RowGauge) -> None:
+        names, lines = metric.label_names, metric.lines
+        if len(lines) > _MAX_KEPT_LINES:  # label values that come and go (endpoint targets) must not pile up
+            lines.clear()
+        order = sorted(range(len(names)), key=names.__getitem__)
+        pieces = [(i, f'{label_of(names[i])}="') for i in order]
+        head = name_of(metric.name) + "{"
+        for labels, value in metric.rows:
+            key = (metric.name, *labels)
+            text = lines.get(key)
+            if text is None:
+                text = lines[key] = head + ",".join([p + _escape_value(labels[i]) + '"' for i, p in pieces]) + "} "
+            out.append(text + value_of(value) + "\n")
+
     out: list[str] = []
     for metric in registry.collect():
         mname = name_of(metric.name + _SUFFIX.get(metric.type, ""))
         doc = metric.documentation.replace("\\", r"\\").replace("\n", r"\n")
         out.append(f"# HELP {mname} {doc}\n# TYPE {mname} {_TYPES.get(metric.type, metric.type)}\n")
+        if isinstance(metric, RowGauge) and metric.label_names:
+            rows(metric)
+            continue
         extra: dict[str, list[str]] = {}
         for sample in metric.samples:
             suffix = next((s for s in _OM_SUFFIXES if sample.name == metric.name + s), None)

@@ -26,7 +26,7 @@ from inventory.evaluate import RuleResult, Verdict, evaluate
 from inventory.lifecycle import Lifecycle
 from inventory.report import parse_rfc3339
 
-from .store import bodies
+from .store import bodies, counts
 from .store.engine import write_transaction
 from .store.tables import (device_apps, devices, reachability, reports, rule_results, software_lists,
                            verdict_changes, verdicts)
@@ -40,8 +40,9 @@ _VERDICT_OF = sa.select(verdicts.c.status, verdicts.c.since).where(verdicts.c.de
 # unit and software list, and its verdict. FOR UPDATE (PostgreSQL; SQLite already
 # holds the write lock) serialises two reports of one device arriving at two
 # collectors at once.
-_STATE_OF = (sa.select(devices.c.last_collected_at, devices.c.ward_code, verdicts.c.status, verdicts.c.since,
-                       verdicts.c.results, reports.c.software_sha256)
+_STATE_OF = (sa.select(devices.c.last_collected_at, devices.c.ward_code, devices.c.hostname, devices.c.counted,
+                       verdicts.c.status,
+                       verdicts.c.since, verdicts.c.results, reports.c.software_sha256)
              .select_from(devices.outerjoin(verdicts, verdicts.c.device_id == devices.c.device_id)
                           .outerjoin(reports, reports.c.report_id == devices.c.last_report_id))
              .where(devices.c.device_id == sa.bindparam("did")).with_for_update(of=devices))
@@ -71,6 +72,8 @@ class _Prepared:
     apps: tuple[tuple[str, str, Optional[str]], ...]
     body: bodies.SplitBody
     software_sha256: Optional[str]
+    targets: dict[str, dict[str, Any]]
+    counted: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -132,12 +135,18 @@ class Ingestor:
                 if len(self._apps_by_list) >= _APPS_CACHE_SIZE:
                     self._apps_by_list.clear()
                 self._apps_by_list[sha] = apps
+        # One check per target: a report naming a target twice keeps the last, as rows are keyed by target.
+        targets = {t["target"]: t for t in doc.get("network", {}).get("reachability", [])}
+        counted = counts.contribution(
+            doc["ward_code"], collected, verdict.status, doc["device"]["class"],
+            (r.rule_id for r in verdict.results if r.outcome == "fail"), (app_id for app_id, _, _ in apps),
+            (counts.Endpoint(name, t["ok"], t.get("failed_step"), t.get("connect_ms")) for name, t in targets.items()))
         return _Prepared(
             doc=doc, received=self.clock(), collected=collected, verdict=verdict,
             results=[{name: getattr(r, name) for name in _RESULT_FIELDS} for r in verdict.results],
             failing=frozenset((r.rule_id, r.severity, r.outcome) for r in verdict.results
                               if r.outcome in _NEEDS_WORK),
-            apps=apps, body=body, software_sha256=sha)
+            apps=apps, body=body, software_sha256=sha, targets=targets, counted=counted)
 
     def _duplicate(self, conn: Connection, report_id: str, device_id: str) -> IngestResult:
         return IngestResult(DUPLICATE, report_id, device_id, _status(conn, device_id))
@@ -160,13 +169,27 @@ class Ingestor:
             return IngestResult(ACCEPTED, doc["report_id"], device_id, state.status, stale=True)
 
         row = _device_row(doc, collected, now)
+        row["counted"] = p.counted
+        desk = (ward, row["hostname"])
+        old_desk = (state.ward_code, state.hostname) if state is not None else None
+        counts.lock_desks(conn, {desk, old_desk} - {None})
+        before = {d: counts.desk_state(conn, d) for d in {desk, old_desk} - {None}}
         if state is None:
             conn.execute(devices.insert(), dict(device_id=device_id, first_seen_at=now, **row))
         else:
             conn.execute(_UPDATE_DEVICE, dict(did=device_id, **row))
-
+        if old_desk == desk:  # the common case, worked out: the device's newer report can only raise the newest
+            n, newest = before[desk]
+            after = {desk: (n, max(newest, collected))}
+        elif old_desk is None and before[desk] is not None:
+            n, newest = before[desk]
+            after = {desk: (n + 1, max(newest, collected))}
+        else:
+            after = {d: counts.desk_state(conn, d) for d in before}
+        counts.move_desks(conn, before, after)
         self._record_verdict(conn, p, state)
         self._replace_children(conn, p, state)
+        counts.update(conn, state.counted if state else None, p.counted)
         return IngestResult(ACCEPTED, doc["report_id"], device_id, p.verdict.status)
 
     def _keep_list(self, conn: Connection, p: _Prepared, now: datetime) -> None:
@@ -216,7 +239,7 @@ class Ingestor:
                     {"device_id": device_id, "app_id": app_id, "ward_code": ward, "software_name": name,
                      "version": version} for app_id, name, version in p.apps])
         conn.execute(_DELETE["reachability"], {"did": device_id})
-        targets = {t["target"]: t for t in doc.get("network", {}).get("reachability", [])}
+        targets = p.targets
         if targets:
             conn.execute(reachability.insert(), [
                 {"device_id": device_id, "target": name, "ward_code": ward, "ok": t["ok"],

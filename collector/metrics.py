@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable, Iterator, Optional
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
+from prometheus_client.core import InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 
@@ -30,6 +30,7 @@ from inventory.readiness import UNIT_STATUSES, VERDICTS
 from inventory.registry import Registry
 
 from . import __version__, migration_metrics, queries
+from .exposition import RowGauge
 from .migration_queries import unit_migrations
 from .settings import Settings
 
@@ -77,12 +78,17 @@ class StoreCollector(Collector):
         self.baseline = baseline
         self.milestones = list(milestones)
         self.catalog = catalog or load_catalog(settings.catalog_path)
+        self._lines: dict[tuple, str] = {}  # series text kept between scrapes (exposition.RowGauge)
 
     def describe(self) -> Iterator[Metric]:
         yield from self._families().values()
 
     def _families(self) -> dict[str, Metric]:
-        gauge, info = GaugeMetricFamily, InfoMetricFamily
+        info = InfoMetricFamily
+
+        def gauge(name: str, documentation: str, labels: list[str]) -> RowGauge:
+            return RowGauge(name, documentation, labels, self._lines)
+
         families = [
             info(BUILD_INFO, "The running collector: its version and Python.", labels=["version", "python"]),
             info(BASELINE_INFO, "The baseline devices are judged against.", labels=["baseline", "fingerprint"]),
@@ -118,7 +124,7 @@ class StoreCollector(Collector):
                   labels=["milestone"]),
             gauge(STORE_ROWS, "Rows in the store's growing tables.", labels=["table"]),
         ]
-        families += migration_metrics.families()
+        families += migration_metrics.families(self._lines)
         if self.settings.per_device_metrics:
             families.append(info(DEVICE_INFO, "One active device and its latest verdict (per-device series on).",
                                  labels=["ward", "device_id", "hostname", "device_class", "os_name", "verdict",
@@ -129,14 +135,16 @@ class StoreCollector(Collector):
         f = self._families()
         since = self.settings.active_since()
         with self.engine.connect() as conn:
-            summaries = queries.ward_summaries(conn, self.registry, since)
-            by_class = queries.class_verdict_counts(conn, since)
-            failing = queries.rule_failure_counts(conn, since)
-            apps = queries.app_device_counts(conn, since)
-            reach = queries.reachability_details(conn, since)
+            counted = queries.active_counts(conn, since)
+            summaries = queries.ward_summaries(conn, self.registry, since, counted)
+            by_class = queries.class_verdict_counts(conn, since, counted)
+            failing = queries.rule_failure_counts(conn, since, counted)
+            apps = queries.app_device_counts(conn, since, counted=counted)
+            reach = queries.reachability_details(conn, since, counted=counted)
             rows = queries.store_row_counts(conn)
             devices = queries.active_devices(conn, since) if DEVICE_INFO in f else []
-            migrations = unit_migrations(conn, self.catalog, self.registry, datetime.now(timezone.utc), since)
+            migrations = unit_migrations(conn, self.catalog, self.registry, datetime.now(timezone.utc), since,
+                                         counted=counted)
         self._static(f)
         self._wards(f, summaries, by_class, failing, apps)
         for (ward, target), r in sorted(reach.items()):

@@ -11,12 +11,14 @@ present, zeros included, for alerts and tables that need the zeros.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Optional, Sequence
 
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 
 from inventory.catalog import Catalog
 from inventory.migration import CONTRADICTION_CODES, STATES, UnitMigration
+
+from .exposition import RowGauge
 
 APPLICATIONS = "hdc_applications"
 WARD_APPLICATIONS = "hdc_ward_applications"
@@ -27,8 +29,11 @@ LOCAL_TARGET = "hdc_local_applications_target"
 CONTRADICTIONS = "hdc_migration_contradictions"
 
 
-def families() -> list[Metric]:
-    gauge = GaugeMetricFamily
+def families(lines: Optional[dict[tuple, str]] = None) -> list[Metric]:
+    """The migration families; ``lines`` is the collector's series text kept between scrapes (RowGauge)."""
+    def gauge(name: str, documentation: str, labels: Sequence[str] = ()) -> RowGauge:
+        return RowGauge(name, documentation, labels, lines)
+
     return [
         gauge(APPLICATIONS, "Catalog application of a unit and its current migration state (always 1); declared "
                             "by operators where they did, else inferred from reports.",

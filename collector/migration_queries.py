@@ -23,8 +23,9 @@ from inventory.migration import (Declaration, Evidence, Observation, TransitionE
 from inventory.registry import Registry
 
 from . import queries
+from .store import counts as unit_counts
 from .store.engine import write_transaction
-from .store.tables import migration_declarations, migration_observations, reachability
+from .store.tables import migration_declarations, migration_observations
 
 Pair = tuple[str, str]
 
@@ -35,28 +36,25 @@ class History:
     observations: dict[Pair, list[Observation]]
 
 
-def _endpoint_counts(conn: Connection, catalog: Catalog, active_since: datetime, ward_code: Optional[str] = None
-                     ) -> dict[Pair, tuple[int, int]]:
-    """Per (ward, target) of the catalog's HDC endpoints: active devices that reached it, and that checked it.
-
-    Only the endpoints' own targets are read (of one unit when ``ward_code`` is given), so other checks the
-    agents make cost nothing here.
-    """
-    names = sorted({name for app in catalog.apps for name in endpoint_targets(app)})
-    r = reachability
-    q = (sa.select(r.c.ward_code, r.c.target, sa.func.sum(sa.case((r.c.ok, 1), else_=0)), sa.func.count())
-         .where(r.c.target.in_(names), queries._active(r, active_since))
-         .group_by(r.c.ward_code, r.c.target))
-    if ward_code is not None:
-        q = q.where(r.c.ward_code == ward_code)
-    return {(w, t): (int(ok or 0), n) for w, t, ok, n in conn.execute(q).all()}
+def _endpoint_counts(conn: Connection, catalog: Catalog, active_since: datetime, ward_code: Optional[str] = None,
+                     counted: Optional[queries.Counted] = None) -> dict[Pair, tuple[int, int]]:
+    """Per (ward, target) of the catalog's HDC endpoints: active devices that reached it, and that checked it
+    (of one unit when ``ward_code`` is given); other checks the agents make are left out."""
+    names = {name for app in catalog.apps for name in endpoint_targets(app)}
+    out: dict[Pair, tuple[int, int]] = {}
+    for _, ward, key, n, _ in queries.select_counted(conn, active_since, counted, [unit_counts.REACH], ward_code):
+        target, ok, _step = unit_counts.split(key)
+        if target in names:
+            reached, checked = out.get((ward, target), (0, 0))
+            out[(ward, target)] = (reached + (n if ok == "1" else 0), checked + n)
+    return out
 
 
-def _evidence_now(conn: Connection, catalog: Catalog, active_since: datetime,
-                  ever: set[Pair], ward_code: Optional[str] = None) -> dict[Pair, Evidence]:
+def _evidence_now(conn: Connection, catalog: Catalog, active_since: datetime, ever: set[Pair],
+                  ward_code: Optional[str] = None, counted: Optional[queries.Counted] = None) -> dict[Pair, Evidence]:
     """Evidence per (unit, application) now; of one unit when ``ward_code`` is given (a unit's page)."""
-    installed = queries.app_device_counts(conn, active_since, ward_code)
-    reach = _endpoint_counts(conn, catalog, active_since, ward_code)
+    installed = queries.app_device_counts(conn, active_since, ward_code, counted)
+    reach = _endpoint_counts(conn, catalog, active_since, ward_code, counted)
     by_ward_target: dict[str, dict[str, tuple[int, int]]] = {}
     for (ward, target), counts in reach.items():
         by_ward_target.setdefault(ward, {})[target] = counts
@@ -98,10 +96,11 @@ def _ever_installed(history: History) -> set[Pair]:
 
 
 def unit_migrations(conn: Connection, catalog: Catalog, registry: Registry, now: datetime,
-                    active_since: datetime, ward_code: Optional[str] = None) -> dict[str, UnitMigration]:
+                    active_since: datetime, ward_code: Optional[str] = None,
+                    counted: Optional[queries.Counted] = None) -> dict[str, UnitMigration]:
     """Every unit of the registry (or one), every catalog application: state, evidence, history."""
     history = load_history(conn, ward_code)
-    evidence = _evidence_now(conn, catalog, active_since, _ever_installed(history), ward_code)
+    evidence = _evidence_now(conn, catalog, active_since, _ever_installed(history), ward_code, counted)
     none = Evidence(0, False)
     out = {}
     for ward in registry:

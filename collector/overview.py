@@ -114,9 +114,10 @@ def city_overview(c: Context, now: datetime, milestone_id: Optional[str] = None,
     """The city's figures as of ``now``; work items are only counted here (the page shows no item)."""
     since = c.settings.active_since(now)
     with c.engine.connect() as conn:
-        summaries = queries.ward_summaries(conn, c.registry, since)
-        top = queries.top_failures(conn, since, limit=top_n)
-        migrations = unit_migrations(conn, c.catalog, c.registry, now, since)
+        counted = queries.active_counts(conn, since)
+        summaries = queries.ward_summaries(conn, c.registry, since, counted)
+        top = queries.top_failures(conn, since, limit=top_n, counted=counted)
+        migrations = unit_migrations(conn, c.catalog, c.registry, now, since, counted=counted)
         lives = load_lives(conn, now, since)
     focus = pick_milestone(c.milestones, milestone_id)
     by_due = milestone_tallies(lives, {m.date for m in c.milestones}, now)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -20,7 +20,8 @@ from sqlalchemy.engine import Connection
 from inventory.readiness import VERDICTS, readiness_ratio, unit_status
 from inventory.registry import Registry
 
-from .store.tables import device_apps, devices, reachability, reports, rule_results, verdicts
+from .store import counts as unit_counts
+from .store.tables import UTCDateTime, devices, reports, verdicts, wards
 
 
 @dataclass(frozen=True)
@@ -53,65 +54,67 @@ class WardSummary:
                 "last_report_at": self.last_report_at.isoformat() if self.last_report_at else None}
 
 
-def _active(table: sa.Table, active_since: datetime):
-    """Rows of ``table`` whose device reported since ``active_since``.
-
-    An IN over the active devices (found through ``ix_devices_last_collected_at``)
-    rather than a correlated EXISTS: both backends then read the active ids once
-    and the table's rows by device, instead of probing devices once per row.
-    """
-    return table.c.device_id.in_(sa.select(devices.c.device_id).where(devices.c.last_collected_at >= active_since))
+Counted = unit_counts.Counts
 
 
-def ward_summaries(conn: Connection, registry: Registry, active_since: datetime) -> list[WardSummary]:
+def active_counts(conn: Connection, active_since: datetime, ward_code: Optional[str] = None) -> Counted:
+    """Every count of the active devices in one read, for the readers below that show several of them
+    (/metrics, the overview); each reader reads what it needs itself when not given it."""
+    return unit_counts.read(conn, active_since, unit_counts.KINDS, ward_code)
+
+
+def select_counted(conn: Connection, active_since: datetime, counted: Optional[Counted], kinds: list[str],
+                   ward_code: Optional[str] = None) -> Iterator[tuple[str, str, str, int, int]]:
+    """(kind, ward, key, devices, total) of ``kinds``, from ``counted`` or read now."""
+    if counted is None:
+        counted = unit_counts.read(conn, active_since, kinds, ward_code)
+    for kind in kinds:
+        for (ward, key), (n, total) in counted.get(kind, {}).items():
+            if ward_code is None or ward == ward_code:
+                yield kind, ward, key, n, total
+
+
+def ward_summaries(conn: Connection, registry: Registry, active_since: datetime,
+                   counted: Optional[Counted] = None) -> list[WardSummary]:
     """Every unit of the registry, in registry order, with zero counts where nothing reported."""
     counts: dict[str, dict[str, int]] = {w.code: dict.fromkeys(VERDICTS, 0) for w in registry}
-    for code, status, n in conn.execute(
-            sa.select(verdicts.c.ward_code, verdicts.c.status, sa.func.count())
-            .where(_active(verdicts, active_since))
-            .group_by(verdicts.c.ward_code, verdicts.c.status)):
-        if code in counts and status in counts[code]:
-            counts[code][status] = n
-    silent, replaced = {}, {}
-    for code, was_replaced, n in conn.execute(_inactive_counts(active_since)):
-        (replaced if was_replaced else silent)[code] = n
-    last = dict(conn.execute(sa.select(devices.c.ward_code, sa.func.max(devices.c.last_received_at))
-                             .group_by(devices.c.ward_code)).all())
+    active: dict[str, int] = {}
+    for kind, code, key, n, _ in select_counted(conn, active_since, counted, [unit_counts.VERDICT, unit_counts.DEVICE]):
+        if kind == unit_counts.DEVICE:
+            active[code] = n
+        elif code in counts and key in counts[code]:
+            counts[code][key] = n
+    everyone = unit_counts.unit_devices(conn)
+    at_active_desks = unit_counts.desk_devices(conn, active_since)
+    # Devices at a desk where some device is active, less the active ones: replaced; the other inactive: silent.
+    replaced = {code: n - active.get(code, 0) for code, n in at_active_desks.items()}
+    silent = {code: n - at_active_desks.get(code, 0) for code, n in everyone.items()}
+    last = _last_received(conn)
     return [WardSummary(w.code, w.name, w.kind, counts[w.code], silent.get(w.code, 0), replaced.get(w.code, 0),
                         last.get(w.code)) for w in registry]
 
 
-def _inactive_counts(active_since: datetime) -> sa.Select:
-    """Inactive devices per ward, split by whether an active device took over their hostname.
-
-    A PC replaced by a new one keeps its name at the desk but gets a new
-    identity; the old record is then "replaced", not "silent", so silent means
-    a machine that needs someone to look at it.
-    """
-    successor = devices.alias("successor")
-    has_successor = sa.exists().where(successor.c.ward_code == devices.c.ward_code,
-                                      successor.c.hostname == devices.c.hostname,
-                                      successor.c.device_id != devices.c.device_id,
-                                      successor.c.last_collected_at >= active_since).label("replaced")
-    inactive = sa.select(devices.c.ward_code, has_successor).where(devices.c.last_collected_at < active_since)
-    sub = inactive.subquery()
-    return sa.select(sub.c.ward_code, sub.c.replaced, sa.func.count()).group_by(sub.c.ward_code, sub.c.replaced)
+def _last_received(conn: Connection) -> dict[str, datetime]:
+    """Each unit's newest receipt: one lookup per unit in ``ix_devices_ward_received``, not a pass over devices."""
+    newest = (sa.select(sa.func.max(devices.c.last_received_at)).where(devices.c.ward_code == wards.c.code)
+              .scalar_subquery())
+    q = sa.select(wards.c.code, sa.type_coerce(newest, UTCDateTime()))
+    return {code: at for code, at in conn.execute(q).all() if at is not None}
 
 
-def rule_failure_counts(conn: Connection, active_since: datetime) -> dict[tuple[str, str], int]:
+def rule_failure_counts(conn: Connection, active_since: datetime,
+                        counted: Optional[Counted] = None) -> dict[tuple[str, str], int]:
     """Active devices failing each rule, by (ward, rule)."""
-    q = (sa.select(rule_results.c.ward_code, rule_results.c.rule_id, sa.func.count())
-         .where(rule_results.c.outcome == "fail", _active(rule_results, active_since))
-         .group_by(rule_results.c.ward_code, rule_results.c.rule_id))
-    return {(w, r): n for w, r, n in conn.execute(q).all()}
+    return {(w, r): n for _, w, r, n, _ in select_counted(conn, active_since, counted, [unit_counts.RULE])}
 
 
-def top_failures(conn: Connection, active_since: datetime, limit: int = 10) -> list[tuple[str, int]]:
+def top_failures(conn: Connection, active_since: datetime, limit: int = 10,
+                 counted: Optional[Counted] = None) -> list[tuple[str, int]]:
     """The rules that fail on most active devices across the city."""
-    q = (sa.select(rule_results.c.rule_id, sa.func.count().label("n"))
-         .where(rule_results.c.outcome == "fail", _active(rule_results, active_since))
-         .group_by(rule_results.c.rule_id).order_by(sa.desc("n"), rule_results.c.rule_id).limit(limit))
-    return [(r, n) for r, n in conn.execute(q)]
+    city: dict[str, int] = {}
+    for _, _, rule, n, _ in select_counted(conn, active_since, counted, [unit_counts.RULE]):
+        city[rule] = city.get(rule, 0) + n
+    return sorted(city.items(), key=lambda rn: (-rn[1], rn[0]))[:limit]
 
 
 def ward_devices(conn: Connection, ward_code: str, active_since: datetime) -> list[dict[str, Any]]:
@@ -138,10 +141,7 @@ def ward_devices(conn: Connection, ward_code: str, active_since: datetime) -> li
 
 def ward_apps(conn: Connection, ward_code: str, active_since: datetime) -> dict[str, int]:
     """Catalog applications seen installed on a unit's active devices, with the number of devices."""
-    q = (sa.select(device_apps.c.app_id, sa.func.count())
-         .where(device_apps.c.ward_code == ward_code, _active(device_apps, active_since))
-         .group_by(device_apps.c.app_id).order_by(device_apps.c.app_id))
-    return dict(conn.execute(q).all())
+    return {app: n for (_, app), n in sorted(app_device_counts(conn, active_since, ward_code).items())}
 
 
 def reachability_counts(conn: Connection, active_since: datetime) -> dict[tuple[str, str], tuple[int, int]]:
@@ -164,50 +164,46 @@ class Reach:
     failed_steps: dict[str, int]
 
 
-def reachability_details(conn: Connection, active_since: datetime,
-                         ward_code: Optional[str] = None) -> dict[tuple[str, str], Reach]:
+def reachability_details(conn: Connection, active_since: datetime, ward_code: Optional[str] = None,
+                         counted: Optional[Counted] = None) -> dict[tuple[str, str], Reach]:
     """Per (ward, target): the counts of :func:`reachability_counts`, the mean connect time and failures by step
     (of one unit when ``ward_code`` is given: a unit's page need not read the city's)."""
-    r = reachability
-    q = (sa.select(r.c.ward_code, r.c.target, r.c.failed_step, sa.func.sum(sa.case((r.c.ok, 1), else_=0)),
-                   sa.func.count(), sa.func.sum(r.c.connect_ms), sa.func.count(r.c.connect_ms))
-         .where(_active(r, active_since))
-         .group_by(r.c.ward_code, r.c.target, r.c.failed_step))
-    if ward_code is not None:
-        q = q.where(r.c.ward_code == ward_code)
     sums: dict[tuple[str, str], list] = {}
-    for ward, target, step, ok, n, connect_sum, connected in conn.execute(q).all():
-        acc = sums.setdefault((ward, target), [0, 0, 0.0, 0, {}])
-        acc[0] += int(ok or 0)
+    connect: dict[tuple[str, str], tuple[int, int]] = {}
+    for kind, ward, key, n, total in select_counted(conn, active_since, counted, [unit_counts.REACH, unit_counts.CONNECT],
+                                              ward_code):
+        if kind == unit_counts.CONNECT:
+            connect[(ward, key)] = (n, total)
+            continue
+        target, ok, step = unit_counts.split(key)
+        acc = sums.setdefault((ward, target), [0, 0, {}])
+        acc[0] += n if ok == "1" else 0
         acc[1] += n
-        acc[2] += connect_sum or 0.0
-        acc[3] += connected
-        if step is not None:
-            acc[4][step] = n
-    return {key: Reach(ok, n, round(total / connected, 1) if connected else None, dict(sorted(steps.items())))
-            for key, (ok, n, total, connected, steps) in sums.items()}
+        if step:
+            acc[2][step] = acc[2].get(step, 0) + n
+    out = {}
+    for key, (ok, n, steps) in sums.items():
+        connected, micros = connect.get(key, (0, 0))
+        out[key] = Reach(ok, n, round(micros / connected / 1000, 1) if connected else None,
+                         dict(sorted(steps.items())))
+    return out
 
 
-
-def class_verdict_counts(conn: Connection, active_since: datetime) -> dict[tuple[str, str, str], int]:
+def class_verdict_counts(conn: Connection, active_since: datetime,
+                         counted: Optional[Counted] = None) -> dict[tuple[str, str, str], int]:
     """Active devices by (ward, device class, verdict): the same devices ``ward_summaries`` counts, split by class."""
-    q = (sa.select(verdicts.c.ward_code, devices.c.device_class, verdicts.c.status, sa.func.count())
-         .join(devices, devices.c.device_id == verdicts.c.device_id)
-         .where(devices.c.last_collected_at >= active_since)
-         .group_by(verdicts.c.ward_code, devices.c.device_class, verdicts.c.status))
-    return {(w, c, s): n for w, c, s, n in conn.execute(q).all()}
+    out = {}
+    for _, ward, key, n, _ in select_counted(conn, active_since, counted, [unit_counts.CLASS]):
+        device_class, status = unit_counts.split(key)
+        out[(ward, device_class, status)] = n
+    return out
 
 
-def app_device_counts(conn: Connection, active_since: datetime,
-                      ward_code: Optional[str] = None) -> dict[tuple[str, str], int]:
+def app_device_counts(conn: Connection, active_since: datetime, ward_code: Optional[str] = None,
+                      counted: Optional[Counted] = None) -> dict[tuple[str, str], int]:
     """Active devices with a catalog application installed, by (ward, application); of one unit when
     ``ward_code`` is given."""
-    q = (sa.select(device_apps.c.ward_code, device_apps.c.app_id, sa.func.count())
-         .where(_active(device_apps, active_since))
-         .group_by(device_apps.c.ward_code, device_apps.c.app_id))
-    if ward_code is not None:
-        q = q.where(device_apps.c.ward_code == ward_code)
-    return {(w, a): n for w, a, n in conn.execute(q).all()}
+    return {(w, a): n for _, w, a, n, _ in select_counted(conn, active_since, counted, [unit_counts.APP], ward_code)}
 
 
 def store_row_counts(conn: Connection) -> dict[str, int]:

@@ -8,6 +8,7 @@ comes from gunicorn's ``certfile``/``keyfile``; waitress has none.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import ssl
 import sys
@@ -51,6 +52,20 @@ class Server:
 
     def close(self) -> None:
         self._server.close()
+
+
+def settle_heap() -> None:
+    """Take what start-up built (catalogs, registry, baseline, compiled queries) out of the garbage collector's
+    rounds, for good: they live as long as the process.
+
+    A scrape or a page allocates tens of thousands of short-lived objects,
+    which set off collections that would otherwise walk all of start-up's
+    objects each time: a third of a /metrics scrape on the benchmark fleet.
+    Frozen before forking, they also stay shared between gunicorn workers
+    (see ``gc.freeze``).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 class ServeError(RuntimeError):

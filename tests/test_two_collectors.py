@@ -8,6 +8,8 @@ import uuid
 import pytest
 import requests
 
+from collector.store import counts
+from collector.store.engine import make_engine
 from collector.store.tables import devices
 from conftest import start_collector, stop
 from support.store import count, snapshot
@@ -76,3 +78,28 @@ def test_reports_of_one_new_device_at_both_collectors_make_one_device(pair):
     # The device shows the newest of the eight reports, whatever order they were stored in.
     last_collected = rows["devices"][0][devices.columns.keys().index("last_collected_at")]
     assert last_collected.isoformat().startswith("2025-10-01T08:00:07")
+
+
+def test_counts_kept_by_both_collectors_at_once_match_the_device_rows(pair):
+    """Devices of one unit reporting to both collectors at once, on different days, some changing desk
+    (hostname): the counts each collector kept in its transactions are those the device rows give."""
+    first, second = pair
+    token = first.token("00070")
+    run = uuid.uuid4().hex[:8]
+    jobs = []
+    for i in range(24):
+        doc = windows_pc(device=f"{run}-{i % 6}", at=f"2025-10-{1 + i % 5:02d}T08:00:{i:02d}Z", ram_gib=(4, 16)[i % 2])
+        doc["device"]["hostname"] = f"PC-{i % 4}"
+        jobs.append(((first, second)[i % 2].url, doc, token))
+    assert _post_all(jobs) == [201] * 24
+    engine = make_engine(first.db_url)
+    try:
+        with engine.connect() as conn:
+            kept = counts.totals(conn)
+            counts.rebuild(conn)
+            rebuilt = counts.totals(conn)
+            conn.rollback()
+    finally:
+        engine.dispose()
+    assert kept == rebuilt
+    assert sum(n for (kind, *_), (n, _) in kept.items() if kind == counts.ALL) == count(first.db_url, "devices") == 6

@@ -44,6 +44,7 @@ def _base(path: Path) -> float:
 
 def _copy(path: Path, copies: int) -> None:
     """Add ``copies - 1`` copies of every device and its rows, by SQL."""
+    from collector.store import counts
     from collector.store.engine import make_engine
     from collector.store.tables import (device_apps, devices, reachability, reports, rule_results,
                                         verdict_changes, verdicts)
@@ -61,6 +62,7 @@ def _copy(path: Path, copies: int) -> None:
                           for c in columns]
                 source = sa.select(*values).where(~table.c[_key(table)].like("%~%"))
                 conn.execute(table.insert().from_select([c.name for c in columns], source))
+        counts.rebuild(conn)
     with engine.connect() as conn:
         conn.exec_driver_sql("ANALYZE")
     engine.dispose()

@@ -21,6 +21,8 @@ except ImportError:  # Windows: one process serves, the Python lock suffices
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from . import counts
+
 DEFAULT_DB_PATH = Path("var") / "hdc-readiness.sqlite3"
 # The store, not the report, is at fault: locked, full, unreachable (OperationalError), or refusing
 # writes, as a PostgreSQL standby does (read-only transaction, SQLSTATE 25006: an InternalError).
@@ -139,7 +141,8 @@ def _file_lock(engine: Engine) -> Iterator[None]:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (idempotent; safe on every start)."""
+    """Bring the schema to the newest revision and count devices stored before counts were kept
+    (idempotent; safe on every start)."""
     from alembic import command
     from alembic.config import Config
 
@@ -152,6 +155,7 @@ def migrate(engine: Engine) -> None:
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "heads")
+            counts.backfill(conn)
             conn.commit()
     except sa.exc.OperationalError as exc:
         # Unreachable, read-only or full: one line naming the store, not a traceback.

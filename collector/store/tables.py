@@ -135,6 +135,11 @@ devices = sa.Table(
     sa.Column("last_collected_at", UTCDateTime(), nullable=False, index=True),
     sa.Column("last_received_at", UTCDateTime(), nullable=False),
     sa.Column("last_report_id", sa.String(36), nullable=False),
+    # What this device adds to unit_counts (0003_unit_counts; store/counts.py), kept so the next
+    # report can take it back out without reading the device's other rows.
+    sa.Column("counted", sa.JSON(none_as_null=True), nullable=True),
+    # 0003_unit_counts: each unit's newest receipt, read per unit through this index.
+    sa.Index("ix_devices_ward_received", "ward_code", "last_received_at"),
 )
 
 verdicts = sa.Table(
@@ -194,6 +199,23 @@ reachability = sa.Table(
     # 0002_endpoint_index: the HDC endpoints' counts per unit (migration_queries._endpoint_counts) read this
     # index alone, in the order they group by, instead of every active device's rows.
     sa.Index("ix_reachability_endpoint", "target", "ward_code", "ok", "device_id"),
+)
+
+# Active-device counts per unit, kept up to date by ingest (store/counts.py): how many devices of a unit
+# whose latest report was collected on ``day`` (UTC) have a verdict, class, failed rule, application or
+# endpoint outcome (``kind``, ``key``); ``total`` sums a measure over them (connect microseconds, or the
+# devices at a desk: a hostname of the unit, dated by its newest report). /metrics
+# and the page add up the days since the stale age instead of reading every device's rows.
+unit_counts = sa.Table(
+    "unit_counts", metadata,
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("ward_code", sa.String(16), primary_key=True),
+    sa.Column("key", sa.String(256), primary_key=True),
+    sa.Column("devices", sa.Integer, nullable=False),
+    sa.Column("total", sa.BigInteger, nullable=False),
+    # SQLite: the rows are the primary key's index itself, so a read of some kinds after some day is one range.
+    sqlite_with_rowid=False,
 )
 
 # Cloud migration (inventory/migration.py): operators' declarations and the
