@@ -387,6 +387,30 @@ def audit(limit: int, as_json: bool, db_url: Optional[str]) -> None:
 
 
 @main.command()
+@click.option("--check", is_flag=True, help="Only compare; exit with status 1 if anything differs.")
+@_db_option()
+@_clean_errors
+def recount(check: bool, db_url: Optional[str]) -> None:
+    """Count every unit's devices again from the device rows, and put right the counts /metrics and the page read.
+
+    Ingest keeps those counts itself; run this after restoring a backup or editing the store by hand.
+    """
+    from .store import counts
+    from .store.engine import write_transaction
+
+    with write_transaction(_migrated_engine(db_url)) as conn:
+        found = counts.recount(conn, apply=not check)
+    if not (found.devices or found.rows):
+        click.echo("The counts match the device rows.")
+        return
+    what = f"{found.devices} device(s) counted wrongly, {found.rows} count row(s) wrong"
+    if check:
+        click.echo(f"{what}: run 'hdc-collector recount' to put them right.", err=True)
+        sys.exit(1)
+    click.echo(f"{what}: put right.")
+
+
+@main.command()
 @click.option("--url", required=True, help="Collector base URL, e.g. http://127.0.0.1:8080")
 @_db_option()
 @click.option("--seed", default=2025, show_default=True, type=int)

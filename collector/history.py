@@ -84,8 +84,9 @@ def _end(changes: dict[str, list[tuple[datetime, str]]], device_id: str, same_de
 
 def _changes(conn: Connection, ward_code: Optional[str]) -> dict[str, list[tuple[datetime, str]]]:
     """Each device's verdict changes, in time order."""
+    # Device by device, in ix_verdict_changes_device_time's order: read from that index alone, no sort.
     q = (sa.select(verdict_changes.c.device_id, utc_iso(verdict_changes.c.changed_at), verdict_changes.c.to_status)
-         .order_by(verdict_changes.c.changed_at, verdict_changes.c.id))
+         .order_by(verdict_changes.c.device_id, verdict_changes.c.changed_at, verdict_changes.c.id))
     if ward_code is not None:
         q = q.where(verdict_changes.c.ward_code == ward_code)
     changes: dict[str, list[tuple[datetime, str]]] = {}

@@ -43,7 +43,7 @@ def _endpoint_counts(conn: Connection, catalog: Catalog, active_since: datetime,
     names = {name for app in catalog.apps for name in endpoint_targets(app)}
     out: dict[Pair, tuple[int, int]] = {}
     for _, ward, key, n, _ in queries.select_counted(conn, active_since, counted, [unit_counts.REACH], ward_code):
-        target, ok, _step = unit_counts.split(key)
+        target, ok, _step = unit_counts.split(key, 3)
         if target in names:
             reached, checked = out.get((ward, target), (0, 0))
             out[(ward, target)] = (reached + (n if ok == "1" else 0), checked + n)

@@ -139,16 +139,6 @@ def ward_devices(conn: Connection, ward_code: str, active_since: datetime) -> li
     return out
 
 
-def ward_apps(conn: Connection, ward_code: str, active_since: datetime) -> dict[str, int]:
-    """Catalog applications seen installed on a unit's active devices, with the number of devices."""
-    return {app: n for (_, app), n in sorted(app_device_counts(conn, active_since, ward_code).items())}
-
-
-def reachability_counts(conn: Connection, active_since: datetime) -> dict[tuple[str, str], tuple[int, int]]:
-    """Per (ward, target): active devices that reached it and active devices that checked it."""
-    return {key: (r.reached, r.checked) for key, r in reachability_details(conn, active_since).items()}
-
-
 @dataclass(frozen=True)
 class Reach:
     """How a unit's active devices fared with one HDC endpoint at their last check.
@@ -166,16 +156,16 @@ class Reach:
 
 def reachability_details(conn: Connection, active_since: datetime, ward_code: Optional[str] = None,
                          counted: Optional[Counted] = None) -> dict[tuple[str, str], Reach]:
-    """Per (ward, target): the counts of :func:`reachability_counts`, the mean connect time and failures by step
-    (of one unit when ``ward_code`` is given: a unit's page need not read the city's)."""
+    """Per (ward, target): active devices that reached it and that checked it, the mean connect time and failures
+    by step (of one unit when ``ward_code`` is given: a unit's page need not read the city's)."""
     sums: dict[tuple[str, str], list] = {}
     connect: dict[tuple[str, str], tuple[int, int]] = {}
-    for kind, ward, key, n, total in select_counted(conn, active_since, counted, [unit_counts.REACH, unit_counts.CONNECT],
-                                              ward_code):
+    kinds = [unit_counts.REACH, unit_counts.CONNECT]
+    for kind, ward, key, n, total in select_counted(conn, active_since, counted, kinds, ward_code):
         if kind == unit_counts.CONNECT:
             connect[(ward, key)] = (n, total)
             continue
-        target, ok, step = unit_counts.split(key)
+        target, ok, step = unit_counts.split(key, 3)
         acc = sums.setdefault((ward, target), [0, 0, {}])
         acc[0] += n if ok == "1" else 0
         acc[1] += n
@@ -194,7 +184,7 @@ def class_verdict_counts(conn: Connection, active_since: datetime,
     """Active devices by (ward, device class, verdict): the same devices ``ward_summaries`` counts, split by class."""
     out = {}
     for _, ward, key, n, _ in select_counted(conn, active_since, counted, [unit_counts.CLASS]):
-        device_class, status = unit_counts.split(key)
+        device_class, status = unit_counts.split(key, 2)
         out[(ward, device_class, status)] = n
     return out
 

@@ -29,6 +29,7 @@ from inventory.catalog import load_catalog
 from inventory.lifecycle import load_lifecycle
 from inventory.registry import load_registry
 from inventory.report import GiB, empty_report
+from conftest import cli
 
 WARDS = ("00070", "00082", "00004")
 NOW = datetime(2026, 1, 20, 12, 0, tzinfo=timezone.utc)
@@ -57,7 +58,7 @@ report = st.fixed_dictionaries({
     "hours_ago": st.integers(0, 24 * 45), "ram_gib": st.sampled_from([4, 16]),
     "os": st.sampled_from(["Windows 10 Pro", "Windows 11 Pro"]), "software": st.integers(0, 2),
     "class": st.sampled_from(["workstation", "server", "kiosk"]),
-    "checks": st.lists(st.tuples(st.sampled_from(["hdc-portal", "hdc-dvc"]), st.booleans(),
+    "checks": st.lists(st.tuples(st.sampled_from(["hdc-portal", "hdc-dvc", "named\tby an agent"]), st.booleans(),
                                  st.sampled_from(STEPS), st.none() | st.floats(0.1, 900)), max_size=2),
 })
 
@@ -148,6 +149,8 @@ def test_counts_agree_with_the_device_rows(ingestor, registry, reports, cut_hour
             since = NOW - timedelta(hours=hours, minutes=3)
             assert _from_counts(conn, registry, since) == _truth(conn, since), f"active since {since}"
         kept = counts.totals(conn)
+        # What ingest kept for each device is what its stored rows say (the recount's own reading).
+        assert counts.recount(conn, apply=False) == counts.Recount(0, 0)
     with ingestor.engine.begin() as conn:
         counts.rebuild(conn)
         assert counts.totals(conn) == kept  # nothing left behind by devices that moved on: no zero rows either
@@ -173,3 +176,33 @@ def test_a_store_from_before_counts_is_counted_when_opened(ingestor, registry):
     with ingestor.engine.connect() as conn:
         assert _from_counts(conn, registry, since) == before == _truth(conn, since)
         assert before["replaced"] == Counter({WARDS[0]: 1})  # the old PC at pc-0 of the first unit
+
+
+def test_recount_finds_and_puts_right_counts_edited_by_hand(ingestor, registry, db_url):
+    """`hdc-collector recount --check` names what differs and exits 1; `recount` puts it right; nothing else moves."""
+    prefix = uuid.uuid4().hex[:8]
+    for i in range(4):
+        doc = _doc({"device": i, "ward": WARDS[i % 2], "host": i % 3, "hours_ago": 2 + 30 * i, "ram_gib": 4,
+                    "os": "Windows 10 Pro", "software": i % 3, "class": "workstation",
+                    "checks": [("hdc-portal", True, None, 3.5)]}, prefix)
+        doc["report_id"] = str(uuid.uuid4())
+        ingestor.ingest(doc, "{}")
+    since = NOW - timedelta(days=30)
+    with ingestor.engine.connect() as conn:
+        good, kept = _from_counts(conn, registry, since), counts.totals(conn)
+    assert cli("collector.cli", "recount", "--check", "--db", db_url, timeout=120).stdout.startswith(
+        "The counts match")
+    with ingestor.engine.begin() as conn:  # a restore gone wrong: one count off, one device's contribution lost
+        conn.execute(counts.unit_counts.update().where(counts.unit_counts.c.kind == counts.VERDICT)
+                     .values(devices=counts.unit_counts.c.devices + 5))
+        conn.execute(devices.update().where(devices.c.device_id == f"{prefix}-1").values(counted={"ward": WARDS[1],
+                     "day": "2026-01-01", "keys": []}))
+    checked = cli("collector.cli", "recount", "--check", "--db", db_url, timeout=120)
+    assert checked.returncode == 1 and "1 device(s) counted wrongly" in checked.stderr, checked.stderr
+    with ingestor.engine.connect() as conn:
+        assert _from_counts(conn, registry, since) != good  # --check changed nothing
+    fixed = cli("collector.cli", "recount", "--db", db_url, timeout=120)
+    assert fixed.returncode == 0 and "put right" in fixed.stdout, fixed.stderr
+    with ingestor.engine.connect() as conn:
+        assert _from_counts(conn, registry, since) == good == _truth(conn, since)
+        assert counts.totals(conn) == kept

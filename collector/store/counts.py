@@ -21,6 +21,7 @@ devices, are exactly those.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable, NamedTuple, Optional
@@ -36,7 +37,9 @@ DEVICE, ALL = "device", "all"  # every device of a unit: by day like the others,
 DESK = "desk"  # one per hostname of a unit, on the day of its newest report; total: the devices at it
 KINDS = (DEVICE, VERDICT, CLASS, RULE, APP, REACH, CONNECT)
 _ALL_TIME = date(1, 1, 1)  # the one day ALL is kept on: a device's newer report never moves it
-SEP = "\t"  # between the parts of a composite key; never part of a class, verdict, target or step
+SEP = "\t"  # between the parts of a composite key; only its first part (a target name) may contain one
+
+log = logging.getLogger("hdc.collector")
 
 Counts = dict[str, dict[tuple[str, str], tuple[int, int]]]  # kind -> (ward, key) -> (devices, total)
 
@@ -234,9 +237,10 @@ def unit_devices(conn: Connection) -> dict[str, int]:
     return dict(conn.execute(sa.select(c.ward_code, c.devices).where(c.kind == ALL, c.day == _ALL_TIME)).all())
 
 
-def split(key: str) -> list[str]:
-    """The parts of a composite key (class and verdict; target, reached and failed step)."""
-    return key.split(SEP)
+def split(key: str, parts: int) -> list[str]:
+    """The ``parts`` parts of a composite key (class and verdict; target, reached and failed step), split from
+    the right: a target is named by agents and may hold any character."""
+    return key.rsplit(SEP, parts - 1)
 
 
 def backfill(conn: Connection) -> int:
@@ -247,6 +251,7 @@ def backfill(conn: Connection) -> int:
     pending = [r[0] for r in conn.execute(sa.select(devices.c.device_id).where(devices.c.counted.is_(None)))]
     if not pending:
         return 0
+    log.info("counting %d devices stored before per-unit counts were kept (once)", len(pending))
     for chunk in range(0, len(pending), 500):
         ids = pending[chunk:chunk + 500]
         conn.execute(devices.update().where(devices.c.device_id == sa.bindparam("did")),
@@ -280,8 +285,14 @@ def _from_rows(conn: Connection, device_ids: list[str]) -> dict[str, dict]:
 
 def rebuild(conn: Connection) -> None:
     """Recompute ``unit_counts`` from every device's contribution and the desks (after bulk changes to devices)."""
+    counted = (c for (c,) in conn.execute(sa.select(devices.c.counted).where(devices.c.counted.is_not(None))))
+    _replace_table(conn, _sums(conn, counted))
+
+
+def _sums(conn: Connection, contributions: Iterable[dict]) -> dict[tuple[str, str, str, str], tuple[int, int]]:
+    """What ``unit_counts`` holds for these contributions and the store's desks, as ``totals`` gives it."""
     sums: dict[tuple[str, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for (counted,) in conn.execute(sa.select(devices.c.counted).where(devices.c.counted.is_not(None))):
+    for counted in contributions:
         for key, n, total in _rows(counted, 1):
             acc = sums[key]
             acc[0] += n
@@ -292,11 +303,48 @@ def rebuild(conn: Connection) -> None:
         acc = sums[(DESK, _day(_aware(newest)).isoformat(), ward, "")]
         acc[0] += 1
         acc[1] += n
+    return {k: (n, t) for k, (n, t) in sums.items()}
+
+
+def _replace_table(conn: Connection, sums: dict[tuple[str, str, str, str], tuple[int, int]]) -> None:
     conn.execute(unit_counts.delete())
     rows = [dict(kind=k[0], day=date.fromisoformat(k[1]), ward_code=k[2], key=k[3], devices=n, total=t)
             for k, (n, t) in sorted(sums.items())]
     if rows:
         conn.execute(unit_counts.insert(), rows)
+
+
+class Recount(NamedTuple):
+    """What a recount found: devices whose kept contribution was wrong, and rows of the table that were."""
+
+    devices: int
+    rows: int
+
+
+def recount(conn: Connection, apply: bool) -> Recount:
+    """Count every device again from its verdict, rule, application and endpoint rows; with ``apply``, put right
+    what differs.
+
+    For a store restored from a backup or edited by hand: ingest keeps the
+    counts itself. On PostgreSQL the table is locked against ingest while it
+    is rebuilt, so no report's change is lost between the two.
+    """
+    if apply and conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("LOCK TABLE unit_counts IN SHARE ROW EXCLUSIVE MODE")
+    ids = [did for (did,) in conn.execute(sa.select(devices.c.device_id))]
+    fresh: dict[str, dict] = {}
+    for start in range(0, len(ids), 500):
+        fresh.update(_from_rows(conn, ids[start:start + 500]))
+    kept = dict(conn.execute(sa.select(devices.c.device_id, devices.c.counted)).all())
+    wrong = [did for did, counted in fresh.items() if kept.get(did) != counted]
+    want, have = _sums(conn, fresh.values()), totals(conn)
+    differing = sum(1 for k in want.keys() | have.keys() if want.get(k) != have.get(k))
+    if apply and wrong:
+        conn.execute(devices.update().where(devices.c.device_id == sa.bindparam("did")),
+                     [{"did": did, "counted": fresh[did]} for did in wrong])
+    if apply and differing:
+        _replace_table(conn, want)
+    return Recount(len(wrong), differing)
 
 
 def totals(conn: Connection) -> dict[tuple[str, str, str, str], tuple[int, int]]:

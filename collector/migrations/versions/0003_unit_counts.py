@@ -6,7 +6,10 @@ that grew with the fleet (2 s per scrape at 50,000 devices). ``unit_counts``
 holds those counts per unit and day of last report, updated by ingest in the
 report's transaction (collector/store/counts.py), so a read adds up a few
 thousand rows whatever the number of devices. ``devices.counted`` remembers
-what each device added. Existing devices are counted by
+what each device added. Two covering indexes let the desks and the verdict
+history be read from indexes alone (the overview's history read in half the
+time); the one on verdict_changes starts with device_id, so it replaces the
+index on that column alone. Existing devices are counted by
 ``counts.backfill`` when the store is next opened (collector/store/engine.py),
 with the code that counts new reports.
 
@@ -36,9 +39,15 @@ def upgrade() -> None:
     )
     op.add_column("devices", sa.Column("counted", sa.JSON, nullable=True))
     op.create_index("ix_devices_ward_received", "devices", ["ward_code", "last_received_at"])
+    op.create_index("ix_devices_desk", "devices", ["ward_code", "hostname", "last_collected_at", "device_id"])
+    op.create_index("ix_verdict_changes_device_time", "verdict_changes", ["device_id", "changed_at", "id", "to_status"])
+    op.drop_index("ix_verdict_changes_device_id", "verdict_changes")
 
 
 def downgrade() -> None:
+    op.create_index("ix_verdict_changes_device_id", "verdict_changes", ["device_id"])
+    op.drop_index("ix_verdict_changes_device_time", "verdict_changes")
+    op.drop_index("ix_devices_desk", "devices")
     op.drop_index("ix_devices_ward_received", "devices")
     with op.batch_alter_table("devices") as batch:
         batch.drop_column("counted")
