@@ -114,7 +114,7 @@ def city_overview(c: Context, now: datetime, milestone_id: Optional[str] = None,
     """The city's figures as of ``now``; work items are only counted here (the page shows no item)."""
     since = c.settings.active_since(now)
     with c.engine.connect() as conn:
-        counted = queries.active_counts(conn, since)
+        counted = queries.active_counts(conn, since, kinds=queries.OVERVIEW_KINDS)
         summaries = queries.ward_summaries(conn, c.registry, since, counted)
         top = queries.top_failures(conn, since, limit=top_n, counted=counted)
         migrations = unit_migrations(conn, c.catalog, c.registry, now, since, counted=counted)

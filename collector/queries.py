@@ -57,10 +57,15 @@ class WardSummary:
 Counted = unit_counts.Counts
 
 
-def active_counts(conn: Connection, active_since: datetime, ward_code: Optional[str] = None) -> Counted:
-    """Every count of the active devices in one read, for the readers below that show several of them
-    (/metrics, the overview); each reader reads what it needs itself when not given it."""
-    return unit_counts.read(conn, active_since, unit_counts.KINDS, ward_code)
+# What the overview shows: verdicts and silent devices, failed rules, applications and their endpoints.
+OVERVIEW_KINDS = (unit_counts.DEVICE, unit_counts.VERDICT, unit_counts.RULE, unit_counts.APP, unit_counts.REACH)
+
+
+def active_counts(conn: Connection, active_since: datetime, ward_code: Optional[str] = None,
+                  kinds: tuple[str, ...] = unit_counts.KINDS) -> Counted:
+    """The counts of the active devices (all kinds, or ``kinds``) in one read, for the readers below that show
+    several of them (/metrics, the overview); each reader reads what it needs itself when not given it."""
+    return unit_counts.read(conn, active_since, kinds, ward_code)
 
 
 def select_counted(conn: Connection, active_since: datetime, counted: Optional[Counted], kinds: list[str],
@@ -69,7 +74,7 @@ def select_counted(conn: Connection, active_since: datetime, counted: Optional[C
     if counted is None:
         counted = unit_counts.read(conn, active_since, kinds, ward_code)
     for kind in kinds:
-        for (ward, key), (n, total) in counted.get(kind, {}).items():
+        for (ward, key), (n, total) in counted[kind].items():  # a kind the caller did not read is a bug: KeyError
             if ward_code is None or ward == ward_code:
                 yield kind, ward, key, n, total
 
