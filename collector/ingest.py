@@ -37,12 +37,11 @@ ACCEPTED, DUPLICATE = "accepted", "duplicate"
 _KNOWN_REPORT = sa.select(reports.c.report_id).where(reports.c.report_id == sa.bindparam("rid"))
 _VERDICT_OF = sa.select(verdicts.c.status, verdicts.c.since).where(verdicts.c.device_id == sa.bindparam("did"))
 # What the store holds about a device, in one statement: its latest report's time,
-# unit and software list, and its verdict. FOR UPDATE (PostgreSQL; SQLite already
+# unit, desk, counted contribution and software list, and its verdict. FOR UPDATE (PostgreSQL; SQLite already
 # holds the write lock) serialises two reports of one device arriving at two
 # collectors at once.
 _STATE_OF = (sa.select(devices.c.last_collected_at, devices.c.ward_code, devices.c.hostname, devices.c.counted,
-                       verdicts.c.status,
-                       verdicts.c.since, verdicts.c.results, reports.c.software_sha256)
+                       verdicts.c.status, verdicts.c.since, verdicts.c.results, reports.c.software_sha256)
              .select_from(devices.outerjoin(verdicts, verdicts.c.device_id == devices.c.device_id)
                           .outerjoin(reports, reports.c.report_id == devices.c.last_report_id))
              .where(devices.c.device_id == sa.bindparam("did")).with_for_update(of=devices))
@@ -172,21 +171,12 @@ class Ingestor:
         row["counted"] = p.counted
         desk = (ward, row["hostname"])
         old_desk = (state.ward_code, state.hostname) if state is not None else None
-        counts.lock_desks(conn, {desk, old_desk} - {None})
-        before = {d: counts.desk_state(conn, d) for d in {desk, old_desk} - {None}}
+        desks = counts.desks_before(conn, desk, old_desk)
         if state is None:
             conn.execute(devices.insert(), dict(device_id=device_id, first_seen_at=now, **row))
         else:
             conn.execute(_UPDATE_DEVICE, dict(did=device_id, **row))
-        if old_desk == desk:  # the common case, worked out: the device's newer report can only raise the newest
-            n, newest = before[desk]
-            after = {desk: (n, max(newest, collected))}
-        elif old_desk is None and before[desk] is not None:
-            n, newest = before[desk]
-            after = {desk: (n + 1, max(newest, collected))}
-        else:
-            after = {d: counts.desk_state(conn, d) for d in before}
-        counts.move_desks(conn, before, after)
+        counts.record_desks(conn, desks, desk, old_desk, collected)
         self._record_verdict(conn, p, state)
         self._replace_children(conn, p, state)
         counts.update(conn, state.counted if state else None, p.counted)

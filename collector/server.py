@@ -46,9 +46,14 @@ class Server:
         self._thread.start()
 
     def wait(self) -> None:
-        """Block until the background server stops (Ctrl-C interrupts the wait)."""
-        if self._thread is not None:
-            self._thread.join()
+        """Block until the background server stops (Ctrl-C interrupts the wait).
+
+        Joined in short waits rather than one: a Ctrl-C the kernel hands to
+        another thread only sets a flag, which the main thread acts on when it
+        next wakes, and an endless join would never wake it.
+        """
+        while self._thread is not None and self._thread.is_alive():
+            self._thread.join(0.5)
 
     def close(self) -> None:
         self._server.close()

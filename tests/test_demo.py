@@ -59,6 +59,12 @@ def demo(tmp_path_factory):
         text = "".join(lines)
         urls = dict(re.findall(r"^(Readiness page|Prometheus metrics)[^:]*:\s+(\S+)$", text, re.M))
         assert set(urls) == {"Readiness page", "Prometheus metrics"}, text + proc.stderr.read()
+        # From here on nobody reads the demo's pipes but these threads: a pipe left full would stop the demo
+        # at its next write (its logs, or the flush at exit) and look like a hang.
+        later: list[str] = []
+        for pipe in (proc.stdout, proc.stderr):
+            threading.Thread(target=later.extend, args=(pipe,), daemon=True).start()
+        proc.later_output = later
         yield urls["Readiness page"].rstrip("/"), text, proc
     finally:
         timer.cancel()
@@ -181,4 +187,8 @@ def test_demo_migration_picture_moves_over_time(demo):
 def test_demo_stops_cleanly_on_ctrl_c(demo):
     proc = demo[2]
     proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=30) == 0
+    try:
+        code = proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        code = None
+    assert code == 0, "".join(proc.later_output)[-4000:]

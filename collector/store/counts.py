@@ -109,7 +109,7 @@ def _apply(conn: Connection, row_sets: Iterable[Iterable[tuple[tuple[str, str, s
                for k, (n, t) in sorted(deltas.items()) if n or t]
     if not changes:
         return
-    conn.execute(_upsert(conn.dialect.name), changes)
+    conn.execute(_UPSERTS[conn.dialect.name], changes)
     emptied = [c for c in changes if c["devices"] < 0]
     if emptied:
         conn.execute(_DELETE_EMPTY, [{k: c[k] for k in ("kind", "day", "ward_code", "key")} for c in emptied])
@@ -131,10 +131,6 @@ def _build_upsert(insert):
 
 # Built once per dialect: SQLAlchemy then reuses the compiled statement on every report.
 _UPSERTS = {"sqlite": _build_upsert(sqlite.insert), "postgresql": _build_upsert(postgresql.insert)}
-
-
-def _upsert(dialect: str):
-    return _UPSERTS[dialect]
 
 
 def read(conn: Connection, active_since: datetime, kinds: Iterable[str], ward_code: Optional[str] = None) -> Counts:
@@ -202,6 +198,27 @@ def _aware(moment) -> datetime:
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def desks_before(conn: Connection, desk: Desk, old_desk: Optional[Desk]) -> dict[Desk, DeskState]:
+    """Lock and read the desks a report touches (its device's desk, and the one it left), before the device row
+    changes; ``record_desks`` takes the result."""
+    desks = {desk, old_desk} - {None}
+    lock_desks(conn, desks)
+    return {d: desk_state(conn, d) for d in desks}
+
+
+def record_desks(conn: Connection, before: dict[Desk, DeskState], desk: Desk, old_desk: Optional[Desk],
+                 collected_at: datetime) -> None:
+    """Once the device row holds the report: move the desks' counts from ``before`` to their new state."""
+    state = before[desk]
+    if state is not None and old_desk in (desk, None):
+        # The common cases, worked out: a newer report only raises the desk's newest; a new device adds one.
+        n, newest = state
+        after = {desk: (n if old_desk else n + 1, max(newest, collected_at))}
+    else:
+        after = {d: desk_state(conn, d) for d in before}
+    move_desks(conn, before, after)
 
 
 def move_desks(conn: Connection, before: dict[Desk, DeskState], after: dict[Desk, DeskState]) -> None:
