@@ -43,11 +43,18 @@ class UnitRows(HTMLParser):
             self._col = None
 
 
+def _as_from_a_terminal() -> None:
+    """Ctrl-C as a user's terminal delivers it: a test suite started in the background (as CI may start it)
+    runs with SIGINT ignored, and the demo would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     db = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
     proc = subprocess.Popen([sys.executable, "-m", "collector.cli", "demo", "--port", "0", "--db", f"sqlite:///{db}"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                            preexec_fn=_as_from_a_terminal)
     lines: list[str] = []
     timer = threading.Timer(600, proc.kill)
     timer.start()
