@@ -269,16 +269,28 @@ def backfill(conn: Connection) -> int:
     if not pending:
         return 0
     log.info("counting %d devices stored before per-unit counts were kept (once)", len(pending))
-    for chunk in range(0, len(pending), 500):
-        ids = pending[chunk:chunk + 500]
-        conn.execute(devices.update().where(devices.c.device_id == sa.bindparam("did")),
-                     [{"did": did, "counted": counted} for did, counted in _from_rows(conn, ids).items()])
+    _keep_counted(conn, _from_rows(conn, pending))
     rebuild(conn)
     return len(pending)
 
 
+def _keep_counted(conn: Connection, contributions: dict[str, dict]) -> None:
+    """Store these contributions on their device rows."""
+    if contributions:
+        conn.execute(devices.update().where(devices.c.device_id == sa.bindparam("did")),
+                     [{"did": did, "counted": counted} for did, counted in contributions.items()])
+
+
 def _from_rows(conn: Connection, device_ids: list[str]) -> dict[str, dict]:
-    """Contributions of stored devices, from their verdict, failed rules, applications and endpoint checks."""
+    """Contributions of stored devices, from their verdict, failed rules, applications and endpoint checks
+    (read 500 devices at a time: the IN lists stay within every backend's limits)."""
+    out: dict[str, dict] = {}
+    for start in range(0, len(device_ids), 500):
+        out.update(_from_rows_of(conn, device_ids[start:start + 500]))
+    return out
+
+
+def _from_rows_of(conn: Connection, device_ids: list[str]) -> dict[str, dict]:
     rules: dict[str, list[str]] = defaultdict(list)
     for did, rule in conn.execute(sa.select(rule_results.c.device_id, rule_results.c.rule_id).where(
             rule_results.c.device_id.in_(device_ids), rule_results.c.outcome == "fail")):
@@ -349,16 +361,13 @@ def recount(conn: Connection, apply: bool) -> Recount:
     if apply and conn.dialect.name == "postgresql":
         conn.exec_driver_sql("LOCK TABLE unit_counts IN SHARE ROW EXCLUSIVE MODE")
     ids = [did for (did,) in conn.execute(sa.select(devices.c.device_id))]
-    fresh: dict[str, dict] = {}
-    for start in range(0, len(ids), 500):
-        fresh.update(_from_rows(conn, ids[start:start + 500]))
+    fresh = _from_rows(conn, ids)
     kept = dict(conn.execute(sa.select(devices.c.device_id, devices.c.counted)).all())
     wrong = [did for did, counted in fresh.items() if kept.get(did) != counted]
     want, have = _sums(conn, fresh.values()), totals(conn)
     differing = sum(1 for k in want.keys() | have.keys() if want.get(k) != have.get(k))
-    if apply and wrong:
-        conn.execute(devices.update().where(devices.c.device_id == sa.bindparam("did")),
-                     [{"did": did, "counted": fresh[did]} for did in wrong])
+    if apply:
+        _keep_counted(conn, {did: fresh[did] for did in wrong})
     if apply and differing:
         _replace_table(conn, want)
     return Recount(len(wrong), differing)
