@@ -17,7 +17,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from inventory.milestones import Milestone
 from inventory.readiness import VERDICTS
 from inventory.report import parse_rfc3339
-from inventory.schema import validate_report
 
 from . import queries
 from .app import ctx
@@ -28,7 +27,7 @@ from .ranking import BadQuery, RankingQuery
 from .ratelimit import Refusal, current_limiter
 from .store.bodies import SplitBody
 from .store.bodies import parse as parse_body
-from .store.engine import STORE_UNAVAILABLE
+from .store.engine import ONE_READ, STORE_UNAVAILABLE
 from .store.tables import devices
 from .store.tokens import TokenIdentity, note_use, verify_token
 from .web import current_overview
@@ -75,7 +74,7 @@ def _authenticate() -> TokenIdentity:
     if scheme.lower() != "bearer" or not token.strip():
         raise _reject(401, "unauthenticated", "missing Authorization: Bearer <ward token>",
                       headers={"WWW-Authenticate": 'Bearer realm="hdc-readiness"'})
-    with ctx().engine.connect() as conn:
+    with ctx().engine.connect().execution_options(**ONE_READ) as conn:
         identity = verify_token(conn, token.strip())
     if identity is None:
         raise _reject(401, "unauthenticated", "the token is not valid (unknown, revoked, expired or mistyped)",
@@ -115,7 +114,7 @@ def post_report():
     with c.ingest_metrics.duration.time():
         identity = _authenticate()
         doc, text, body = _parse_body()
-        problems = validate_report(doc)
+        problems = c.validator.problems(doc, body)
         if problems:
             raise _reject(400, "invalid", f"report does not match the schema: {problems[0]}",
                           problems=[{"field": p.field, "message": p.message} for p in problems])
@@ -183,7 +182,7 @@ def list_wards():
     except BadQuery as exc:
         raise ApiError(400, "invalid", str(exc))
     limit, offset = _page_args(1000)
-    overview = current_overview(request.args.get("milestone"))
+    overview = current_overview(request.args.get("milestone"), consistent=True)
     rows = query.apply(overview.rows)
     page = rows[offset:offset + limit]
     return jsonify(units=[_unit_json(r) for r in page], count=len(page), total=len(rows), limit=limit,
@@ -253,13 +252,13 @@ def get_device(device_id: str):
 
 @bp.get("/milestones")
 def list_milestones():
-    overview = current_overview()
+    overview = current_overview(consistent=True)
     return jsonify(milestones=_milestones_json(overview.milestones, overview.today, overview.work_by_milestone))
 
 
 @bp.get("/summary")
 def summary():
-    o = current_overview()
+    o = current_overview(consistent=True)
     return jsonify(
         as_of=o.now.isoformat(),
         units={"total": len(o.rows), "by_status": o.units_by_status},
@@ -276,7 +275,7 @@ def history():
     """The daily series the page's charts draw: the city's, or one unit's with ``ward``."""
     code = request.args.get("ward")
     if code is None:
-        series = current_overview().history
+        series = current_overview(consistent=True).history
     else:
         series = _detail(code).history
     observed = len(series.values["not_ready"])

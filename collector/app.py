@@ -1,7 +1,7 @@
 """The Flask application factory: one collector, its store and its domain data."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 from flask import Flask, current_app, jsonify
@@ -18,6 +18,7 @@ from inventory.registry import Registry, load_registry
 from .ingest import Ingestor
 from .metrics import IngestMetrics, StoreCollector, build_registry
 from .settings import Settings
+from .validation import ReportValidator
 from .store.engine import make_engine, migrate
 from .store.wards import sync_wards
 
@@ -35,6 +36,7 @@ class Context:
     ingestor: Ingestor
     metrics_registry: CollectorRegistry
     ingest_metrics: IngestMetrics
+    validator: ReportValidator = field(default_factory=ReportValidator)
 
 
 def ctx() -> Context:

@@ -170,7 +170,7 @@ def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, tok
     """Run the collector with a production WSGI server (waitress; gunicorn for --workers or --tls-cert)."""
     import os
 
-    from .server import ServeError, Server, TLSFiles, serve_with_gunicorn, settle_heap
+    from .server import ServeError, Server, TLSFiles, keep_overview_ready, serve_with_gunicorn, settle_heap
 
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
@@ -190,6 +190,7 @@ def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, tok
                               per_device_metrics=per_device_metrics,
                               rate_limits=RateLimits(token=token_rate, address=address_rate), login=login))
     settle_heap()
+    keep_overview_ready(app, start=not gunicorn)
     if gunicorn:
         scheme = "https" if tls else "http"
         click.echo(f"hdc-collector {__version__} listening on {scheme}://{host}:{port} ({workers} worker "
@@ -472,7 +473,7 @@ def _progress(sent: int) -> None:
 def demo(host, port, db_url, seed, own_ward, keep) -> None:
     """Start the collector on SQLite, send this machine's report and a simulated fleet, and keep serving."""
     from .app import create_app
-    from .server import Server, settle_heap
+    from .server import Server, keep_overview_ready, settle_heap
 
     if not keep:
         _remove_sqlite(db_url)
@@ -493,6 +494,7 @@ def demo(host, port, db_url, seed, own_ward, keep) -> None:
                            "--db", db_url, "--seed", str(seed), "--mode", "changes"])
     if done.returncode != 0:
         raise click.ClickException("loading the simulated fleet failed (see above)")
+    keep_overview_ready(app)  # the page then shows the whole fleet from its first reader on
     click.echo("")
     click.echo(f"Readiness page (trang tổng quan): {server.url}/")
     click.echo(f"Prometheus metrics:               {server.url}/metrics")

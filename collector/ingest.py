@@ -52,6 +52,8 @@ _UPDATE_DEVICE = devices.update().where(devices.c.device_id == sa.bindparam("did
 _UPDATE_VERDICT = verdicts.update().where(verdicts.c.device_id == sa.bindparam("did"))
 _DELETE = {t.name: t.delete().where(t.c.device_id == sa.bindparam("did"))
            for t in (rule_results, device_apps, reachability)}
+_INSERT = {t.name: t.insert() for t in (reports, devices, software_lists, verdicts, verdict_changes, rule_results,
+                                        device_apps, reachability)}
 _RESULT_FIELDS = tuple(f.name for f in fields(RuleResult))
 _APPS_CACHE_SIZE = 4096
 _NEEDS_WORK = ("fail", "unknown")
@@ -157,7 +159,7 @@ class Ingestor:
         if p.software_sha256 is not None and (state is None or state.software_sha256 != p.software_sha256):
             self._keep_list(conn, p, now)
         # A known report id fails here (primary key): ``ingest`` answers it as a duplicate.
-        conn.execute(reports.insert(), dict(
+        conn.execute(_INSERT["reports"], dict(
             report_id=doc["report_id"], device_id=device_id, ward_code=ward,
             schema_version=doc["schema_version"], source=doc["agent"]["source"],
             collected_at=collected, received_at=now, body=p.body.body,
@@ -173,7 +175,7 @@ class Ingestor:
         old_desk = (state.ward_code, state.hostname) if state is not None else None
         desks = counts.desks_before(conn, desk, old_desk)
         if state is None:
-            conn.execute(devices.insert(), dict(device_id=device_id, first_seen_at=now, **row))
+            conn.execute(_INSERT["devices"], dict(device_id=device_id, first_seen_at=now, **row))
         else:
             conn.execute(_UPDATE_DEVICE, dict(did=device_id, **row))
         counts.record_desks(conn, desks, desk, old_desk, collected)
@@ -189,7 +191,7 @@ class Ingestor:
             conn.execute(self._add_list, row)
         elif conn.execute(sa.select(software_lists.c.sha256).where(software_lists.c.sha256 == row["sha256"])
                           ).first() is None:
-            conn.execute(software_lists.insert(), row)
+            conn.execute(_INSERT["software_lists"], row)
 
     def _record_verdict(self, conn: Connection, p: _Prepared, state) -> None:
         doc, verdict, collected = p.doc, p.verdict, p.collected
@@ -200,11 +202,11 @@ class Ingestor:
                       baseline=self.baseline.fingerprint[:16], results=p.results,
                       since=collected if changed else previous.since)
         if previous is None:
-            conn.execute(verdicts.insert(), dict(device_id=device_id, **values))
+            conn.execute(_INSERT["verdicts"], dict(device_id=device_id, **values))
         else:
             conn.execute(_UPDATE_VERDICT, dict(did=device_id, **values))
         if changed:
-            conn.execute(verdict_changes.insert(), dict(
+            conn.execute(_INSERT["verdict_changes"], dict(
                 device_id=device_id, ward_code=ward, from_status=previous.status if previous else None,
                 to_status=verdict.status, changed_at=collected, report_id=doc["report_id"],
                 failed_rules=sorted(r.rule_id for r in verdict.results if r.outcome == "fail")))
@@ -218,20 +220,20 @@ class Ingestor:
         if not (same_unit and state.results is not None and _failing(state.results) == p.failing):
             conn.execute(_DELETE["rule_results"], {"did": device_id})
             if p.failing:
-                conn.execute(rule_results.insert(), [
+                conn.execute(_INSERT["rule_results"], [
                     {"device_id": device_id, "rule_id": rule_id, "ward_code": ward, "severity": severity,
                      "outcome": outcome} for rule_id, severity, outcome in sorted(p.failing)])
         same_list = same_unit and p.software_sha256 is not None and state.software_sha256 == p.software_sha256
         if not (same_list and {tuple(r) for r in conn.execute(_APPS_OF, {"did": device_id})} == set(p.apps)):
             conn.execute(_DELETE["device_apps"], {"did": device_id})
             if p.apps:
-                conn.execute(device_apps.insert(), [
+                conn.execute(_INSERT["device_apps"], [
                     {"device_id": device_id, "app_id": app_id, "ward_code": ward, "software_name": name,
                      "version": version} for app_id, name, version in p.apps])
         conn.execute(_DELETE["reachability"], {"did": device_id})
         targets = p.targets
         if targets:
-            conn.execute(reachability.insert(), [
+            conn.execute(_INSERT["reachability"], [
                 {"device_id": device_id, "target": name, "ward_code": ward, "ok": t["ok"],
                  "latency_ms": t.get("latency_ms"), "checked_at": collected,
                  # Schema v2's steps; a v1 report has none of them and leaves the columns empty.

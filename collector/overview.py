@@ -7,10 +7,8 @@ and both have those of /metrics (``queries.ward_summaries``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Optional
-
-import sqlalchemy as sa
 
 from inventory.baseline import Rule
 from inventory.milestones import Milestone
@@ -23,7 +21,6 @@ from .migration_queries import unit_migrations
 from .history import DeviceLife, day_ends, day_range, daily_counts, first_day, load_lives
 from .i18n import HANOI
 from .queries import WardSummary
-from .store.tables import devices, migration_declarations
 from .workitems import STATES, WorkItem, city_tally, milestone_tallies, milestone_work, tally
 
 RAG = {"ready": "green", "unknown": "amber", "not_ready": "red", "no_data": "grey"}
@@ -160,37 +157,3 @@ def unit_detail(c: Context, code: str, now: datetime, milestone_id: Optional[str
         work_milestone=focus, work_items=items[focus.id],
         work_by_milestone={m: city_tally(tally(i)) for m, i in items.items()},
         history=_series(lives, now, c.milestones[0].date), migration=unit_migration)
-
-
-class OverviewCache:
-    """The last city overview per milestone, reused while it is fresh, so most readers get it in milliseconds.
-
-    Composing the overview reads every unit, device and verdict change
-    (over a hundred milliseconds on the benchmark's 5,000-device fleet), while leaders
-    reload the page far more often than it could change in a way they would
-    notice. An overview younger than ``fresh_for`` is reused as it is, so
-    under a steady stream of reports the store is read at most once per
-    ``fresh_for``; an older one is reused while the store is unchanged (one
-    cheap query: device count and newest receipt), up to ``max_age``, which
-    bounds how far time-dependent figures (silent devices, days left) lag.
-    The page shows the moment its figures were taken.
-    """
-
-    def __init__(self, fresh_for: timedelta = timedelta(seconds=10), max_age: timedelta = timedelta(seconds=60)):
-        self.fresh_for, self.max_age = fresh_for, max_age
-        self._entries: dict[str, tuple[tuple, CityOverview]] = {}
-
-    def get(self, c: Context, now: datetime, milestone_id: Optional[str]) -> CityOverview:
-        key = pick_milestone(c.milestones, milestone_id).id
-        entry = self._entries.get(key)
-        age = now - entry[1].now if entry else None
-        if entry and timedelta(0) <= age < self.fresh_for:
-            return entry[1]
-        with c.engine.connect() as conn:
-            version = tuple(conn.execute(sa.select(sa.func.count(), sa.func.max(devices.c.last_received_at))).one())
-            version += (conn.execute(sa.select(sa.func.max(migration_declarations.c.id))).scalar(),)
-        if entry and entry[0] == version and timedelta(0) <= age < self.max_age:
-            return entry[1]
-        overview = city_overview(c, now, key)
-        self._entries[key] = (version, overview)
-        return overview

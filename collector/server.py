@@ -73,6 +73,21 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+def keep_overview_ready(app: Flask, start: bool = True) -> None:
+    """Compose the page's overview and compile the templates now and, with ``start``, keep recomposing the
+    overview in the background for as long as the process serves (see ``overview_cache``): no reader of a
+    served collector waits for either. A gunicorn master does this before forking and each worker starts its
+    own refresher (``_in_worker``)."""
+    from .web import overview_cache
+
+    cache = overview_cache(app)
+    cache.warm(app.extensions["hdc"])
+    for name in app.jinja_env.list_templates():  # compiled now (a tenth of a second), not by the first reader
+        app.jinja_env.get_template(name)
+    if start:
+        cache.keep_fresh(app.extensions["hdc"], for_good=True)
+
+
 class ServeError(RuntimeError):
     """The server cannot start as asked; the message names the option and the reason."""
 
@@ -108,7 +123,7 @@ def serve_with_gunicorn(app: Flask, host: str, port: int, workers: int, threads:
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     options = {"bind": bind, "workers": workers, "worker_class": "gthread", "threads": threads,
                "preload_app": True, "control_socket_disable": True, "proc_name": "hdc-collector",
-               "post_fork": lambda _arbiter, _worker: _own_connections(app), "accesslog": None, "errorlog": "-", "loglevel": "warning"}
+               "post_fork": lambda _arbiter, _worker: _in_worker(app), "accesslog": None, "errorlog": "-", "loglevel": "warning"}
     if tls is not None:
         options.update(certfile=str(tls.cert), keyfile=str(tls.key))
 
@@ -124,6 +139,10 @@ def serve_with_gunicorn(app: Flask, host: str, port: int, workers: int, threads:
     _App().run()
 
 
-def _own_connections(app: Flask) -> None:
-    """A forked worker must not share the parent's database connections: it opens its own."""
+def _in_worker(app: Flask) -> None:
+    """A forked worker must not share the parent's database connections (it opens its own), and has none of
+    its threads: it starts its own overview refresher."""
+    from .web import overview_cache
+
     app.extensions["hdc"].engine.dispose(close=False)
+    overview_cache(app).keep_fresh(app.extensions["hdc"], for_good=True)

@@ -8,10 +8,10 @@ below holds. Nothing here changes state.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, render_template, request, url_for
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from . import __version__
@@ -20,7 +20,8 @@ from .exposition import render as render_metrics
 from .charts import Line, Marker, line_chart
 from .export import applications_table, devices_table, ranking_table, to_csv, to_xlsx
 from .i18n import DEFAULT_LANG, Translator, choose_lang
-from .overview import CityOverview, OverviewCache, Series, UnitDetail, unit_detail
+from .overview import CityOverview, Series, UnitDetail, unit_detail
+from .overview_cache import OverviewCache
 from .ranking import SORT_KEYS, RankingQuery
 
 bp = Blueprint("web", __name__)
@@ -31,6 +32,8 @@ CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'
 _ASCENDING_FIRST = {"status", "code", "name", "ratio"}
 # Devices needing work first on a unit's page.
 _VERDICT_RANK = {"not_ready": 0, "unknown": 1, "ready_with_conditions": 2, "ready": 3}
+# Rendered pages kept per overview (see _kept_page).
+MAX_KEPT_PAGES = 64
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -63,10 +66,15 @@ def metrics():
     return Response(render_metrics(ctx().metrics_registry), mimetype=CONTENT_TYPE_LATEST)
 
 
-def current_overview(milestone_id: Optional[str] = None) -> CityOverview:
-    """The city overview, shared by the page, the JSON API and the downloads (one cache per app)."""
-    cache = current_app.extensions.setdefault("hdc.overview_cache", OverviewCache())
-    return cache.get(ctx(), datetime.now(timezone.utc), milestone_id)
+def overview_cache(app: Flask) -> OverviewCache:
+    """The app's one overview cache, made on first use."""
+    return app.extensions.setdefault("hdc.overview_cache", OverviewCache())
+
+
+def current_overview(milestone_id: Optional[str] = None, consistent: bool = False) -> CityOverview:
+    """The city overview, shared by the page, the JSON API and the downloads; ``consistent`` for the API (see
+    ``OverviewCache.get``): the page and its downloads show the kept one, so a download has the page's numbers."""
+    return overview_cache(current_app).get(ctx(), datetime.now(timezone.utc), milestone_id, consistent)
 
 
 def _translator() -> Translator:
@@ -140,15 +148,40 @@ def _sort_link(query: RankingQuery, column: str) -> str:
     return _link("web.index", **args)
 
 
+def _kept_page(overview: CityOverview, render: Callable[[], tuple[str, int]]) -> tuple[str, int]:
+    """A page made from the overview alone, rendered once per composition, address and viewer.
+
+    Its HTML changes only when the overview is recomposed (every ten seconds
+    at most): the readers in between get the same bytes without rendering
+    126 rows again. At most ``MAX_KEPT_PAGES`` addresses are kept (the search
+    box makes them unbounded); a viewer's page is kept for that viewer only.
+    """
+    kept = current_app.extensions.get("hdc.kept_pages")
+    if kept is None or kept[0] is not overview:
+        kept = current_app.extensions["hdc.kept_pages"] = (overview, {})
+    pages = kept[1]
+    key = (request.full_path, g.get("viewer"))
+    page = pages.get(key)
+    if page is None:
+        if len(pages) >= MAX_KEPT_PAGES:
+            pages.clear()
+        page = pages[key] = render()
+    return page
+
+
 @bp.get("/")
 def index():
-    t = _translator()
-    query = RankingQuery.from_args(request.args, strict=False)
     overview = current_overview()
-    rows = query.apply(overview.rows)
-    return _render("index.html", o=overview, rows=rows, query=query, sort_keys=SORT_KEYS,
-                   sort_link=lambda col: _sort_link(query, col), burndown=_burndown(overview.history, t),
-                   monthly=_monthly(overview.history, ("not_ready",)), now=overview.now)
+
+    def render() -> tuple[str, int]:
+        t = _translator()
+        query = RankingQuery.from_args(request.args, strict=False)
+        return _render("index.html", o=overview, rows=query.apply(overview.rows), query=query,
+                       sort_keys=SORT_KEYS, sort_link=lambda col: _sort_link(query, col),
+                       burndown=_burndown(overview.history, t), monthly=_monthly(overview.history, ("not_ready",)),
+                       now=overview.now)
+
+    return _kept_page(overview, render)
 
 
 def _unit(code: str) -> Optional[UnitDetail]:
@@ -176,7 +209,7 @@ def unit(code: str):
 def work_items():
     overview = current_overview(request.args.get("milestone"))
     rows = sorted(overview.rows, key=lambda r: (-r.work["overdue"], -r.work["in_progress"], r.summary.code))
-    return _render("work_items.html", o=overview, rows=rows, now=overview.now)
+    return _kept_page(overview, lambda: _render("work_items.html", o=overview, rows=rows, now=overview.now))
 
 
 def _download(body: bytes, mimetype: str, filename: str) -> Response:

@@ -277,6 +277,10 @@ def test_header_login_believes_a_trusted_proxy_only(tmp_path):
         assert requests.get(c.url + "/", headers={"X-Remote-User": ""}, timeout=30).status_code == 403
         hostile = requests.get(c.url + "/", headers={"X-Remote-User": "<b>x</b>"}, timeout=30).text
         assert "&lt;b&gt;x&lt;/b&gt;" in hostile and "<b>x</b>" not in hostile
+        # Pages are kept between compositions (web._kept_page), but a viewer's only for that viewer.
+        other = requests.get(c.url + "/", headers={"X-Remote-User": "Lê Văn Cường".encode("utf-8")}, timeout=30)
+        assert "Đăng nhập: Lê Văn Cường" in other.text and "Trần Thị Bình" not in other.text
+        assert "Đăng nhập: Trần Thị Bình" in requests.get(c.url + "/", headers=who, timeout=30).text
         assert _ingest(c.url, _token(db_url), "dev-1") == 201
         assert requests.get(c.url + "/healthz", timeout=30).status_code == 200
     finally:

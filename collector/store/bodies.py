@@ -15,6 +15,7 @@ import json
 import re
 import zlib
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime
 from typing import Any, Callable, Optional
 
@@ -36,7 +37,7 @@ class SplitBody:
     software_at: Optional[int] = None
     software: Optional[str] = None
 
-    @property
+    @cached_property  # validation, judging and storing each ask for it
     def sha256(self) -> Optional[str]:
         return None if self.software is None else hashlib.sha256(self.software.encode("utf-8")).hexdigest()
 

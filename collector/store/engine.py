@@ -29,6 +29,9 @@ DEFAULT_DB_PATH = Path("var") / "hdc-readiness.sqlite3"
 # The answer is 503 with Retry-After, so the agent keeps its copy.
 STORE_UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InternalError)
 WRITE = {"hdc_write": True}
+# A connection for one read statement needs no snapshot of its own: SQLite runs it in autocommit, which
+# spares a BEGIN and a ROLLBACK on every authenticated request.
+ONE_READ = {"hdc_one_read": True}
 _MIGRATION_LOCK = 0x68646372  # "hdcr": one advisory-lock key for this application
 
 
@@ -73,7 +76,11 @@ def _sqlite_engine(url: sa.engine.URL) -> Engine:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn: Connection):
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("hdc_write") else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get("hdc_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif not options.get("hdc_one_read"):
+            conn.exec_driver_sql("BEGIN")  # one snapshot for all of a reader's statements
 
     return engine
 

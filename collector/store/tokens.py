@@ -154,13 +154,17 @@ def create_token(conn: Connection, ward_code: Optional[str], label: Optional[str
     return token
 
 
+# Built once: every authenticated request runs it, and building a statement costs more than running it.
+_TOKEN_ROW = sa.select(tokens).where(tokens.c.token_id == sa.bindparam("tid"))
+
+
 def verify_token(conn: Connection, presented: str, now: Optional[datetime] = None) -> Optional[TokenIdentity]:
     """The identity behind a presented token, or None; never says which part was wrong."""
     m = _FORMAT.match(presented or "")
     if not m:
         return None
     token_id, secret = m.groups()
-    row = conn.execute(sa.select(tokens).where(tokens.c.token_id == token_id)).first()
+    row = conn.execute(_TOKEN_ROW, {"tid": token_id}).first()
     if row is None:
         # Spend the same work as a real check so timing does not reveal valid ids.
         hmac.compare_digest(_hash("0" * 32, secret), "0" * 64)

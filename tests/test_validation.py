@@ -1,0 +1,75 @@
+"""Ingest validation checks a software list once per process and is still exactly the schema's verdict."""
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+
+from collector.simulate import generate_fleet
+from collector.store import bodies
+from collector.validation import ReportValidator
+from inventory.registry import load_registry
+from inventory.schema import validate_report
+
+
+@pytest.fixture(scope="module")
+def texts() -> list[str]:
+    return [json.dumps(d, ensure_ascii=False) for d in itertools.islice(generate_fleet(load_registry(), seed=5), 40)]
+
+
+def _problems(validator: ReportValidator, text: str) -> list[str]:
+    doc, body = bodies.parse(text)
+    return [p.field for p in validator.problems(doc, body)]
+
+
+def test_same_answers_as_the_schema_for_new_and_repeated_lists(texts):
+    validator = ReportValidator()
+    for text in texts + texts:  # the second time every list is known
+        assert _problems(validator, text) == [p.field for p in validate_report(json.loads(text))] == []
+
+
+def test_a_known_list_does_not_excuse_the_rest_of_the_report(texts):
+    validator = ReportValidator()
+    assert _problems(validator, texts[0]) == []
+    doc = json.loads(texts[0])
+    doc["ward_code"] = "7"
+    doc["hardware"]["memory_bytes"] = 2 ** 70
+    assert _problems(validator, json.dumps(doc)) == ["ward_code"]
+    doc["ward_code"] = json.loads(texts[0])["ward_code"]
+    assert _problems(validator, json.dumps(doc)) == ["hardware.memory_bytes"]
+
+
+def test_a_body_cannot_show_a_known_list_and_deliver_another(texts):
+    validator = ReportValidator()
+    assert _problems(validator, texts[0]) == []
+    known = json.dumps(json.loads(texts[0])["software"], ensure_ascii=False)
+    # JSON keeps the last of two equal keys: the list checked must be that one, not the first.
+    smuggled = texts[0][:-1] + ', "software": [{"name": 5}]}'
+    assert known in smuggled and _problems(validator, smuggled)[0].startswith("software")
+    # Known text under another schema version is checked again.
+    doc = json.loads(texts[0])
+    doc["schema_version"] = 1
+    assert _problems(validator, json.dumps(doc, ensure_ascii=False)) == \
+        [p.field for p in validate_report(doc)]
+
+
+def test_a_rejected_list_is_rejected_every_time_and_memory_is_bounded(texts):
+    validator = ReportValidator(max_known=2)
+    doc = json.loads(texts[0])
+    doc["software"][3]["version"] = 12
+    bad = json.dumps(doc)
+    assert _problems(validator, bad) == _problems(validator, bad) == ["software[3].version"]
+    for text in texts[:5]:
+        assert _problems(validator, text) == []
+    assert len(validator) <= 2
+    assert _problems(validator, bad) == ["software[3].version"]
+
+
+@pytest.mark.parametrize("version", [[2], {"v": 2}, True, "2", None, 2.0])
+def test_odd_schema_versions_are_refused_not_cached(texts, version):
+    validator = ReportValidator()
+    doc = json.loads(texts[0])
+    doc["schema_version"] = version
+    assert _problems(validator, json.dumps(doc)) == ["schema_version"]
+    assert len(validator) == 0
