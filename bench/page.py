@@ -102,6 +102,7 @@ def served(db_url: str, seconds: float, rate: float) -> dict[str, float]:
         time.sleep(0.2)
     stop.set()
     sender.join()
+    app.extensions["hdc.overview_cache"].stop()
     c.engine.dispose()
     times.sort()
     return {"served p50": 1000 * statistics.median(times), "served p99": 1000 * times[int(0.99 * (len(times) - 1))],

@@ -59,6 +59,7 @@ class OverviewCache:
         self._entries: dict[str, _Entry] = {}
         self._read_at: dict[str, float] = {}
         self._refresher: Optional[threading.Thread] = None
+        self._stopped = threading.Event()
 
     def get(self, c: Context, now: datetime, milestone_id: Optional[str] = None,
             consistent: bool = False) -> CityOverview:
@@ -111,10 +112,18 @@ class OverviewCache:
         with self._lock:
             if for_good:
                 self.idle_after = None
-            if self._refresher is None:
+            if self._refresher is None and not self._stopped.is_set():
                 self._refresher = threading.Thread(target=self._refresh_loop, args=(c,), name="hdc-overview",
                                                    daemon=True)
                 self._refresher.start()
+
+    def stop(self) -> None:
+        """End the refresher (before the store it reads goes away) and wait for it; for good."""
+        self._stopped.set()
+        with self._lock:
+            refresher = self._refresher
+        if refresher is not None:
+            refresher.join()
 
     def _wanted(self) -> list[str]:
         """Milestones read lately (all read, with no ``idle_after``); the caller holds the lock."""
@@ -126,9 +135,9 @@ class OverviewCache:
     def _refresh_loop(self, c: Context) -> None:
         pause, failing = self.fresh_for.total_seconds(), False
         while True:
-            time.sleep(pause)
+            stopped = self._stopped.wait(pause)
             with self._lock:
-                keys = self._wanted()
+                keys = [] if stopped else self._wanted()
                 if not keys:  # decided under the lock, so a reader arriving now starts a new refresher
                     self._refresher = None
                     return

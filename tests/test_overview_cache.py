@@ -112,7 +112,7 @@ def test_the_refresher_stops_when_nobody_reads_and_starts_again_with_the_next_re
     assert cache.refreshing
 
 
-def test_a_server_keeps_refreshing_without_readers(store):
+def test_a_server_keeps_refreshing_without_readers_until_stopped(store):
     context, docs = store
     cache = OverviewCache(fresh_for=SHORT, idle_after=timedelta(seconds=0.2))
     cache.warm(context)
@@ -121,6 +121,12 @@ def test_a_server_keeps_refreshing_without_readers(store):
     assert cache.refreshing
     _ingest(context, next(docs))
     _until(lambda: cache.get(context, _now()).devices == 31)
+    cache.stop()
+    assert not cache.refreshing
+    last = cache.get(context, _now())
+    _ingest(context, next(docs))
+    time.sleep(0.5)
+    assert not cache.refreshing and cache.get(context, _now()) is last
 
 
 def test_a_store_failure_keeps_the_last_overview_and_is_logged(store, caplog):
