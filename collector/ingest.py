@@ -173,12 +173,14 @@ class Ingestor:
         row["counted"] = p.counted
         desk = (ward, row["hostname"])
         old_desk = (state.ward_code, state.hostname) if state is not None else None
-        desks = counts.desks_before(conn, desk, old_desk)
+        desks = None if counts.desk_kept(desk, old_desk, last_collected, collected) else \
+            counts.desks_before(conn, desk, old_desk)
         if state is None:
             conn.execute(_INSERT["devices"], dict(device_id=device_id, first_seen_at=now, **row))
         else:
             conn.execute(_UPDATE_DEVICE, dict(did=device_id, **row))
-        counts.record_desks(conn, desks, desk, old_desk, collected)
+        if desks is not None:
+            counts.record_desks(conn, desks, desk, old_desk, collected)
         self._record_verdict(conn, p, state)
         self._replace_children(conn, p, state)
         counts.update(conn, state.counted if state else None, p.counted)

@@ -200,13 +200,21 @@ class Observer(threading.Thread):
         self.app, self.every, self.stopped = app, every, threading.Event()
 
     def run(self) -> None:
+        failing = False
         while not self.stopped.wait(self.every):
             c = self.app.extensions["hdc"]
             now = datetime.now(timezone.utc)
             try:
                 mq.observe_now(c.engine, c.catalog, now, c.settings.active_since(now))
             except Exception:  # a store hiccup must not end the thread; the next round retries
-                log.warning("recording migration observations failed", exc_info=True)
+                # Once per outage, not every round.
+                log.log(logging.DEBUG if failing else logging.WARNING, "recording migration observations failed",
+                        exc_info=True)
+                failing = True
+            else:
+                if failing:
+                    log.warning("recording migration observations works again")
+                failing = False
 
 
 @bp.record_once

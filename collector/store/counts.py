@@ -200,6 +200,13 @@ def _aware(moment) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
+def desk_kept(desk: Desk, old_desk: Optional[Desk], previous: Optional[datetime], collected: datetime) -> bool:
+    """Whether a report leaves every desk count as it was: its device stays at its desk and reports on the day
+    of its previous report (the desk's newest day is that day or a later one), as most hourly reports do. Such a
+    report neither reads nor locks the desk."""
+    return previous is not None and old_desk == desk and _day(previous) == _day(collected)
+
+
 def desks_before(conn: Connection, desk: Desk, old_desk: Optional[Desk]) -> dict[Desk, DeskState]:
     """Lock and read the desks a report touches (its device's desk, and the one it left), before the device row
     changes; ``record_desks`` takes the result."""
