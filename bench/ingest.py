@@ -1,14 +1,13 @@
 """Ingest throughput: reports per second over HTTP against the floor with no HTTP and no validation.
 
-Run: python bench/ingest.py [--reports N] [--concurrency C] [--workers 1,2] [--postgres URL]
+Run: python bench/ingest.py [--reports N] [--repeats R] [--concurrency C] [--workers 1,2]
+                            [--postgres URL | --no-postgres]
 
---postgres takes the URL of an empty database on a running server, e.g.
-postgresql+psycopg://postgres@127.0.0.1:5432/bench.
-
-Workload: N/2 simulated devices (collector.simulate.generate_fleet, hundreds
-of packages each) send their first report, then each sends its next hourly
-report ("repeat": new id and time, same software, as most reports of a
-fleet reporting hourly are). Each round is timed apart.
+Workload: N simulated devices (collector.simulate.generate_fleet, hundreds
+of packages each) send their first report, then R times their next hourly
+report ("repeats": new id and time, same software, as most reports of a
+fleet reporting hourly are). Each round is timed apart; the sustained rate
+is all repeats over the time the repeat rounds took together.
 
 HTTP: a real `hdc-collector serve` (rate limits off: this measures capacity)
 with one process (waitress, the default and the Windows path) and with
@@ -20,9 +19,14 @@ and latency it gives the server's CPU time per report, which stays
 comparable when other work shares the machine. The floor parses the same
 bodies and stores them through the same Ingestor in one process: no HTTP, no
 token, no schema validation. Target: >= 300 reports/s on SQLite, within 3x
-of the floor, for the sustained load, the repeat round: a fleet's first
-reports come once per device (enrolment, shown for what it costs) and every
-later one is like a repeat.
+of the floor, for the sustained load, the repeats: a fleet's first reports
+come once per device (enrolment, shown for what it costs) and every later
+one is like a repeat.
+
+PostgreSQL: with --postgres, that URL (an empty database on a running
+server, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/bench); otherwise,
+when Debian's `postgresql` binaries are installed, a throwaway server on a
+loopback port in a temporary directory (the tests' own), unless --no-postgres.
 """
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ import itertools
 import json
 import os
 import queue
+import random
 import socket
 import statistics
 import subprocess
@@ -50,29 +55,42 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from support import machine  # noqa: E402
+from support import machine, postgres  # noqa: E402
 
 TARGET, WITHIN = 300, 3.0
 
 
-def rounds(devices: int, seed: int) -> dict[str, list[str]]:
-    """Bodies of the first round and of the hourly repeat round, as agents would send them."""
+def rounds(devices: int, repeats: int, seed: int) -> dict[str, list[str]]:
+    """Bodies of the first round and of each hourly repeat round, as agents would send them."""
     from collector.simulate import generate_fleet
     from inventory.registry import load_registry
 
     first = list(itertools.islice(generate_fleet(load_registry(), seed=seed), devices))
-    repeat = []
-    for doc in first:
-        doc = copy.deepcopy(doc)
-        at = datetime.fromisoformat(doc["collected_at"].replace("Z", "+00:00"))
+    out = {"first": first}
+    for hour in range(1, repeats + 1):
+        out[f"repeat {hour}"] = [_later(doc, hours=hour, new_id=True) for doc in first]
+    return {name: [json.dumps(d, ensure_ascii=False) for d in docs] for name, docs in out.items()}
+
+
+def _later(doc: dict, hours: int, new_id: bool) -> dict:
+    """The device's report ``hours`` later: same software, its endpoints' response times measured anew."""
+    doc = copy.deepcopy(doc)
+    at = datetime.fromisoformat(doc["collected_at"].replace("Z", "+00:00"))
+    doc["collected_at"] = (at + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if new_id:
         doc["report_id"] = str(uuid.uuid4())
-        doc["collected_at"] = (at + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        repeat.append(doc)
-    for doc in first:  # the first round is an hour earlier, so the repeat is the newer report
-        at = datetime.fromisoformat(doc["collected_at"].replace("Z", "+00:00"))
-        doc["collected_at"] = (at - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {name: [json.dumps(d, ensure_ascii=False) for d in docs]
-            for name, docs in (("first", first), ("repeat", repeat))}
+    rng = random.Random(f"{doc['device']['id']}|{hours}")
+    for check in doc.get("network", {}).get("reachability", []):
+        for field in ("latency_ms", "connect_ms"):
+            if check.get(field) is not None:
+                check[field] = round(check[field] * rng.uniform(0.8, 1.25), 1)
+    return doc
+
+
+def sustained(results: dict[str, dict], key: str = "rate") -> float:
+    """Reports per second over all repeat rounds together: total reports over total time."""
+    reps = [r for name, r in results.items() if name.startswith("repeat")]
+    return sum(r["count"] for r in reps) / sum(r["count"] / r[key] for r in reps)
 
 
 def _empty(db_url: str) -> None:
@@ -102,7 +120,7 @@ def floor(db_url: str, docs: dict[str, list[str]]) -> dict[str, float]:
         for text in texts:
             doc, body = bodies.parse(text)
             ctx.ingestor.ingest(doc, text, body)
-        out[name] = len(texts) / (time.perf_counter() - start)
+        out[name] = {"rate": len(texts) / (time.perf_counter() - start), "count": len(texts)}
     ctx.engine.dispose()
     return out
 
@@ -159,7 +177,7 @@ def over_http(db_url: str, work: Path, docs: dict[str, list[str]], concurrency: 
                 time.sleep(0.1)
         proc = psutil.Process(server.pid)
         for name, texts in docs.items():
-            docs_file = work / f"{name}.jsonl"
+            docs_file = work / f"{name.replace(' ', '-')}.jsonl"
             docs_file.write_text("\n".join(texts) + "\n", encoding="utf-8")
             cpu = _cpu_seconds(proc)
             done = subprocess.run([sys.executable, __file__, "--post", str(docs_file), str(tokens_file), url,
@@ -242,60 +260,88 @@ def post(docs_file: str, tokens_file: str, url: str, concurrency: int) -> None:
         t.join()
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     lat = sorted(latencies)
-    print(json.dumps({"rate": len(lat) / elapsed, "p50_ms": 1000 * statistics.median(lat),
+    print(json.dumps({"rate": len(lat) / elapsed, "count": len(lat), "p50_ms": 1000 * statistics.median(lat),
                       "p99_ms": 1000 * lat[max(0, int(len(lat) * 0.99) - 1)], "statuses": statuses,
                       "client_cpu_ms": 1000 * cpu / len(lat)}))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reports", type=int, default=2000, help="reports in all (half first, half repeat)")
+    parser.add_argument("--reports", type=int, default=1000, help="devices, each sending a first report and "
+                                                                  "--repeats hourly ones")
+    parser.add_argument("--repeats", type=int, default=3, help="hourly repeat rounds (the sustained load)")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", default="1,2", help="server processes to measure, comma-separated")
     parser.add_argument("--postgres", metavar="URL", help="also run on this empty PostgreSQL database")
+    parser.add_argument("--no-postgres", action="store_true", help="measure SQLite only")
     parser.add_argument("--post", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.post:
         post(args.post[0], args.post[1], args.post[2], int(args.post[3]))
         return
 
-    docs = rounds(args.reports // 2, seed=7)
+    docs = rounds(args.reports, args.repeats, seed=7)
     size = statistics.mean(len(b.encode()) for b in docs["first"])
     work = Path(tempfile.mkdtemp(prefix="hdc-bench-"))
-    backends = [("SQLite", lambda tag: f"sqlite:///{work / f'{tag}.sqlite3'}")]
+    workers = [int(w) for w in args.workers.split(",")]
+    rows = measure("SQLite", lambda tag: f"sqlite:///{work / f'{tag}.sqlite3'}", work, docs, args, workers)
+    note = ""
     if args.postgres:
-        backends.append(("PostgreSQL", lambda tag: args.postgres))
-    rows = []
-    for label, url_for in backends:
-        runs = []
-        for workers in [int(w) for w in args.workers.split(",")]:
-            url = url_for(f"http-{workers}")
-            if label == "PostgreSQL":
-                _empty(url)
-            runs.append((workers, over_http(url, work, docs, args.concurrency, workers)))
-        url = url_for("floor")
+        rows += measure("PostgreSQL", lambda tag: args.postgres, work, docs, args, workers)
+    elif not args.no_postgres:
+        with postgres.throwaway_server() as server:
+            if server is None:
+                note = "PostgreSQL: not measured (Debian's postgresql binaries are not installed).\n"
+            else:
+                rows += measure("PostgreSQL", lambda tag: server.new_database(), work, docs, args, workers)
+                note = ("PostgreSQL: a throwaway server on loopback started for this run (fsync off, as in the "
+                        "tests), on the same 2 cores.\n")
+    print(f"\nIngest: {len(docs['first'])} simulated devices, a first and {args.repeats} hourly repeat reports "
+          f"each (same software); {size / 1024:.1f} KiB a report on average; {args.concurrency} concurrent "
+          f"senders; {os.cpu_count()} cores shared by client and server\n")
+    print("| store | server | round | HTTP reports/s | p50 ms | p99 ms | server CPU ms/report | client CPU ms/report | "
+          "floor reports/s | floor / HTTP | target (>= 300/s on SQLite with a process per core; within 3x) |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    for label, server_workers, http, base in rows:
+        server = "waitress, 1 process" if server_workers == 1 else f"gunicorn, {server_workers} workers"
+        first = http["first"]
+        print(f"| {label} | {server} | first | {first['rate']:.0f} | {first['p50_ms']:.1f} | {first['p99_ms']:.1f} | "
+              f"{first['server_cpu_ms']:.2f} | {first['client_cpu_ms']:.2f} | {base['first']['rate']:.0f} | "
+              f"{base['first']['rate'] / first['rate']:.2f}x | (enrolment: not the sustained load) |")
+        reps = {k: v for k, v in http.items() if k.startswith("repeat")}
+        rate, floor_rate = sustained(http), sustained(base)
+        ratio = floor_rate / rate
+        within = ratio <= WITHIN
+        if label == "SQLite" and server_workers == os.cpu_count():
+            verdict = "met" if rate >= TARGET and within else "NOT met"
+        else:  # the rate target is for SQLite on all the machine's cores
+            verdict = f"within 3x: {'met' if within else 'NOT met'}"
+        spread = f"{min(r['rate'] for r in reps.values()):.0f}-{max(r['rate'] for r in reps.values()):.0f}"
+        print(f"| {label} | {server} | {len(reps)} repeats (rounds {spread}/s) | {rate:.0f} | "
+              f"{statistics.median(r['p50_ms'] for r in reps.values()):.1f} | "
+              f"{max(r['p99_ms'] for r in reps.values()):.1f} | "
+              f"{statistics.mean(r['server_cpu_ms'] for r in reps.values()):.2f} | "
+              f"{statistics.mean(r['client_cpu_ms'] for r in reps.values()):.2f} | {floor_rate:.0f} | "
+              f"{ratio:.2f}x | {verdict} |")
+        for name, result in http.items():
+            if set(result["statuses"]) - {"201"}:
+                print(f"  unexpected answers in round {name}: {result['statuses']}")
+    print("\n" + note + machine.reference_line())
+
+
+def measure(label: str, url_for, work: Path, docs: dict[str, list[str]], args, workers: list[int]) -> list:
+    """Each server set-up over HTTP, then the floor, on fresh stores of one backend."""
+    runs = []
+    for count in workers:
+        url = url_for(f"http-{count}")
         if label == "PostgreSQL":
             _empty(url)
-        base = floor(url, docs)
-        rows += [(label, workers, http, base) for workers, http in runs]
-    print(f"\nIngest: {len(docs['first'])} simulated devices, a first and a repeat (hourly, same software) report "
-          f"each; {size / 1024:.1f} KiB a report on average; {args.concurrency} concurrent senders; "
-          f"{os.cpu_count()} cores shared by client and server\n")
-    print("| store | server | round | HTTP reports/s | p50 ms | p99 ms | server CPU ms/report | client CPU ms/report | "
-          "floor reports/s | floor / HTTP | target (>= 300/s, within 3x) |")
-    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
-    for label, workers, http, base in rows:
-        server = "waitress, 1 process" if workers == 1 else f"gunicorn, {workers} workers"
-        for name in ("first", "repeat"):
-            h = http[name]
-            ratio = base[name] / h["rate"]
-            ok = h["rate"] >= TARGET and ratio <= WITHIN
-            verdict = ("met" if ok else "NOT met") if name == "repeat" else "(enrolment: not the sustained load)"
-            print(f"| {label} | {server} | {name} | {h['rate']:.0f} | {h['p50_ms']:.1f} | {h['p99_ms']:.1f} | "
-                  f"{h['server_cpu_ms']:.2f} | {h['client_cpu_ms']:.2f} | {base[name]:.0f} | {ratio:.2f}x | {verdict} |")
-            if set(h["statuses"]) - {"201"}:
-                print(f"  unexpected answers: {h['statuses']}")
-    print("\n" + machine.reference_line())
+        runs.append((count, over_http(url, work, docs, args.concurrency, count)))
+    url = url_for("floor")
+    if label == "PostgreSQL":
+        _empty(url)
+    base = floor(url, docs)
+    return [(label, count, http, base) for count, http in runs]
 
 
 if __name__ == "__main__":

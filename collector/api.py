@@ -19,8 +19,9 @@ from inventory.readiness import VERDICTS
 from inventory.report import parse_rfc3339
 
 from . import queries
-from .app import ctx
+from .app import Context, ctx
 from .history import device_changes
+from .ingest import IngestResult
 from .openapi import openapi_document
 from .overview import UnitDetail, UnitRow, unit_detail
 from .ranking import BadQuery, RankingQuery
@@ -87,14 +88,17 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _parse_body() -> tuple[Any, str, SplitBody]:
+def _read_body() -> bytes:
     if request.mimetype != "application/json":
         raise _reject(415, "unsupported_media_type",
                       f"Content-Type must be application/json, not {request.mimetype or 'missing'}")
     try:
-        raw = request.get_data(cache=False)
+        return request.get_data(cache=False)
     except RequestEntityTooLarge:
         raise _reject(413, "too_large", f"report larger than {ctx().settings.max_report_bytes} bytes")
+
+
+def _parse_body(raw: bytes) -> tuple[Any, str, SplitBody]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -113,29 +117,35 @@ def post_report():
     c = ctx()
     with c.ingest_metrics.duration.time():
         identity = _authenticate()
-        doc, text, body = _parse_body()
-        problems = c.validator.problems(doc, body)
-        if problems:
-            raise _reject(400, "invalid", f"report does not match the schema: {problems[0]}",
-                          problems=[{"field": p.field, "message": p.message} for p in problems])
-        if identity.ward_code != doc["ward_code"]:
-            raise _reject(403, "forbidden", f"field 'ward_code': this token may only file reports for unit "
-                                            f"{identity.ward_code}, not {doc['ward_code']}")
-        collected = parse_rfc3339(doc["collected_at"])
-        if collected > datetime.now(timezone.utc) + timedelta(seconds=c.settings.max_clock_skew_seconds):
-            raise _reject(400, "invalid", "field 'collected_at': in the future; check the device's clock")
-        try:
-            result = c.ingestor.ingest(doc, text, body)
-        except STORE_UNAVAILABLE:
-            # Could not store (locked, full, read-only): say so, and the agent keeps its copy.
-            raise _reject(503, "unavailable", "the store cannot accept reports right now; retry later",
-                          headers={"Retry-After": "60"})
+        raw = _read_body()
+        with c.ingest_turn:
+            result = _judge_and_store(c, identity, raw)
     c.ingest_metrics.reports.labels(result.status).inc()
     # Only now: a refused request leaves the store exactly as it was, "last used" included.
     note_use(c.engine, identity)
     body = {"status": result.status, "report_id": result.report_id, "device_id": result.device_id,
             "verdict": result.verdict}
     return jsonify(body), (201 if result.status == "accepted" else 200)
+
+
+def _judge_and_store(c: Context, identity: TokenIdentity, raw: bytes) -> IngestResult:
+    doc, text, body = _parse_body(raw)
+    problems = c.validator.problems(doc, body)
+    if problems:
+        raise _reject(400, "invalid", f"report does not match the schema: {problems[0]}",
+                      problems=[{"field": p.field, "message": p.message} for p in problems])
+    if identity.ward_code != doc["ward_code"]:
+        raise _reject(403, "forbidden", f"field 'ward_code': this token may only file reports for unit "
+                                        f"{identity.ward_code}, not {doc['ward_code']}")
+    collected = parse_rfc3339(doc["collected_at"])
+    if collected > datetime.now(timezone.utc) + timedelta(seconds=c.settings.max_clock_skew_seconds):
+        raise _reject(400, "invalid", "field 'collected_at': in the future; check the device's clock")
+    try:
+        return c.ingestor.ingest(doc, text, body)
+    except STORE_UNAVAILABLE:
+        # Could not store (locked, full, read-only): say so, and the agent keeps its copy.
+        raise _reject(503, "unavailable", "the store cannot accept reports right now; retry later",
+                      headers={"Retry-After": "60"})
 
 
 def _page_args(default_limit: int) -> tuple[int, int]:

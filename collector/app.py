@@ -1,6 +1,7 @@
 """The Flask application factory: one collector, its store and its domain data."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -37,6 +38,11 @@ class Context:
     metrics_registry: CollectorRegistry
     ingest_metrics: IngestMetrics
     validator: ReportValidator = field(default_factory=ReportValidator)
+    # Held from parsing a received report to its commit: one report at a time per process (the GIL runs one
+    # thread's Python anyway), so the thread holding the store's write lock never waits for the GIL while
+    # another thread parses; processes (``serve --workers``) are what work on several cores at once. Bodies
+    # are read before it is taken, so a slow client holds up no one.
+    ingest_turn: threading.Lock = field(default_factory=threading.Lock)
 
 
 def ctx() -> Context:

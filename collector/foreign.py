@@ -81,7 +81,8 @@ def _handle(ocs: bool) -> Response:
     try:
         identity = _authenticate(c)
         body = _read(c)
-        answer = _xml(c, body, identity, ocs) if body.kind == XML else _json(c, body, identity)
+        with c.ingest_turn:  # see Context.ingest_turn
+            answer = _xml(c, body, identity, ocs) if body.kind == XML else _json(c, body, identity)
     except ForeignError as exc:
         if exc.counted:
             c.ingest_metrics.reports.labels(exc.reason).inc()

@@ -99,6 +99,7 @@ class Ingestor:
     def __post_init__(self) -> None:
         insert = _INSERT_OR_IGNORE.get(self.engine.dialect.name)
         self._add_list = insert(software_lists).on_conflict_do_nothing(index_elements=["sha256"]) if insert else None
+        self._put_checks = _upsert(insert(reachability), ["device_id", "target"]) if insert else None
         self._apps_by_list: dict[str, tuple] = {}
 
     def ingest(self, doc: dict[str, Any], raw: str, body: Optional[bodies.SplitBody] = None) -> IngestResult:
@@ -232,16 +233,27 @@ class Ingestor:
                 conn.execute(_INSERT["device_apps"], [
                     {"device_id": device_id, "app_id": app_id, "ward_code": ward, "software_name": name,
                      "version": version} for app_id, name, version in p.apps])
-        conn.execute(_DELETE["reachability"], {"did": device_id})
         targets = p.targets
-        if targets:
-            conn.execute(_INSERT["reachability"], [
-                {"device_id": device_id, "target": name, "ward_code": ward, "ok": t["ok"],
+        rows = [{"device_id": device_id, "target": name, "ward_code": ward, "ok": t["ok"],
                  "latency_ms": t.get("latency_ms"), "checked_at": collected,
                  # Schema v2's steps; a v1 report has none of them and leaves the columns empty.
                  "connect_ms": t.get("connect_ms"), "tls_ok": t.get("tls_ok"),
                  "http_status": t.get("http_status"), "failed_step": t.get("failed_step")}
-                for name, t in targets.items()])
+                for name, t in targets.items()]
+        if rows and self._put_checks is not None and state is not None and \
+                counts.targets(state.counted) == set(targets):
+            # The same targets as last time (most reports): their rows are overwritten in one statement.
+            conn.execute(self._put_checks, rows)
+            return
+        conn.execute(_DELETE["reachability"], {"did": device_id})
+        if rows:
+            conn.execute(_INSERT["reachability"], rows)
+
+
+def _upsert(stmt, key: list[str]):
+    """``stmt`` (a dialect's INSERT) that overwrites the row with the same ``key`` instead of failing."""
+    return stmt.on_conflict_do_update(index_elements=key, set_={
+        c.name: stmt.excluded[c.name] for c in stmt.table.columns if c.name not in key})
 
 
 def _device_row(doc: dict[str, Any], collected: datetime, now: datetime) -> dict[str, Any]:

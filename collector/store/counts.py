@@ -74,6 +74,14 @@ def contribution(ward_code: str, collected_at: datetime, status: Optional[str], 
     return {"ward": ward_code, "day": _day(collected_at).isoformat(), "keys": keys}
 
 
+def targets(counted: Optional[dict]) -> Optional[set[str]]:
+    """The targets whose last check a contribution counts (its device's reachability rows); None when the
+    device was never counted."""
+    if not counted:
+        return None
+    return {split(key, 3)[0] for kind, key, _total in counted["keys"] if kind == REACH}
+
+
 def _day(moment: datetime) -> date:
     return moment.astimezone(timezone.utc).date()
 
