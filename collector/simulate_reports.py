@@ -31,6 +31,7 @@ HDC_TARGETS = (("hdc-portal", "https://dichvucong.hanoi.gov.vn/"),
                ("hdc-mail", "https://mail.hanoi.gov.vn/"))
 _ERRORS = ("timed out after 5 s", "connection refused", "name or service not known",
            "TLS handshake failed: certificate verify failed")
+_STEP_OF = dict(zip(_ERRORS, ("connect", "connect", "resolve", "tls")))
 
 
 # --------------------------------------------------------------------------- reports
@@ -114,28 +115,46 @@ def _os(machine: Machine, day: date) -> dict:
 
 
 def _reachability(slot: Slot, day: date, rng: random.Random) -> list[dict]:
-    """The HDC cloud answers from December 2025; some units' links are slow or filtered."""
+    """The HDC cloud answers from December 2025; some units' links are slow or filtered.
+
+    Checks carry schema v2's steps as the agent reports them (``agents.reachability.Check``): the TCP
+    connect takes about a third of the answer, and a failure names the step it stopped at.
+    """
     results = []
     for target, url in HDC_TARGETS:
         down = (target == "hdc-cloud" and (day < HDC_CLOUD_START or slot.network == "cloud_blocked")
                 or slot.network == "degraded" and rng.random() < 0.3)
+        base = 180.0 if slot.network == "degraded" else 12.0
         if down:
-            results.append({"target": target, "url": url, "ok": False, "latency_ms": None,
-                            "error": rng.choice(_ERRORS)})
+            results.append(_failed(target, url, rng.choice(_ERRORS), base))
         else:
-            base = 180.0 if slot.network == "degraded" else 12.0
-            results.append({"target": target, "url": url, "ok": True,
-                            "latency_ms": round(base * rng.uniform(0.6, 3.0), 1), "error": None})
+            results.append(_answered(target, url, round(base * rng.uniform(0.6, 3.0), 1)))
     checked = slot.migration.checked if slot.migration else frozenset()
     for app_id, url, live, cloud in APP_ENDPOINTS:
         if app_id not in checked:
             continue
         down = (day < live or cloud and slot.network == "cloud_blocked"
                 or slot.network == "degraded" and rng.random() < 0.3)
-        results.append({"target": urlsplit(url).hostname, "url": url, "ok": not down,
-                        "latency_ms": None if down else round(15.0 * rng.uniform(0.6, 3.0), 1),
-                        "error": rng.choice(_ERRORS) if down else None})
+        target = urlsplit(url).hostname
+        results.append(_failed(target, url, rng.choice(_ERRORS), 15.0) if down else
+                       _answered(target, url, round(15.0 * rng.uniform(0.6, 3.0), 1)))
     return results
+
+
+def _answered(target: str, url: str, latency_ms: float) -> dict:
+    return {"target": target, "url": url, "ok": True, "latency_ms": latency_ms,
+            "connect_ms": round(latency_ms / 3, 1), "tls_ok": True if url.startswith("https:") else None,
+            "tls_error": None, "http_status": 200, "failed_step": None, "via_proxy": False, "error": None}
+
+
+def _failed(target: str, url: str, error: str, base_ms: float) -> dict:
+    """A check that failed with one of ``_ERRORS``: resolving, connecting, or the TLS handshake after a connect."""
+    step = _STEP_OF[error]
+    tls = step == "tls"
+    return {"target": target, "url": url, "ok": False, "latency_ms": None,
+            "connect_ms": round(base_ms / 3, 1) if tls else None, "tls_ok": False if tls else None,
+            "tls_error": error.split(": ", 1)[1] if tls else None, "http_status": None, "failed_step": step,
+            "via_proxy": False, "error": error}
 
 
 def _interface(slot: Slot, machine: Machine) -> dict:
