@@ -32,10 +32,10 @@ model is in ``simulate_machines`` (hardware and OS catalogues),
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterator, Optional
+from typing import Collection, Iterator, Optional
 
 from inventory.catalog import load_catalog
-from inventory.registry import Registry
+from inventory.registry import Registry, Ward
 
 from .simulate_fleet import Slot, unit_slots
 from .simulate_reports import render_report
@@ -46,16 +46,17 @@ HISTORY_END = date(2026, 1, 31)
 
 
 def generate_fleet(registry: Registry, seed: int = 2025, devices_per_unit: tuple[int, int] = (15, 40),
-                   now: Optional[datetime] = None) -> Iterator[dict]:
-    """One current report per reporting device of every unit, unit by unit.
+                   now: Optional[datetime] = None, only: Optional[Collection[str]] = None) -> Iterator[dict]:
+    """One current report per reporting device of every unit (or of the units coded in ``only``), unit by unit.
 
     The fleet is the history's state at ``now`` (upgrades done by then are
     in, silent machines are absent), so a snapshot and a history with the
     same seed agree. Pass ``now`` for byte-identical output across runs.
+    A unit's devices are the same whether or not ``only`` leaves others out.
     """
     now = now or datetime.now(timezone.utc)
     catalog = load_catalog()
-    for unit_no, ward in enumerate(registry):
+    for unit_no, ward in _units(registry, only):
         for slot in unit_slots(unit_no, ward, seed, devices_per_unit, catalog):
             when = _current_time(slot, now)
             machine = slot.machine_at(when.date())
@@ -64,7 +65,8 @@ def generate_fleet(registry: Registry, seed: int = 2025, devices_per_unit: tuple
 
 
 def generate_history(registry: Registry, seed: int = 2025, start: date = HISTORY_START, end: date = HISTORY_END,
-                     interval_days: int = 28, devices_per_unit: tuple[int, int] = (15, 40)) -> Iterator[dict]:
+                     interval_days: int = 28, devices_per_unit: tuple[int, int] = (15, 40),
+                     only: Optional[Collection[str]] = None) -> Iterator[dict]:
     """Every device's reports from ``start`` to ``end`` in collected_at order.
 
     Each device reports once per ``interval_days`` (on its own day and hour
@@ -75,7 +77,7 @@ def generate_history(registry: Registry, seed: int = 2025, start: date = HISTORY
     """
     if end < start or interval_days < 1:
         raise ValueError("need start <= end and interval_days >= 1")
-    slots = _all_slots(registry, seed, devices_per_unit)
+    slots = _all_slots(registry, seed, devices_per_unit, only)
     stop = datetime.combine(end + timedelta(days=1), time(0), timezone.utc)
     window = timedelta(days=interval_days)
     begin = datetime.combine(start, time(0), timezone.utc)
@@ -88,9 +90,15 @@ def generate_history(registry: Registry, seed: int = 2025, start: date = HISTORY
         begin += window
 
 
-def _all_slots(registry: Registry, seed: int, devices_per_unit: tuple[int, int]) -> list[Slot]:
+def _units(registry: Registry, only: Optional[Collection[str]]) -> Iterator[tuple[int, Ward]]:
+    """The units to simulate with their place in the registry, which seeds their devices."""
+    return ((unit_no, ward) for unit_no, ward in enumerate(registry) if only is None or ward.code in only)
+
+
+def _all_slots(registry: Registry, seed: int, devices_per_unit: tuple[int, int],
+               only: Optional[Collection[str]] = None) -> list[Slot]:
     catalog = load_catalog()
-    return [s for unit_no, ward in enumerate(registry)
+    return [s for unit_no, ward in _units(registry, only)
             for s in unit_slots(unit_no, ward, seed, devices_per_unit, catalog)]
 
 
@@ -135,8 +143,8 @@ def _report_times(slot: Slot, begin: datetime, window: timedelta, until: datetim
 
 
 def generate_changes(registry: Registry, seed: int = 2025, start: date = HISTORY_START,
-                     now: Optional[datetime] = None,
-                     devices_per_unit: tuple[int, int] = (15, 40)) -> Iterator[dict]:
+                     now: Optional[datetime] = None, devices_per_unit: tuple[int, int] = (15, 40),
+                     only: Optional[Collection[str]] = None) -> Iterator[dict]:
     """A sparse history: each device's first report, one right after each change of machine, and a current one.
 
     It records the same verdict changes as ``generate_history`` (they happen
@@ -146,7 +154,7 @@ def generate_changes(registry: Registry, seed: int = 2025, start: date = HISTORY
     now = now or datetime.now(timezone.utc)
     if now.date() < start:
         raise ValueError("need start <= now")
-    slots = _all_slots(registry, seed, devices_per_unit)
+    slots = _all_slots(registry, seed, devices_per_unit, only)
     first = datetime.combine(start, time(0), timezone.utc)
     events = []
     for i, slot in enumerate(slots):

@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timedelta, timezone
 from itertools import groupby
-from typing import Callable, Iterable, Optional
+from typing import Callable, Collection, Iterable, Optional
 
 from sqlalchemy.engine import Engine
 
@@ -37,8 +37,10 @@ def _week(doc: dict) -> datetime:
 
 def post_fleet(url: str, engine: Engine, registry: Registry, reports: Iterable[dict],
                token_for: Callable[[str], str], seed: int, concurrency: int = 4,
-               progress: Optional[Callable[[int], None]] = None) -> PostStats:
-    """Post ``reports`` (in collected_at order) week by week, observing after each week, then declare."""
+               progress: Optional[Callable[[int], None]] = None,
+               only: Optional[Collection[str]] = None) -> PostStats:
+    """Post ``reports`` (in collected_at order) week by week, observing after each week, then declare (for the
+    units coded in ``only``, when given)."""
     catalog = load_catalog()
     stale = Settings()
     now = datetime.now(timezone.utc)
@@ -51,15 +53,17 @@ def post_fleet(url: str, engine: Engine, registry: Registry, reports: Iterable[d
         moment = min(week_end, now)
         observe_now(engine, catalog, moment, stale.active_since(moment))
     observe_now(engine, catalog, now, stale.active_since(now))
-    total.errors += declare(url, engine, registry, seed)
+    total.errors += declare(url, engine, registry, seed, only)
     return total
 
 
-def declare(url: str, engine: Engine, registry: Registry, seed: int) -> list[str]:
+def declare(url: str, engine: Engine, registry: Registry, seed: int,
+            only: Optional[Collection[str]] = None) -> list[str]:
     """Post the register's declarations in one batch through the API, as an operator's script would."""
     with engine.begin() as conn:
         token = create_token(conn, None, "simulator: migration register", kind="admin")
-    items = list(generate_declarations(registry, seed))
+    units = registry if only is None else Registry([w for w in registry if w.code in only], registry.source)
+    items = list(generate_declarations(units, seed))
     if not items:
         return []
     request = urllib.request.Request(

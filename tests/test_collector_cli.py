@@ -12,6 +12,11 @@ from conftest import cli, free_port
     (["serve", "--port", "70000"], "--port"),
     (["token", "create", "--ward", "00070", "--registry", "/nonexistent/units.csv"], "cannot read"),
     (["simulate", "--url", "http://127.0.0.1:1", "--mode", "everything"], "--mode"),
+    (["simulate", "--url", "http://127.0.0.1:1", "--units", "00070,99999"], "'99999' is not a unit code"),
+    (["simulate", "--url", "http://127.0.0.1:1", "--units", " , "], "--units"),
+    (["simulate", "--url", "http://127.0.0.1:1", "--devices-per-unit", "40-15"], "MIN <= MAX"),
+    (["simulate", "--url", "http://127.0.0.1:1", "--devices-per-unit", "many"], "--devices-per-unit"),
+    (["simulate", "--url", "http://127.0.0.1:1", "--devices-per-unit", "0"], "from 1 to 10000"),
 ])
 def test_bad_arguments(tmp_path, args, needle):
     if "--db" not in args and args[0] != "serve":

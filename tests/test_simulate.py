@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from datetime import date, datetime, timezone
 
 import pytest
+import requests
 
 from collector.simulate import generate_fleet, generate_history
 from collector.simulate_machines import win11_release
@@ -21,6 +22,8 @@ from inventory.readiness import unit_status
 from inventory.registry import Registry, load_registry
 from inventory.report import GiB
 from inventory.schema import validate_report
+
+from conftest import cli, start_collector, stop
 
 REGISTRY = load_registry()
 NOW = datetime(2025, 11, 20, 3, 0, tzinfo=timezone.utc)
@@ -163,6 +166,32 @@ def test_every_report_of_a_small_registry_is_schema_valid():
     for doc in docs:
         assert validate_report(doc) == [], doc["device"]["hostname"]
         assert doc["agent"] == {"name": "hdc-simulator", "version": doc["agent"]["version"], "source": "simulator"}
+
+
+def test_a_unit_simulated_alone_has_the_devices_it_has_among_all():
+    units = _units(5, skip=20)
+    chosen = {list(units)[1].code, list(units)[3].code}
+    alone = list(generate_fleet(units, seed=4, now=NOW, only=chosen))
+    among_all = [d for d in generate_fleet(units, seed=4, now=NOW) if d["ward_code"] in chosen]
+    assert {d["ward_code"] for d in alone} == chosen
+    assert alone == among_all
+
+
+@pytest.mark.integration
+def test_simulate_posts_the_chosen_units_with_the_chosen_size_over_http(tmp_path):
+    db_url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    chosen = [w.code for w in list(REGISTRY)[10:12]]
+    collector = start_collector(db_url)
+    try:
+        done = cli("collector.cli", "simulate", "--url", collector.url, "--db", db_url, "--mode", "snapshot",
+                   "--units", ",".join(chosen), "--devices-per-unit", "6", timeout=300)
+        assert done.returncode == 0, done.stderr
+        units = requests.get(collector.url + "/api/v1/wards?limit=1000", timeout=30).json()["units"]
+    finally:
+        stop(collector.proc)
+    stored = {u["code"]: u["devices"] for u in units if u["devices"]}
+    assert sorted(stored) == sorted(chosen)
+    assert all(4 <= n <= 6 for n in stored.values()), stored  # a device that went silent is not reported
 
 
 def test_devices_per_unit_is_respected():
