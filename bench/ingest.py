@@ -157,24 +157,31 @@ def _cpu_seconds(proc: psutil.Process) -> float:
     return total
 
 
+def start_serve(db_url: str, workers: int, tree: Path = ROOT) -> tuple[subprocess.Popen, str]:
+    """`hdc-collector serve` of the source tree ``tree`` (``-m`` puts it first on the path), rate limits off
+    (this measures capacity); returned once it answers, with its URL."""
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "collector.cli", "serve", "--db", db_url, "--port", str(port),
+                               "--workers", str(workers), "--token-rate-limit", "0", "--address-rate-limit", "0"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tree)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1):
+                break
+        except OSError:
+            time.sleep(0.1)
+    return server, url
+
+
 def over_http(db_url: str, work: Path, docs: dict[str, list[str]], concurrency: int, workers: int) -> dict:
     """Start `hdc-collector serve`, post each round from another process, stop the collector."""
     wards = {json.loads(t)["ward_code"] for t in docs["first"]}
     tokens_file = work / "tokens.json"
     tokens_file.write_text(json.dumps(_tokens(db_url, wards)))
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "collector.cli", "serve", "--db", db_url, "--port", str(port),
-                               "--workers", str(workers), "--token-rate-limit", "0", "--address-rate-limit", "0"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
+    server, url = start_serve(db_url, workers)
     out = {}
     try:
-        for _ in range(600):
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.1)
         proc = psutil.Process(server.pid)
         for name, texts in docs.items():
             docs_file = work / f"{name.replace(' ', '-')}.jsonl"

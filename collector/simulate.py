@@ -1,4 +1,4 @@
-"""Realistic simulated fleets for every unit of a registry, as schema-v1 reports.
+"""Realistic simulated fleets for every unit of a registry, as schema-v2 reports.
 
 The city needs to see dashboards, alerts and the readiness page work before
 agents are on 3,500 ward machines, and load tests need reports that look like

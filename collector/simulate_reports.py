@@ -1,4 +1,4 @@
-"""The schema-v1 report a simulated machine would send on a given day.
+"""The schema-v2 report a simulated machine would send on a given day.
 
 Rendering is separate from the fleet's model so the same machine can be
 reported at any moment: its OS release, free space, reachability of the HDC
@@ -37,7 +37,7 @@ _STEP_OF = dict(zip(_ERRORS, ("connect", "connect", "resolve", "tls")))
 # --------------------------------------------------------------------------- reports
 
 def render_report(slot: Slot, machine: Machine, when: datetime) -> dict:
-    """The schema-v1 report ``machine`` would send at ``when``."""
+    """The schema-v2 report ``machine`` would send at ``when``."""
     stamp = rfc3339(when)
     doc = empty_report(slot.ward.code, AGENT_NAME, __version__, "simulator")
     doc["report_id"] = str(uuid.uuid5(NAMESPACE, f"{machine.device_id}|{stamp}"))

@@ -20,8 +20,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,23 +59,13 @@ def checkout(rev: str | None, work: Path):
 
 @contextlib.contextmanager
 def collector(tree: Path, db_url: str, wards: set[str], workers: int, work: Path, tag: str):
-    """``hdc-collector serve`` of ``tree`` (its own code: ``-m`` puts the working directory first on the path)."""
+    """``hdc-collector serve`` of ``tree``, its tokens created by that tree's own code."""
     tokens = subprocess.run([sys.executable, "-c", _TOKENS, db_url, *sorted(wards)], cwd=tree, check=True,
                             capture_output=True, text=True).stdout
     tokens_file = work / f"tokens-{tag}.json"
     tokens_file.write_text(tokens)
-    port = ingest._free_port()
-    server = subprocess.Popen([sys.executable, "-m", "collector.cli", "serve", "--db", db_url, "--port", str(port),
-                               "--workers", str(workers), "--token-rate-limit", "0", "--address-rate-limit", "0"],
-                              cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    server, url = ingest.start_serve(db_url, workers, tree)
     try:
-        for _ in range(600):
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.1)
         yield url, tokens_file
     finally:
         server.terminate()
