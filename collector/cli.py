@@ -146,7 +146,7 @@ def _login_settings(login_mode: str, viewers_path: Optional[Path], login_header:
               help="Threads per process. Default: 8 with one process (waitress reads bodies itself, so a slow "
                    "upload holds no thread); 2 per gunicorn worker, whose threads read their request's body "
                    "themselves: more of them let more slow uploads proceed at once, but they take turns at the "
-                   "interpreter lock with the thread storing a report (8 stored 8% fewer reports/s than 2).")
+                   "interpreter lock with the thread storing a report (2 stored 8-15% more reports/s than 8).")
 @click.option("--stale-after-days", default=30, show_default=True, type=click.IntRange(1, 3650),
               help="A device with no report for this long is counted as silent.")
 @click.option("--per-device-metrics", is_flag=True,

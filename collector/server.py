@@ -25,7 +25,7 @@ log = logging.getLogger("hdc.collector")
 # Threads per process (``serve --threads``). Waitress reads every request whole in its own loop before a
 # thread runs the app, so threads wait on nothing slow; a gunicorn worker's thread reads its request itself,
 # and every extra one also takes turns at the interpreter lock with the thread storing a report (paired runs
-# of bench/tools/compare_ingest.py: 2 threads stored 8% more reports/s than 8, 1 another 7%).
+# of bench/tools/compare_ingest.py: 2 threads stored 8-15% more reports/s than 8, 1 another 7%).
 WAITRESS_THREADS, GUNICORN_THREADS = 8, 2
 
 
