@@ -109,7 +109,7 @@ def _empty(db_url: str) -> None:
 
 def floor(db_url: str, docs: dict[str, list[str]]) -> dict[str, float]:
     """Parse and store with the collector's own Ingestor: no HTTP, no auth, no schema validation."""
-    from collector.app import build_context
+    from collector.context import build_context
     from collector.settings import Settings
     from collector.store import bodies
 
@@ -134,13 +134,13 @@ def _free_port() -> int:
 def _tokens(db_url: str, wards: set[str]) -> dict[str, str]:
     from collector.store.engine import make_engine, migrate
     from collector.store.tokens import create_token
-    from collector.store.wards import sync_wards
+    from collector.store.units import sync_units
     from inventory.registry import load_registry
 
     engine = make_engine(db_url)
     migrate(engine)
     with engine.begin() as conn:
-        sync_wards(conn, load_registry())
+        sync_units(conn, load_registry())
         tokens = {w: create_token(conn, w, "bench") for w in sorted(wards)}
     engine.dispose()
     return tokens

@@ -10,7 +10,7 @@ an existing store instead (a demo's, or PostgreSQL).
 
 "Served" is what a reader waits for on a running collector: the app set up
 as `hdc-collector serve` sets it up (overview composed before it listens and
-recomposed in the background, see collector/overview_cache.py), read once
+recomposed in the background, see collector/readiness/cache.py), read once
 every 0.2 s for --served-seconds while reports arrive in the same process at
 --reports-per-second (current reports of the fleet's devices: five times
 Hanoi's whole fleet reporting hourly), so the refresher recomposes every
@@ -71,7 +71,7 @@ def _reports(registry, seed: int):
 def served(db_url: str, seconds: float, rate: float) -> dict[str, float]:
     """Reads of the overview on an app set up as `serve` sets it up, while reports are stored (module docstring)."""
     from collector.app import create_app
-    from collector.server import keep_overview_ready, settle_heap
+    from collector.http.server import keep_overview_ready, settle_heap
     from collector.settings import Settings
     from collector.store import bodies
     from support import fleet
@@ -98,11 +98,11 @@ def served(db_url: str, seconds: float, rate: float) -> dict[str, float]:
         response = client.get("/")
         times.append(time.perf_counter() - start)
         assert response.status_code == 200
-        overviews.add(app.extensions["hdc.overview_cache"].get(c, datetime.now(timezone.utc)).now)
+        overviews.add(app.extensions["hdc"].overview_cache.get(c, datetime.now(timezone.utc)).now)
         time.sleep(0.2)
     stop.set()
     sender.join()
-    app.extensions["hdc.overview_cache"].stop()
+    app.extensions["hdc"].overview_cache.stop()
     c.engine.dispose()
     times.sort()
     return {"served p50": 1000 * statistics.median(times), "served p99": 1000 * times[int(0.99 * (len(times) - 1))],
@@ -111,12 +111,12 @@ def served(db_url: str, seconds: float, rate: float) -> dict[str, float]:
 
 
 def measure(db_url: str, runs: int) -> dict[str, float]:
-    from collector import queries
+    from collector.store import queries
     from collector.app import create_app
-    from collector.history import load_lives
-    from collector.migration_queries import unit_migrations
-    from collector.overview import city_overview
-    from collector.server import settle_heap
+    from collector.readiness.history import load_lives
+    from collector.cloud.queries import unit_migrations
+    from collector.readiness.overview import city_overview
+    from collector.http.server import settle_heap
     from collector.settings import Settings
 
     app = create_app(Settings(db_url=db_url))
@@ -128,7 +128,7 @@ def measure(db_url: str, runs: int) -> dict[str, float]:
         assert client.get(url).status_code == 200
 
     def render() -> None:  # the first reader after a composition renders the kept overview's page
-        app.extensions.pop("hdc.kept_pages", None)
+        c.kept_pages.clear()
         get("/")
 
     now = datetime.now(timezone.utc)

@@ -25,12 +25,12 @@ TARGET_MS = 100.0
 
 
 def measure(db_url: str, runs: int) -> dict[str, float]:
-    from collector import queries
+    from collector.store import queries
     from collector.app import create_app
-    from collector.migration_queries import unit_migrations
+    from collector.cloud.queries import unit_migrations
     from collector.settings import Settings
 
-    from collector.server import settle_heap
+    from collector.http.server import settle_heap
 
     app = create_app(Settings(db_url=db_url))
     settle_heap()  # as `hdc-collector serve` does once the app is built

@@ -54,7 +54,7 @@ def hourly(devices: int, days: int):
 
 def fill(path: Path, docs, split: bool) -> tuple[int, float]:
     """Store ``docs``; returns the number stored and the seconds taken."""
-    from collector.app import build_context
+    from collector.context import build_context
     from collector.settings import Settings
     from collector.store import bodies
 

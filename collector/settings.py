@@ -1,16 +1,119 @@
-"""What a collector process is configured with; one frozen value, passed to the app factory."""
+"""What a collector process is configured with: frozen values (no Flask), passed to the app factory.
+
+The option values of the login gate (``http/login.py``) and the rate limits
+(``http/ratelimit.py``) live here too, so the command line can check them
+before anything is served and the settings never import the web layer.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ipaddress
+import math
+import re
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
-from .login import LoginSettings
-from .ratelimit import RateLimits
-from .store.engine import default_url
+from collector.store.engine import default_url
 
 MiB = 1024 * 1024
+
+MODES = ("none", "basic", "header")
+DEFAULT_HEADER = "X-Remote-User"
+IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+DEFAULT_TRUSTED = (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128"))
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Rate:
+    """``per_minute`` sustained, ``burst`` at once; ``per_minute == 0`` switches the limit off."""
+
+    per_minute: float
+    burst: int
+
+    def __post_init__(self) -> None:
+        if self.per_minute < 0 or self.burst < 0 or (self.per_minute > 0 and self.burst < 1):
+            raise ValueError(f"rate limit {self.per_minute}/min with burst {self.burst}: both must be positive "
+                             "(or the rate 0 to switch the limit off)")
+
+    @property
+    def enabled(self) -> bool:
+        return self.per_minute > 0
+
+    @classmethod
+    def parse(cls, text: str) -> "Rate":
+        """``PER_MINUTE[/BURST]`` as written on the command line (burst defaults to the rate); ``0`` is off."""
+        rate, _, burst = text.strip().partition("/")
+        usage = f"{text!r} is not PER_MINUTE[/BURST] with positive numbers (or 0 for no limit)"
+        try:
+            per_minute = float(rate)
+            burst_size = int(burst) if burst else None
+        except ValueError:
+            raise ValueError(usage) from None
+        if not math.isfinite(per_minute):
+            raise ValueError(usage)
+        try:
+            return cls(per_minute, math.ceil(per_minute) if burst_size is None else burst_size)
+        except ValueError as exc:
+            raise ValueError(f"{usage}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    # A ward's few dozen PCs flushing their queues after an outage fit in the burst; a looping
+    # agent or a leaked token is held to 2 reports a second.
+    token: Rate = Rate(per_minute=120, burst=240)
+    # High enough for a whole city behind one NAT or proxy, or the demo's simulated fleet; it
+    # keeps one address from taking the whole ingest capacity (300-500 reports/s on SQLite, 2 cores).
+    address: Rate = Rate(per_minute=6000, burst=6000)
+
+
+class LoginConfigError(ValueError):
+    """A login option is unusable; the message names the option."""
+
+
+def parse_header_name(value: str) -> str:
+    """An HTTP header name (letters, digits, dashes), as ``--login-header`` takes it."""
+    if not _HEADER_NAME.match(value or "") or value.lower() in ("authorization", "cookie", "host"):
+        raise LoginConfigError(f"{value!r} is not a header name a proxy can set (letters, digits and '-'; "
+                               "not Authorization, Cookie or Host)")
+    return value
+
+
+def parse_network(value: str) -> IPNetwork:
+    """One trusted proxy: an address (``10.0.0.5``) or a network (``10.0.0.0/24``, ``fd00::/64``)."""
+    try:
+        return ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        raise LoginConfigError(f"{value!r} is not an IP address or network such as 10.0.0.5 or 10.0.0.0/24") \
+            from None
+
+
+@dataclass(frozen=True)
+class LoginSettings:
+    """Who may read the page and the API; ``mode="none"`` keeps today's open page."""
+
+    mode: str = "none"
+    viewers_path: Optional[Path] = None
+    header: str = DEFAULT_HEADER
+    trusted_proxies: tuple[IPNetwork, ...] = field(default=DEFAULT_TRUSTED)
+    protect_metrics: bool = False
+
+    def check(self) -> None:
+        """Raise LoginConfigError naming the option when the combination cannot work."""
+        if self.mode not in MODES:
+            raise LoginConfigError(f"--login: {self.mode!r} is not one of {', '.join(MODES)}")
+        if self.mode == "basic" and self.viewers_path is None:
+            raise LoginConfigError("--login basic needs --viewers-file FILE "
+                                   "(create it with 'hdc-collector viewer add NAME --viewers-file FILE')")
+        if self.mode != "basic" and self.viewers_path is not None:
+            raise LoginConfigError("--viewers-file is used only with --login basic")
+        if self.mode == "header" and not self.trusted_proxies:
+            raise LoginConfigError("--login header needs at least one --trusted-proxy")
+        if self.mode == "none" and self.protect_metrics:
+            raise LoginConfigError("--protect-metrics needs --login basic or --login header")
+
 
 
 @dataclass(frozen=True)

@@ -97,19 +97,7 @@ def postgres_server():
     try:
         yield server
     finally:
-        _stop_migration_observers()
         server.stop()
-
-
-def _stop_migration_observers() -> None:
-    """The in-process apps' background observers (collector.migration_api.Observer), before their server goes:
-    one waking afterwards would log a failed connection at the end of the run."""
-    from collector.migration_api import Observer
-
-    for thread in threading.enumerate():
-        if isinstance(thread, Observer):
-            thread.stopped.set()
-            thread.join(30)
 
 
 @pytest.fixture(scope="session")

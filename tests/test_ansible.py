@@ -361,7 +361,7 @@ def test_collector_role_writes_viewers_once_and_passwords_only_when_asked(tmp_pa
     """The role's viewers tasks for real (this venv's `hdc-collector viewer`, this user as the service's)."""
     from werkzeug.security import check_password_hash
 
-    from collector.viewers import load
+    from collector.http.viewers import load
 
     need(shutil.which("runuser") is not None, "runuser not installed (Debian package util-linux)")
     user = pwd.getpwuid(os.getuid()).pw_name

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from openpyxl import load_workbook
 
-from collector.export import DEVICES, RANKING
+from collector.readiness.export import DEVICES, RANKING
 from collector.i18n import HANOI
 from test_page_fleet import fleet, parse, ranking  # noqa: F401  (fleet is a fixture)
 

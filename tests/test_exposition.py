@@ -4,7 +4,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, Summary, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
-from collector.exposition import render
+from collector.metrics.exposition import render
 
 
 def test_render_matches_generate_latest_on_every_kind_of_metric():

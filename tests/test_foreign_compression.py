@@ -7,7 +7,7 @@ import zlib
 
 import pytest
 
-from collector.compression import GZIP, JSON, XML, ZLIB, BodyError, encode_reply, read_body, sniff
+from collector.ingest.encoding import GZIP, JSON, XML, ZLIB, BodyError, encode_reply, read_body, sniff
 
 XML_DOC = b'<?xml version="1.0"?><REQUEST><QUERY>PROLOG</QUERY></REQUEST>'
 

@@ -5,12 +5,13 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from collector.app import build_context, create_app
-from collector.history import day_ends, day_range, daily_counts, load_lives
+from collector.app import create_app
+from collector.context import build_context
+from collector.readiness.history import day_ends, day_range, daily_counts, load_lives
 from collector.i18n import HANOI
 from collector.settings import Settings
 from collector.store.tables import devices, verdict_changes, verdicts
-from collector.workitems import city_tally, tally, work_items
+from collector.readiness.workitems import city_tally, tally, work_items
 from test_page_fleet import parse
 
 WARD = "00070"

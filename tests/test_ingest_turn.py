@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from collector.app import create_app
-from collector.ratelimit import Rate, RateLimits
-from collector.server import Server
+from collector.settings import Rate, RateLimits
+from collector.http.server import Server
 from collector.settings import Settings
 from collector.store.tokens import create_token
 from test_ingest import windows_pc

@@ -120,7 +120,7 @@ def test_viewer_command_refuses_to_edit_a_broken_file(tmp_path):
 
 def test_unknown_names_cost_a_hash_like_known_ones(tmp_path):
     """Refusing an unknown name at once would tell a guesser which names exist."""
-    from collector.viewers import Viewers
+    from collector.http.viewers import Viewers
 
     path = tmp_path / "viewers"
     assert _add(path, "lan").returncode == 0

@@ -18,7 +18,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from collector import __version__
-from collector.app import build_context, create_app
+from collector.app import create_app
+from collector.context import build_context
 from collector.settings import Settings
 from collector.store.tokens import create_token
 from inventory.baseline import DEVICE_CLASSES

@@ -20,8 +20,9 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
-from collector import migration_queries as mq
-from collector.app import build_context, create_app
+from collector.cloud import queries as mq
+from collector.app import create_app
+from collector.context import build_context
 from collector.i18n import HANOI
 from collector.settings import Settings
 from collector.store.tables import migration_declarations, migration_observations
@@ -288,22 +289,22 @@ def test_unit_applications_export_matches_the_api(store):
 
 
 def test_the_collector_records_inferred_changes_by_itself(store):
-    """The observer thread the app starts writes the change down; here it runs every few milliseconds."""
+    """The observer thread a served collector starts writes the change down; here it runs every few milliseconds."""
     import time
 
-    from collector.migration_api import Observer
+    from collector.cloud.observer import Observer
 
     store.post(report("00082", "b1", NOW, (), {"datdai.hanoi.gov.vn": True}))  # ViLIS gone, endpoint answers
     before = store.rows()[1]
-    observer = Observer(store.client.application, every=0.01)
+    c = store.client.application.extensions["hdc"]
+    observer = Observer(c.engine, c.catalog, c.settings, every=0.01)
     observer.start()
     try:
         deadline = time.monotonic() + 60
         while store.rows()[1] == before and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
-        observer.stopped.set()
-        observer.join(30)
+        observer.stop()
     unit = store.client.get("/api/v1/wards/00082/applications").get_json()
     land = next(a for a in unit["applications"] if a["app_id"] == "land_records")
     assert land["inferred_state"] == "on_hdc" and land["state"] == "on_hdc" and land["contradictions"] == []

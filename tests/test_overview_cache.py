@@ -5,6 +5,7 @@ refresher's rounds happen within a test.
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import logging
@@ -15,8 +16,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from flask import template_rendered
 
-from collector.app import build_context, create_app
-from collector.overview_cache import OverviewCache
+from collector.app import create_app
+from collector.context import build_context
+from collector.readiness.cache import OverviewCache
 from collector.settings import Settings
 from collector.simulate import generate_fleet
 from collector.store import bodies
@@ -135,7 +137,7 @@ def test_a_store_failure_keeps_the_last_overview_and_is_logged(store, caplog):
     first = cache.get(context, _now())
     with context.engine.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE devices RENAME TO devices_away")
-    caplog.set_level(logging.WARNING, logger="collector.overview_cache")
+    caplog.set_level(logging.WARNING, logger="collector.readiness.cache")
 
     def logged(text: str) -> list:
         return [r for r in caplog.records if text in r.getMessage()]
@@ -159,8 +161,8 @@ def _page_devices(client) -> tuple[bytes, int]:
 
 def test_the_page_is_rendered_once_per_composition_and_address(store):
     context, docs = store
-    app = create_app(context=context)
-    app.extensions["hdc.overview_cache"] = OverviewCache(fresh_for=SHORT, idle_after=timedelta(seconds=30))
+    app = create_app(context=dataclasses.replace(
+        context, overview_cache=OverviewCache(fresh_for=SHORT, idle_after=timedelta(seconds=30))))
     client = app.test_client()
     rendered: list[str] = []
     template_rendered.connect(lambda _app, template, context: rendered.append(template.name), app, weak=False)

@@ -16,7 +16,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from collector.app import Context, build_context, create_app
+from collector.app import create_app
+from collector.context import Context, build_context
 from collector.settings import Settings
 from collector.simulate import generate_changes
 

@@ -380,7 +380,7 @@ def test_upgrading_the_store_keeps_the_rows_of_v1_reports(db_url):
     engine = make_engine(db_url)
     try:
         cfg = Config()
-        cfg.set_main_option("script_location", "collector:migrations")
+        cfg.set_main_option("script_location", "collector.store:alembic")
         with engine.connect().execution_options(**WRITE) as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "0001")

@@ -11,12 +11,12 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collector.ingest import Ingestor
+from collector.ingest.ingestor import Ingestor
 from collector.store import bodies
 from collector.store.engine import make_engine, migrate
 from collector.store.tables import device_apps, reports, rule_results, software_lists
 from collector.store.tokens import create_token
-from collector.store.wards import sync_wards
+from collector.store.units import sync_units
 from conftest import start_collector, stop
 from inventory.baseline import load_baseline
 from inventory.catalog import load_catalog
@@ -67,7 +67,7 @@ def ingestor(db_url):
     engine = make_engine(db_url)
     migrate(engine)
     with engine.begin() as conn:
-        sync_wards(conn, load_registry())
+        sync_units(conn, load_registry())
     yield Ingestor(engine, load_baseline(), load_catalog(), load_lifecycle())
     engine.dispose()
 
@@ -145,7 +145,7 @@ def test_report_posted_over_http_is_kept_byte_for_byte(tmp_path):
     engine = make_engine(db_url)
     migrate(engine)
     with engine.begin() as conn:
-        sync_wards(conn, load_registry())
+        sync_units(conn, load_registry())
         token = create_token(conn, "00070", "test")
     collector = start_collector(db_url)
     try:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from collector.security_headers import CONTENT_SECURITY_POLICY, HEADERS
+from collector.http.security_headers import CONTENT_SECURITY_POLICY, HEADERS
 from conftest import ROOT, need, start_collector, stop
 from test_page_fleet import parse
 

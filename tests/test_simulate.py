@@ -12,9 +12,9 @@ import pytest
 import requests
 
 from collector.simulate import generate_fleet, generate_history
-from collector.simulate_machines import win11_release
-from collector.simulate_software import APP_VARIANTS
-from collector.simulate_units import DEADLINE
+from collector.simulate.machines import win11_release
+from collector.simulate.software import APP_VARIANTS
+from collector.simulate.units import DEADLINE
 from inventory.baseline import load_baseline
 from inventory.catalog import load_catalog
 from inventory.evaluate import STATUSES, evaluate

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from collector.store.engine import StoreError, make_engine, migrate
 from collector.store.tables import reports, tokens, wards
 from collector.store.tokens import create_token, verify_token
-from collector.store.wards import sync_wards
+from collector.store.units import sync_units
 from inventory.registry import Registry, Ward, load_registry
 
 
@@ -18,7 +18,7 @@ def engine(db_url):
     e = make_engine(db_url)
     migrate(e)
     with e.begin() as conn:
-        sync_wards(conn, load_registry())
+        sync_units(conn, load_registry())
     yield e
     e.dispose()
 
@@ -28,7 +28,7 @@ def _migration_heads() -> set[str]:
     from alembic.script import ScriptDirectory
 
     cfg = Config()
-    cfg.set_main_option("script_location", "collector:migrations")
+    cfg.set_main_option("script_location", "collector.store:alembic")
     return set(ScriptDirectory.from_config(cfg).get_heads())
 
 
@@ -81,9 +81,9 @@ def test_two_tokens_never_share_a_salt(engine):
     assert len(set(salts)) == 2
 
 
-def test_sync_wards_renames_but_never_deletes(engine):
+def test_sync_units_renames_but_never_deletes(engine):
     with engine.begin() as conn:
-        sync_wards(conn, Registry([Ward("00070", "Hoàn Kiếm Mới", "phuong")]))
+        sync_units(conn, Registry([Ward("00070", "Hoàn Kiếm Mới", "phuong")]))
         rows = dict(conn.execute(sa.select(wards.c.code, wards.c.name)).all())
     assert rows["00070"] == "Hoàn Kiếm Mới"
     assert len(rows) == 126

@@ -20,7 +20,7 @@ from collector.store.engine import make_engine, migrate
 from collector.store.tables import audit_log, tokens
 from collector.store.tokens import (ADMIN, TokenError, TokenNotFound, create_token, list_tokens, note_use,
                                     revoke_token, rotate_token, verify_token)
-from collector.store.wards import sync_wards
+from collector.store.units import sync_units
 from conftest import cli, start_collector, stop
 from inventory.registry import load_registry
 
@@ -33,7 +33,7 @@ def engine(db_url):
     e = make_engine(db_url)
     migrate(e)
     with e.begin() as conn:
-        sync_wards(conn, load_registry())
+        sync_units(conn, load_registry())
     yield e
     e.dispose()
 

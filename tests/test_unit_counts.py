@@ -18,12 +18,12 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from collector import queries
-from collector.ingest import Ingestor
+from collector.store import queries
+from collector.ingest.ingestor import Ingestor
 from collector.store import counts
 from collector.store.engine import make_engine, migrate
 from collector.store.tables import device_apps, devices, reachability, rule_results, verdicts
-from collector.store.wards import sync_wards
+from collector.store.units import sync_units
 from inventory.baseline import load_baseline
 from inventory.catalog import load_catalog
 from inventory.lifecycle import load_lifecycle
@@ -48,7 +48,7 @@ def ingestor(db_url, registry):
     engine = make_engine(db_url)
     migrate(engine)
     with engine.begin() as conn:
-        sync_wards(conn, registry)
+        sync_units(conn, registry)
     yield Ingestor(engine, load_baseline(), load_catalog(), load_lifecycle())
     engine.dispose()
 

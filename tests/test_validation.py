@@ -8,7 +8,7 @@ import pytest
 
 from collector.simulate import generate_fleet
 from collector.store import bodies
-from collector.validation import ReportValidator
+from collector.ingest.validation import ReportValidator
 from inventory.registry import load_registry
 from inventory.schema import validate_report
 

@@ -28,7 +28,7 @@ _RENAMED = ("device_id", "report_id", "last_report_id", "hostname")
 
 def _base(path: Path) -> float:
     """The simulated fleet, ingested; seconds taken."""
-    from collector.app import build_context
+    from collector.context import build_context
     from collector.settings import Settings
     from collector.simulate import generate_changes
     from collector.store import bodies

@@ -33,12 +33,12 @@ _TOKENS = """
 import json, sys
 from collector.store.engine import make_engine, migrate
 from collector.store.tokens import create_token
-from collector.store.wards import sync_wards
+from collector.store.units import sync_units
 from inventory.registry import load_registry
 engine = make_engine(sys.argv[1])
 migrate(engine)
 with engine.begin() as conn:
-    sync_wards(conn, load_registry())
+    sync_units(conn, load_registry())
     print(json.dumps({w: create_token(conn, w, "compare") for w in sys.argv[2:]}))
 """
 

@@ -17,7 +17,7 @@ from typing import Any, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .tables import audit_log
+from collector.store.tables import audit_log
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import Any, Callable, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .tables import reports, software_lists
+from collector.store.tables import reports, software_lists
 
 SOFTWARE = "software"
 _PLACEHOLDER = "null"

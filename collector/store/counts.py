@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from .tables import device_apps, devices, reachability, rule_results, unit_counts, verdicts
+from collector.store.tables import device_apps, devices, reachability, rule_results, unit_counts, verdicts
 
 VERDICT, CLASS, RULE, APP, REACH, CONNECT = "verdict", "class", "rule", "app", "reach", "connect"
 DEVICE, ALL = "device", "all"  # every device of a unit: by day like the others, and over all time

@@ -21,7 +21,9 @@ except ImportError:  # Windows: one process serves, the Python lock suffices
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from . import counts
+from collector.store import counts
+from collector.store.units import sync_units
+from inventory.registry import Registry
 
 DEFAULT_DB_PATH = Path("var") / "hdc-readiness.sqlite3"
 # The store, not the report, is at fault: locked, full, unreachable (OperationalError), or refusing
@@ -154,7 +156,7 @@ def migrate(engine: Engine) -> None:
     from alembic.config import Config
 
     cfg = Config()
-    cfg.set_main_option("script_location", "collector:migrations")
+    cfg.set_main_option("script_location", "collector.store:alembic")
     try:
         with engine.connect().execution_options(**WRITE) as conn:
             if conn.dialect.name == "postgresql":
@@ -172,3 +174,14 @@ def migrate(engine: Engine) -> None:
 def describe(engine: Engine) -> str:
     """The URL without its password, for logs and messages."""
     return engine.url.render_as_string(hide_password=True)
+
+
+def open_store(url: Optional[str], registry: Optional[Registry] = None, engine: Optional[Engine] = None) -> Engine:
+    """The one way to open a store (serve, the CLI, the benchmarks and the tests): an engine for ``url``
+    (or the one given), migrated to the newest schema, its units table in step with ``registry``."""
+    engine = engine or make_engine(url)
+    migrate(engine)
+    if registry is not None:
+        with engine.begin() as conn:
+            sync_units(conn, registry)
+    return engine

@@ -25,9 +25,9 @@ from typing import Any, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from . import audit
-from .engine import STORE_UNAVAILABLE, write_transaction
-from .tables import tokens
+from collector.store import audit
+from collector.store.engine import STORE_UNAVAILABLE, write_transaction
+from collector.store.tables import tokens
 
 _FORMAT = re.compile(r"^hdc_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 WARD = "ward"

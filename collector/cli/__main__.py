@@ -1,0 +1,4 @@
+"""``python -m collector.cli``: the same as ``hdc-collector``."""
+from collector.cli import main
+
+main()

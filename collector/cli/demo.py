@@ -1,0 +1,91 @@
+"""``hdc-collector demo``: the collector on SQLite with this machine's report and a simulated fleet."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from collector.http.server import Server, keep_overview_ready, settle_heap
+from collector.cli.options import DEMO_DB, clean_errors, db_option
+from collector.settings import Settings
+from collector.store.engine import make_engine
+from collector.store.tokens import create_token
+from inventory.registry import load_registry
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@db_option(DEMO_DB)
+@click.option("--seed", default=2025, show_default=True, type=int)
+@click.option("--ward", "own_ward", default=None, help="Unit this machine reports for (default: the first unit).")
+@click.option("--keep", is_flag=True, help="Keep the demo store from an earlier run instead of starting afresh.")
+@clean_errors
+def demo(host, port, db_url, seed, own_ward, keep) -> None:
+    """Start the collector on SQLite, send this machine's report and a simulated fleet, and keep serving."""
+    from collector.app import create_app  # imported by the command that serves, as ``serve`` does (see there)
+
+    if not keep:
+        _remove_sqlite(db_url)
+    registry = load_registry()
+    own_ward = own_ward or next(iter(registry)).code
+    app = create_app(Settings(db_url=db_url))
+    settle_heap()
+    server = Server(app, host, port)
+    server.start_in_background()
+    click.echo(f"Collector started on {server.url} (store: {db_url})")
+
+    _send_own_report(server.url, db_url, own_ward)
+    click.echo(f"Loading a simulated fleet for all {len(registry)} units over HTTP "
+               "(first reports since 09/2025, upgrades, current reports)…")
+    sys.stdout.flush()
+    # A separate process, as a fleet of agents would be: the load uses the second core.
+    done = subprocess.run([sys.executable, "-m", "collector.cli", "simulate", "--url", server.url,
+                           "--db", db_url, "--seed", str(seed), "--mode", "changes"])
+    if done.returncode != 0:
+        raise click.ClickException("loading the simulated fleet failed (see above)")
+    keep_overview_ready(app)  # the page then shows the whole fleet from its first reader on
+    click.echo("")
+    click.echo(f"Readiness page (trang tổng quan): {server.url}/")
+    click.echo(f"Prometheus metrics:               {server.url}/metrics")
+    click.echo(f"JSON API:                         {server.url}/api/v1/wards")
+    click.echo("Press Ctrl-C to stop.", err=True)
+    sys.stdout.flush()
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        server.close()
+
+
+def _remove_sqlite(db_url: str) -> None:
+    if db_url.startswith("sqlite:///"):
+        path = Path(db_url[len("sqlite:///"):])
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _send_own_report(url: str, db_url: str, ward_code: str) -> None:
+    """Run the real agent against the demo collector, the way a ward PC would."""
+
+    with make_engine(db_url).begin() as conn:
+        secret = create_token(conn, ward_code, "demo: this machine")
+    workdir = Path(tempfile.mkdtemp(prefix="hdc-demo-agent-"))
+    try:
+        (workdir / "token").write_text(secret)
+        (workdir / "token").chmod(0o600)
+        config = workdir / "agent.yaml"
+        config.write_text(
+            f'collector_url: "{url}"\nallow_insecure_http: true\nward_code: "{ward_code}"\n'
+            f'token_file: "{workdir / "token"}"\noutbox_dir: "{workdir / "outbox"}"\n', encoding="utf-8")
+        done = subprocess.run([sys.executable, "-m", "agents.cli", "run", "--config", str(config)],
+                              capture_output=True, text=True, timeout=300)
+        if done.returncode == 0:
+            click.echo(f"This machine's own report was sent by hdc-agent for unit {ward_code}.")
+        else:
+            click.echo(f"hdc-agent could not send this machine's report: {done.stderr.strip()}", err=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -1,0 +1,124 @@
+"""Options and error handling that several ``hdc-collector`` commands share."""
+from __future__ import annotations
+
+from functools import wraps
+from pathlib import Path
+from typing import Callable, Optional
+
+import click
+from sqlalchemy.engine import Engine
+
+from collector.http.viewers import ViewersError
+from collector.settings import (DEFAULT_HEADER, MODES, LoginConfigError, LoginSettings, Rate, RateLimits,
+                                parse_header_name, parse_network)
+from collector.store.engine import StoreError, open_store
+from collector.store.tokens import TokenError
+from inventory.baseline import BaselineError
+from inventory.catalog import CatalogError
+from inventory.milestones import MilestoneError
+from inventory.registry import RegistryError
+
+
+DEMO_DB = "sqlite:///var/demo.sqlite3"
+DOMAIN_ERRORS = (BaselineError, CatalogError, MilestoneError, RegistryError, StoreError, TokenError,
+                  LoginConfigError, ViewersError)
+
+
+def clean_errors(fn: Callable) -> Callable:
+    """Bad files and URLs end in one line naming the problem, never a traceback."""
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except DOMAIN_ERRORS as exc:
+            raise click.ClickException(str(exc)) from exc
+    return wrapper
+
+
+def db_option(default: Optional[str] = None):
+    return click.option("--db", "db_url", default=default, metavar="URL",
+                        help="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://... "
+                             "(default: $HDC_DB_URL or sqlite:///var/hdc-readiness.sqlite3)")
+
+
+_DATA_OPTIONS = [
+    click.option("--registry", "registry_path", type=click.Path(dir_okay=False, path_type=Path),
+                 help="Units CSV (code,name,kind); default: Hanoi's 126 units."),
+    click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=Path),
+                 help="Baseline rules YAML; default: the shipped Hanoi baseline."),
+    click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False, path_type=Path),
+                 help="Software catalog YAML; default: the shipped catalog."),
+]
+
+
+def with_data_options(fn: Callable) -> Callable:
+    for option in reversed(_DATA_OPTIONS):
+        fn = option(fn)
+    return fn
+
+def rate_default(which: str) -> str:
+    rate = getattr(RateLimits(), which)
+    return f"{rate.per_minute:g}/{rate.burst}"
+
+
+def parse_rate(_ctx, _param, value: str) -> Rate:
+    try:
+        return Rate.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _parse_header(_ctx, _param, value: str) -> str:
+    try:
+        return parse_header_name(value)
+    except LoginConfigError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _parse_networks(_ctx, _param, values: tuple[str, ...]) -> tuple:
+    try:
+        return tuple(parse_network(v) for v in values)
+    except LoginConfigError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+_LOGIN_OPTIONS = [
+    click.option("--login", "login_mode", type=click.Choice(MODES), default="none", show_default=True,
+                 help="Who may read the page, the JSON read API and the exports: everybody (none), viewers of "
+                      "--viewers-file over HTTP Basic (basic), or the user a trusted reverse proxy names in "
+                      "--login-header (header). Agents' and admins' tokens and /healthz are not affected."),
+    click.option("--viewers-file", "viewers_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                 help="With --login basic: the 'name:hash' file written by 'hdc-collector viewer add'; re-read "
+                      "when it changes."),
+    click.option("--login-header", default=DEFAULT_HEADER, show_default=True, callback=_parse_header,
+                 metavar="NAME", help="With --login header: the header in which the proxy names the signed-in user."),
+    click.option("--trusted-proxy", "trusted_proxies", multiple=True, callback=_parse_networks,
+                 metavar="ADDRESS[/BITS]",
+                 help="With --login header: an address or network whose --login-header is believed; repeat for "
+                      "more (default: 127.0.0.1 and ::1)."),
+    click.option("--protect-metrics", is_flag=True,
+                 help="Also require the login for /metrics (Prometheus then needs basic_auth in its scrape "
+                      "config); without it /metrics stays open."),
+]
+
+
+def with_login_options(fn: Callable) -> Callable:
+    for option in reversed(_LOGIN_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+def login_settings(login_mode: str, viewers_path: Optional[Path], login_header: str, trusted_proxies: tuple,
+                    protect_metrics: bool) -> LoginSettings:
+    if login_mode != "header" and (trusted_proxies or login_header != DEFAULT_HEADER):
+        raise LoginConfigError("--trusted-proxy and --login-header are used only with --login header")
+    settings = LoginSettings(mode=login_mode, viewers_path=viewers_path, header=login_header,
+                             protect_metrics=protect_metrics,
+                             **({"trusted_proxies": trusted_proxies} if trusted_proxies else {}))
+    settings.check()
+    return settings
+
+
+def migrated_engine(db_url: Optional[str]) -> Engine:
+    """The store at ``db_url`` (the default one when None), migrated to the newest schema."""
+    return open_store(db_url)

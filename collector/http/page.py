@@ -1,0 +1,206 @@
+"""The readiness page: overview, unit drill-down, work items and the CSV/XLSX downloads.
+
+Everything is rendered on the server from ``overview``: no script runs in the
+browser, sorting and filtering are links and a GET form, so every view has a
+URL a leader can send to a colleague, and the strict Content-Security-Policy
+below holds. Nothing here changes state.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Callable, Optional
+
+from flask import Blueprint, Response, g, render_template, request, url_for
+
+from collector import __version__
+from collector.context import ctx
+from collector.i18n import DEFAULT_LANG, Translator, choose_lang
+from collector.readiness.charts import Line, Marker, line_chart
+from collector.readiness.export import applications_table, devices_table, ranking_table, to_csv, to_xlsx
+from collector.readiness.overview import CityOverview, Series, UnitDetail, unit_detail
+from collector.readiness.ranking import SORT_KEYS, RankingQuery
+
+bp = Blueprint("page", __name__)
+
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
+       "frame-ancestors 'none'")
+# Columns whose first click sorts ascending; counts sort largest first.
+_ASCENDING_FIRST = {"status", "code", "name", "ratio"}
+# Devices needing work first on a unit's page.
+_VERDICT_RANK = {"not_ready": 0, "unknown": 1, "ready_with_conditions": 2, "ready": 3}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
+
+
+@bp.app_template_filter("fromiso")
+def fromiso(value: str) -> datetime:
+    """Moments in ``queries.ward_devices`` rows are ISO strings (they are JSON too)."""
+    return datetime.fromisoformat(value)
+
+
+def _translator() -> Translator:
+    return Translator(choose_lang(request.args.get("lang")))
+
+
+def _link(endpoint: str, **values: Any) -> str:
+    """A URL inside the page that keeps the reader's language."""
+    lang = choose_lang(request.args.get("lang"))
+    if lang != DEFAULT_LANG:
+        values.setdefault("lang", lang)
+    return url_for(endpoint, **{k: v for k, v in values.items() if v not in (None, "")})
+
+
+def _url_self(**changes: Any) -> str:
+    """This page's URL with some parameters changed (None removes one); the language switch uses it."""
+    args = {**request.args.to_dict(), **changes}
+    if args.get("lang") == DEFAULT_LANG:
+        args.pop("lang")
+    return url_for(request.endpoint, **(request.view_args or {}),
+                   **{k: v for k, v in args.items() if v not in (None, "")})
+
+
+def _render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    t = _translator()
+    return render_template(template, _=t, t=t, lang=t.lang, link=_link, url_self=_url_self,
+                           stale_days=ctx().settings.stale_after_days, version=__version__, **context), status
+
+
+def _deadline_marker(t: Translator) -> list[Marker]:
+    """The equipment deadline (the first milestone): the date the device charts are read against."""
+    deadline = ctx().milestones[0].date
+    return [Marker(deadline, t("chart.deadline", date=t.date(deadline)))]
+
+
+def _burndown(history: Series, t: Translator) -> str:
+    deadline = ctx().milestones[0].date
+    not_ready = history.values["not_ready"]
+    plan = None
+    if not_ready and history.days[0] < deadline:
+        peak = max(range(len(not_ready)), key=lambda i: (not_ready[i], -i))
+        if history.days[peak] < deadline:
+            plan = (peak, not_ready[peak], (deadline - history.days[0]).days)
+    return line_chart("burndown", t("chart.burndown.title"), t("chart.burndown.desc", date=t.date(deadline)),
+                      history.days, [Line("not-ready", t("chart.not_ready"), not_ready)], t,
+                      _deadline_marker(t), plan)
+
+
+def _trend(history: Series, t: Translator) -> str:
+    passing = [a + b for a, b in zip(history.values["ready"], history.values["ready_with_conditions"])]
+    return line_chart("trend", t("chart.trend.title"), t("chart.trend.desc"), history.days,
+                      [Line("passing", t("chart.passing"), passing),
+                       Line("not-ready", t("chart.not_ready"), history.values["not_ready"]),
+                       Line("unknown", t("chart.unknown"), history.values["unknown"])], t,
+                      _deadline_marker(t))
+
+
+def _monthly(history: Series, keys: tuple[str, ...]) -> list[tuple[Any, dict[str, int]]]:
+    """The first day of each month (and the last day observed), for the chart's data table."""
+    n = len(history.values[keys[0]])
+    picks = [i for i in range(n) if history.days[i].day == 1] + [n - 1]
+    return [(history.days[i], {k: history.values[k][i] for k in keys}) for i in dict.fromkeys(picks) if i >= 0]
+
+
+def _sort_link(query: RankingQuery, column: str) -> str:
+    if query.sort == column:
+        order = "asc" if query.desc else "desc"
+    else:
+        order = "asc" if column in _ASCENDING_FIRST else "desc"
+    args = {**query.args(), "sort": column, "order": order}
+    return _link("page.index", **args)
+
+
+def _kept_page(overview: CityOverview, render: Callable[[], tuple[str, int]]) -> tuple[str, int]:
+    """A page made from the overview alone, rendered once per composition, address and viewer (``KeptPages``)."""
+    return ctx().kept_pages.get(overview, (request.full_path, g.get("viewer")), render)
+
+
+@bp.get("/")
+def index():
+    overview = ctx().overview()
+
+    def render() -> tuple[str, int]:
+        t = _translator()
+        query = RankingQuery.from_args(request.args, strict=False)
+        return _render("index.html", o=overview, rows=query.apply(overview.rows), query=query,
+                       sort_keys=SORT_KEYS, sort_link=lambda col: _sort_link(query, col),
+                       burndown=_burndown(overview.history, t), monthly=_monthly(overview.history, ("not_ready",)),
+                       now=overview.now)
+
+    return _kept_page(overview, render)
+
+
+def _unit(code: str) -> Optional[UnitDetail]:
+    if code not in ctx().registry:
+        return None
+    return unit_detail(ctx(), code, datetime.now(timezone.utc), request.args.get("milestone"))
+
+
+@bp.get("/units/<code>")
+def unit(code: str):
+    t = _translator()
+    detail = _unit(code)
+    if detail is None:
+        return _render("not_found.html", 404, code=code, now=datetime.now(timezone.utc))
+    keys = ("ready", "ready_with_conditions", "not_ready", "unknown")
+    titles = {r.id: r for r in ctx().baseline.all_rules()}
+    active = sorted((dev for dev in detail.devices if not dev["silent"]),
+                    key=lambda dev: (_VERDICT_RANK[dev["verdict"]], dev["hostname"]))
+    return _render("unit.html", d=detail, s=detail.row.summary, trend=_trend(detail.history, t),
+                   monthly=_monthly(detail.history, keys), titles=titles, active=active,
+                   silent=[dev for dev in detail.devices if dev["silent"]], now=detail.now)
+
+
+@bp.get("/work-items")
+def work_items():
+    overview = ctx().overview(request.args.get("milestone"))
+    rows = sorted(overview.rows, key=lambda r: (-r.work["overdue"], -r.work["in_progress"], r.summary.code))
+    return _kept_page(overview, lambda: _render("work_items.html", o=overview, rows=rows, now=overview.now))
+
+
+def _download(body: bytes, mimetype: str, filename: str) -> Response:
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/export/units.<fmt>")
+def export_units(fmt: str):
+    t = _translator()
+    query = RankingQuery.from_args(request.args, strict=False)
+    overview = ctx().overview(request.args.get("milestone"))
+    table = ranking_table(query.apply(overview.rows), t)
+    stamp = overview.now.strftime("%Y%m%d")
+    if fmt == "csv":
+        return _download(to_csv(table), "text/csv", f"hdc-units-{stamp}.csv")
+    if fmt == "xlsx":
+        return _download(to_xlsx(table), XLSX, f"hdc-units-{stamp}.xlsx")
+    return _render("not_found.html", 404, code=f"units.{fmt}", now=overview.now)
+
+
+@bp.get("/units/<code>/applications.<fmt>")
+def export_applications(code: str, fmt: str):
+    t = _translator()
+    detail = _unit(code)
+    if detail is None or fmt not in ("csv", "xlsx"):
+        return _render("not_found.html", 404, code=code, now=datetime.now(timezone.utc))
+    table = applications_table(detail, t)
+    name = f"hdc-{code}-applications-{detail.now.strftime('%Y%m%d')}.{fmt}"
+    return _download(to_csv(table) if fmt == "csv" else to_xlsx(table), "text/csv" if fmt == "csv" else XLSX, name)
+
+
+@bp.get("/units/<code>/devices.<fmt>")
+def export_devices(code: str, fmt: str):
+    t = _translator()
+    detail = _unit(code)
+    if detail is None or fmt not in ("csv", "xlsx"):
+        return _render("not_found.html", 404, code=code, now=datetime.now(timezone.utc))
+    table = devices_table(detail, ctx().baseline, t)
+    name = f"hdc-{code}-devices-{detail.now.strftime('%Y%m%d')}.{fmt}"
+    if fmt == "csv":
+        return _download(to_csv(table), "text/csv", name)
+    return _download(to_xlsx(table), XLSX, name)

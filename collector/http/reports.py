@@ -1,0 +1,98 @@
+"""``POST /api/v1/reports``: our agents' reports, from the body to the commit.
+
+Authenticated by the unit's token (``auth``); the body is read before the
+ingest turn is taken (a slow client holds up no one), then parsed,
+validated, checked against the token's unit and the clock, judged and
+stored by the Ingestor. Every refusal is counted in
+``hdc_reports_received_total`` by its reason.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from collector.context import Context, ctx
+from collector.http.auth import UNIT, identity, requires
+from collector.http.errors import ApiError, error_response
+from collector.ingest.ingestor import IngestResult
+from collector.store.bodies import SplitBody
+from collector.store.bodies import parse as parse_body
+from collector.store.engine import STORE_UNAVAILABLE
+from collector.store.tokens import TokenIdentity
+from inventory.report import parse_rfc3339
+
+bp = Blueprint("reports", __name__, url_prefix="/api/v1")
+
+
+@bp.errorhandler(ApiError)
+def _refused(exc: ApiError) -> Response:
+    if exc.counted:
+        ctx().ingest_metrics.reports.labels(exc.reason).inc()
+    return error_response(exc)
+
+
+@bp.post("/reports")
+@requires(UNIT)
+def post_report():
+    c = ctx()
+    with c.ingest_metrics.duration.time():
+        raw = _read_body(c)
+        with c.ingest_turn:
+            result = _judge_and_store(c, identity(), raw)
+    c.ingest_metrics.reports.labels(result.status).inc()
+    body = {"status": result.status, "report_id": result.report_id, "device_id": result.device_id,
+            "verdict": result.verdict}
+    return jsonify(body), (201 if result.status == "accepted" else 200)
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _read_body(c: Context) -> bytes:
+    if request.mimetype != "application/json":
+        raise ApiError(415, "unsupported_media_type",
+                       f"Content-Type must be application/json, not {request.mimetype or 'missing'}")
+    try:
+        return request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        raise ApiError(413, "too_large", f"report larger than {c.settings.max_report_bytes} bytes") from None
+
+
+def _parse_body(raw: bytes) -> tuple[Any, str, SplitBody]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "malformed", f"body is not UTF-8 (byte {exc.start})") from None
+    try:
+        doc, body = parse_body(text, parse_constant=_reject_constant)
+        return doc, text, body
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, "malformed", f"body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") \
+            from None
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(400, "malformed", f"body is not acceptable JSON: {str(exc) or 'nested too deeply'}") from None
+
+
+def _judge_and_store(c: Context, token: TokenIdentity, raw: bytes) -> IngestResult:
+    doc, text, body = _parse_body(raw)
+    problems = c.validator.problems(doc, body)
+    if problems:
+        raise ApiError(400, "invalid", f"report does not match the schema: {problems[0]}",
+                       problems=[{"field": p.field, "message": p.message} for p in problems])
+    if token.ward_code != doc["ward_code"]:
+        raise ApiError(403, "forbidden", f"field 'ward_code': this token may only file reports for unit "
+                                         f"{token.ward_code}, not {doc['ward_code']}")
+    collected = parse_rfc3339(doc["collected_at"])
+    if collected > datetime.now(timezone.utc) + timedelta(seconds=c.settings.max_clock_skew_seconds):
+        raise ApiError(400, "invalid", "field 'collected_at': in the future; check the device's clock")
+    try:
+        return c.ingestor.ingest(doc, text, body)
+    except STORE_UNAVAILABLE:
+        # Could not store (locked, full, read-only): say so, and the agent keeps its copy.
+        raise ApiError(503, "unavailable", "the store cannot accept reports right now; retry later",
+                       headers={"Retry-After": "60"}) from None

@@ -1,0 +1,277 @@
+"""Storing one validated report: raw body, device row, verdict and its history, in one transaction.
+
+Idempotent by report id: an agent that retries after a lost acknowledgement
+gets the same answer and the store does not change. A report older than the
+device's latest one is kept raw but does not roll the device back.
+
+Everything that needs no store (judging the device, matching its software
+against the catalog, splitting the body) is done before the write
+transaction, which therefore holds SQLite's single write lock only for the
+statements themselves; per-device rows that did not change (failed rules,
+catalog applications, the software list) are compared, not rewritten.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime, timezone
+from typing import Any, Callable, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from inventory.baseline import Baseline
+from inventory.catalog import Catalog
+from inventory.evaluate import RuleResult, Verdict, evaluate
+from inventory.lifecycle import Lifecycle
+from inventory.report import parse_rfc3339
+
+from collector.store import bodies, counts
+from collector.store.engine import write_transaction
+from collector.store.tables import (device_apps, devices, reachability, reports, rule_results, software_lists,
+                           verdict_changes, verdicts)
+
+ACCEPTED, DUPLICATE = "accepted", "duplicate"
+
+# Built once: SQLAlchemy then reuses their compiled form on every report.
+_KNOWN_REPORT = sa.select(reports.c.report_id).where(reports.c.report_id == sa.bindparam("rid"))
+_VERDICT_OF = sa.select(verdicts.c.status, verdicts.c.since).where(verdicts.c.device_id == sa.bindparam("did"))
+# What the store holds about a device, in one statement: its latest report's time,
+# unit, desk, counted contribution and software list, and its verdict. FOR UPDATE (PostgreSQL; SQLite already
+# holds the write lock) serialises two reports of one device arriving at two
+# collectors at once.
+_STATE_OF = (sa.select(devices.c.last_collected_at, devices.c.ward_code, devices.c.hostname, devices.c.counted,
+                       verdicts.c.status, verdicts.c.since, verdicts.c.results, reports.c.software_sha256)
+             .select_from(devices.outerjoin(verdicts, verdicts.c.device_id == devices.c.device_id)
+                          .outerjoin(reports, reports.c.report_id == devices.c.last_report_id))
+             .where(devices.c.device_id == sa.bindparam("did")).with_for_update(of=devices))
+_APPS_OF = (sa.select(device_apps.c.app_id, device_apps.c.software_name, device_apps.c.version)
+            .where(device_apps.c.device_id == sa.bindparam("did")))
+_ATTEMPTS = 3
+_UPDATE_DEVICE = devices.update().where(devices.c.device_id == sa.bindparam("did"))
+_UPDATE_VERDICT = verdicts.update().where(verdicts.c.device_id == sa.bindparam("did"))
+_DELETE = {t.name: t.delete().where(t.c.device_id == sa.bindparam("did"))
+           for t in (rule_results, device_apps, reachability)}
+_INSERT = {t.name: t.insert() for t in (reports, devices, software_lists, verdicts, verdict_changes, rule_results,
+                                        device_apps, reachability)}
+_RESULT_FIELDS = tuple(f.name for f in fields(RuleResult))
+_APPS_CACHE_SIZE = 4096
+_NEEDS_WORK = ("fail", "unknown")
+_INSERT_OR_IGNORE = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A report with everything worked out that needs no store."""
+
+    doc: dict[str, Any]
+    received: datetime
+    collected: datetime
+    verdict: Verdict
+    results: list[dict[str, Any]]
+    failing: frozenset[tuple[str, str, str]]
+    apps: tuple[tuple[str, str, Optional[str]], ...]
+    body: bodies.SplitBody
+    software_sha256: Optional[str]
+    targets: dict[str, dict[str, Any]]
+    counted: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    status: str
+    report_id: str
+    device_id: str
+    verdict: Optional[str]
+    stale: bool = False
+
+
+@dataclass
+class Ingestor:
+    """Everything needed to judge and store a report; built once per collector process."""
+
+    engine: Engine
+    baseline: Baseline
+    catalog: Catalog
+    lifecycle: Lifecycle
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+
+    def __post_init__(self) -> None:
+        insert = _INSERT_OR_IGNORE.get(self.engine.dialect.name)
+        self._add_list = insert(software_lists).on_conflict_do_nothing(index_elements=["sha256"]) if insert else None
+        self._put_checks = _upsert(insert(reachability), ["device_id", "target"]) if insert else None
+        self._apps_by_list: dict[str, tuple] = {}
+
+    def ingest(self, doc: dict[str, Any], raw: str, body: Optional[bodies.SplitBody] = None) -> IngestResult:
+        """Store ``doc`` (already schema-valid and authorised) with ``raw`` as received.
+
+        ``body`` is ``raw`` split by ``bodies.parse`` when the caller parsed it that way.
+        """
+        report_id, device_id = doc["report_id"], doc["device"]["id"]
+        prepared = self._prepare(doc, body or bodies.split(raw))
+        attempts_left = _ATTEMPTS
+        while True:
+            try:
+                with write_transaction(self.engine) as conn:
+                    return self._store(conn, prepared)
+            except sa.exc.IntegrityError:
+                # The report id is known (a retry, or another collector stored it in the
+                # meantime), or another collector created this device: look again with
+                # its work committed.
+                with self.engine.connect() as conn:
+                    if conn.execute(_KNOWN_REPORT, {"rid": report_id}).first():
+                        return self._duplicate(conn, report_id, device_id)
+                attempts_left -= 1
+                if not attempts_left:
+                    raise
+
+    def _prepare(self, doc: dict[str, Any], body: bodies.SplitBody) -> _Prepared:
+        collected = parse_rfc3339(doc["collected_at"]).astimezone(timezone.utc)
+        verdict = evaluate(doc, self.baseline, collected.date(), self.lifecycle)
+        sha = body.sha256
+        apps = self._apps_by_list.get(sha) if sha else None
+        if apps is None:
+            apps = tuple((m.app_id, m.software_name[:512], m.version)
+                         for m in self.catalog.match(doc.get("software", [])))
+            if sha:
+                if len(self._apps_by_list) >= _APPS_CACHE_SIZE:
+                    self._apps_by_list.clear()
+                self._apps_by_list[sha] = apps
+        # One check per target: a report naming a target twice keeps the last, as rows are keyed by target.
+        targets = {t["target"]: t for t in doc.get("network", {}).get("reachability", [])}
+        counted = counts.contribution(
+            doc["ward_code"], collected, verdict.status, doc["device"]["class"],
+            (r.rule_id for r in verdict.results if r.outcome == "fail"), (app_id for app_id, _, _ in apps),
+            (counts.Endpoint(name, t["ok"], t.get("failed_step"), t.get("connect_ms")) for name, t in targets.items()))
+        return _Prepared(
+            doc=doc, received=self.clock(), collected=collected, verdict=verdict,
+            results=[{name: getattr(r, name) for name in _RESULT_FIELDS} for r in verdict.results],
+            failing=frozenset((r.rule_id, r.severity, r.outcome) for r in verdict.results
+                              if r.outcome in _NEEDS_WORK),
+            apps=apps, body=body, software_sha256=sha, targets=targets, counted=counted)
+
+    def _duplicate(self, conn: Connection, report_id: str, device_id: str) -> IngestResult:
+        return IngestResult(DUPLICATE, report_id, device_id, _status(conn, device_id))
+
+    def _store(self, conn: Connection, p: _Prepared) -> IngestResult:
+        doc, now, collected = p.doc, p.received, p.collected
+        device_id, ward = doc["device"]["id"], doc["ward_code"]
+        state = conn.execute(_STATE_OF, {"did": device_id}).first()
+        if p.software_sha256 is not None and (state is None or state.software_sha256 != p.software_sha256):
+            self._keep_list(conn, p, now)
+        # A known report id fails here (primary key): ``ingest`` answers it as a duplicate.
+        conn.execute(_INSERT["reports"], dict(
+            report_id=doc["report_id"], device_id=device_id, ward_code=ward,
+            schema_version=doc["schema_version"], source=doc["agent"]["source"],
+            collected_at=collected, received_at=now, body=p.body.body,
+            software_sha256=p.software_sha256, software_at=p.body.software_at))
+
+        last_collected = state.last_collected_at if state else None
+        if last_collected is not None and collected < last_collected:
+            return IngestResult(ACCEPTED, doc["report_id"], device_id, state.status, stale=True)
+
+        row = _device_row(doc, collected, now)
+        row["counted"] = p.counted
+        desk = (ward, row["hostname"])
+        old_desk = (state.ward_code, state.hostname) if state is not None else None
+        desks = None if counts.desk_kept(desk, old_desk, last_collected, collected) else \
+            counts.desks_before(conn, desk, old_desk)
+        if state is None:
+            conn.execute(_INSERT["devices"], dict(device_id=device_id, first_seen_at=now, **row))
+        else:
+            conn.execute(_UPDATE_DEVICE, dict(did=device_id, **row))
+        if desks is not None:
+            counts.record_desks(conn, desks, desk, old_desk, collected)
+        self._record_verdict(conn, p, state)
+        self._replace_children(conn, p, state)
+        counts.update(conn, state.counted if state else None, p.counted)
+        return IngestResult(ACCEPTED, doc["report_id"], device_id, p.verdict.status)
+
+    def _keep_list(self, conn: Connection, p: _Prepared, now: datetime) -> None:
+        """Store the report's software list unless the store already has that content."""
+        row = bodies.software_row(p.body, now)
+        if self._add_list is not None:
+            conn.execute(self._add_list, row)
+        elif conn.execute(sa.select(software_lists.c.sha256).where(software_lists.c.sha256 == row["sha256"])
+                          ).first() is None:
+            conn.execute(_INSERT["software_lists"], row)
+
+    def _record_verdict(self, conn: Connection, p: _Prepared, state) -> None:
+        doc, verdict, collected = p.doc, p.verdict, p.collected
+        device_id, ward = doc["device"]["id"], doc["ward_code"]
+        previous = state if state is not None and state.status is not None else None
+        changed = previous is None or previous.status != verdict.status
+        values = dict(ward_code=ward, status=verdict.status, evaluated_at=p.received,
+                      baseline=self.baseline.fingerprint[:16], results=p.results,
+                      since=collected if changed else previous.since)
+        if previous is None:
+            conn.execute(_INSERT["verdicts"], dict(device_id=device_id, **values))
+        else:
+            conn.execute(_UPDATE_VERDICT, dict(did=device_id, **values))
+        if changed:
+            conn.execute(_INSERT["verdict_changes"], dict(
+                device_id=device_id, ward_code=ward, from_status=previous.status if previous else None,
+                to_status=verdict.status, changed_at=collected, report_id=doc["report_id"],
+                failed_rules=sorted(r.rule_id for r in verdict.results if r.outcome == "fail")))
+
+    def _replace_children(self, conn: Connection, p: _Prepared, state) -> None:
+        """Per-device facts the aggregates read; replaced wholesale when they changed, so a fixed problem
+        disappears, and left alone when they did not (most reports change neither)."""
+        doc, collected = p.doc, p.collected
+        device_id, ward = doc["device"]["id"], doc["ward_code"]
+        same_unit = state is not None and state.ward_code == ward
+        if not (same_unit and state.results is not None and _failing(state.results) == p.failing):
+            conn.execute(_DELETE["rule_results"], {"did": device_id})
+            if p.failing:
+                conn.execute(_INSERT["rule_results"], [
+                    {"device_id": device_id, "rule_id": rule_id, "ward_code": ward, "severity": severity,
+                     "outcome": outcome} for rule_id, severity, outcome in sorted(p.failing)])
+        same_list = same_unit and p.software_sha256 is not None and state.software_sha256 == p.software_sha256
+        if not (same_list and {tuple(r) for r in conn.execute(_APPS_OF, {"did": device_id})} == set(p.apps)):
+            conn.execute(_DELETE["device_apps"], {"did": device_id})
+            if p.apps:
+                conn.execute(_INSERT["device_apps"], [
+                    {"device_id": device_id, "app_id": app_id, "ward_code": ward, "software_name": name,
+                     "version": version} for app_id, name, version in p.apps])
+        targets = p.targets
+        rows = [{"device_id": device_id, "target": name, "ward_code": ward, "ok": t["ok"],
+                 "latency_ms": t.get("latency_ms"), "checked_at": collected,
+                 # Schema v2's steps; a v1 report has none of them and leaves the columns empty.
+                 "connect_ms": t.get("connect_ms"), "tls_ok": t.get("tls_ok"),
+                 "http_status": t.get("http_status"), "failed_step": t.get("failed_step")}
+                for name, t in targets.items()]
+        if rows and self._put_checks is not None and state is not None and \
+                counts.targets(state.counted) == set(targets):
+            # The same targets as last time (most reports): their rows are overwritten in one statement.
+            conn.execute(self._put_checks, rows)
+            return
+        conn.execute(_DELETE["reachability"], {"did": device_id})
+        if rows:
+            conn.execute(_INSERT["reachability"], rows)
+
+
+def _upsert(stmt, key: list[str]):
+    """``stmt`` (a dialect's INSERT) that overwrites the row with the same ``key`` instead of failing."""
+    return stmt.on_conflict_do_update(index_elements=key, set_={
+        c.name: stmt.excluded[c.name] for c in stmt.table.columns if c.name not in key})
+
+
+def _device_row(doc: dict[str, Any], collected: datetime, now: datetime) -> dict[str, Any]:
+    hw, os_ = doc["hardware"], doc["os"]
+    return dict(
+        ward_code=doc["ward_code"], hostname=doc["device"]["hostname"], device_class=doc["device"]["class"],
+        os_family=os_["family"], os_name=os_["name"], cpu_model=hw["cpu"]["model"],
+        memory_bytes=hw["memory_bytes"], system_disk_bytes=hw["system_disk"]["size_bytes"],
+        system_disk_media=hw["system_disk"]["media"], software_count=len(doc["software"]),
+        agent_source=doc["agent"]["source"], agent_version=doc["agent"]["version"],
+        last_collected_at=collected, last_received_at=now, last_report_id=doc["report_id"])
+
+
+def _failing(results: list[dict[str, Any]]) -> frozenset[tuple[str, str, str]]:
+    """The (rule, severity, outcome) of a stored verdict's results that ``rule_results`` holds."""
+    return frozenset((r["rule_id"], r["severity"], r["outcome"]) for r in results if r["outcome"] in _NEEDS_WORK)
+
+
+def _status(conn: Connection, device_id: str) -> Optional[str]:
+    row = conn.execute(_VERDICT_OF, {"did": device_id}).first()
+    return row.status if row else None

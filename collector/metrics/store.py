@@ -1,0 +1,246 @@
+"""Prometheus metrics: store aggregates read at scrape time, plus the collector's own counters.
+
+Aggregates come from ``queries`` through one custom Collector, so /metrics,
+the API and the page show the same numbers and no gauge can drift from the
+store. Cardinality is bounded by wards x classes x verdicts, wards x rules and
+wards x catalog applications, never by devices, unless per-device series are
+switched on (``Settings.per_device_metrics``). Every known label value (units,
+verdicts, classes, rules, catalog applications, milestones) is emitted from
+the first scrape, with zeros, so a unit that never reported is a visible zero
+rather than a missing series; HDC endpoint targets are configured at the
+wards, so they appear once reported. Each app gets its own
+CollectorRegistry: no process-global state.
+"""
+from __future__ import annotations
+
+import os
+import platform
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Iterable, Iterator, Optional
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import InfoMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy.engine import Engine
+
+from inventory.baseline import DEVICE_CLASSES, Baseline
+from inventory.catalog import Catalog, load_catalog
+from inventory.milestones import Milestone
+from inventory.readiness import UNIT_STATUSES, VERDICTS
+from inventory.registry import Registry
+
+from collector import __version__
+from collector.metrics import cloud as migration_metrics
+from collector.store import queries
+from collector.metrics.exposition import RowGauge
+from collector.cloud.queries import unit_migrations
+from collector.settings import Settings
+
+# Names other parts (dashboards, alert rules) rely on. Info families are
+# declared without their ``_info`` suffix, which prometheus-client appends.
+DEVICES = "hdc_devices"
+CLASS_DEVICES = "hdc_class_devices"
+SILENT = "hdc_silent_devices"
+REPLACED = "hdc_replaced_devices"
+RULE_FAILURES = "hdc_rule_failures"
+RULE_INFO = "hdc_rule"
+WARD_INFO = "hdc_ward"
+WARD_READINESS = "hdc_ward_readiness_ratio"
+WARD_LAST_REPORT = "hdc_ward_last_report_timestamp_seconds"
+UNITS = "hdc_units"
+APP_DEVICES = "hdc_app_devices"
+APP_INFO = "hdc_app"
+ENDPOINT_REACHABLE = "hdc_endpoint_reachable_devices"
+ENDPOINT_CHECKED = "hdc_endpoint_checked_devices"
+ENDPOINT_CONNECT = "hdc_endpoint_connect_seconds"
+ENDPOINT_FAILED = "hdc_endpoint_failed_devices"
+MILESTONE_DUE = "hdc_milestone_due_timestamp_seconds"
+MILESTONE_INFO = "hdc_milestone"
+STORE_ROWS = "hdc_store_rows"
+BUILD_INFO = "hdc_build"
+BASELINE_INFO = "hdc_baseline"
+DEVICE_INFO = "hdc_device"
+INGEST_REPORTS = "hdc_ingest_reports"  # exposed as hdc_ingest_reports_total
+INGEST_DURATION = "hdc_ingest_duration_seconds"
+
+REJECT_REASONS = ("unauthenticated", "forbidden", "malformed", "invalid", "too_large",
+                  "unsupported_media_type", "unavailable")
+INGEST_RESULTS = ("accepted", "duplicate") + REJECT_REASONS
+STORE_TABLES = ("reports", "devices")
+
+
+class StoreCollector(Collector):
+    """Reads the store on every scrape; one short read transaction, a handful of GROUP BYs."""
+
+    def __init__(self, engine: Engine, registry: Registry, baseline: Baseline, milestones: Iterable[Milestone],
+                 settings: Settings, catalog: Optional[Catalog] = None):
+        self.engine = engine
+        self.settings = settings
+        self.registry = registry
+        self.baseline = baseline
+        self.milestones = list(milestones)
+        self.catalog = catalog or load_catalog(settings.catalog_path)
+        self._lines: dict[tuple, str] = {}  # series text kept between scrapes (exposition.RowGauge)
+
+    def describe(self) -> Iterator[Metric]:
+        yield from self._families().values()
+
+    def _families(self) -> dict[str, Metric]:
+        info = InfoMetricFamily
+
+        def gauge(name: str, documentation: str, labels: list[str]) -> RowGauge:
+            return RowGauge(name, documentation, labels, self._lines)
+
+        families = [
+            info(BUILD_INFO, "The running collector: its version and Python.", labels=["version", "python"]),
+            info(BASELINE_INFO, "The baseline devices are judged against.", labels=["baseline", "fingerprint"]),
+            info(WARD_INFO, "Commune-level unit of the registry.", labels=["ward", "name", "kind"]),
+            info(RULE_INFO, "Baseline rule titles, for legends.", labels=["rule", "title_vi", "title_en"]),
+            info(APP_INFO, "Catalog application and where the programme moves it (target).",
+                 labels=["app", "name_vi", "name_en", "category", "target"]),
+            info(MILESTONE_INFO, "Programme milestone titles.", labels=["milestone", "title_vi", "title_en"]),
+            gauge(DEVICES, "Active devices by unit and latest verdict against the baseline.",
+                  labels=["ward", "verdict"]),
+            gauge(CLASS_DEVICES, "Active devices by unit, device class and latest verdict; the same devices as "
+                                 "hdc_devices, split by class (never add the two families together).",
+                  labels=["ward", "device_class", "verdict"]),
+            gauge(SILENT, "Devices of a unit with no report within the stale age and no successor.",
+                  labels=["ward"]),
+            gauge(REPLACED, "Devices of a unit no longer reporting because a new one took their name.",
+                  labels=["ward"]),
+            gauge(RULE_FAILURES, "Devices failing a baseline rule, by unit and rule.", labels=["ward", "rule"]),
+            gauge(WARD_READINESS, "Share of a unit's devices passing every hard rule (0..1).", labels=["ward"]),
+            gauge(WARD_LAST_REPORT, "When a unit's most recent report was received (Unix time).", labels=["ward"]),
+            gauge(UNITS, "Units by readiness status.", labels=["status"]),
+            gauge(APP_DEVICES, "Active devices of a unit with a catalog application installed.",
+                  labels=["ward", "app"]),
+            gauge(ENDPOINT_REACHABLE, "Devices of a unit that reached an HDC endpoint at their last check.",
+                  labels=["ward", "target"]),
+            gauge(ENDPOINT_CHECKED, "Devices of a unit that checked an HDC endpoint.", labels=["ward", "target"]),
+            gauge(ENDPOINT_CONNECT, "Mean TCP connect time from a unit's devices to an HDC endpoint at their last "
+                                    "check (devices sending report schema v2).", labels=["ward", "target"]),
+            gauge(ENDPOINT_FAILED, "Devices of a unit whose last check of an HDC endpoint failed, by the step it "
+                                   "stopped at (resolve, connect, proxy, tls, http; schema-v2 reports).",
+                  labels=["ward", "target", "step"]),
+            gauge(MILESTONE_DUE, "When a programme milestone is due (Unix time, start of the day, UTC+7).",
+                  labels=["milestone"]),
+            gauge(STORE_ROWS, "Rows in the store's growing tables.", labels=["table"]),
+        ]
+        families += migration_metrics.families(self._lines)
+        if self.settings.per_device_metrics:
+            families.append(info(DEVICE_INFO, "One active device and its latest verdict (per-device series on).",
+                                 labels=["ward", "device_id", "hostname", "device_class", "os_name", "verdict",
+                                         "agent_version"]))
+        return {f.name: f for f in families}
+
+    def collect(self) -> Iterator[Metric]:
+        f = self._families()
+        since = self.settings.active_since()
+        with self.engine.connect() as conn:
+            counted = queries.active_counts(conn, since)
+            summaries = queries.ward_summaries(conn, self.registry, since, counted)
+            by_class = queries.class_verdict_counts(conn, since, counted)
+            failing = queries.rule_failure_counts(conn, since, counted)
+            apps = queries.app_device_counts(conn, since, counted=counted)
+            reach = queries.reachability_details(conn, since, counted=counted)
+            rows = queries.store_row_counts(conn)
+            devices = queries.active_devices(conn, since) if DEVICE_INFO in f else []
+            migrations = unit_migrations(conn, self.catalog, self.registry, datetime.now(timezone.utc), since,
+                                         counted=counted)
+        self._static(f)
+        self._wards(f, summaries, by_class, failing, apps)
+        for (ward, target), r in sorted(reach.items()):
+            f[ENDPOINT_REACHABLE].add_metric([ward, target], r.reached)
+            f[ENDPOINT_CHECKED].add_metric([ward, target], r.checked)
+            if r.connect_ms is not None:
+                f[ENDPOINT_CONNECT].add_metric([ward, target], r.connect_ms / 1000)
+            for step, n in r.failed_steps.items():
+                f[ENDPOINT_FAILED].add_metric([ward, target, step], n)
+        migration_metrics.add_samples(f, migrations.values(), self.catalog)
+        for table in STORE_TABLES:
+            f[STORE_ROWS].add_metric([table], rows[table])
+        for d in devices:
+            f[DEVICE_INFO].add_metric([d.ward_code, d.device_id, d.hostname, d.device_class, d.os_name,
+                                       d.verdict, d.agent_version], {})
+        yield from f.values()
+
+    def _static(self, f: dict[str, Metric]) -> None:
+        """Series that describe the configuration, not the store: the same on every scrape."""
+        f[BUILD_INFO].add_metric([__version__, platform.python_version()], {})
+        f[BASELINE_INFO].add_metric([self.baseline.name, self.baseline.fingerprint[:16]], {})
+        for rule in self.baseline.all_rules():
+            f[RULE_INFO].add_metric([rule.id, rule.title_vi, rule.title_en], {})
+        for app in self.catalog.apps:
+            f[APP_INFO].add_metric([app.id, app.name_vi, app.name_en, app.category, app.target], {})
+        for m in self.milestones:
+            f[MILESTONE_INFO].add_metric([m.id, m.title_vi, m.title_en], {})
+            f[MILESTONE_DUE].add_metric([m.id], _due_timestamp(m.date))
+
+    def _wards(self, f: dict[str, Metric], summaries: list[queries.WardSummary],
+               by_class: dict[tuple[str, str, str], int], failing: dict[tuple[str, str], int],
+               apps: dict[tuple[str, str], int]) -> None:
+        """Per-unit families, every unit x label value present, zeros where nothing reported."""
+        rules = self.baseline.rule_ids()
+        by_class = _fold_classes(by_class)
+        by_status = dict.fromkeys(UNIT_STATUSES, 0)
+        for s in summaries:
+            f[WARD_INFO].add_metric([s.code, s.name, s.kind], {})
+            for v in VERDICTS:
+                f[DEVICES].add_metric([s.code, v], s.counts[v])
+                for cls in DEVICE_CLASSES:
+                    f[CLASS_DEVICES].add_metric([s.code, cls, v], by_class.get((s.code, cls, v), 0))
+            f[SILENT].add_metric([s.code], s.silent)
+            f[REPLACED].add_metric([s.code], s.replaced)
+            for rule in rules:
+                f[RULE_FAILURES].add_metric([s.code, rule], failing.get((s.code, rule), 0))
+            for app in self.catalog.apps:
+                f[APP_DEVICES].add_metric([s.code, app.id], apps.get((s.code, app.id), 0))
+            f[WARD_READINESS].add_metric([s.code], s.readiness_ratio)
+            if s.last_report_at is not None:
+                f[WARD_LAST_REPORT].add_metric([s.code], s.last_report_at.timestamp())
+            by_status[s.status] += 1
+        for status, n in by_status.items():
+            f[UNITS].add_metric([status], n)
+
+
+def _fold_classes(counts: dict[tuple[str, str, str], int]) -> dict[tuple[str, str, str], int]:
+    """A class outside the known ones is judged as ``other`` (Baseline.rules_for), so it is counted there too."""
+    out: dict[tuple[str, str, str], int] = {}
+    for (ward, cls, verdict), n in counts.items():
+        key = (ward, cls if cls in DEVICE_CLASSES else "other", verdict)
+        out[key] = out.get(key, 0) + n
+    return out
+
+
+HANOI = timezone(timedelta(hours=7))
+
+
+def _due_timestamp(day: date) -> float:
+    """Milestones are Hanoi calendar days; the due moment is that day's start in UTC+7."""
+    return datetime.combine(day, time(0), tzinfo=HANOI).timestamp()
+
+
+class IngestMetrics:
+    """The collector's own counters, kept per app in its own registry."""
+
+    def __init__(self, registry: CollectorRegistry):
+        self.reports = Counter(INGEST_REPORTS, "Reports received, by result (accepted, duplicate, rejected reason).",
+                               ["result"], registry=registry)
+        for result in INGEST_RESULTS:
+            self.reports.labels(result)
+        self.duration = Histogram(INGEST_DURATION, "Time to validate, judge and store one report.",
+                                  registry=registry,
+                                  buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+
+
+def build_registry(collector: StoreCollector) -> tuple[CollectorRegistry, IngestMetrics]:
+    reg = CollectorRegistry(auto_describe=True)
+    reg.register(collector)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Several worker processes (serve --workers): each counts into its own file and a
+        # scrape, whichever worker answers it, sums them all.
+        from prometheus_client import multiprocess
+
+        multiprocess.MultiProcessCollector(reg)
+        return reg, IngestMetrics(CollectorRegistry())
+    return reg, IngestMetrics(reg)

@@ -1,0 +1,174 @@
+"""The figures of the readiness page, composed once from the shared queries for the page, API and exports.
+
+Each view (HTML, JSON, CSV, XLSX) renders these values and computes none of
+its own, so the ranking a leader downloads has the numbers the page shows,
+and both have those of /metrics (``queries.ward_summaries``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Optional, Protocol
+
+from sqlalchemy.engine import Engine
+
+from collector.cloud.queries import unit_migrations
+from collector.i18n import HANOI
+from collector.readiness.history import DeviceLife, day_ends, day_range, daily_counts, first_day, load_lives
+from collector.readiness.workitems import STATES, WorkItem, city_tally, milestone_tallies, milestone_work, tally
+from collector.settings import Settings
+from collector.store import queries
+from collector.store.queries import WardSummary
+from inventory.baseline import Baseline, Rule
+from inventory.catalog import Catalog
+from inventory.milestones import Milestone
+from inventory.migration import UnitMigration
+from inventory.readiness import UNIT_STATUSES
+from inventory.registry import Registry
+
+
+class Sources(Protocol):
+    """What the read model reads from: the collector's ``Context`` has it all (this package needs no Flask)."""
+
+    settings: Settings
+    engine: Engine
+    registry: Registry
+    baseline: Baseline
+    catalog: Catalog
+    milestones: list[Milestone]
+
+
+RAG = {"ready": "green", "unknown": "amber", "not_ready": "red", "no_data": "grey"}
+
+
+@dataclass(frozen=True)
+class Migration:
+    """Applications moved to the HDC (on it, or retired) out of those in use that the programme moves."""
+
+    migrated: int
+    in_scope: int
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    """One unit in the ranking."""
+
+    summary: WardSummary
+    migration: Migration
+    work: dict[str, int]
+
+    @property
+    def rag(self) -> str:
+        return RAG[self.summary.status]
+
+
+@dataclass(frozen=True)
+class Series:
+    """Daily values over ``days``; values stop at today, days may run on to a future deadline."""
+
+    days: list[date]
+    values: dict[str, list[int]]
+
+
+@dataclass(frozen=True)
+class CityOverview:
+    now: datetime
+    rows: list[UnitRow]
+    units_by_status: dict[str, int]
+    devices: int
+    passing: int
+    silent: int
+    migration: Migration
+    top: list[tuple[str, Optional[Rule], int]]
+    milestones: list[Milestone]
+    work_milestone: Milestone
+    work_by_milestone: dict[str, dict[str, int]]
+    history: Series
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(HANOI).date()
+
+
+@dataclass(frozen=True)
+class UnitDetail:
+    now: datetime
+    row: UnitRow
+    devices: list[dict]
+    reachability: list[tuple[str, queries.Reach]]
+    work_milestone: Milestone
+    work_items: list[WorkItem]
+    work_by_milestone: dict[str, dict[str, int]]
+    history: Series
+    migration: UnitMigration
+
+
+def pick_milestone(milestones: list[Milestone], milestone_id: Optional[str]) -> Milestone:
+    """The milestone work items are counted against: the one asked for, else the first (equipment upgraded)."""
+    return next((m for m in milestones if m.id == milestone_id), milestones[0])
+
+
+def _series(lives: dict[str, DeviceLife], now: datetime, until: date) -> Series:
+    today = now.astimezone(HANOI).date()
+    start = first_day(lives.values()) or today
+    observed = day_range(start, today)
+    counts = daily_counts(lives.values(), day_ends(observed, now))
+    return Series(day_range(start, max(today, until)), counts)
+
+
+def _work(lives: dict[str, DeviceLife], milestones: list[Milestone], now: datetime
+          ) -> dict[str, list[WorkItem]]:
+    by_due = milestone_work(lives, {m.date for m in milestones}, now)
+    return {m.id: by_due[m.date] for m in milestones}
+
+
+def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None, top_n: int = 8) -> CityOverview:
+    """The city's figures as of ``now``; work items are only counted here (the page shows no item)."""
+    since = c.settings.active_since(now)
+    with c.engine.connect() as conn:
+        counted = queries.active_counts(conn, since, kinds=queries.OVERVIEW_KINDS)
+        summaries = queries.ward_summaries(conn, c.registry, since, counted)
+        top = queries.top_failures(conn, since, limit=top_n, counted=counted)
+        migrations = unit_migrations(conn, c.catalog, c.registry, now, since, counted=counted)
+        lives = load_lives(conn, now, since)
+    focus = pick_milestone(c.milestones, milestone_id)
+    by_due = milestone_tallies(lives, {m.date for m in c.milestones}, now)
+    focus_by_ward = by_due[focus.date]
+    zero = dict.fromkeys(STATES, 0)
+    rows = [UnitRow(s, Migration(migrations[s.code].migrated, migrations[s.code].in_use),
+                    focus_by_ward.get(s.code, zero)) for s in summaries]
+    by_status = dict.fromkeys(UNIT_STATUSES, 0)
+    for s in summaries:
+        by_status[s.status] += 1
+    titles = {r.id: r for r in c.baseline.all_rules()}
+    return CityOverview(
+        now=now, rows=rows, units_by_status=by_status,
+        devices=sum(s.devices for s in summaries),
+        passing=sum(s.counts["ready"] + s.counts["ready_with_conditions"] for s in summaries),
+        silent=sum(s.silent for s in summaries),
+        migration=Migration(sum(r.migration.migrated for r in rows), sum(r.migration.in_scope for r in rows)),
+        top=[(rule, titles.get(rule), n) for rule, n in top], milestones=c.milestones, work_milestone=focus,
+        work_by_milestone={m.id: city_tally(by_due[m.date]) for m in c.milestones},
+        history=_series(lives, now, c.milestones[0].date))
+
+
+def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str] = None) -> UnitDetail:
+    """One unit's drill-down, read afresh (one unit is cheap); ``code`` must be in the registry."""
+    since = c.settings.active_since(now)
+    with c.engine.connect() as conn:
+        summary = next(s for s in queries.ward_summaries(conn, c.registry, since) if s.code == code)
+        devices_ = queries.ward_devices(conn, code, since)
+        reach = queries.reachability_details(conn, since, ward_code=code)
+        lives = load_lives(conn, now, since, ward_code=code)
+        unit_migration = unit_migrations(conn, c.catalog, c.registry, now, since, code)[code]
+    focus = pick_milestone(c.milestones, milestone_id)
+    items = _work(lives, c.milestones, now)
+    zero = dict.fromkeys(STATES, 0)
+    row = UnitRow(summary, Migration(unit_migration.migrated, unit_migration.in_use),
+                  tally(items[focus.id]).get(code, zero))
+    return UnitDetail(
+        now=now, row=row, devices=devices_,
+        reachability=sorted(((t, r) for (w, t), r in reach.items() if w == code), key=lambda tr: tr[0]),
+        work_milestone=focus, work_items=items[focus.id],
+        work_by_milestone={m: city_tally(tally(i)) for m, i in items.items()},
+        history=_series(lives, now, c.milestones[0].date), migration=unit_migration)

@@ -1,0 +1,227 @@
+"""Read-side queries shared by /metrics, the JSON API, the page and exports.
+
+Everything that shows a number gets it from here, so the same number is the
+same everywhere. Counts cover active devices: those that reported since
+``active_since``. A device that fell silent (replaced, stolen, switched off
+for good) is counted apart as silent instead of holding its unit back forever.
+
+Results are fetched whole (``.all()``): iterating one fetches row by row,
+which costs more than the query for the thousands of rows the page reads.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterator, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from inventory.readiness import VERDICTS, readiness_ratio, unit_status
+from inventory.registry import Registry
+
+from collector.store import counts as unit_counts
+from collector.store.tables import UTCDateTime, devices, reports, verdicts, wards
+
+
+@dataclass(frozen=True)
+class WardSummary:
+    code: str
+    name: str
+    kind: str
+    counts: dict[str, int]
+    silent: int
+    replaced: int
+    last_report_at: Optional[datetime]
+
+    @property
+    def devices(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def status(self) -> str:
+        return unit_status(self.counts)
+
+    @property
+    def readiness_ratio(self) -> float:
+        return readiness_ratio(self.counts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "name": self.name, "kind": self.kind, "status": self.status,
+                "devices": self.devices, "verdicts": dict(self.counts), "silent_devices": self.silent,
+                "replaced_devices": self.replaced,
+                "readiness_ratio": round(self.readiness_ratio, 4),
+                "last_report_at": self.last_report_at.isoformat() if self.last_report_at else None}
+
+
+Counted = unit_counts.Counts
+
+
+# What the overview shows: verdicts and silent devices, failed rules, applications and their endpoints.
+OVERVIEW_KINDS = (unit_counts.DEVICE, unit_counts.VERDICT, unit_counts.RULE, unit_counts.APP, unit_counts.REACH)
+
+
+def active_counts(conn: Connection, active_since: datetime, ward_code: Optional[str] = None,
+                  kinds: tuple[str, ...] = unit_counts.KINDS) -> Counted:
+    """The counts of the active devices (all kinds, or ``kinds``) in one read, for the readers below that show
+    several of them (/metrics, the overview); each reader reads what it needs itself when not given it."""
+    return unit_counts.read(conn, active_since, kinds, ward_code)
+
+
+def select_counted(conn: Connection, active_since: datetime, counted: Optional[Counted], kinds: list[str],
+                   ward_code: Optional[str] = None) -> Iterator[tuple[str, str, str, int, int]]:
+    """(kind, ward, key, devices, total) of ``kinds``, from ``counted`` or read now."""
+    if counted is None:
+        counted = unit_counts.read(conn, active_since, kinds, ward_code)
+    for kind in kinds:
+        for (ward, key), (n, total) in counted[kind].items():  # a kind the caller did not read is a bug: KeyError
+            if ward_code is None or ward == ward_code:
+                yield kind, ward, key, n, total
+
+
+def ward_summaries(conn: Connection, registry: Registry, active_since: datetime,
+                   counted: Optional[Counted] = None) -> list[WardSummary]:
+    """Every unit of the registry, in registry order, with zero counts where nothing reported."""
+    counts: dict[str, dict[str, int]] = {w.code: dict.fromkeys(VERDICTS, 0) for w in registry}
+    active: dict[str, int] = {}
+    for kind, code, key, n, _ in select_counted(conn, active_since, counted, [unit_counts.VERDICT, unit_counts.DEVICE]):
+        if kind == unit_counts.DEVICE:
+            active[code] = n
+        elif code in counts and key in counts[code]:
+            counts[code][key] = n
+    everyone = unit_counts.unit_devices(conn)
+    at_active_desks = unit_counts.desk_devices(conn, active_since)
+    # Devices at a desk where some device is active, less the active ones: replaced; the other inactive: silent.
+    replaced = {code: n - active.get(code, 0) for code, n in at_active_desks.items()}
+    silent = {code: n - at_active_desks.get(code, 0) for code, n in everyone.items()}
+    last = _last_received(conn)
+    return [WardSummary(w.code, w.name, w.kind, counts[w.code], silent.get(w.code, 0), replaced.get(w.code, 0),
+                        last.get(w.code)) for w in registry]
+
+
+def _last_received(conn: Connection) -> dict[str, datetime]:
+    """Each unit's newest receipt: one lookup per unit in ``ix_devices_ward_received``, not a pass over devices."""
+    newest = (sa.select(sa.func.max(devices.c.last_received_at)).where(devices.c.ward_code == wards.c.code)
+              .scalar_subquery())
+    q = sa.select(wards.c.code, sa.type_coerce(newest, UTCDateTime()))
+    return {code: at for code, at in conn.execute(q).all() if at is not None}
+
+
+def rule_failure_counts(conn: Connection, active_since: datetime,
+                        counted: Optional[Counted] = None) -> dict[tuple[str, str], int]:
+    """Active devices failing each rule, by (ward, rule)."""
+    return {(w, r): n for _, w, r, n, _ in select_counted(conn, active_since, counted, [unit_counts.RULE])}
+
+
+def top_failures(conn: Connection, active_since: datetime, limit: int = 10,
+                 counted: Optional[Counted] = None) -> list[tuple[str, int]]:
+    """The rules that fail on most active devices across the city."""
+    city: dict[str, int] = {}
+    for _, _, rule, n, _ in select_counted(conn, active_since, counted, [unit_counts.RULE]):
+        city[rule] = city.get(rule, 0) + n
+    return sorted(city.items(), key=lambda rn: (-rn[1], rn[0]))[:limit]
+
+
+def ward_devices(conn: Connection, ward_code: str, active_since: datetime) -> list[dict[str, Any]]:
+    """A unit's devices (silent ones flagged) with their verdicts and failed rules, for the drill-down."""
+    q = (sa.select(devices, verdicts.c.status, verdicts.c.since, verdicts.c.results)
+         .join(verdicts, verdicts.c.device_id == devices.c.device_id)
+         .where(devices.c.ward_code == ward_code).order_by(devices.c.hostname))
+    out = []
+    for row in conn.execute(q).all():
+        results = [r for r in row.results if r.get("outcome") in ("fail", "unknown")]
+        out.append({
+            "device_id": row.device_id, "hostname": row.hostname, "class": row.device_class,
+            "os": row.os_name, "cpu": row.cpu_model, "memory_bytes": row.memory_bytes,
+            "system_disk_bytes": row.system_disk_bytes, "system_disk_media": row.system_disk_media,
+            "verdict": row.status, "verdict_since": row.since.isoformat(),
+            "silent": row.last_collected_at < active_since,
+            "last_collected_at": row.last_collected_at.isoformat(),
+            "last_received_at": row.last_received_at.isoformat(),
+            "agent": {"source": row.agent_source, "version": row.agent_version},
+            "failures": results,
+        })
+    return out
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How a unit's active devices fared with one HDC endpoint at their last check.
+
+    ``connect_ms`` (mean TCP connect time) and ``failed_steps`` (failed
+    checks by the step they stopped at) come from schema-v2 reports only;
+    devices still sending v1 count in ``reached`` and ``checked`` alone.
+    """
+
+    reached: int
+    checked: int
+    connect_ms: Optional[float]
+    failed_steps: dict[str, int]
+
+
+def reachability_details(conn: Connection, active_since: datetime, ward_code: Optional[str] = None,
+                         counted: Optional[Counted] = None) -> dict[tuple[str, str], Reach]:
+    """Per (ward, target): active devices that reached it and that checked it, the mean connect time and failures
+    by step (of one unit when ``ward_code`` is given: a unit's page need not read the city's)."""
+    sums: dict[tuple[str, str], list] = {}
+    connect: dict[tuple[str, str], tuple[int, int]] = {}
+    kinds = [unit_counts.REACH, unit_counts.CONNECT]
+    for kind, ward, key, n, total in select_counted(conn, active_since, counted, kinds, ward_code):
+        if kind == unit_counts.CONNECT:
+            connect[(ward, key)] = (n, total)
+            continue
+        target, ok, step = unit_counts.split(key, 3)
+        acc = sums.setdefault((ward, target), [0, 0, {}])
+        acc[0] += n if ok == "1" else 0
+        acc[1] += n
+        if step:
+            acc[2][step] = acc[2].get(step, 0) + n
+    out = {}
+    for key, (ok, n, steps) in sums.items():
+        connected, micros = connect.get(key, (0, 0))
+        out[key] = Reach(ok, n, round(micros / connected / 1000, 1) if connected else None,
+                         dict(sorted(steps.items())))
+    return out
+
+
+def class_verdict_counts(conn: Connection, active_since: datetime,
+                         counted: Optional[Counted] = None) -> dict[tuple[str, str, str], int]:
+    """Active devices by (ward, device class, verdict): the same devices ``ward_summaries`` counts, split by class."""
+    out = {}
+    for _, ward, key, n, _ in select_counted(conn, active_since, counted, [unit_counts.CLASS]):
+        device_class, status = unit_counts.split(key, 2)
+        out[(ward, device_class, status)] = n
+    return out
+
+
+def app_device_counts(conn: Connection, active_since: datetime, ward_code: Optional[str] = None,
+                      counted: Optional[Counted] = None) -> dict[tuple[str, str], int]:
+    """Active devices with a catalog application installed, by (ward, application); of one unit when
+    ``ward_code`` is given."""
+    return {(w, a): n for _, w, a, n, _ in select_counted(conn, active_since, counted, [unit_counts.APP], ward_code)}
+
+
+def store_row_counts(conn: Connection) -> dict[str, int]:
+    """Rows kept in the store's growing tables: what capacity planning and retention look at."""
+    return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one() for t in (reports, devices)}
+
+
+@dataclass(frozen=True)
+class ActiveDevice:
+    device_id: str
+    ward_code: str
+    hostname: str
+    device_class: str
+    os_name: str
+    verdict: str
+    agent_version: str
+
+
+def active_devices(conn: Connection, active_since: datetime) -> list[ActiveDevice]:
+    """Every active device with its latest verdict, in (ward, hostname) order: for per-device series."""
+    q = (sa.select(devices.c.device_id, verdicts.c.ward_code, devices.c.hostname, devices.c.device_class,
+                   devices.c.os_name, verdicts.c.status, devices.c.agent_version)
+         .join(verdicts, verdicts.c.device_id == devices.c.device_id)
+         .where(devices.c.last_collected_at >= active_since)
+         .order_by(verdicts.c.ward_code, devices.c.hostname, devices.c.device_id))
+    return [ActiveDevice(*row) for row in conn.execute(q).all()]
