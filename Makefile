@@ -4,17 +4,26 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo test lint bench clean
+
+# make demo PORT=8081 when 8080 is taken.
+PORT ?= 8080
 
 demo: $(VENV)/.collector
-	$(BIN)/hdc-collector demo
+	$(BIN)/hdc-collector demo --port $(PORT)
 
 # Two test processes (pytest-xdist), a test file per process at a time: the suite waits mostly on real
 # servers and subprocesses. PYTEST_WORKERS=0 runs it in one process.
 PYTEST_WORKERS ?= 2
 
-test: $(VENV)/.test
+test: lint
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+# The house rules (docs/architecture.md): import contracts, lint and import order, types.
+lint: $(VENV)/.test
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/ruff check agents inventory collector dashboards bench tests
+	$(BIN)/mypy
 
 # Every benchmark prints Markdown; the summary is kept in var/bench.md.
 bench: $(VENV)/.test

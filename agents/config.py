@@ -15,7 +15,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Optional, Union, overload
 from urllib.parse import urlsplit
 
 import yaml
@@ -189,6 +189,10 @@ def _present(entries: dict, key: str) -> bool:
     return key in entries and entries[key].value is not None
 
 
+@overload
+def _string(entries: dict, key: str, where: _Locator, default: str) -> str: ...
+@overload
+def _string(entries: dict, key: str, where: _Locator, default: None = None) -> Optional[str]: ...
 def _string(entries: dict, key: str, where: _Locator, default: Optional[str] = None) -> Optional[str]:
     if not _present(entries, key):
         return default
@@ -304,6 +308,7 @@ def _token(entries: dict, where: _Locator, base: Path) -> str:
             log.warning("%s holds the token and is readable by other users; chmod 600 it, or use token_file",
                         where.path)
     else:
+        assert token_file is not None  # both None was rejected above, so with no inline token the file is given
         key, file = "token_file", base / token_file
         try:
             token = file.read_text(encoding="utf-8").strip()
@@ -365,7 +370,7 @@ def _endpoints(entries: dict, where: _Locator) -> tuple:
     if len(entry.value) > MAX_ENDPOINTS:
         raise where.error("hdc_endpoints", f"at most {MAX_ENDPOINTS} endpoints (a report carries no more), "
                                            f"got {len(entry.value)}")
-    endpoints = []
+    endpoints: list[Endpoint] = []
     for index, (item, node) in enumerate(zip(entry.value, entry.node.value)):
         line = node.start_mark.line + 1
         key = f"hdc_endpoints[{index}]"

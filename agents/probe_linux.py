@@ -252,10 +252,10 @@ def read_disks(host: HostOrRoot, notes: list, root_usage: Optional[tuple] = None
     if not system_names:
         notes.append("system disk: could not find the block device holding / (overlay or network root?)")
     elif system_disk["media"] == "unknown":
-        names = ", ".join(sorted(system_names))
+        listed = ", ".join(sorted(system_names))
         why = ("paravirtual disk: the kernel cannot tell SSD from HDD"
                if all(_VIRTUAL_DISK.match(n) for n in system_names) else "rotational flag missing or mixed")
-        notes.append(f"system disk media unknown ({names}: {why})")
+        notes.append(f"system disk media unknown ({listed}: {why})")
     if root_usage is not None:
         system_disk["size_bytes"], system_disk["free_bytes"] = root_usage
     return disks, system_disk

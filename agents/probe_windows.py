@@ -209,8 +209,10 @@ class WinRegistry:
     def __init__(self) -> None:
         import winreg  # Windows only; imported here so the module loads (and is tested) anywhere
 
-        self._winreg = winreg
-        self._access = winreg.KEY_READ | winreg.KEY_WOW64_64KEY
+        # typeshed declares winreg's contents only under sys.platform == "win32", and mypy checks this
+        # project for the platform it runs on, so the module is typed Any here rather than empty.
+        self._winreg: Any = winreg
+        self._access = self._winreg.KEY_READ | self._winreg.KEY_WOW64_64KEY
 
     def _open(self, path: str):
         hive_name, _, sub = path.partition("\\")

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, NamedTuple, Optional, Union
+from typing import Any, Literal, Mapping, NamedTuple, Optional, Union, overload
 
 from inventory.datafile import DataFile, DataFileError, decode, read_bytes
 
@@ -101,7 +101,7 @@ def load_targets(path: Union[str, Path], ward_code: str) -> Targets:
                    _number(doc, root, "command_timeout_seconds", "command_timeout_seconds", 60, 1, 3600))
 
 
-def _target(doc: DataFile, item: dict, defaults: dict, field: str, line: int, base: Path, ward_code: str) -> Target:
+def _target(doc: DataFile, item: Mapping[str, Any], defaults: Mapping[str, Any], field: str, line: int, base: Path, ward_code: str) -> Target:
     def pick(key: str) -> tuple:
         """The value, the mapping it came from and its dotted field name."""
         if key in item:
@@ -110,6 +110,10 @@ def _target(doc: DataFile, item: dict, defaults: dict, field: str, line: int, ba
             return defaults[key], defaults, f"defaults.{key}"
         return None, None, f"{field}.{key}"
 
+    @overload
+    def text(key: str, required: Literal[True]) -> str: ...
+    @overload
+    def text(key: str, required: bool) -> Optional[str]: ...
     def text(key: str, required: bool) -> Optional[str]:
         value, where, name = pick(key)
         if where is None:
@@ -153,6 +157,10 @@ def _target(doc: DataFile, item: dict, defaults: dict, field: str, line: int, ba
                   ward=ward, device_class=device_class, trust_on_first_use=bool(tofu), line=line)
 
 
+@overload
+def _file(doc: DataFile, picked: tuple, line: int, base: Path, required: Literal[True]) -> Path: ...
+@overload
+def _file(doc: DataFile, picked: tuple, line: int, base: Path, required: bool) -> Optional[Path]: ...
 def _file(doc: DataFile, picked: tuple, line: int, base: Path, required: bool) -> Optional[Path]:
     value, where, name = picked
     key = name.rsplit(".", 1)[1]
@@ -166,7 +174,7 @@ def _file(doc: DataFile, picked: tuple, line: int, base: Path, required: bool) -
     return path
 
 
-def _number(doc: DataFile, root: dict, key: str, name: str, default: float, low: float, high: float,
+def _number(doc: DataFile, root: Mapping[str, Any], key: str, name: str, default: float, low: float, high: float,
             integer: bool = False) -> float:
     if key not in root:
         return default

@@ -151,9 +151,9 @@ def parse_cpu(cpu0: Optional[Mapping[str, Any]], processors: Instances, notes: l
         "max_mhz": None,
     }
     identity = _cpuid(cpu0.get("Identifier")) or _cpuid(first.get("Caption")) or _cpuid(first.get("Description"))
-    if identity is None and integer(first.get("Level")) and integer(first.get("Revision")) is not None:
+    revision = integer(first.get("Revision"))
+    if identity is None and integer(first.get("Level")) and revision is not None:
         # Level is the CPUID family; Revision packs model (high byte) and stepping (low byte).
-        revision = integer(first["Revision"])
         identity = (integer(first["Level"]), revision >> 8, revision & 0xFF)
     if identity is not None:
         cpu["family"], cpu["model_number"], cpu["stepping"] = (_bounded(n, 1024) for n in identity)
@@ -162,7 +162,7 @@ def parse_cpu(cpu0: Optional[Mapping[str, Any]], processors: Instances, notes: l
     mhz = integer(first.get("MaxClockSpeed")) or integer(cpu0.get("~MHz"))
     if mhz and 0 < mhz <= 100000:
         cpu["max_mhz"] = float(mhz)
-    models = {text(p.get("Name")) for p in processors if text(p.get("Name"))}
+    models = {name for p in processors if (name := text(p.get("Name")))}
     if len(models) > 1:
         notes.append(f"cpu: {len(processors)} processors of different models: {', '.join(sorted(models))}")
     if not cpu0 and not processors:
@@ -177,9 +177,10 @@ def _cpuid(value: Any) -> Optional[tuple]:
 
 def _core_sum(processors: Sequence[Instance], key: str) -> Optional[int]:
     counts = [integer(p.get(key)) for p in processors]
-    if not counts or any(c is None or c <= 0 for c in counts):
+    positive = [c for c in counts if c is not None and c > 0]
+    if not counts or len(positive) != len(counts):
         return None  # XP before SP3 has no core counts; a partial sum would understate
-    return sum(counts)
+    return sum(positive)
 
 
 def parse_memory(modules: Instances, computer_system: Optional[Instance], notes: list) -> Optional[int]:
@@ -189,8 +190,9 @@ def parse_memory(modules: Instances, computer_system: Optional[Instance], notes:
     Windows can use (firmware and graphics take their share), with a note.
     """
     capacities = [integer(m.get("Capacity")) for m in modules or []]
-    if capacities and all(c is not None and c > 0 for c in capacities):
-        return sum(capacities)
+    sizes = [c for c in capacities if c is not None and c > 0]
+    if capacities and len(sizes) == len(capacities):
+        return sum(sizes)
     total = integer((computer_system or {}).get("TotalPhysicalMemory"))
     if total:
         notes.append("memory: module sizes unavailable; reporting the memory visible to Windows")
@@ -212,7 +214,7 @@ def parse_disks(disk_drives: Instances, physical_disks: Instances, system_index:
     USB and file-backed (mounted VHD) disks are not the machine's disks.
     """
     by_number = {integer(d.get("DeviceId")): d for d in physical_disks or []}
-    disks = []
+    disks: list[dict[str, Any]] = []
     for drive in sorted(disk_drives or [], key=lambda d: integer(d.get("Index")) or 0):
         index = integer(drive.get("Index"))
         msft = by_number.get(index, {})
@@ -248,14 +250,15 @@ def parse_disks(disk_drives: Instances, physical_disks: Instances, system_index:
 def _msft_media(msft: Instance) -> str:
     if integer(msft.get("BusType")) == _BUS_NVME:
         return "ssd"
-    return _MSFT_MEDIA.get(integer(msft.get("MediaType")), "unknown")
+    media_type = integer(msft.get("MediaType"))
+    return _MSFT_MEDIA.get(media_type, "unknown") if media_type is not None else "unknown"
 
 
 def parse_system_disk(logical_disks: Instances, system_drive: str, disks: Sequence[dict], notes: list) -> dict:
     """The system volume (``C:``): size and free space from Win32_LogicalDisk, media from its disk."""
     drive = (system_drive or "C:").rstrip("\\").upper()
     volume = next((v for v in logical_disks or [] if (text(v.get("DeviceID")) or "").upper() == drive), None)
-    result = {"mount": drive, "size_bytes": None, "free_bytes": None, "media": "unknown"}
+    result: dict[str, Any] = {"mount": drive, "size_bytes": None, "free_bytes": None, "media": "unknown"}
     if volume is None:
         notes.append(f"system disk: no volume {drive} among the logical disks")
     else:
@@ -373,7 +376,8 @@ def _device_class(cs: Instance, enclosure: Instance, bios: Instance, notes: list
     for kind in chassis:
         if kind in CHASSIS_CLASS:
             return CHASSIS_CLASS[kind]
-    pc_type = _PC_SYSTEM_CLASS.get(integer(cs.get("PCSystemTypeEx")) or integer(cs.get("PCSystemType")))
+    pc_system_type = integer(cs.get("PCSystemTypeEx")) or integer(cs.get("PCSystemType"))
+    pc_type = _PC_SYSTEM_CLASS.get(pc_system_type) if pc_system_type is not None else None
     if pc_type is not None:
         return pc_type
     notes.append(f"device class: neither chassis type {chassis or 'unknown'} nor PC system type says "
@@ -434,7 +438,7 @@ def _server_version(product: str, build: Optional[int]) -> Optional[str]:
     match = _SERVER_NAME.search(product)
     if match:
         return match.group(1) + (" R2" if match.group(2) else "")
-    return _SERVER_BUILDS.get(build)
+    return _SERVER_BUILDS.get(build) if build is not None else None
 
 
 # --- installed software -----------------------------------------------------------------------

@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
 from collector.cloud.observer import Observer
-from collector.http.ratelimit import IngestLimiter
+from collector.ingest.ratelimit import IngestLimiter
 from collector.ingest.ingestor import Ingestor
 from collector.ingest.validation import ReportValidator
 from collector.metrics.store import IngestMetrics, StoreCollector, build_registry

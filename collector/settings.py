@@ -132,9 +132,9 @@ class Settings:
     # One hdc_device_info series per active device: useful for a small fleet or a drill-down,
     # off by default because it ties Prometheus's series count to the number of devices.
     per_device_metrics: bool = False
-    # Ingest rate limits per ward token and per source address (collector/ratelimit.py).
+    # Ingest rate limits per ward token and per source address (ingest/ratelimit.py).
     rate_limits: RateLimits = RateLimits()
-    # Who may read the page, the JSON read API and the exports (collector/login.py); off by default.
+    # Who may read the page, the JSON read API and the exports (http/login.py); off by default.
     login: LoginSettings = LoginSettings()
 
     def active_since(self, now: Optional[datetime] = None) -> datetime:

@@ -106,7 +106,8 @@ def short_hostname(hostname: Optional[str]) -> Optional[str]:
 
 def primary_mac(interfaces: Sequence[Interface]) -> Optional[str]:
     """The lowest hardware unicast MAC by the rule in the module docstring, ``aa:bb:cc:dd:ee:ff``."""
-    universal, local = [], []
+    universal: list[str] = []
+    local: list[str] = []
     for interface in interfaces:
         mac = (interface.mac or "").strip().lower().replace("-", ":")
         if not _MAC.match(mac) or (interface.name and _VIRTUAL_NAME.search(interface.name.strip())):

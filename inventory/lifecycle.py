@@ -75,7 +75,8 @@ class Lifecycle:
             return None
         version = _text(os.get("version"))
         release = _text(os.get("release"))
-        from_build = product.builds.get(parse_build(os.get("build")))
+        build = parse_build(os.get("build"))
+        from_build = product.builds.get(build) if build is not None else None
         if from_build is not None:
             # The build number is exact where the names are not (Windows 11's registry says "Windows 10").
             version = from_build[0]
@@ -167,7 +168,8 @@ def _check_entry(f: DataFile, entry: _Entry, earlier: list[_Entry], line: int, f
         if (other.groups is None) != (entry.groups is None):
             f.fail(line, f"{field}.editions", f"version {entry.version} {entry.release or ''}".rstrip()
                    + ": either every entry names editions or none")
-        if other.groups is None or other.groups & entry.groups:
+        # Both None or both set here: a mismatch failed just above.
+        if other.groups is None or entry.groups is None or other.groups & entry.groups:
             f.fail(line, field, f"version {entry.version} {entry.release or ''}".rstrip()
                    + " is already listed for these editions")
 

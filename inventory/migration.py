@@ -208,6 +208,7 @@ def resolve(app: App, evidence: Evidence, declarations: Sequence[Declaration],
     declared = declarations[-1] if declarations else None
     inferred_since = _run_start(observations, lambda o: o.state == inferred)
     contradictions: list[Contradiction] = []
+    since: Optional[datetime]
     if declared is not None:
         state, source = declared.state, "declared"
         since = datetime.combine(declared.effective_on, datetime.min.time(), now.tzinfo)

@@ -7,6 +7,7 @@ its day.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -26,15 +27,15 @@ class MilestoneError(DataFileError):
 @dataclass(frozen=True)
 class Milestone:
     id: str
-    date: date
+    date: dt.date  # spelled dt.date: inside the class the field name "date" hides the type
     title_vi: str
     title_en: str
 
-    def days_left(self, as_of: date) -> int:
+    def days_left(self, as_of: dt.date) -> int:
         """Days until the due date: 0 on the day itself, negative once overdue."""
         return (self.date - as_of).days
 
-    def days_overdue(self, as_of: date) -> int:
+    def days_overdue(self, as_of: dt.date) -> int:
         """Days past the due date, 0 until it has passed."""
         return max(0, -self.days_left(as_of))
 

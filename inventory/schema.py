@@ -107,7 +107,8 @@ def _numeric_paths(version: int) -> tuple[tuple[str, ...], ...]:
     found: list[tuple[str, ...]] = []
 
     def walk(node: dict, path: tuple[str, ...]) -> None:
-        kinds = node.get("type") if isinstance(node.get("type"), list) else [node.get("type")]
+        kind = node.get("type")
+        kinds = kind if isinstance(kind, list) else [kind]
         if "integer" in kinds or "number" in kinds:
             found.append(path)
         for name, child in node.get("properties", {}).items():

@@ -14,6 +14,8 @@ from typing import Iterator
 import pytest
 import requests
 
+pytest_plugins = ["support.agent_env", "support.fleet"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 REQUIRE_REAL = os.environ.get("HDC_REQUIRE_REAL") == "1"

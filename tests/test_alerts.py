@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, need
-from test_metrics import exposed_names
+from support.exposition import exposed_names
 
 ALERTS = ROOT / "dashboards" / "alerts"
 RULE_FILES = sorted(ALERTS.glob("*.yml"))

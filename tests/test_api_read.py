@@ -4,11 +4,9 @@ from __future__ import annotations
 import pytest
 from jsonschema import Draft202012Validator
 
-from test_page_fleet import fleet  # noqa: F401  (a fixture)
-
 
 @pytest.fixture(scope="module")
-def client(fleet):  # noqa: F811
+def client(fleet):
     return fleet.client()
 
 

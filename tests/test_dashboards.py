@@ -20,7 +20,7 @@ import yaml
 from conftest import ROOT, cli, free_port
 from dashboards import GENERATED, build, panels
 from dashboards.push import FOLDER_UID
-from test_metrics import exposed_names
+from support.exposition import exposed_names
 
 UIDS = {"hdc-city", "hdc-ward", "hdc-migration", "hdc-collector"}
 TOKEN = "glsa_test_0123456789abcdef"

@@ -10,7 +10,9 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 import requests
@@ -199,3 +201,62 @@ def test_demo_stops_cleanly_on_ctrl_c(demo):
     except subprocess.TimeoutExpired:
         code = None
     assert code == 0, "".join(proc.later_output)[-4000:]
+
+
+def _start_demo(tmp_path, port: int) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "collector.cli", "demo", "--port", str(port),
+                             "--db", f"sqlite:///{tmp_path / 'demo.sqlite3'}"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, cwd=ROOT, preexec_fn=_as_from_a_terminal)
+
+
+def test_a_taken_port_is_one_line_naming_the_port_and_the_way_out(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = _start_demo(tmp_path, port)
+        output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 1, output
+    assert f"port {port} on 127.0.0.1 is already in use" in output and "make demo PORT=" in output, output
+    assert "Traceback" not in output and len(output.strip().splitlines()) == 1, output
+
+
+def test_ctrl_c_while_the_fleet_loads_ends_quietly_in_one_line(tmp_path):
+    """The progress shows the total and the time left; Ctrl-C in the middle stops the demo and its loader."""
+    proc = _start_demo(tmp_path, 0)
+    seen: list[str] = []
+    timer = threading.Timer(600, proc.kill)
+    timer.start()
+    try:
+        buffer = ""
+        while not re.search(r"[\d,]+ of [\d,]+ reports posted, about \d+ (min \d+ )?s left", buffer):
+            char = proc.stdout.read(1)
+            assert char, buffer
+            buffer += char
+        seen.append(buffer)
+        loaders = _loaders(tmp_path)
+        assert loaders, "the fleet loader should be running"
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        timer.cancel()
+    output = buffer + rest
+    assert proc.returncode == 0, output[-3000:]
+    assert output.count("Demo stopped (Ctrl-C).") == 1 and "Aborted!" not in output and "Traceback" not in output
+    deadline = time.monotonic() + 30
+    while set(loaders) & set(_loaders(tmp_path)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not set(loaders) & set(_loaders(tmp_path)), "the loader outlived the demo"
+
+
+def _loaders(tmp_path: Path) -> list[int]:
+    """Process ids of the running fleet loaders (``collector.cli simulate``) of the demo storing in ``tmp_path``."""
+    found = []
+    for proc_dir in Path("/proc").iterdir():
+        try:
+            cmdline = (proc_dir / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"simulate" in cmdline and any(str(tmp_path).encode() in part for part in cmdline):
+            found.append(int(proc_dir.name))
+    return found

@@ -10,13 +10,13 @@ from openpyxl import load_workbook
 
 from collector.readiness.export import DEVICES, RANKING
 from collector.i18n import HANOI
-from test_page_fleet import fleet, parse, ranking  # noqa: F401  (fleet is a fixture)
+from support.fleet import parse, ranking
 
 COLUMNS = [c.key for c in RANKING]
 
 
 @pytest.fixture(scope="module")
-def client(fleet):  # noqa: F811
+def client(fleet):
     return fleet.client()
 
 

@@ -44,3 +44,19 @@ def test_metrics_endpoint_is_the_library_exposition_of_the_app_registry(tmp_path
                 if not line.startswith(b"hdc_ingest_duration_seconds_created")
                 and not line.startswith(b"hdc_ingest_reports_created")]
     assert len(lines) > 1000 and lines == expected
+
+
+def test_metrics_says_the_format_it_writes_once(tmp_path):
+    """Prometheus picks its parser by the Content-Type: the text format 0.0.4, charset given once."""
+    from werkzeug.http import parse_options_header
+
+    from collector.app import create_app
+    from collector.settings import Settings
+
+    app = create_app(Settings(db_url=f"sqlite:///{tmp_path / 'store.sqlite3'}"))
+    answer = app.test_client().get("/metrics")
+    header = answer.headers["Content-Type"]
+    assert header.lower().count("charset") == 1, header
+    media_type, options = parse_options_header(header)
+    assert (media_type, options) == ("text/plain", {"version": "0.0.4", "charset": "utf-8"})
+    assert answer.data.startswith(b"# HELP ") and b"# EOF" not in answer.data  # not OpenMetrics

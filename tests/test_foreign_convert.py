@@ -6,8 +6,7 @@ assertion checks a unit conversion or a mapping against the source.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
-from pathlib import Path
+from datetime import date
 
 import pytest
 
@@ -19,26 +18,9 @@ from inventory.foreign.identity import digest
 from inventory.foreign.partial import complete_partial
 from inventory.lifecycle import load_lifecycle
 from inventory.schema import validate_report
+from support.foreign import FIXTURES, RECEIVED, convert
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "data" / "glpi-inventory-format"
-RECEIVED = datetime(2025, 11, 20, 3, 0, tzinfo=timezone.utc)
 MiB, MB = 1024 ** 2, 1000 ** 2
-
-
-def fixture(name: str) -> bytes:
-    path = FIXTURES / name
-    need(path.is_file(), f"GLPI inventory fixture not found: {path}")
-    return path.read_bytes()
-
-
-def convert(name: str):
-    """JSON examples as GLPI Agent sends them, XML ones as FusionInventory does."""
-    data = fixture(name)
-    if name.endswith(".json"):
-        return glpi_json.convert_message(glpi_json.parse_message(data), Origin("00070", "glpi", RECEIVED, digest(data)))
-    return ocs_xml.convert_request(ocs_xml.parse_request(data), Origin("00070", "fusioninventory", RECEIVED,
-                                                                      digest(data)))
-
 
 ALL = ["examples/computer_1.json", "examples/computer_1_partial_softs.json", "examples/computer_2.json",
        "examples/computer_3.json", "examples/computer_3_updated.json", "xml/fusioninventory-1.xml",

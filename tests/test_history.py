@@ -12,7 +12,7 @@ from collector.i18n import HANOI
 from collector.settings import Settings
 from collector.store.tables import devices, verdict_changes, verdicts
 from collector.readiness.workitems import city_tally, tally, work_items
-from test_page_fleet import parse
+from support.fleet import parse
 
 WARD = "00070"
 NOW = datetime(2025, 12, 20, 5, 0, tzinfo=timezone.utc)

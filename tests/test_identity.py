@@ -26,7 +26,7 @@ from conftest import cli, need, start_collector, stop
 from inventory.foreign import Origin, glpi_json, ocs_xml
 from inventory.foreign.identity import digest
 from inventory.identity import Clues, Interface, device_identity, primary_mac
-from test_foreign_convert import RECEIVED, convert
+from support.foreign import RECEIVED, convert
 
 UUID = "4C4C4544-0034-3010-8048-B6C04F503732"
 

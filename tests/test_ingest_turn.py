@@ -19,7 +19,7 @@ from collector.settings import Rate, RateLimits
 from collector.http.server import Server
 from collector.settings import Settings
 from collector.store.tokens import create_token
-from test_ingest import windows_pc
+from support.reports import windows_pc
 
 
 class _Overlap:

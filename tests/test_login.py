@@ -16,8 +16,8 @@ from werkzeug.security import check_password_hash
 
 from conftest import ROOT, free_port, need, start_collector, stop
 from support.nginx import start_nginx
+from support.reports import windows_pc
 from support.store import count
-from test_ingest import windows_pc
 
 pytestmark = pytest.mark.integration
 

@@ -7,8 +7,6 @@ listed in ``SEEDED`` and can be checked by hand.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -27,7 +25,7 @@ from inventory.catalog import load_catalog
 from inventory.milestones import load_milestones
 from inventory.readiness import VERDICTS
 from inventory.report import GiB, empty_report, new_report_id, rfc3339
-from conftest import need
+from support.exposition import exposed_names, promtool_check
 
 UNITS = "code,name,kind\n00070,Hoàn Kiếm,phuong\n00082,Cửa Nam,phuong\n00004,Ba Đình,phuong\n"
 WARDS = ("00070", "00082", "00004")
@@ -116,23 +114,6 @@ def of(all_samples: Samples, name: str) -> dict[tuple[tuple[str, str], ...], flo
 def nonzero(all_samples: Samples, name: str) -> dict[tuple[str, ...], float]:
     """A family's non-zero samples keyed by label values in label-name order."""
     return {tuple(v for _, v in labels): value for labels, value in of(all_samples, name).items() if value}
-
-
-def exposed_names(db_path: Path) -> set[str]:
-    """Every sample name a collector can expose (per-device series included), read from its families."""
-    context = build_context(Settings(db_url=f"sqlite:///{db_path}", per_device_metrics=True))
-    suffixes = {"gauge": ("",), "info": ("_info",), "counter": ("_total", "_created"),
-                "histogram": ("_bucket", "_count", "_sum", "_created")}
-    try:
-        return {f.name + suffix for f in context.metrics_registry.collect() for suffix in suffixes[f.type]}
-    finally:
-        context.engine.dispose()
-
-
-def promtool_check(text: str) -> None:
-    need(shutil.which("promtool") is not None, "promtool not installed (Debian package 'prometheus')")
-    done = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0 and not done.stdout.strip() and not done.stderr.strip(), done.stdout + done.stderr
 
 
 @pytest.fixture

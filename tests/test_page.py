@@ -14,13 +14,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from collector.i18n import LANGS, Translator, catalog
 from inventory.registry import fold
-from test_page_fleet import fleet, number, parse, ranking  # noqa: F401  (fleet is a fixture)
+from support.fleet import number, parse, ranking
 
 VERDICTS = ("ready", "ready_with_conditions", "not_ready", "unknown")
 
 
 @pytest.fixture(scope="module")
-def client(fleet):  # noqa: F811
+def client(fleet):
     return fleet.client()
 
 

@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from conftest import ROOT, need, start_collector, stop
-from test_page_fleet import fleet, number, parse, ranking  # noqa: F401  (fleet is a fixture)
+from support.fleet import number, parse, ranking
 
 pytestmark = pytest.mark.integration
 ARTIFACTS = ROOT / "test-artifacts"
@@ -29,7 +29,7 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--dis
 
 
 @pytest.fixture(scope="module")
-def served(fleet):  # noqa: F811
+def served(fleet):
     need(CHROMIUM is not None, "Chromium not installed (Debian package 'chromium')")
     collector = start_collector(fleet.db_url)
     ARTIFACTS.mkdir(exist_ok=True)

@@ -9,7 +9,6 @@ import json
 import sys
 import time
 import types
-from pathlib import Path
 
 import pytest
 
@@ -18,61 +17,7 @@ from agents.builder import build_report
 from agents.probe_windows import QUERIES, PowerShellCim, RegistryError, WinRegistry, powershell_script, probe
 from inventory.lifecycle import load_lifecycle
 from inventory.schema import validate_report
-from test_windows_handmade import HANDMADE, handmade_reg
-
-LAPTOP_CIM = HANDMADE / "handmade-win11-laptop-cim.json"
-
-
-class FakeRegistry:
-    """Keys from a ``reg export`` behind the probe's Registry interface (case-insensitive, like Windows)."""
-
-    def __init__(self, keys: dict, denied: tuple = ()) -> None:
-        self.keys = {k.lower(): v for k, v in keys.items()}
-        self.names = {k.lower(): k for k in keys}  # subkey names keep their case
-        self.denied = tuple(d.lower() for d in denied)
-
-    def _check(self, path: str) -> None:
-        if path.lower().startswith(self.denied):
-            raise RegistryError(f"{path}: Access is denied")
-
-    def values(self, path: str):
-        self._check(path)
-        path = path.lower()
-        if path in self.keys:
-            return dict(self.keys[path])
-        return {} if any(k.startswith(path + "\\") for k in self.keys) else None
-
-    def subkeys(self, path: str):
-        self._check(path)
-        prefix = path.lower() + "\\"
-        below = [self.names[k][len(prefix):] for k in self.keys if k.startswith(prefix)]
-        if not below and path.lower() not in self.keys:
-            return None
-        names = []
-        for rest in below:
-            name = rest.split("\\")[0]
-            if name not in names:
-                names.append(name)
-        return names
-
-
-def fake_powershell(tmp_path: Path, body: str) -> str:
-    """An executable standing in for powershell.exe; it leaves its argv in argv.json."""
-    script = tmp_path / "powershell"
-    script.write_text(f"#!{sys.executable}\nimport json, sys, time\n"
-                      f"json.dump(sys.argv[1:], open({str(tmp_path / 'argv.json')!r}, 'w'))\n{body}\n")
-    script.chmod(0o755)
-    return str(script)
-
-
-def printing(path: Path) -> str:
-    return f"sys.stdout.buffer.write(open({str(path)!r}, 'rb').read())"
-
-
-def laptop_probe(tmp_path: Path, registry=None, body: str = None):
-    exe = fake_powershell(tmp_path, body or printing(LAPTOP_CIM))
-    return probe(registry or FakeRegistry(handmade_reg("win11-laptop")), PowerShellCim(exe, timeout=10).query,
-                 system_drive="C:", architecture="AMD64")
+from support.windows import LAPTOP_CIM, FakeRegistry, fake_powershell, handmade_reg, laptop_probe, printing
 
 
 # --- the whole probe -------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import requests
 import yaml
 
 from conftest import ROOT, cli, free_port, need, start_collector, stop
-from test_metrics import promtool_check
+from support.exposition import promtool_check
 
 pytestmark = pytest.mark.integration
 

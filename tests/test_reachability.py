@@ -22,7 +22,6 @@ import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import need
-from test_agent_cli import certificates, closed_port, no_proxies, write_config  # noqa: F401 - fixtures
 
 from agents import reachability as reach_module
 from agents.builder import Facts, build_report
@@ -32,6 +31,11 @@ from agents.reachability import GRACE_SECONDS, check_endpoint, check_endpoints
 from collector.store.engine import make_engine
 from collector.store.tables import reachability, reports
 from inventory.schema import validate_report
+from support.agent_env import closed_port, write_config
+from support.proxy import ForwardProxy
+from support.windows import laptop_probe
+
+pytestmark = pytest.mark.usefixtures("no_proxies")
 
 V2_KEYS = {"target", "url", "ok", "latency_ms", "connect_ms", "tls_ok", "tls_error", "http_status",
            "failed_step", "via_proxy", "error"}
@@ -86,7 +90,7 @@ def rogue_certificate(tmp_path_factory) -> tuple:
 
 
 @pytest.fixture
-def servers(certificates, rogue_certificate):  # noqa: F811 - the fixture imported above
+def servers(certificates, rogue_certificate):
     """Plain HTTP, HTTPS with the test CA's certificate, HTTPS with the rogue one."""
     plain = Server()
     trusted = Server(_tls(certificates / "server.pem", certificates / "server.key"))
@@ -134,7 +138,7 @@ def _facts() -> Facts:
 
 # --- each step, measured ----------------------------------------------------------------------
 
-def test_every_step_is_measured_and_named(servers, certificates):  # noqa: F811
+def test_every_step_is_measured_and_named(servers, certificates):
     plain, trusted, rogue = servers
     endpoints = [Endpoint("plain", plain.url + "/"), Endpoint("secure", trusted.url + "/"),
                  Endpoint("rogue", rogue.url + "/"), Endpoint("closed", f"http://127.0.0.1:{closed_port()}/"),
@@ -233,13 +237,13 @@ def test_a_silent_server_and_a_hung_resolver_cannot_hold_the_agent(monkeypatch):
 
 # --- in the agent's report, on Linux and on Windows -------------------------------------------
 
-def _config(tmp_path: Path, endpoints: dict, certificates: Path) -> Path:  # noqa: F811
+def _config(tmp_path: Path, endpoints: dict, certificates: Path) -> Path:
     lines = "".join(f"  - {{name: {name}, url: '{url}'}}\n" for name, url in endpoints.items())
     return write_config(tmp_path, "https://collector.invalid", f"ca_bundle: {certificates / 'ca.pem'}\n"
                                                                 f"hdc_endpoints:\n{lines}")
 
 
-def test_inventory_print_reports_the_steps(tmp_path, servers, certificates, capsys):  # noqa: F811
+def test_inventory_print_reports_the_steps(tmp_path, servers, certificates, capsys):
     plain, trusted, rogue = servers
     config = _config(tmp_path, {"portal": trusted.url + "/", "legacy": plain.url + "/503", "rogue": rogue.url + "/"},
                      certificates)
@@ -252,9 +256,7 @@ def test_inventory_print_reports_the_steps(tmp_path, servers, certificates, caps
                    "rogue": (False, False, None, "tls")}
 
 
-def test_windows_agent_reports_the_same_shape(tmp_path, servers, certificates, capsys, monkeypatch):  # noqa: F811
-    from test_probe_windows import laptop_probe
-
+def test_windows_agent_reports_the_same_shape(tmp_path, servers, certificates, capsys, monkeypatch):
     plain, trusted, rogue = servers
     monkeypatch.setattr(sys, "platform", "win32")
     monkeypatch.setattr("agents.probe_windows.probe", lambda: laptop_probe(tmp_path))
@@ -281,7 +283,7 @@ def _v1_copy(report: dict, device: str) -> dict:
 
 
 @pytest.mark.integration
-def test_collector_stores_and_shows_v2_steps_and_keeps_v1(collector, tmp_path, servers, certificates, capsys):  # noqa: F811
+def test_collector_stores_and_shows_v2_steps_and_keeps_v1(collector, tmp_path, servers, certificates, capsys):
     plain, trusted, rogue = servers
     config = _config(tmp_path, {"portal": trusted.url + "/", "rogue": rogue.url + "/"}, certificates)
     assert main(["inventory", "--print", "--config", str(config)]) == 0
@@ -348,9 +350,7 @@ def test_an_answer_that_is_no_http_status_is_a_failed_http_step():
     assert validate_report(build_report(_facts(), reachability=[result])) == []
 
 
-def test_through_a_proxy_the_steps_say_so(servers, certificates):  # noqa: F811
-    from test_agent_transport import ForwardProxy
-
+def test_through_a_proxy_the_steps_say_so(servers, certificates):
     plain, trusted, _ = servers
     proxy = ForwardProxy()
     try:

@@ -17,7 +17,7 @@ import requests
 
 from collector.http.security_headers import CONTENT_SECURITY_POLICY, HEADERS
 from conftest import ROOT, need, start_collector, stop
-from test_page_fleet import parse
+from support.fleet import parse
 
 pytestmark = pytest.mark.integration
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

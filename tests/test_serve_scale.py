@@ -15,9 +15,8 @@ import requests
 
 from conftest import ROOT, free_port, need, start_collector, stop
 from support.nginx import start_nginx
+from support.reports import windows_pc
 from support.store import count
-from test_agent_cli import certificates  # noqa: F401 - the session fixture: a throwaway CA and server certificate
-from test_ingest import windows_pc
 
 pytestmark = pytest.mark.integration
 
@@ -92,7 +91,7 @@ def _agent(tmp_path: Path, url: str, token: str, extra: str = "") -> subprocess.
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="TLS serving uses gunicorn, POSIX-only")
-def test_collector_serves_tls_and_the_agent_trusts_it_only_through_its_ca(tmp_path, certificates):  # noqa: F811
+def test_collector_serves_tls_and_the_agent_trusts_it_only_through_its_ca(tmp_path, certificates):
     need(certificates is not None, "no test certificates")
     db_url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
     token = _token(db_url)
@@ -114,7 +113,7 @@ def test_collector_serves_tls_and_the_agent_trusts_it_only_through_its_ca(tmp_pa
         stop(proc)
 
 
-def test_tls_options_are_checked_before_serving(tmp_path, certificates):  # noqa: F811
+def test_tls_options_are_checked_before_serving(tmp_path, certificates):
     db_url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
     base = [sys.executable, "-m", "collector.cli", "serve", "--db", db_url, "--port", str(free_port())]
     half = subprocess.run(base + ["--tls-cert", str(certificates / "server.pem")],
@@ -149,7 +148,7 @@ def _nginx(tmp_path: Path, certs: Path, upstream: str) -> tuple[subprocess.Popen
     return proc, url
 
 
-def test_behind_a_tls_terminator_the_agent_delivers_through_it(tmp_path, certificates):  # noqa: F811
+def test_behind_a_tls_terminator_the_agent_delivers_through_it(tmp_path, certificates):
     need(certificates is not None, "no test certificates")
     db_url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
     collector = start_collector(db_url)

@@ -5,24 +5,18 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from agents.windows_parse import parse_firmware, parse_os, parse_software, parse_tpm
 from inventory.lifecycle import load_lifecycle
-from test_windows_recorded import children, read_reg, read_wmi
+from support.windows import HANDMADE, children, handmade_reg, read_wmi
 
-HANDMADE = Path(__file__).resolve().parent / "fixtures" / "windows"
 HKLM = "HKEY_LOCAL_MACHINE"
 CURRENT_VERSION = HKLM + r"\SOFTWARE\Microsoft\Windows NT\CurrentVersion"
 CONTROL = HKLM + r"\SYSTEM\CurrentControlSet\Control"
 SECURE_BOOT_STATE = CONTROL + r"\SecureBoot\State"
 UNINSTALL = r"Software\Microsoft\Windows\CurrentVersion\Uninstall"
-
-
-def handmade_reg(name: str) -> dict:
-    return read_reg(HANDMADE / f"handmade-{name}.reg")
 
 
 def tpm_fixture(name: str) -> list:

@@ -1,150 +1,24 @@
 """Windows parsers on outputs recorded on real machines (../shared/data/windows-recorded).
 
 The recordings are ``wmic path CLASS get /format:list`` dumps and ``reg
-export`` files; the two readers below turn them into what the live probe
-gets from ``Get-CimInstance | ConvertTo-Json`` and ``winreg``: a list of
-property mappings per class, and a mapping of value names to typed values
-per registry key. The other Windows test modules import them.
+export`` files; the two readers in support/windows.py turn them into what the
+live probe gets from ``Get-CimInstance | ConvertTo-Json`` and ``winreg``: a
+list of property mappings per class, and a mapping of value names to typed
+values per registry key.
 """
 from __future__ import annotations
 
-import csv
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from agents.windows_parse import (identity_clues, parse_bios, parse_cpu, parse_device, parse_disks, parse_memory,
                                   parse_software, parse_system_disk)
 from inventory.identity import Clues, device_identity
+from support.windows import children, read_reg, read_wmi
 
 UNINSTALL = r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall"
 CENTRAL_PROCESSOR = r"HKEY_LOCAL_MACHINE\HARDWARE\DESCRIPTION\System\CentralProcessor"
-
-
-# --- readers -----------------------------------------------------------------------------------
-
-def decode(path: Path) -> str:
-    """Recordings are UTF-16 LE with a BOM; hand-made fixtures are UTF-8 so they read well in a diff."""
-    data = path.read_bytes()
-    if data.startswith(b"\xff\xfe"):
-        return data.decode("utf-16")
-    return data.decode("utf-8-sig")
-
-
-def read_wmi(path: Path) -> list:
-    """``wmic /format:list`` -> one dict per instance: text values, None for empty, lists for ``{..}``."""
-    instances, current = [], {}
-    for line in decode(path).splitlines():
-        if not line.strip():
-            if current:
-                instances.append(current)
-                current = {}
-            continue
-        name, sep, value = line.partition("=")
-        assert sep, f"{path.name}: not a Property=Value line: {line!r}"
-        current[name] = _wmi_value(value)
-    if current:
-        instances.append(current)
-    return instances
-
-
-def _wmi_value(value: str) -> Any:
-    if value == "":
-        return None
-    if value.startswith("{") and value.endswith("}"):
-        inner = value[1:-1]
-        return next(csv.reader([inner])) if inner else []
-    return value
-
-
-def read_reg(path: Path) -> dict:
-    """``reg export`` -> {key path: {value name: value}}, values typed as winreg returns them.
-
-    REG_SZ/REG_EXPAND_SZ -> str (unexpanded), REG_DWORD/REG_QWORD -> int,
-    REG_MULTI_SZ -> list of str, anything else -> bytes; the default value's name is "".
-    A string may span lines (it holds line breaks); a hex value wraps with a trailing backslash.
-    """
-    text = decode(path)
-    lines = text.split("\r\n") if "\r\n" in text else text.split("\n")
-    assert lines[0].strip() in ("Windows Registry Editor Version 5.00", "REGEDIT4"), path.name
-    keys: dict = {}
-    current, i = None, 1
-    while i < len(lines):
-        line = lines[i]
-        i += 1
-        if not line.strip() or line.startswith(";"):
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            current = keys.setdefault(line[1:-1], {})
-            continue
-        assert current is not None, f"{path.name}: value outside a key: {line!r}"
-        name, raw = _value_name(line)
-        while raw.startswith('"') and not _closed(raw):
-            raw += "\r\n" + lines[i]
-            i += 1
-        while not raw.startswith('"') and raw.endswith("\\"):
-            raw = raw[:-1] + lines[i].lstrip()
-            i += 1
-        current[name] = _reg_value(raw)
-    return keys
-
-
-def _closed(raw: str) -> bool:
-    """Whether a quoted value ends on this line: its closing quote is the last character."""
-    i = 1
-    while i < len(raw):
-        if raw[i] == "\\":
-            i += 2
-            continue
-        if raw[i] == '"':
-            return i == len(raw) - 1
-        i += 1
-    return False
-
-
-def _value_name(line: str) -> tuple:
-    if line.startswith("@="):
-        return "", line[2:]
-    assert line.startswith('"'), line
-    name, i = [], 1
-    while line[i] != '"':
-        if line[i] == "\\":
-            i += 1
-        name.append(line[i])
-        i += 1
-    assert line[i + 1] == "=", line
-    return "".join(name), line[i + 2:]
-
-
-def _reg_value(raw: str) -> Any:
-    if raw.startswith('"'):
-        assert raw.endswith('"'), raw
-        return raw[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-    if raw.startswith("dword:"):
-        return int(raw[6:], 16)
-    kind, _, data = raw.partition(":")
-    assert kind.startswith("hex"), raw
-    code = int(kind[4:-1], 16) if kind.startswith("hex(") else 3
-    blob = bytes(int(b, 16) for b in data.split(",") if b.strip())
-    if code in (1, 2):
-        return blob.decode("utf-16-le").rstrip("\x00")
-    if code == 7:
-        return [s for s in blob.decode("utf-16-le").split("\x00") if s]
-    if code == 4:
-        return int.from_bytes(blob, "little")
-    if code == 5:
-        return int.from_bytes(blob, "big")
-    if code == 11:
-        return int.from_bytes(blob, "little")
-    return blob
-
-
-def children(keys: dict, parent: str) -> dict:
-    """The direct subkeys of ``parent``, by their own name, as winreg.EnumKey would list them."""
-    prefix = parent.lower() + "\\"
-    return {path[len(prefix):]: values for path, values in keys.items()
-            if path.lower().startswith(prefix) and "\\" not in path[len(prefix):]}
 
 
 # --- the readers themselves, on the recordings -------------------------------------------------

@@ -96,11 +96,11 @@ def migration_import(sheet: Path, dry_run: bool, db_url, registry_path, catalog_
         rows = read_sheet(sheet, load_catalog(catalog_path), f"{who} (import {sheet.name})")
     except SheetError as exc:
         raise click.ClickException(str(exc)) from exc
-    readable = [r for r in rows if r.proposed is not None]
+    readable = [(r, r.proposed) for r in rows if r.proposed is not None]
     # Rows that could not be read make the sheet bad: check the rest only to report them all at once.
-    done = _run(db_url, registry_path, catalog_path, [r.proposed for r in readable], "import",
+    done = _run(db_url, registry_path, catalog_path, [proposed for _, proposed in readable], "import",
                 dry_run=dry_run or len(readable) < len(rows))
-    checked = dict(zip((r.row for r in readable), done))
+    checked = dict(zip((r.row for r, _ in readable), done))
     errors = [f"{sheet.name}: row {r.row}: {r.error or checked[r.row].error}" for r in rows
               if r.error or checked[r.row].error]
     if errors:

@@ -6,10 +6,11 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Optional
 
 import click
 
-from collector.http.server import Server, keep_overview_ready, settle_heap
+from collector.http.server import keep_overview_ready, listening, settle_heap
 from collector.cli.options import DEMO_DB, clean_errors, db_option
 from collector.settings import Settings
 from collector.store.engine import make_engine
@@ -27,6 +28,14 @@ from inventory.registry import load_registry
 @clean_errors
 def demo(host, port, db_url, seed, own_ward, keep) -> None:
     """Start the collector on SQLite, send this machine's report and a simulated fleet, and keep serving."""
+    try:
+        _run_demo(host, port, db_url, seed, own_ward, keep)
+    except KeyboardInterrupt:
+        # Ctrl-C at any moment ends the demo with one line, whatever it was doing.
+        click.echo("\nDemo stopped (Ctrl-C).", err=True)
+
+
+def _run_demo(host: str, port: int, db_url: str, seed: int, own_ward: Optional[str], keep: bool) -> None:
     from collector.app import create_app  # imported by the command that serves, as ``serve`` does (see there)
 
     if not keep:
@@ -35,30 +44,41 @@ def demo(host, port, db_url, seed, own_ward, keep) -> None:
     own_ward = own_ward or next(iter(registry)).code
     app = create_app(Settings(db_url=db_url))
     settle_heap()
-    server = Server(app, host, port)
+    server = listening(app, host, port, "make demo PORT=8081, or hdc-collector demo --port 8081")
     server.start_in_background()
-    click.echo(f"Collector started on {server.url} (store: {db_url})")
-
-    _send_own_report(server.url, db_url, own_ward)
-    click.echo(f"Loading a simulated fleet for all {len(registry)} units over HTTP "
-               "(first reports since 09/2025, upgrades, current reports)…")
-    sys.stdout.flush()
-    # A separate process, as a fleet of agents would be: the load uses the second core.
-    done = subprocess.run([sys.executable, "-m", "collector.cli", "simulate", "--url", server.url,
-                           "--db", db_url, "--seed", str(seed), "--mode", "changes"])
-    if done.returncode != 0:
-        raise click.ClickException("loading the simulated fleet failed (see above)")
-    keep_overview_ready(app)  # the page then shows the whole fleet from its first reader on
-    click.echo("")
-    click.echo(f"Readiness page (trang tổng quan): {server.url}/")
-    click.echo(f"Prometheus metrics:               {server.url}/metrics")
-    click.echo(f"JSON API:                         {server.url}/api/v1/wards")
-    click.echo("Press Ctrl-C to stop.", err=True)
-    sys.stdout.flush()
+    app.extensions["hdc"].start_background()
     try:
+        click.echo(f"Collector started on {server.url} (store: {db_url})")
+        _send_own_report(server.url, db_url, own_ward)
+        click.echo(f"Loading a simulated fleet for all {len(registry)} units over HTTP "
+                   "(first reports since 09/2025, upgrades, current reports)…")
+        sys.stdout.flush()
+        _load_fleet(server.url, db_url, seed)
+        keep_overview_ready(app)  # the page then shows the whole fleet from its first reader on
+        click.echo("")
+        click.echo(f"Readiness page (trang tổng quan): {server.url}/")
+        click.echo(f"Prometheus metrics:               {server.url}/metrics")
+        click.echo(f"JSON API:                         {server.url}/api/v1/wards")
+        click.echo("Press Ctrl-C to stop.", err=True)
+        sys.stdout.flush()
         server.wait()
-    except KeyboardInterrupt:
+    finally:
         server.close()
+
+
+def _load_fleet(url: str, db_url: str, seed: int) -> None:
+    """In a process of its own, as a fleet of agents would be (the load uses the second core), and in a session
+    of its own, so a Ctrl-C reaches the demo alone, which ends it here."""
+    loader = subprocess.Popen([sys.executable, "-m", "collector.cli", "simulate", "--url", url, "--db", db_url,
+                               "--seed", str(seed), "--mode", "changes"], start_new_session=True)
+    try:
+        returncode = loader.wait()
+    except BaseException:
+        loader.terminate()
+        loader.wait()
+        raise
+    if returncode != 0:
+        raise click.ClickException("loading the simulated fleet failed (see above)")
 
 
 def _remove_sqlite(db_url: str) -> None:

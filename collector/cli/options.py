@@ -8,6 +8,7 @@ from typing import Callable, Optional
 import click
 from sqlalchemy.engine import Engine
 
+from collector.http.server import ServeError
 from collector.http.viewers import ViewersError
 from collector.settings import (DEFAULT_HEADER, MODES, LoginConfigError, LoginSettings, Rate, RateLimits,
                                 parse_header_name, parse_network)
@@ -21,7 +22,7 @@ from inventory.registry import RegistryError
 
 DEMO_DB = "sqlite:///var/demo.sqlite3"
 DOMAIN_ERRORS = (BaselineError, CatalogError, MilestoneError, RegistryError, StoreError, TokenError,
-                  LoginConfigError, ViewersError)
+                  LoginConfigError, ViewersError, ServeError)
 
 
 def clean_errors(fn: Callable) -> Callable:

@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from collector import __version__
-from collector.http.server import (GUNICORN_THREADS, WAITRESS_THREADS, ServeError, Server, TLSFiles,
-                                   keep_overview_ready, serve_with_gunicorn, settle_heap)
+from collector.http.server import (GUNICORN_THREADS, WAITRESS_THREADS, ServeError, TLSFiles,
+                                   keep_overview_ready, listening, serve_with_gunicorn, settle_heap)
 from collector.cli.options import (clean_errors, db_option, login_settings, parse_rate, rate_default,
                                    with_data_options, with_login_options)
 from collector.settings import RateLimits, Settings
@@ -69,6 +69,7 @@ def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, tok
                               rate_limits=RateLimits(token=token_rate, address=address_rate), login=login))
     settle_heap()
     keep_overview_ready(app, start=not gunicorn)
+    app.extensions["hdc"].start_background()  # in the one process, or gunicorn's master (threads do not fork)
     if gunicorn:
         scheme = "https" if tls else "http"
         click.echo(f"hdc-collector {__version__} listening on {scheme}://{host}:{port} ({workers} worker "
@@ -81,6 +82,6 @@ def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, tok
             if workers > 1:
                 shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
         return
-    server = Server(app, host, port, threads=threads)
+    server = listening(app, host, port, "--port N", threads=threads)
     click.echo(f"hdc-collector {__version__} listening on {server.url}", err=True)
     server.serve_forever()

@@ -1,9 +1,10 @@
 """``hdc-collector simulate``: a realistic simulated fleet posted to a collector over HTTP."""
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import click
 
@@ -56,7 +57,7 @@ def simulate(url, db_url, seed, mode, start, interval_days, unit_codes, devices_
         "snapshot": lambda: generate_fleet(registry, seed=seed, devices_per_unit=sizes, only=only),
     }[mode]()
     stats = post_fleet(url, engine, registry, reports, tokens.__getitem__, seed, concurrency=concurrency,
-                       progress=_progress, only=only)
+                       progress=_progress(getattr(reports, "total", None)), only=only)
     click.echo(f"\rposted {stats.sent} reports: "
                + ", ".join(f"HTTP {k}: {v}" for k, v in sorted(stats.by_status.items())))
     if stats.errors:
@@ -93,6 +94,21 @@ def _devices_per_unit(text: str) -> tuple[int, int]:
     return bounds
 
 
-def _progress(sent: int) -> None:
-    if sent % 500 == 0:
-        click.echo(f"\r  {sent} reports posted…", nl=False, err=True)
+def _progress(total: Optional[int]) -> Callable[[int], None]:
+    """Every 250 reports, how many were posted (of how many) and about how long the rest will take."""
+    started = time.monotonic()
+
+    def show(sent: int) -> None:
+        if sent % 250 and sent != total:
+            return
+        if not total:
+            click.echo(f"\r  {sent:,} reports posted…", nl=False, err=True)
+            return
+        left = (time.monotonic() - started) / sent * (total - sent)
+        click.echo(f"\r  {sent:,} of {total:,} reports posted, about {_duration(left)} left   ", nl=False, err=True)
+    return show
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(int(seconds + 0.5), 60)
+    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"

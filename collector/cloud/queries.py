@@ -125,8 +125,10 @@ def observe(conn: Connection, catalog: Catalog, now: datetime, active_since: dat
     rows = []
     for (ward, app_id), ev in sorted(evidence.items()):
         app = catalog.get(app_id)
+        assert app is not None  # _evidence_now keys its evidence by the ids of catalog.apps
         state = infer(app, ev)
-        last = (history.observations.get((ward, app_id)) or [None])[-1]
+        observed = history.observations.get((ward, app_id))
+        last = observed[-1] if observed else None
         if last is None:
             if not ev.ever_installed and ev.endpoint == "unchecked":
                 continue  # nothing known yet: no row

@@ -63,20 +63,38 @@ def _read_cells(path: Path) -> list[list[Any]]:
         sample = text[:4096]
         delimiter = ";" if sample.count(";") > sample.count(",") else ","
         return [list(r) for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    if suffix == ".xlsm":
+        raise SheetError(f"{path}: a macro-enabled workbook is refused; save it as .xlsx (Excel Workbook)")
     if suffix == ".xlsx":
-        from openpyxl import load_workbook
-        from openpyxl.utils.exceptions import InvalidFileException
-        from zipfile import BadZipFile
-
-        try:
-            book = load_workbook(path, read_only=True, data_only=True)
-        except (InvalidFileException, BadZipFile, KeyError, OSError) as exc:
-            raise SheetError(f"{path}: not a readable XLSX workbook ({exc})") from exc
-        try:
-            return [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
-        finally:
-            book.close()
+        return _xlsx_cells(path)
     raise SheetError(f"{path}: unsupported file type {suffix or '(none)'}; use .csv or .xlsx")
+
+
+def _xlsx_cells(path: Path) -> list[list[Any]]:
+    """The first sheet's values; a formula is refused with its cell named (its cached result may be stale or made
+    up, and what a register says must be what was typed), and so is a workbook carrying macros."""
+    from zipfile import BadZipFile, ZipFile
+
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        with ZipFile(path) as archive:
+            if any(name.lower().endswith("vbaproject.bin") for name in archive.namelist()):
+                raise SheetError(f"{path}: the workbook carries macros (vbaProject.bin); save it as a plain .xlsx")
+        book = load_workbook(path, read_only=True, data_only=False)
+    except (InvalidFileException, BadZipFile, KeyError, OSError) as exc:
+        raise SheetError(f"{path}: not a readable XLSX workbook ({exc})") from exc
+    try:
+        rows, formulas = [], []
+        for row in book.worksheets[0].iter_rows():
+            rows.append([cell.value for cell in row])
+            formulas += [cell.coordinate for cell in row if cell.data_type == "f"]
+    finally:
+        book.close()
+    if formulas:
+        raise SheetError(f"{path}: cell(s) {', '.join(formulas[:10])} hold a formula; type the values themselves")
+    return rows
 
 
 def _date(value: Any) -> date:
@@ -142,7 +160,7 @@ def read_sheet(path: Path, catalog: Catalog, declared_by: str) -> list[SheetRow]
     if missing:
         raise SheetError(f"{path}: row 1: missing column(s) {', '.join(missing)} "
                          f"(headers found: {', '.join(str(h) for h in rows[0] if h is not None)})")
-    names = _Names(catalog)
+    lookup = _Names(catalog)
     out = []
     for number, cells in enumerate(rows[1:], start=2):
         if all(c is None or str(c).strip() == "" for c in cells):
@@ -155,8 +173,8 @@ def read_sheet(path: Path, catalog: Catalog, declared_by: str) -> list[SheetRow]
             continue
         text = {f: (str(cell[f]).strip() or None) if cell.get(f) is not None else None
                 for f in ("note", "reference")}
-        out.append(SheetRow(number, Proposed(_unit_code(cell["unit"]), names.app(cell["app"]),
-                                             names.state(cell["state"]), when, declared_by,
+        out.append(SheetRow(number, Proposed(_unit_code(cell["unit"]), lookup.app(cell["app"]),
+                                             lookup.state(cell["state"]), when, declared_by,
                                              text["note"], text["reference"]), None))
     if not out:
         raise SheetError(f"{path}: no data rows under the header")

@@ -151,8 +151,10 @@ def audit_list():
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
+    if raw is None:
+        return default
     try:
-        value = default if raw is None else int(raw)
+        value = int(raw)
     except ValueError:
         raise ApiError(400, "invalid", f"parameter '{name}': {raw[:20]!r} is not a whole number") from None
     if not low <= value <= high:

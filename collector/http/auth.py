@@ -24,7 +24,7 @@ from flask import Response, g, request
 
 from collector.context import ctx
 from collector.http.errors import ApiError
-from collector.http.ratelimit import Refusal
+from collector.ingest.ratelimit import Refusal
 from collector.store.engine import ONE_READ, STORE_UNAVAILABLE
 from collector.store.tokens import ADMIN as ADMIN_KIND
 from collector.store.tokens import TokenIdentity, note_use, verify_token

@@ -30,6 +30,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from collector.context import Context, ctx
 from collector.http.auth import BASIC, UNIT, identity, requires
 from collector.http.errors import ApiError
+from collector.ingest.ingestor import DeviceOfAnotherUnit
 from collector.ingest.encoding import JSON, REPLY_TYPES, XML, ZLIB, Body, BodyError, encode_reply, read_body
 from collector.store import bodies as stored
 from collector.store.engine import STORE_UNAVAILABLE
@@ -169,7 +170,8 @@ def _store(c: Context, conversion: Conversion, partial: bool) -> None:
     with c.ingest_metrics.duration.time():
         report = conversion.report
         if partial:
-            report = complete_partial(report, conversion.covered, _previous_report(c, report["device"]["id"]))
+            report = complete_partial(report, conversion.covered,
+                                      _previous_report(c, report["device"]["id"], report["ward_code"]))
         problems = validate_report(report)
         if problems:
             raise ApiError(400, "invalid", f"the converted report does not match the schema: {problems[0]}")
@@ -177,7 +179,9 @@ def _store(c: Context, conversion: Conversion, partial: bool) -> None:
         if parse_rfc3339(report["collected_at"]) > limit:
             raise ApiError(400, "invalid", "ACCESSLOG/LOGDATE is in the future; check the device's clock")
         try:
-            result = c.ingestor.ingest(report, json.dumps(report, ensure_ascii=False))
+            result = c.ingestor.ingest(report, json.dumps(report, ensure_ascii=False), unit_scope=report["ward_code"])
+        except DeviceOfAnotherUnit as exc:
+            raise ApiError(409, "conflict", str(exc)) from None
         except STORE_UNAVAILABLE:
             # The store, not the inventory, is at fault: the agent keeps it and retries later.
             raise ApiError(503, "unavailable", "the store cannot accept reports right now; retry later",
@@ -185,9 +189,11 @@ def _store(c: Context, conversion: Conversion, partial: bool) -> None:
     c.ingest_metrics.reports.labels(result.status).inc()
 
 
-def _previous_report(c: Context, device_id: str) -> Optional[dict]:
+def _previous_report(c: Context, device_id: str, unit_code: str) -> Optional[dict]:
+    """The device's last stored report, if the device is this unit's: another unit's facts are never merged in."""
     with c.engine.connect() as conn:
-        last = conn.execute(sa.select(devices.c.last_report_id).where(devices.c.device_id == device_id)).scalar()
+        last = conn.execute(sa.select(devices.c.last_report_id).where(devices.c.device_id == device_id)
+                            .where(devices.c.ward_code == unit_code)).scalar()
         body = stored.read_body(conn, last) if last else None
     return json.loads(body) if body else None
 

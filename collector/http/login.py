@@ -5,7 +5,7 @@ internal network. Two modes, in the manner of Prometheus' ``web.yml``
 ``basic_auth_users`` and Grafana's ``auth.proxy``:
 
 ``basic``
-    HTTP Basic against the viewers file (``collector/viewers.py``).
+    HTTP Basic against the viewers file (``http/viewers.py``).
 ``header``
     A reverse proxy that signed the user in (nginx ``auth_basic`` or
     ``auth_request``, an SSO gateway) names them in a header; the header is
@@ -92,7 +92,7 @@ class Gate:
     def __init__(self, settings: LoginSettings):
         settings.check()
         self.settings = settings
-        self.viewers = Viewers(settings.viewers_path) if settings.mode == "basic" else None
+        self.viewers = Viewers(settings.viewers_path) if settings.viewers_path is not None else None
         self._logged_reload_error: Optional[str] = None
 
     def is_open(self, endpoint: Optional[str]) -> bool:
@@ -112,13 +112,15 @@ class Gate:
         return self._header()
 
     def _basic(self) -> Optional[Response]:
+        viewers = self.viewers
+        assert viewers is not None  # LoginSettings.check: --login basic comes with --viewers-file
         credentials = _basic_credentials(request.headers.get("Authorization", ""))
-        ok = credentials is not None and self.viewers.check(*credentials)
-        self._log_reload_error()
-        if ok:
-            g.viewer = credentials[0]
-            return None
+        ok = credentials is not None and viewers.check(*credentials)
+        self._log_reload_error(viewers)
         if credentials is not None:
+            if ok:
+                g.viewer = credentials[0]
+                return None
             log.info("basic login refused from %s", request.remote_addr)
         return _refuse(401, "basic", {"WWW-Authenticate": WWW_AUTHENTICATE})
 
@@ -133,8 +135,8 @@ class Gate:
         g.viewer = user
         return None
 
-    def _log_reload_error(self) -> None:
-        error = self.viewers.reload_error
+    def _log_reload_error(self, viewers: Viewers) -> None:
+        error = viewers.reload_error
         if error and error != self._logged_reload_error:
             log.error("%s", error)
         self._logged_reload_error = error

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, jsonify
-from prometheus_client import CONTENT_TYPE_LATEST
 
 from collector import __version__
 from collector.context import ctx
 from collector.http.auth import open_route
+from collector.metrics.exposition import CONTENT_TYPE
 from collector.metrics.exposition import render as render_metrics
 
 bp = Blueprint("ops", __name__)
@@ -26,4 +26,4 @@ def healthz():
 
 @bp.get("/metrics")
 def metrics():
-    return Response(render_metrics(ctx().metrics_registry), mimetype=CONTENT_TYPE_LATEST)
+    return Response(render_metrics(ctx().metrics_registry), content_type=CONTENT_TYPE)

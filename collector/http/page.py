@@ -62,7 +62,7 @@ def _url_self(**changes: Any) -> str:
     args = {**request.args.to_dict(), **changes}
     if args.get("lang") == DEFAULT_LANG:
         args.pop("lang")
-    return url_for(request.endpoint, **(request.view_args or {}),
+    return url_for(request.endpoint or "page.index", **(request.view_args or {}),
                    **{k: v for k, v in args.items() if v not in (None, "")})
 
 

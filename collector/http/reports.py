@@ -18,7 +18,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from collector.context import Context, ctx
 from collector.http.auth import UNIT, identity, requires
 from collector.http.errors import ApiError, error_response
-from collector.ingest.ingestor import IngestResult
+from collector.ingest.ingestor import DeviceOfAnotherUnit, IngestResult
 from collector.store.bodies import SplitBody
 from collector.store.bodies import parse as parse_body
 from collector.store.engine import STORE_UNAVAILABLE
@@ -91,7 +91,9 @@ def _judge_and_store(c: Context, token: TokenIdentity, raw: bytes) -> IngestResu
     if collected > datetime.now(timezone.utc) + timedelta(seconds=c.settings.max_clock_skew_seconds):
         raise ApiError(400, "invalid", "field 'collected_at': in the future; check the device's clock")
     try:
-        return c.ingestor.ingest(doc, text, body)
+        return c.ingestor.ingest(doc, text, body, unit_scope=token.ward_code)
+    except DeviceOfAnotherUnit as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
     except STORE_UNAVAILABLE:
         # Could not store (locked, full, read-only): say so, and the agent keeps its copy.
         raise ApiError(503, "unavailable", "the store cannot accept reports right now; retry later",

@@ -8,6 +8,7 @@ comes from gunicorn's ``certfile``/``keyfile``; waitress has none.
 """
 from __future__ import annotations
 
+import errno
 import gc
 import logging
 import ssl
@@ -65,6 +66,17 @@ class Server:
         self._server.close()
 
 
+def listening(app: Flask, host: str, port: int, instead: str, threads: int = WAITRESS_THREADS) -> Server:
+    """A Server on ``host:port``, or one line saying the port is taken and what to do ``instead``."""
+    try:
+        return Server(app, host, port, threads=threads)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ServeError(f"port {port} on {host} is already in use by another program; stop it or choose "
+                             f"another port ({instead})") from None
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
 def settle_heap() -> None:
     """Take what start-up built (catalogs, registry, baseline, compiled queries) out of the garbage collector's
     rounds, for good: they live as long as the process.
@@ -81,7 +93,7 @@ def settle_heap() -> None:
 
 def keep_overview_ready(app: Flask, start: bool = True) -> None:
     """Compose the page's overview and compile the templates now and, with ``start``, keep recomposing the
-    overview in the background for as long as the process serves (see ``overview_cache``): no reader of a
+    overview in the background for as long as the process serves (see ``readiness/cache.py``): no reader of a
     served collector waits for either. A gunicorn master does this before forking and each worker starts its
     own refresher (``_in_worker``)."""
     c = app.extensions["hdc"]

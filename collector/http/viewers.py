@@ -9,7 +9,7 @@ file (mode 0600, replaced atomically); a mistake in a hand-edited file is
 reported with the file and line, and the hash itself is never echoed (it
 might be a password pasted by mistake).
 
-This module knows nothing of Flask: the request gate is ``collector/login.py``.
+This module knows nothing of Flask: the request gate is ``http/login.py``.
 """
 from __future__ import annotations
 
@@ -72,7 +72,8 @@ class _Line:
 
 
 def _parse(path: Path, text: str) -> list[_Line]:
-    lines, seen = [], {}
+    lines: list[_Line] = []
+    seen: dict[str, int] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
         stripped = raw.strip()
         if not stripped or stripped.startswith("#"):

@@ -12,9 +12,11 @@ catalog applications, the software list) are compared, not rewritten.
 """
 from __future__ import annotations
 
+import json
+import uuid
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
-from typing import Any, Callable, Optional
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Optional, Union
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,12 +28,25 @@ from inventory.evaluate import RuleResult, Verdict, evaluate
 from inventory.lifecycle import Lifecycle
 from inventory.report import parse_rfc3339
 
-from collector.store import bodies, counts
+from collector.store import audit, bodies, counts
 from collector.store.engine import write_transaction
 from collector.store.tables import (device_apps, devices, reachability, reports, rule_results, software_lists,
                            verdict_changes, verdicts)
 
 ACCEPTED, DUPLICATE = "accepted", "duplicate"
+# A device clock this far ahead of the collector's is believed; further ahead, the report counts as collected
+# when it was received, so a wrong (or forged) future date cannot outrank the device's later reports.
+CLOCK_TOLERANCE = timedelta(minutes=5)
+
+
+class DeviceOfAnotherUnit(Exception):
+    """A report for a device that the store holds under another unit: refused, never moved silently."""
+
+    def __init__(self, device_id: str, unit_code: str):
+        super().__init__(f"field 'device.id': device {device_id[:80]!r} belongs to unit {unit_code}; a report with "
+                         "another unit's token cannot take it over. If the machine really moved, the collector's "
+                         f"operator moves it: hdc-collector device move {device_id[:80]} --to <unit code>")
+        self.device_id, self.unit_code = device_id, unit_code
 
 # Built once: SQLAlchemy then reuses their compiled form on every report.
 _KNOWN_REPORT = sa.select(reports.c.report_id).where(reports.c.report_id == sa.bindparam("rid"))
@@ -57,7 +72,8 @@ _INSERT = {t.name: t.insert() for t in (reports, devices, software_lists, verdic
 _RESULT_FIELDS = tuple(f.name for f in fields(RuleResult))
 _APPS_CACHE_SIZE = 4096
 _NEEDS_WORK = ("fail", "unknown")
-_INSERT_OR_IGNORE = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_INSERT_OR_IGNORE: dict[str, Callable[[sa.Table], Union[sqlite.Insert, postgresql.Insert]]] = {
+    "sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
 @dataclass(frozen=True)
@@ -75,6 +91,7 @@ class _Prepared:
     software_sha256: Optional[str]
     targets: dict[str, dict[str, Any]]
     counted: dict[str, Any]
+    unit_scope: Optional[str]
 
 
 @dataclass(frozen=True)
@@ -102,18 +119,27 @@ class Ingestor:
         self._put_checks = _upsert(insert(reachability), ["device_id", "target"]) if insert else None
         self._apps_by_list: dict[str, tuple] = {}
 
-    def ingest(self, doc: dict[str, Any], raw: str, body: Optional[bodies.SplitBody] = None) -> IngestResult:
+    def ingest(self, doc: dict[str, Any], raw: str, body: Optional[bodies.SplitBody] = None,
+               unit_scope: Optional[str] = None, also: Optional[Callable[[Connection], None]] = None
+               ) -> IngestResult:
         """Store ``doc`` (already schema-valid and authorised) with ``raw`` as received.
 
-        ``body`` is ``raw`` split by ``bodies.parse`` when the caller parsed it that way.
+        ``body`` is ``raw`` split by ``bodies.parse`` when the caller parsed it that way. With ``unit_scope``
+        (the unit of the token the report came with) a device the store holds under another unit is refused
+        with ``DeviceOfAnotherUnit``, checked inside the write transaction; without it (an operator moving a
+        device) the device moves. ``also`` runs in the same transaction once the report is stored (the audit
+        entry of a move).
         """
         report_id, device_id = doc["report_id"], doc["device"]["id"]
-        prepared = self._prepare(doc, body or bodies.split(raw))
+        prepared = self._prepare(doc, body or bodies.split(raw), unit_scope)
         attempts_left = _ATTEMPTS
         while True:
             try:
                 with write_transaction(self.engine) as conn:
-                    return self._store(conn, prepared)
+                    result = self._store(conn, prepared)
+                    if also is not None:
+                        also(conn)
+                    return result
             except sa.exc.IntegrityError:
                 # The report id is known (a retry, or another collector stored it in the
                 # meantime), or another collector created this device: look again with
@@ -125,8 +151,26 @@ class Ingestor:
                 if not attempts_left:
                     raise
 
-    def _prepare(self, doc: dict[str, Any], body: bodies.SplitBody) -> _Prepared:
-        collected = parse_rfc3339(doc["collected_at"]).astimezone(timezone.utc)
+    def move(self, device_id: str, unit_code: str, actor: str) -> IngestResult:
+        """Move a device to another unit on an operator's word: its last report stored again under ``unit_code``
+        (with a new report id), with an audit entry, in one transaction."""
+        with self.engine.connect() as conn:
+            last = conn.execute(sa.select(devices.c.last_report_id, devices.c.ward_code)
+                                .where(devices.c.device_id == device_id)).first()
+            raw = bodies.read_body(conn, last.last_report_id) if last else None
+        if last is None or raw is None:
+            raise LookupError(f"no device with id {device_id!r} in the store")
+        doc = json.loads(raw)
+        doc.update(ward_code=unit_code, report_id=str(uuid.uuid4()))
+        text = json.dumps(doc, ensure_ascii=False)
+        detail = {"device_id": device_id, "from": last.ward_code, "to": unit_code}
+        return self.ingest(doc, text, also=lambda conn: audit.record(conn, actor, "device_move", ward_code=unit_code,
+                                                                     detail=detail))
+
+    def _prepare(self, doc: dict[str, Any], body: bodies.SplitBody, unit_scope: Optional[str]) -> _Prepared:
+        received = self.clock()
+        claimed = parse_rfc3339(doc["collected_at"]).astimezone(timezone.utc)
+        collected = received if claimed > received + CLOCK_TOLERANCE else claimed
         verdict = evaluate(doc, self.baseline, collected.date(), self.lifecycle)
         sha = body.sha256
         apps = self._apps_by_list.get(sha) if sha else None
@@ -144,7 +188,7 @@ class Ingestor:
             (r.rule_id for r in verdict.results if r.outcome == "fail"), (app_id for app_id, _, _ in apps),
             (counts.Endpoint(name, t["ok"], t.get("failed_step"), t.get("connect_ms")) for name, t in targets.items()))
         return _Prepared(
-            doc=doc, received=self.clock(), collected=collected, verdict=verdict,
+            doc=doc, received=received, collected=collected, verdict=verdict, unit_scope=unit_scope,
             results=[{name: getattr(r, name) for name in _RESULT_FIELDS} for r in verdict.results],
             failing=frozenset((r.rule_id, r.severity, r.outcome) for r in verdict.results
                               if r.outcome in _NEEDS_WORK),
@@ -157,6 +201,8 @@ class Ingestor:
         doc, now, collected = p.doc, p.received, p.collected
         device_id, ward = doc["device"]["id"], doc["ward_code"]
         state = conn.execute(_STATE_OF, {"did": device_id}).first()
+        if p.unit_scope is not None and state is not None and state.ward_code != p.unit_scope:
+            raise DeviceOfAnotherUnit(device_id, state.ward_code)
         if p.software_sha256 is not None and (state is None or state.software_sha256 != p.software_sha256):
             self._keep_list(conn, p, now)
         # A known report id fails here (primary key): ``ingest`` answers it as a duplicate.
@@ -167,7 +213,7 @@ class Ingestor:
             software_sha256=p.software_sha256, software_at=p.body.software_at))
 
         last_collected = state.last_collected_at if state else None
-        if last_collected is not None and collected < last_collected:
+        if state is not None and last_collected is not None and collected < last_collected:
             return IngestResult(ACCEPTED, doc["report_id"], device_id, state.status, stale=True)
 
         row = _device_row(doc, collected, now)
@@ -203,7 +249,7 @@ class Ingestor:
         changed = previous is None or previous.status != verdict.status
         values = dict(ward_code=ward, status=verdict.status, evaluated_at=p.received,
                       baseline=self.baseline.fingerprint[:16], results=p.results,
-                      since=collected if changed else previous.since)
+                      since=collected if changed or previous is None else previous.since)
         if previous is None:
             conn.execute(_INSERT["verdicts"], dict(device_id=device_id, **values))
         else:

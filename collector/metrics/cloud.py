@@ -1,4 +1,4 @@
-"""The cloud-migration families of /metrics, from ``migration_queries.unit_migrations`` like the page and API.
+"""The cloud-migration families of /metrics, from ``cloud.queries.unit_migrations`` like the page and API.
 
 Cardinality is bounded by units x catalog applications (126 x 20), never by
 devices. ``hdc_applications`` has one series per unit and application, with
@@ -11,14 +11,12 @@ present, zeros included, for alerts and tables that need the zeros.
 """
 from __future__ import annotations
 
-from typing import Iterable, Optional, Sequence
-
-from prometheus_client.core import Metric
+from typing import Iterable, Mapping, Optional, Sequence
 
 from inventory.catalog import Catalog
 from inventory.migration import CONTRADICTION_CODES, STATES, UnitMigration
 
-from collector.metrics.exposition import RowGauge
+from collector.metrics.exposition import Family, RowGauge
 
 APPLICATIONS = "hdc_applications"
 WARD_APPLICATIONS = "hdc_ward_applications"
@@ -29,7 +27,7 @@ LOCAL_TARGET = "hdc_local_applications_target"
 CONTRADICTIONS = "hdc_migration_contradictions"
 
 
-def families(lines: Optional[dict[tuple, str]] = None) -> list[Metric]:
+def families(lines: Optional[dict[tuple, str]] = None) -> list[RowGauge]:
     """The migration families; ``lines`` is the collector's series text kept between scrapes (RowGauge)."""
     def gauge(name: str, documentation: str, labels: Sequence[str] = ()) -> RowGauge:
         return RowGauge(name, documentation, labels, lines)
@@ -53,7 +51,7 @@ def families(lines: Optional[dict[tuple, str]] = None) -> list[Metric]:
     ]
 
 
-def add_samples(f: dict[str, Metric], units: Iterable[UnitMigration], catalog: Catalog) -> None:
+def add_samples(f: Mapping[str, Family], units: Iterable[UnitMigration], catalog: Catalog) -> None:
     """Every unit, application and state present, zeros included."""
     f[LOCAL_TARGET].add_metric([], catalog.target_max_local_apps)
     for u in units:

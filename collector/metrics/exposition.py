@@ -9,19 +9,31 @@ scrape, so the output is the same, byte for byte (tests/test_exposition.py).
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Any, Optional, Protocol, Sequence, Union
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.openmetrics import exposition as om
 from prometheus_client.registry import Collector
-from prometheus_client.samples import Sample
+from prometheus_client.samples import Sample, Timestamp
 from prometheus_client.utils import floatToGoString
 
+# What ``render`` writes, as Prometheus expects to be told (one charset; the format's own version, 0.0.4).
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _TYPES = {"counter": "counter", "info": "gauge", "stateset": "gauge", "gaugehistogram": "histogram",
           "unknown": "untyped"}
 _SUFFIX = {"counter": "_total", "info": "_info"}
 _OM_SUFFIXES = ("_created", "_gsum", "_gcount")
 _MAX_KEPT_LINES = 200_000
+
+
+class Family(Protocol):
+    """A family the collectors fill one series at a time: a RowGauge (the value a number) or prometheus_client's
+    InfoMetricFamily (the value a dict of extra labels). Both are Metrics too."""
+
+    name: str
+
+    def add_metric(self, labels: Sequence[str], value: Any,
+                   timestamp: Optional[Union[Timestamp, float]] = None) -> None: ...
 
 
 class RowGauge(GaugeMetricFamily):
@@ -54,7 +66,8 @@ class RowGauge(GaugeMetricFamily):
         if value:
             raise ValueError("RowGauge keeps rows, not samples")
 
-    def add_metric(self, labels: Sequence[str], value: float, timestamp: Optional[float] = None) -> None:
+    def add_metric(self, labels: Sequence[str], value: float,
+                   timestamp: Optional[Union[Timestamp, float]] = None) -> None:
         if timestamp is not None:
             raise ValueError("RowGauge series carry no timestamp")
         self.rows.append((labels, value))

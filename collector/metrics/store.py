@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import platform
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Iterator, Optional, cast
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import InfoMetricFamily, Metric
@@ -32,7 +32,7 @@ from inventory.registry import Registry
 from collector import __version__
 from collector.metrics import cloud as migration_metrics
 from collector.store import queries
-from collector.metrics.exposition import RowGauge
+from collector.metrics.exposition import Family, RowGauge
 from collector.cloud.queries import unit_migrations
 from collector.settings import Settings
 
@@ -83,15 +83,15 @@ class StoreCollector(Collector):
         self._lines: dict[tuple, str] = {}  # series text kept between scrapes (exposition.RowGauge)
 
     def describe(self) -> Iterator[Metric]:
-        yield from self._families().values()
+        yield from _metrics(self._families())
 
-    def _families(self) -> dict[str, Metric]:
+    def _families(self) -> dict[str, Family]:
         info = InfoMetricFamily
 
         def gauge(name: str, documentation: str, labels: list[str]) -> RowGauge:
             return RowGauge(name, documentation, labels, self._lines)
 
-        families = [
+        families: list[Family] = [
             info(BUILD_INFO, "The running collector: its version and Python.", labels=["version", "python"]),
             info(BASELINE_INFO, "The baseline devices are judged against.", labels=["baseline", "fingerprint"]),
             info(WARD_INFO, "Commune-level unit of the registry.", labels=["ward", "name", "kind"]),
@@ -162,9 +162,9 @@ class StoreCollector(Collector):
         for d in devices:
             f[DEVICE_INFO].add_metric([d.ward_code, d.device_id, d.hostname, d.device_class, d.os_name,
                                        d.verdict, d.agent_version], {})
-        yield from f.values()
+        yield from _metrics(f)
 
-    def _static(self, f: dict[str, Metric]) -> None:
+    def _static(self, f: dict[str, Family]) -> None:
         """Series that describe the configuration, not the store: the same on every scrape."""
         f[BUILD_INFO].add_metric([__version__, platform.python_version()], {})
         f[BASELINE_INFO].add_metric([self.baseline.name, self.baseline.fingerprint[:16]], {})
@@ -176,7 +176,7 @@ class StoreCollector(Collector):
             f[MILESTONE_INFO].add_metric([m.id, m.title_vi, m.title_en], {})
             f[MILESTONE_DUE].add_metric([m.id], _due_timestamp(m.date))
 
-    def _wards(self, f: dict[str, Metric], summaries: list[queries.WardSummary],
+    def _wards(self, f: dict[str, Family], summaries: list[queries.WardSummary],
                by_class: dict[tuple[str, str, str], int], failing: dict[tuple[str, str], int],
                apps: dict[tuple[str, str], int]) -> None:
         """Per-unit families, every unit x label value present, zeros where nothing reported."""
@@ -201,6 +201,11 @@ class StoreCollector(Collector):
             by_status[s.status] += 1
         for status, n in by_status.items():
             f[UNITS].add_metric([status], n)
+
+
+def _metrics(families: dict[str, Family]) -> Iterator[Metric]:
+    # Known by construction: _families makes every family a RowGauge or an InfoMetricFamily, both Metrics.
+    return cast(Iterator[Metric], iter(families.values()))
 
 
 def _fold_classes(counts: dict[tuple[str, str, str], int]) -> dict[tuple[str, str, str], int]:

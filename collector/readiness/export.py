@@ -111,16 +111,31 @@ def _plain(value: Any, column: Column) -> Any:
     return value
 
 
+# What a spreadsheet may take for the start of a formula (OWASP, "CSV Injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: Any) -> Any:
+    """Text that a spreadsheet would evaluate, made plain text with a leading apostrophe (OWASP's advice for
+    CSV); numbers stay numbers. What a report says is data: a hostname must never become a formula."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def to_csv(table: Table) -> bytes:
+    """The one CSV writer of every download: UTF-8 with a BOM (Excel reads Vietnamese right), no formulas."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(table.headers)
+    writer.writerow([_inert(h) for h in table.headers])
     for row in table.rows:
-        writer.writerow([_plain(v, c) for v, c in zip(row, table.columns)])
+        writer.writerow([_inert(_plain(v, c)) for v, c in zip(row, table.columns)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 def to_xlsx(table: Table) -> bytes:
+    """The one XLSX writer of every download: text cells are strings whatever they begin with (openpyxl would
+    take ``=...`` for a formula), marked so that editing one in Excel keeps it text; numbers stay numbers."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -134,6 +149,12 @@ def to_xlsx(table: Table) -> bytes:
     for row in table.rows:
         sheet.append([v.astimezone(HANOI).replace(tzinfo=None) if c.kind == "datetime" and v else v
                       for v, c in zip(row, table.columns)])
+    for cells in sheet.iter_rows():
+        for cell in cells:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
+                if cell.value.startswith(_FORMULA_STARTS):
+                    cell.quotePrefix = True
     for index, column in enumerate(table.columns, start=1):
         if column.kind in formats:
             for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):

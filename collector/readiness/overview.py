@@ -30,12 +30,23 @@ from inventory.registry import Registry
 class Sources(Protocol):
     """What the read model reads from: the collector's ``Context`` has it all (this package needs no Flask)."""
 
-    settings: Settings
-    engine: Engine
-    registry: Registry
-    baseline: Baseline
-    catalog: Catalog
-    milestones: list[Milestone]
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def registry(self) -> Registry: ...
+
+    @property
+    def baseline(self) -> Baseline: ...
+
+    @property
+    def catalog(self) -> Catalog: ...
+
+    @property
+    def milestones(self) -> list[Milestone]: ...
 
 
 RAG = {"ready": "green", "unknown": "amber", "not_ready": "red", "no_data": "grey"}

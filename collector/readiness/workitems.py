@@ -80,9 +80,9 @@ def _facts(lives: Mapping[str, DeviceLife]) -> list[_Facts]:
         opened = next((t for t, status in life.changes if status == "not_ready" and (end is None or t < end)), None)
         if opened is None:
             continue
-        resolver = lives.get(life.successor) if life.successor else life
+        resolver: Optional[DeviceLife] = lives.get(life.successor) if life.successor else life
         done_at = _passing_since(resolver) if resolver else None
-        done_by = resolver.device_id if done_at and resolver is not life else None
+        done_by = resolver.device_id if resolver is not None and done_at and resolver is not life else None
         out.append(_Facts(life, opened, done_at, done_by))
     return out
 

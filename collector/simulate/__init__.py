@@ -86,7 +86,9 @@ def generate_history(registry: Registry, seed: int = 2025, start: date = HISTORY
         events = [(when, i) for i, slot in enumerate(slots) for when in _report_times(slot, begin, window, until)]
         for when, i in sorted(events):
             slot = slots[i]
-            yield render_report(slot, slot.machine_at(when.date()), when)
+            machine = slot.machine_at(when.date())
+            assert machine is not None  # _report_times yields only times when the slot has a machine
+            yield render_report(slot, machine, when)
         begin += window
 
 
@@ -142,9 +144,20 @@ def _report_times(slot: Slot, begin: datetime, window: timedelta, until: datetim
             yield when
 
 
+class Planned(Iterator[dict]):
+    """Simulated reports in collected_at order, rendered one at a time, and how many there will be (the demo's
+    progress shows it)."""
+
+    def __init__(self, total: int, reports: Iterator[dict]):
+        self.total, self._reports = total, reports
+
+    def __next__(self) -> dict:
+        return next(self._reports)
+
+
 def generate_changes(registry: Registry, seed: int = 2025, start: date = HISTORY_START,
                      now: Optional[datetime] = None, devices_per_unit: tuple[int, int] = (15, 40),
-                     only: Optional[Collection[str]] = None) -> Iterator[dict]:
+                     only: Optional[Collection[str]] = None) -> Planned:
     """A sparse history: each device's first report, one right after each change of machine, and a current one.
 
     It records the same verdict changes as ``generate_history`` (they happen
@@ -163,5 +176,12 @@ def generate_changes(registry: Registry, seed: int = 2025, start: date = HISTORY
         times.append(_current_time(slot, now))
         events += [(when, i) for when in times
                    if first <= when <= now and slot.machine_at(when.date()) is not None]
-    for when, i in sorted(events):
-        yield render_report(slots[i], slots[i].machine_at(when.date()), when)
+    events.sort()
+    return Planned(len(events), _render(slots, events))
+
+
+def _render(slots: list[Slot], events: list[tuple[datetime, int]]) -> Iterator[dict]:
+    for when, i in events:
+        machine = slots[i].machine_at(when.date())
+        assert machine is not None  # events are kept only for times when the slot has a machine
+        yield render_report(slots[i], machine, when)

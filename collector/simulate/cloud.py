@@ -22,12 +22,12 @@ HDC_CLOUD_START = date(2025, 12, 1)
 # When each application's HDC endpoint starts answering: the web systems from October 2025, one every ten
 # days; the cloud-hosted ones from the HDC cloud's start, one a fortnight. (app, url, live from, cloud-hosted)
 def _app_endpoints(catalog: Catalog) -> tuple[tuple[str, str, date, bool], ...]:
-    web = [a for a in catalog.apps if a.target == "hdc_web" and a.hdc_endpoint]
-    cloud = [a for a in catalog.apps if a.target == "hdc_cloud" and a.hdc_endpoint]
-    return (tuple((a.id, a.hdc_endpoint, date(2025, 10, 1) + timedelta(days=10 * i), False)
-                  for i, a in enumerate(web))
-            + tuple((a.id, a.hdc_endpoint, HDC_CLOUD_START + timedelta(days=14 * i), True)
-                    for i, a in enumerate(cloud)))
+    web = [(a.id, url) for a in catalog.apps if a.target == "hdc_web" and (url := a.hdc_endpoint)]
+    cloud = [(a.id, url) for a in catalog.apps if a.target == "hdc_cloud" and (url := a.hdc_endpoint)]
+    return (tuple((app_id, url, date(2025, 10, 1) + timedelta(days=10 * i), False)
+                  for i, (app_id, url) in enumerate(web))
+            + tuple((app_id, url, HDC_CLOUD_START + timedelta(days=14 * i), True)
+                    for i, (app_id, url) in enumerate(cloud)))
 
 
 APP_ENDPOINTS = _app_endpoints(load_catalog())
@@ -102,6 +102,7 @@ def generate_declarations(registry: Registry, seed: int = 2025, today: Optional[
         items = []
         for app_id, moved in plan.moves:
             app = catalog.get(app_id)
+            assert app is not None  # migration_plan moves catalog applications only
             final = "retired" if app.target == "retired" else "on_hdc"
             if final == "on_hdc" and rng.random() < 0.5:
                 items.append((moved - timedelta(days=rng.randint(10, 40)), app_id, "migrating",
@@ -110,7 +111,9 @@ def generate_declarations(registry: Registry, seed: int = 2025, today: Optional[
                           "Đã gỡ phần mềm cài đặt tại đơn vị"))
         for app_id in sorted(plan.unused):
             if rng.random() < 0.3:
-                final = "retired" if catalog.get(app_id).target == "retired" else "on_hdc"
+                unused = catalog.get(app_id)
+                assert unused is not None  # unit_plan removes catalog applications only
+                final = "retired" if unused.target == "retired" else "on_hdc"
                 items.append((date(2025, 8, 15), app_id, final, "Đã chuyển trước khi triển khai giám sát"))
         if plan.early_claim:
             app_id, day = plan.early_claim

@@ -2,7 +2,7 @@
 
 Reports are posted in collected_at order one simulated week at a time, and
 after each week the store records migration observations as of the end of
-that week (``migration_queries.observe``, the collector's own code), so an
+that week (``cloud.queries.observe``, the collector's own code), so an
 application that left a unit's PCs in March is dated March, not the day the
 demo ran. Then the units that keep the city's register declare their moves
 through the real API (``POST /api/v1/migration/declarations``) with an
@@ -35,6 +35,11 @@ def _week(doc: dict) -> datetime:
     return datetime.combine(monday + timedelta(days=7), datetime.min.time(), timezone.utc)
 
 
+def _offset(progress: Callable[[int], None], base: int) -> Callable[[int], None]:
+    """``progress`` counting on from ``base`` reports already sent."""
+    return lambda n: progress(base + n)
+
+
 def post_fleet(url: str, engine: Engine, registry: Registry, reports: Iterable[dict],
                token_for: Callable[[str], str], seed: int, concurrency: int = 4,
                progress: Optional[Callable[[int], None]] = None,
@@ -47,7 +52,7 @@ def post_fleet(url: str, engine: Engine, registry: Registry, reports: Iterable[d
     total = PostStats()
     for week_end, batch in groupby(reports, key=_week):
         stats = post_reports(url, batch, token_for, concurrency=concurrency,
-                             progress=(lambda n, base=total.sent: progress(base + n)) if progress else None)
+                             progress=_offset(progress, total.sent) if progress else None)
         total.by_status.update(stats.by_status)
         total.errors += stats.errors
         moment = min(week_end, now)

@@ -31,13 +31,16 @@ def post_reports(url: str, reports: Iterable[dict], token_for: Callable[[str], s
                  timeout: float = 60.0, progress: Optional[Callable[[int], None]] = None) -> PostStats:
     """Post every report, ``concurrency`` at a time over keep-alive connections; memory stays bounded."""
     parts = urlsplit(url)
+    host = parts.hostname
+    if host is None:  # otherwise every worker thread would fail and the queue would block forever
+        raise ValueError(f"{url!r} names no host")
     conn_cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     stats, lock = PostStats(), threading.Lock()
     work: queue.Queue = queue.Queue(maxsize=concurrency * 4)
     done = object()
 
     def worker() -> None:
-        conn = conn_cls(parts.hostname, parts.port, timeout=timeout)
+        conn = conn_cls(host, parts.port, timeout=timeout)
         while (doc := work.get()) is not done:
             body = json.dumps(doc, ensure_ascii=False).encode()
             headers = {"Content-Type": "application/json",

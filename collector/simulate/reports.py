@@ -135,9 +135,10 @@ def _reachability(slot: Slot, day: date, rng: random.Random) -> list[dict]:
             continue
         down = (day < live or cloud and slot.network == "cloud_blocked"
                 or slot.network == "degraded" and rng.random() < 0.3)
-        target = urlsplit(url).hostname
-        results.append(_failed(target, url, rng.choice(_ERRORS), 15.0) if down else
-                       _answered(target, url, round(15.0 * rng.uniform(0.6, 3.0), 1)))
+        host = urlsplit(url).hostname
+        assert host is not None  # the catalog's HDC endpoints are absolute URLs with a host
+        results.append(_failed(host, url, rng.choice(_ERRORS), 15.0) if down else
+                       _answered(host, url, round(15.0 * rng.uniform(0.6, 3.0), 1)))
     return results
 
 

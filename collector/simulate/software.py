@@ -76,7 +76,8 @@ ROLE_APPS = {
 }
 _EXTRA_APPS = (("official_email", 0.3), ("ihanoi", 0.08), ("video_conferencing", 0.08))
 # Which catalog application an install row belongs to, so a migrated application's rows can leave the PCs.
-APP_OF_ROW = {row: app for app, variants in APP_VARIANTS.items() for variant in variants for row in variant}
+APP_OF_ROW: dict[tuple[str, Optional[str], Optional[str]], str] = {
+    row: app for app, variants in APP_VARIANTS.items() for variant in variants for row in variant}
 
 
 # --------------------------------------------------------------------------- Windows software

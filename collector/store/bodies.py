@@ -17,7 +17,7 @@ import zlib
 from dataclasses import dataclass
 from functools import cached_property
 from datetime import datetime
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -88,7 +88,10 @@ def _decoder(parse_constant: Optional[Callable[[str], Any]]) -> json.JSONDecoder
 
 def _walk(text: str, decoder: json.JSONDecoder) -> tuple[dict[str, Any], Optional[tuple[int, int]]]:
     """The top-level object and the span of its (last) ``software`` value; ValueError when not plain."""
-    scan, ws = decoder.scan_once, _WS.match
+    # scan_once is set on every JSONDecoder by its __init__ (json.scanner.make_scanner), but typeshed omits it.
+    scan = decoder.scan_once  # type: ignore[attr-defined]
+    # _WS matches the empty string, so its match never returns None.
+    ws = cast(Callable[[str, int], "re.Match[str]"], _WS.match)
     i = ws(text, 0).end()
     if text[i] != "{":
         raise ValueError("not an object")
@@ -101,7 +104,8 @@ def _walk(text: str, decoder: json.JSONDecoder) -> tuple[dict[str, Any], Optiona
         while True:
             if text[i] != '"':
                 raise ValueError("key expected")
-            key, i = json.decoder.scanstring(text, i + 1)
+            # json.decoder.scanstring exists (C or pure Python) but typeshed does not declare it.
+            key, i = json.decoder.scanstring(text, i + 1)  # type: ignore[attr-defined]
             i = ws(text, i).end()
             if text[i] != ":":
                 raise ValueError("colon expected")
@@ -127,6 +131,8 @@ def _walk(text: str, decoder: json.JSONDecoder) -> tuple[dict[str, Any], Optiona
 
 def software_row(part: SplitBody, now: datetime) -> dict[str, Any]:
     """The ``software_lists`` row for a body's list (compressed; text is read back by ``full_body``)."""
+    # Only bodies with a software list (software_sha256 set) are passed here.
+    assert part.software is not None, "a body without a software list has no software_lists row"
     return {"sha256": part.sha256, "body": zlib.compress(part.software.encode("utf-8")), "first_seen_at": now}
 
 

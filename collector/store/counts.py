@@ -24,7 +24,7 @@ import hashlib
 import logging
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterable, NamedTuple, Optional
+from typing import Any, Iterable, NamedTuple, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -113,8 +113,9 @@ def _apply(conn: Connection, row_sets: Iterable[Iterable[tuple[tuple[str, str, s
             d = deltas[key]
             d[0] += n
             d[1] += total
-    changes = [dict(kind=k[0], day=date.fromisoformat(k[1]), ward_code=k[2], key=k[3], devices=n, total=t)
-               for k, (n, t) in sorted(deltas.items()) if n or t]
+    changes: list[dict[str, Any]] = [
+        dict(kind=k[0], day=date.fromisoformat(k[1]), ward_code=k[2], key=k[3], devices=n, total=t)
+        for k, (n, t) in sorted(deltas.items()) if n or t]
     if not changes:
         return
     conn.execute(_UPSERTS[conn.dialect.name], changes)
@@ -218,7 +219,7 @@ def desk_kept(desk: Desk, old_desk: Optional[Desk], previous: Optional[datetime]
 def desks_before(conn: Connection, desk: Desk, old_desk: Optional[Desk]) -> dict[Desk, DeskState]:
     """Lock and read the desks a report touches (its device's desk, and the one it left), before the device row
     changes; ``record_desks`` takes the result."""
-    desks = {desk, old_desk} - {None}
+    desks = {d for d in (desk, old_desk) if d is not None}
     lock_desks(conn, desks)
     return {d: desk_state(conn, d) for d in desks}
 
@@ -230,7 +231,7 @@ def record_desks(conn: Connection, before: dict[Desk, DeskState], desk: Desk, ol
     if state is not None and old_desk in (desk, None):
         # The common cases, worked out: a newer report only raises the desk's newest; a new device adds one.
         n, newest = state
-        after = {desk: (n if old_desk else n + 1, max(newest, collected_at))}
+        after: dict[Desk, DeskState] = {desk: (n if old_desk else n + 1, max(newest, collected_at))}
     else:
         after = {d: desk_state(conn, d) for d in before}
     move_desks(conn, before, after)
@@ -257,7 +258,9 @@ def desk_devices(conn: Connection, active_since: datetime) -> dict[str, int]:
     edge = (sa.select(devices.c.ward_code, devices.c.hostname)
             .where(devices.c.last_collected_at >= active_since, devices.c.last_collected_at < day_end))
     for ward, host in set(conn.execute(edge).all()):
-        n, newest = desk_state(conn, (ward, host))
+        state = desk_state(conn, (ward, host))
+        assert state is not None  # the desk was just read from a device row, so it holds at least that device
+        n, newest = state
         if newest < day_end:  # the desk's newest report is on the edge day: not among the days above
             out[ward] = out.get(ward, 0) + n
     return out

@@ -11,12 +11,13 @@ import contextlib
 import os
 import threading
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, ContextManager, Iterator, Optional
 
 try:
     import fcntl
+    _HAVE_FCNTL = True
 except ImportError:  # Windows: one process serves, the Python lock suffices
-    fcntl = None
+    _HAVE_FCNTL = False
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -104,6 +105,8 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     is free; other programs still meet the busy timeout. PostgreSQL needs
     no such queue.
     """
+    lock: ContextManager[Any]
+    file_lock: ContextManager[Any]
     if engine.dialect.name != "sqlite":
         lock, file_lock = contextlib.nullcontext(), contextlib.nullcontext()
     else:
@@ -128,7 +131,7 @@ def _file_lock(engine: Engine) -> Iterator[None]:
     fork shares its lock with the parent, so a forked worker opens its own.
     """
     path = engine.url.database
-    if fcntl is None or not path or path == ":memory:" or path.startswith("file:"):
+    if not _HAVE_FCNTL or not path or path == ":memory:" or path.startswith("file:"):
         yield
         return
     key = (os.getpid(), id(engine))

@@ -176,10 +176,10 @@ def reachability_details(conn: Connection, active_since: datetime, ward_code: Op
         acc[1] += n
         if step:
             acc[2][step] = acc[2].get(step, 0) + n
-    out = {}
-    for key, (ok, n, steps) in sums.items():
-        connected, micros = connect.get(key, (0, 0))
-        out[key] = Reach(ok, n, round(micros / connected / 1000, 1) if connected else None,
+    out: dict[tuple[str, str], Reach] = {}
+    for pair, (ok, n, steps) in sums.items():
+        connected, micros = connect.get(pair, (0, 0))
+        out[pair] = Reach(ok, n, round(micros / connected / 1000, 1) if connected else None,
                          dict(sorted(steps.items())))
     return out
 

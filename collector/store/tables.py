@@ -1,6 +1,6 @@
 """Table definitions: the current shape of the store.
 
-Migrations in ``collector/migrations`` are frozen snapshots that build this
+Migrations in ``collector/store/alembic`` are frozen snapshots that build this
 shape; a change here needs a new migration beside it.
 """
 from __future__ import annotations
@@ -201,7 +201,7 @@ reachability = sa.Table(
     sa.Column("tls_ok", sa.Boolean, nullable=True),
     sa.Column("http_status", sa.Integer, nullable=True),
     sa.Column("failed_step", sa.String(16), nullable=True),
-    # 0002_endpoint_index: the HDC endpoints' counts per unit (migration_queries._endpoint_counts) read this
+    # 0002_endpoint_index: the HDC endpoints' counts per unit (cloud.queries._endpoint_counts) read this
     # index alone, in the order they group by, instead of every active device's rows.
     sa.Index("ix_reachability_endpoint", "target", "ward_code", "ok", "device_id"),
 )

@@ -240,7 +240,7 @@ def revoke_token(conn: Connection, token_id: str, actor: Optional[str] = None,
     """End a token at once (an expiring or expired one too, so the list says so plainly)."""
     now = _now(now)
     old = get_token(conn, token_id, now)
-    if old.state == "revoked":
+    if old.revoked_at is not None:  # state "revoked" (see _state)
         raise TokenError(f"token {token_id} was already revoked at {old.revoked_at.isoformat()}")
     done = conn.execute(tokens.update().where(tokens.c.token_id == token_id)
                         .where(tokens.c.revoked_at.is_(None)).values(revoked_at=now))

@@ -7,7 +7,7 @@ is MB (10^6 bytes, as disk vendors count; OCS even sends fractions of it).
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Any, Optional
 
 from ..identity import real_value
 from .values import Path, entries, flag, integer, loose_int, number, section, text
@@ -65,8 +65,8 @@ def cpu(content: dict, notes: list[str]) -> dict:
     """The first processor names the model; cores add up over sockets."""
     cpus = entries(content, "cpus")
     hardware, hw_path = section(content, "hardware")
-    result = {"model": None, "vendor": None, "family": None, "model_number": None, "stepping": None,
-              "logical_cores": None, "physical_cores": None, "max_mhz": None}
+    result: dict[str, Any] = {"model": None, "vendor": None, "family": None, "model_number": None,
+                              "stepping": None, "logical_cores": None, "physical_cores": None, "max_mhz": None}
     if not cpus:
         result["model"] = text(hardware, "processort", hw_path, 256)
         notes.append("cpu: the inventory lists no processor; family, model and cores unknown")

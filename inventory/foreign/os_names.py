@@ -13,7 +13,7 @@ stays unknown (an id the table does not list gives an unknown verdict).
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Any, Optional
 
 # Distributor names (lower case, prefix match, most specific first) -> os-release ID.
 _DISTROS = (
@@ -78,7 +78,7 @@ def os_section(name: Optional[str], full_name: Optional[str], version: Optional[
     else:
         notes.append("os: the inventory names no operating system")
         result = {"family": "other", "name": "unknown", "id": "unknown", "version": None}
-    base = {"release": None, "edition": None, "build": None, "kernel": None}
+    base: dict[str, Any] = {"release": None, "edition": None, "build": None, "kernel": None}
     base.update(result)
     base["name"] = base["name"][:256]
     base["architecture"] = _clip(arch, 32)

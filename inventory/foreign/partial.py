@@ -10,7 +10,7 @@ report, and the report says which parts and from when.
 from __future__ import annotations
 
 import copy
-from typing import Optional
+from typing import Any, Optional
 
 # Report part -> (where it lives in the report, the converter's note prefixes about it).
 _PARTS = {
@@ -32,11 +32,12 @@ def complete_partial(report: dict, covered: frozenset, previous: Optional[dict])
                                               "the parts it omits are unknown"])[:256]
         return report
     merged = copy.deepcopy(report)
-    carried, dropped_prefixes = [], []
+    carried: list[str] = []
+    dropped_prefixes: list[str] = []
     for part, (location, prefixes) in _PARTS.items():
         if part in covered:
             continue
-        source = previous
+        source: Any = previous
         for key in location:
             source = source.get(key) if isinstance(source, dict) else None
         if source is None:

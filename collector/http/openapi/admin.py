@@ -1,4 +1,4 @@
-"""The OpenAPI description of the management endpoints (``collector/admin.py``)."""
+"""The OpenAPI description of the management endpoints (``http/admin.py``)."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,7 +6,7 @@ from typing import Any
 from collector.store.tokens import KINDS, MAX_LABEL
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
-_SECURITY = [{"adminToken": []}]
+_SECURITY: list[dict[str, list[str]]] = [{"adminToken": []}]
 _TIME = {"type": ["string", "null"], "format": "date-time"}
 
 

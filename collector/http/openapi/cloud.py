@@ -1,4 +1,4 @@
-"""The cloud-migration part of the OpenAPI document (``migration_api``); a test validates real answers against it."""
+"""The cloud-migration part of the OpenAPI document (``http/cloud.py``); a test validates real answers against it."""
 from __future__ import annotations
 
 from typing import Any

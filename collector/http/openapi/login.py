@@ -1,4 +1,4 @@
-"""The optional login (``serve --login``, ``collector/login.py``) in the OpenAPI document.
+"""The optional login (``serve --login``, ``http/login.py``) in the OpenAPI document.
 
 The read endpoints (every GET under ``/api/v1`` without a token scheme of its
 own) are open with ``--login none``, the default, and need a viewer with

@@ -1,0 +1,1 @@
+"""Prometheus: the store collector read at scrape time, the exposition writer and the cloud-migration families."""

@@ -1,0 +1,124 @@
+"""The simulated 126-unit fleet stored in-process once per run (the ``fleet`` fixture), and reading its pages."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Iterator, Optional
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from collector.app import create_app
+from collector.context import Context, build_context
+from collector.settings import Settings
+from collector.simulate import generate_changes
+
+DEVICES_PER_UNIT = (3, 6)
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+@dataclass
+class Node:
+    """An element of a parsed page: enough DOM to read what a person sees."""
+
+    tag: str
+    attrs: dict[str, str]
+    children: list = field(default_factory=list)
+
+    def text(self) -> str:
+        return " ".join("".join(c if isinstance(c, str) else f" {c.text()} " for c in self.children).split())
+
+    def iter(self) -> Iterator["Node"]:
+        yield self
+        for c in self.children:
+            if isinstance(c, Node):
+                yield from c.iter()
+
+    def find_all(self, tag: Optional[str] = None, **attrs: str) -> list["Node"]:
+        """Elements by tag and attributes (``attr=True`` only asks that it be present; ``_`` means ``-``)."""
+        want = {k.replace("_", "-"): v for k, v in attrs.items()}
+        return [n for n in self.iter() if (tag is None or n.tag == tag)
+                and all(k in n.attrs and (v is True or n.attrs[k] == v) for k, v in want.items())]
+
+    def find(self, tag: Optional[str] = None, **attrs: str) -> "Node":
+        found = self.find_all(tag, **attrs)
+        assert found, f"no <{tag}> with {attrs}"
+        return found[0]
+
+
+class _Builder(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.root = Node("#document", {})
+        self.stack = [self.root]
+
+    def handle_starttag(self, tag, attrs):
+        node = Node(tag, {k: v if v is not None else "" for k, v in attrs})
+        self.stack[-1].children.append(node)
+        if tag not in _VOID:
+            self.stack.append(node)
+
+    def handle_startendtag(self, tag, attrs):
+        self.stack[-1].children.append(Node(tag, {k: v or "" for k, v in attrs}))
+
+    def handle_endtag(self, tag):
+        for i in range(len(self.stack) - 1, 0, -1):
+            if self.stack[i].tag == tag:
+                del self.stack[i:]
+                return
+
+    def handle_data(self, data):
+        self.stack[-1].children.append(data)
+
+
+def parse(html: str) -> Node:
+    builder = _Builder()
+    builder.feed(html)
+    return builder.root
+
+
+def number(text: str, lang: str = "vi") -> float:
+    """A number as the page writes it (1.234,5 in Vietnamese, 1,234.5 in English)."""
+    text = text.strip().rstrip("%")
+    if lang == "vi":
+        text = text.replace(".", "").replace(",", ".")
+    else:
+        text = text.replace(",", "")
+    return float(text)
+
+
+def ranking(page: Node, lang: str = "vi") -> dict[str, dict[str, float]]:
+    """The ranking table: ward code -> column -> number, plus its status and passing share."""
+    rows = {}
+    for tr in page.find("table", id="units").find_all("tr", data_ward=True):
+        row = {td.attrs["data-col"]: number(td.text(), lang) for td in tr.find_all("td", data_col=True)}
+        row["status"] = tr.find("td", data_status=True).attrs["data-status"]
+        pct = tr.find("td", data_pct="ratio").text()
+        row["ratio_pct"] = None if pct == "—" else number(pct, lang)
+        rows[tr.attrs["data-ward"]] = row
+    return rows
+
+
+@dataclass
+class Fleet:
+    db_url: str
+    context: Context
+    app: Flask
+    reports: int
+
+    def client(self) -> FlaskClient:
+        return self.app.test_client()
+
+
+@pytest.fixture(scope="session")
+def fleet(tmp_path_factory) -> Fleet:
+    """Built on first use and shared by every test of the session (a plugin fixture: one instance)."""
+    db_url = f"sqlite:///{tmp_path_factory.mktemp('fleet') / 'fleet.sqlite3'}"
+    context = build_context(Settings(db_url=db_url))
+    n = 0
+    for doc in generate_changes(context.registry, devices_per_unit=DEVICES_PER_UNIT):
+        context.ingestor.ingest(doc, json.dumps(doc, ensure_ascii=False))
+        n += 1
+    return Fleet(db_url, context, create_app(context=context), n)
