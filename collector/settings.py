@@ -67,6 +67,10 @@ class RateLimits:
     # High enough for a whole city behind one NAT or proxy, or the demo's simulated fleet; it
     # keeps one address from taking the whole ingest capacity (300-500 reports/s on SQLite, 2 cores).
     address: Rate = Rate(per_minute=6000, burst=6000)
+    # Failed authentications (a token that is not valid) per address, counted apart: a stranger guessing tokens
+    # spends this, never what the agents behind the same proxy or NAT use; while it is empty, tokens from that
+    # address are not even looked up.
+    failures: Rate = Rate(per_minute=30, burst=60)
 
 
 class LoginConfigError(ValueError):
@@ -134,6 +138,9 @@ class Settings:
     per_device_metrics: bool = False
     # Ingest rate limits per ward token and per source address (ingest/ratelimit.py).
     rate_limits: RateLimits = RateLimits()
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For names the client: rate limits count that
+    # client, not the proxy every agent comes through. None by default: the peer is the client.
+    trusted_proxies: tuple[IPNetwork, ...] = ()
     # Who may read the page, the JSON read API and the exports (http/login.py); off by default.
     login: LoginSettings = LoginSettings()
 

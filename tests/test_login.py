@@ -162,7 +162,7 @@ def _viewers_file(tmp_path: Path, body: str) -> str:
     (lambda p: ["--login", "header", "--trusted-proxy", "10.0.0.300"], "'10.0.0.300' is not an IP address"),
     (lambda p: ["--login", "header", "--login-header", "X Remote User"], "is not a header name"),
     (lambda p: ["--login", "header", "--login-header", "Authorization"], "is not a header name"),
-    (lambda p: ["--trusted-proxy", "10.0.0.1"], "used only with --login header"),
+    (lambda p: ["--login-header", "X-User"], "used only with --login header"),
     (lambda p: ["--viewers-file", str(p / "v")], "--viewers-file is used only with --login basic"),
     (lambda p: ["--protect-metrics"], "--protect-metrics needs --login"),
 ])

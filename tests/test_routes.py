@@ -56,7 +56,7 @@ ROUTES = {
 SAMPLE = {"<token_id>": "0123456789abcdef", "<code>": "00070", "<fmt>": "csv", "<path:filename>": "page.css",
           "<app_id>": "land_records", "<device_id>": "no-such-device"}
 PASSWORD = "mật-khẩu-đủ-dài"
-ADDRESS_BURST = 3
+FAILURE_BURST = 3
 
 
 def _served(app) -> list[tuple[str, str, str]]:
@@ -73,12 +73,12 @@ def _url(rule: str) -> str:
 
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory):
-    """An app with the viewer login on and a small per-address limit, and a token of each kind."""
+    """An app with the viewer login on and a small limit of failed authentications, and a token of each kind."""
     tmp = tmp_path_factory.mktemp("routes")
     set_viewer(tmp / "viewers", "lan", PASSWORD)
     settings = Settings(db_url=f"sqlite:///{tmp / 'store.sqlite3'}",
                         login=LoginSettings(mode="basic", viewers_path=tmp / "viewers", protect_metrics=True),
-                        rate_limits=RateLimits(address=Rate(per_minute=1, burst=ADDRESS_BURST)))
+                        rate_limits=RateLimits(failures=Rate(per_minute=1, burst=FAILURE_BURST)))
     app = create_app(settings)
     with write_transaction(app.extensions["hdc"].engine) as conn:
         unit_token = create_token(conn, "00070", "routes test")
@@ -134,13 +134,14 @@ def test_each_route_answers_as_its_protection_says(guarded, method, rule):
 
 @pytest.mark.parametrize(("method", "rule"), sorted(k for k, v in ROUTES.items() if v in (UNIT, ADMIN)))
 def test_bad_tokens_from_one_address_are_throttled_before_any_lookup(guarded, method, rule):
-    """The per-address limit applies to every token route alike, the declarations endpoint included."""
+    """The limit of failed authentications applies to every token route alike, the declarations endpoint
+    included: once spent, tokens from that address are refused before any lookup."""
     client = guarded[0].test_client()
     address = f"10.2.{sorted(ROUTES).index((method, rule))}.1"
     basic = rule in ("/inventory", "/ocsinventory")
     bad = _basic("00070", "hdc_0123456789abcdef_nope") if basic else "Bearer hdc_0123456789abcdef_nope"
-    answers = [_call(client, method, rule, address, bad) for _ in range(ADDRESS_BURST + 1)]
-    assert [a.status_code for a in answers[:ADDRESS_BURST]] == [401] * ADDRESS_BURST
+    answers = [_call(client, method, rule, address, bad) for _ in range(FAILURE_BURST + 1)]
+    assert [a.status_code for a in answers[:FAILURE_BURST]] == [401] * FAILURE_BURST
     assert answers[-1].status_code == 429 and int(answers[-1].headers["Retry-After"]) >= 1
     assert (answers[-1].get_json() or {}).get("error", "rate_limited") == "rate_limited"
 

@@ -95,8 +95,9 @@ _LOGIN_OPTIONS = [
                  metavar="NAME", help="With --login header: the header in which the proxy names the signed-in user."),
     click.option("--trusted-proxy", "trusted_proxies", multiple=True, callback=_parse_networks,
                  metavar="ADDRESS[/BITS]",
-                 help="With --login header: an address or network whose --login-header is believed; repeat for "
-                      "more (default: 127.0.0.1 and ::1)."),
+                 help="A reverse proxy (address or network; repeat for more) whose X-Forwarded-For names the "
+                      "client for the rate limits, and, with --login header, whose --login-header is believed "
+                      "(for that, default: 127.0.0.1 and ::1)."),
     click.option("--protect-metrics", is_flag=True,
                  help="Also require the login for /metrics (Prometheus then needs basic_auth in its scrape "
                       "config); without it /metrics stays open."),
@@ -111,8 +112,8 @@ def with_login_options(fn: Callable) -> Callable:
 
 def login_settings(login_mode: str, viewers_path: Optional[Path], login_header: str, trusted_proxies: tuple,
                     protect_metrics: bool) -> LoginSettings:
-    if login_mode != "header" and (trusted_proxies or login_header != DEFAULT_HEADER):
-        raise LoginConfigError("--trusted-proxy and --login-header are used only with --login header")
+    if login_mode != "header" and login_header != DEFAULT_HEADER:
+        raise LoginConfigError("--login-header is used only with --login header")
     settings = LoginSettings(mode=login_mode, viewers_path=viewers_path, header=login_header,
                              protect_metrics=protect_metrics,
                              **({"trusted_proxies": trusted_proxies} if trusted_proxies else {}))

@@ -36,6 +36,10 @@ from collector.settings import RateLimits, Settings
 @click.option("--address-rate-limit", "address_rate", default=rate_default("address"), show_default=True,
               callback=parse_rate, metavar="PER_MINUTE[/BURST]",
               help="Ingest requests per minute from one source address (IPv6: one /64); 0 switches it off.")
+@click.option("--failed-auth-rate-limit", "failures_rate", default=rate_default("failures"), show_default=True,
+              callback=parse_rate, metavar="PER_MINUTE[/BURST]",
+              help="Failed authentications (tokens that are not valid) per minute from one address before its "
+                   "tokens are refused unchecked; counted apart from what valid tokens use. 0 switches it off.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Processes serving requests (gunicorn; not on Windows). About one per core: one process "
                    "runs Python on one core at a time.")
@@ -46,7 +50,7 @@ from collector.settings import RateLimits, Settings
 @with_login_options
 @with_data_options
 @clean_errors
-def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, token_rate, address_rate,
+def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, token_rate, address_rate, failures_rate,
           workers, tls_cert, tls_key, login_mode, viewers_path, login_header, trusted_proxies, protect_metrics,
           registry_path, baseline_path, catalog_path) -> None:
     """Run the collector with a production WSGI server (waitress; gunicorn for --workers or --tls-cert)."""
@@ -66,7 +70,8 @@ def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, tok
     app = create_app(Settings(db_url=db_url or "", registry_path=registry_path, baseline_path=baseline_path,
                               catalog_path=catalog_path, stale_after_days=stale_after_days,
                               per_device_metrics=per_device_metrics,
-                              rate_limits=RateLimits(token=token_rate, address=address_rate), login=login))
+                              rate_limits=RateLimits(token=token_rate, address=address_rate, failures=failures_rate),
+                              trusted_proxies=trusted_proxies, login=login))
     settle_heap()
     keep_overview_ready(app, start=not gunicorn)
     app.extensions["hdc"].start_background()  # in the one process, or gunicorn's master (threads do not fork)
@@ -82,6 +87,6 @@ def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, tok
             if workers > 1:
                 shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
         return
-    server = listening(app, host, port, "--port N", threads=threads)
+    server = listening(app, host, port, "--port N", threads=threads, proxy_headers=bool(trusted_proxies))
     click.echo(f"hdc-collector {__version__} listening on {server.url}", err=True)
     server.serve_forever()

@@ -9,14 +9,16 @@ token routes through to this check. ``tests/test_routes.py`` holds every
 route of the app against a table of these four, so a new route cannot be
 left unclassified.
 
-The order is the same for all: the per-address limit before the token is
-looked up (floods of bad tokens cost no store lookups), then the token,
-its kind and its unit, then the token's own limit; "last used" is recorded
+The order is the same for all: the address's failed authentications before
+the token is looked up (floods of bad tokens cost no store lookups), then the
+token, its kind and its unit, then the token's and the address's limits (the
+address being the client behind a trusted proxy, ``client_address``); "last used" is recorded
 only after the request succeeded, so a refused request leaves the store as
 it was. A store that cannot be reached answers 503 with ``Retry-After``.
 """
 from __future__ import annotations
 
+import ipaddress
 from functools import wraps
 from typing import Callable, Optional, TypeVar
 
@@ -68,7 +70,8 @@ def identity() -> TokenIdentity:
 def authenticate(kind: str, scheme: str = BEARER) -> TokenIdentity:
     """The identity behind the request's token, or an ApiError (401, 403, 429, 503)."""
     c = ctx()
-    _throttle(c.limiter.check_address(request.remote_addr), kind)
+    address = client_address()
+    _throttle(c.limiter.check_failures(address), kind)
     presented, user = _presented(kind, scheme)
     try:
         with c.engine.connect().execution_options(**ONE_READ) as conn:
@@ -77,11 +80,37 @@ def authenticate(kind: str, scheme: str = BEARER) -> TokenIdentity:
         raise ApiError(503, "unavailable", "the store cannot check tokens right now; retry later",
                        headers={"Retry-After": "60"}, counted=kind == UNIT) from None
     if found is None:
+        c.limiter.note_failure(address)
         raise ApiError(401, "unauthenticated", "the token is not valid (unknown, revoked, expired or mistyped)",
                        headers={"WWW-Authenticate": _challenge(kind, scheme, invalid=True)}, counted=kind == UNIT)
     _check_kind(found, kind, scheme, user)
     _throttle(c.limiter.check_token(found.token_id), kind)
+    _throttle(c.limiter.check_address(address), kind)
     return found
+
+
+def client_address() -> Optional[str]:
+    """Who sent the request: the peer, or, when the peer is a trusted proxy (``Settings.trusted_proxies``), the
+    nearest address in X-Forwarded-For that is not one of them (anything further left the client wrote)."""
+    peer = request.remote_addr
+    trusted = ctx().settings.trusted_proxies
+    if not trusted or not _within(peer, trusted):
+        return peer
+    hops = [hop.strip() for value in request.headers.getlist("X-Forwarded-For") for hop in value.split(",")]
+    for hop in reversed([h for h in hops if h]):
+        if not _within(hop, trusted):
+            return hop
+    return peer
+
+
+def _within(address: Optional[str], networks: tuple) -> bool:
+    try:
+        ip = ipaddress.ip_address((address or "").split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return any(ip in net for net in networks)
 
 
 def note_success(response: Response) -> Response:

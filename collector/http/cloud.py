@@ -21,6 +21,7 @@ from collector.http.errors import ApiError
 from collector.i18n import HANOI
 from collector.store.tokens import TokenIdentity
 from inventory.migration import AppMigration, Declaration, Observation, UnitMigration
+from inventory.text import unencodable_field
 
 bp = Blueprint("cloud", __name__, url_prefix="/api/v1")
 _FIELDS = {"ward_code", "app_id", "state", "date", "note", "reference", "declared_by"}
@@ -100,9 +101,13 @@ def _json_body() -> Any:
     if request.mimetype != "application/json":
         raise ApiError(400, "malformed", "body must be JSON (Content-Type: application/json)")
     try:
-        return json.loads(request.get_data(cache=False).decode("utf-8"))
+        body = json.loads(request.get_data(cache=False).decode("utf-8"))
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise ApiError(400, "malformed", f"body is not JSON: {str(exc)[:200] or 'nested too deeply'}") from None
+    field = unencodable_field(body)
+    if field:
+        raise ApiError(400, "invalid", f"field {field[:200]!r}: holds a lone UTF-16 surrogate, which is not text")
+    return body
 
 
 def _proposal(item: Any, who: TokenIdentity, today: date) -> tuple[Optional[mq.Proposed], Optional[str]]:

@@ -28,13 +28,18 @@ class ApiError(Exception):
 
 
 def error_response(exc: ApiError) -> Response:
-    body: dict[str, Any] = {"error": exc.reason, "message": exc.message, "status": exc.status}
+    body: dict[str, Any] = {"error": exc.reason, "message": _text(exc.message), "status": exc.status}
     if exc.problems:
-        body["problems"] = exc.problems
+        body["problems"] = [{k: _text(v) if isinstance(v, str) else v for k, v in p.items()} for p in exc.problems]
     response = jsonify(body)
     response.status_code = exc.status
     response.headers.update(exc.headers)
     return response
+
+
+def _text(value: str) -> str:
+    """A message that quotes what a client sent can hold a lone surrogate, which UTF-8 cannot carry: escaped."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def http_error_response(exc: HTTPException) -> Response:

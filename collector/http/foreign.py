@@ -41,6 +41,7 @@ from inventory.foreign.identity import digest
 from inventory.foreign.partial import complete_partial
 from inventory.report import parse_rfc3339
 from inventory.schema import validate_report
+from inventory.text import unencodable_field
 
 bp = Blueprint("foreign", __name__)
 
@@ -77,8 +78,9 @@ def ocsinventory() -> Response:
 def _handle(ocs: bool) -> Response:
     c = ctx()
     body = g.hdc_foreign_body = _read(c)
-    with c.ingest_turn:  # see Context.ingest_turn
-        return _xml(c, body, identity(), ocs) if body.kind == XML else _json(c, body, identity())
+    # Parsed and converted outside the ingest turn (within bounds, see ocs_xml.MAX_ELEMENTS): a hostile body
+    # costs its sender's request only, never other units' reports.
+    return _xml(c, body, identity(), ocs) if body.kind == XML else _json(c, body, identity())
 
 
 def _read(c: Context) -> Body:
@@ -160,7 +162,8 @@ def _contact_answer(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def _json_bytes(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, ensure_ascii=False).encode()
+    # backslashreplace: a message quoting what an agent sent may hold a lone surrogate, which UTF-8 cannot carry.
+    return json.dumps(payload, ensure_ascii=False).encode("utf-8", "backslashreplace")
 
 
 # --- storing and answering ----------------------------------------------------
@@ -172,6 +175,10 @@ def _store(c: Context, conversion: Conversion, partial: bool) -> None:
         if partial:
             report = complete_partial(report, conversion.covered,
                                       _previous_report(c, report["device"]["id"], report["ward_code"]))
+        field = unencodable_field(report)
+        if field:
+            raise ApiError(400, "invalid", f"the inventory's {field[:200]!r} holds a lone UTF-16 surrogate, which is "
+                                           "not text")
         problems = validate_report(report)
         if problems:
             raise ApiError(400, "invalid", f"the converted report does not match the schema: {problems[0]}")
@@ -179,7 +186,9 @@ def _store(c: Context, conversion: Conversion, partial: bool) -> None:
         if parse_rfc3339(report["collected_at"]) > limit:
             raise ApiError(400, "invalid", "ACCESSLOG/LOGDATE is in the future; check the device's clock")
         try:
-            result = c.ingestor.ingest(report, json.dumps(report, ensure_ascii=False), unit_scope=report["ward_code"])
+            with c.ingest_turn:  # see Context.ingest_turn
+                result = c.ingestor.ingest(report, json.dumps(report, ensure_ascii=False),
+                                           unit_scope=report["ward_code"])
         except DeviceOfAnotherUnit as exc:
             raise ApiError(409, "conflict", str(exc)) from None
         except STORE_UNAVAILABLE:

@@ -25,13 +25,16 @@ import base64
 import binascii
 import ipaddress
 import logging
+import math
+import threading
 from typing import Optional, Union
 
 from flask import Flask, Response, current_app, g, jsonify, request
 
-from collector.http.auth import VIEWER, protection
+from collector.http.auth import VIEWER, client_address, protection
 from collector.http.viewers import Viewers
-from collector.settings import LoginSettings
+from collector.ingest.ratelimit import TokenBuckets, address_key
+from collector.settings import LoginSettings, Rate
 
 log = logging.getLogger("hdc.collector.login")
 
@@ -41,7 +44,14 @@ MAX_AUTHORIZATION = 4096
 MAX_USER = 256
 
 
+# Wrong passwords allowed per address and per viewer name: a burst of 10, then one every 6 seconds.
+FAILED_LOGINS = Rate(per_minute=10, burst=10)
+CONCURRENT_HASHES = 2
+HASHING_WAIT_SECONDS = 5.0
+
 MESSAGES = {
+    "throttled": "Sai mật khẩu quá nhiều lần; thử lại sau. / Too many wrong passwords; try again later.",
+    "busy": "Máy chủ đang bận kiểm tra đăng nhập; thử lại sau. / Busy checking sign-ins; try again shortly.",
     "basic": "Cần đăng nhập để xem trang sẵn sàng hạ tầng. / Sign-in required to view the readiness page.",
     "untrusted": ("Chỉ truy cập được qua máy chủ đăng nhập (reverse proxy). / "
                   "Access only through the signing-in reverse proxy."),
@@ -94,6 +104,10 @@ class Gate:
         self.settings = settings
         self.viewers = Viewers(settings.viewers_path) if settings.viewers_path is not None else None
         self._logged_reload_error: Optional[str] = None
+        # Wrong passwords per address and per name; while either is spent, no password is even checked.
+        self._failed = TokenBuckets(FAILED_LOGINS)
+        # A password check is a deliberately slow hash: a few at a time, so guessing cannot take the CPU.
+        self._hashing = threading.BoundedSemaphore(CONCURRENT_HASHES)
 
     def is_open(self, endpoint: Optional[str]) -> bool:
         if endpoint is None:
@@ -115,13 +129,24 @@ class Gate:
         viewers = self.viewers
         assert viewers is not None  # LoginSettings.check: --login basic comes with --viewers-file
         credentials = _basic_credentials(request.headers.get("Authorization", ""))
-        ok = credentials is not None and viewers.check(*credentials)
-        self._log_reload_error(viewers)
         if credentials is not None:
+            address = client_address()
+            wait = self._failed.wait(f"address {address_key(address)}") or self._failed.wait(f"name {credentials[0]}")
+            if wait is not None:
+                return _refuse(429, "throttled", {"Retry-After": str(max(1, math.ceil(wait)))})
+            if not self._hashing.acquire(timeout=HASHING_WAIT_SECONDS):
+                return _refuse(503, "busy", {"Retry-After": "5"})
+            try:
+                ok = viewers.check(*credentials)
+            finally:
+                self._hashing.release()
+            self._log_reload_error(viewers)
             if ok:
                 g.viewer = credentials[0]
                 return None
-            log.info("basic login refused from %s", request.remote_addr)
+            self._failed.take(f"address {address_key(address)}")
+            self._failed.take(f"name {credentials[0]}")
+            log.info("basic login refused from %s", address)
         return _refuse(401, "basic", {"WWW-Authenticate": WWW_AUTHENTICATE})
 
     def _header(self) -> Optional[Response]:
@@ -146,7 +171,8 @@ def _refuse(status: int, reason: str, headers: Optional[dict[str, str]] = None) 
     """JSON for API clients (the API's error shape), a short bilingual text for people."""
     message = MESSAGES[reason]
     if request.path.startswith("/api/"):
-        response = jsonify(error="Unauthorized" if status == 401 else "Forbidden", message=message, status=status)
+        error = {401: "Unauthorized", 429: "Too Many Requests", 503: "Service Unavailable"}.get(status, "Forbidden")
+        response = jsonify(error=error, message=message, status=status)
     else:
         response = Response(message + "\n", mimetype="text/plain")
     response.status_code = status

@@ -9,10 +9,11 @@ stored by the Ingestor. Every refusal is counted in
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from collector.context import Context, ctx
@@ -24,6 +25,7 @@ from collector.store.bodies import parse as parse_body
 from collector.store.engine import STORE_UNAVAILABLE
 from collector.store.tokens import TokenIdentity
 from inventory.report import parse_rfc3339
+from inventory.text import SURROGATE_ESCAPE, unencodable_field
 
 bp = Blueprint("reports", __name__, url_prefix="/api/v1")
 
@@ -35,14 +37,25 @@ def _refused(exc: ApiError) -> Response:
     return error_response(exc)
 
 
+@bp.before_request
+def _start_clock() -> None:
+    g.hdc_started = time.perf_counter()
+
+
+@bp.after_request
+def _stop_clock(response: Response) -> Response:
+    """Every answer, refusals by ``auth`` included, in ``hdc_ingest_duration_seconds``."""
+    ctx().ingest_metrics.duration.observe(time.perf_counter() - g.hdc_started)
+    return response
+
+
 @bp.post("/reports")
 @requires(UNIT)
 def post_report():
     c = ctx()
-    with c.ingest_metrics.duration.time():
-        raw = _read_body(c)
-        with c.ingest_turn:
-            result = _judge_and_store(c, identity(), raw)
+    raw = _read_body(c)
+    with c.ingest_turn:
+        result = _judge_and_store(c, identity(), raw)
     c.ingest_metrics.reports.labels(result.status).inc()
     body = {"status": result.status, "report_id": result.report_id, "device_id": result.device_id,
             "verdict": result.verdict}
@@ -80,6 +93,11 @@ def _parse_body(raw: bytes) -> tuple[Any, str, SplitBody]:
 
 def _judge_and_store(c: Context, token: TokenIdentity, raw: bytes) -> IngestResult:
     doc, text, body = _parse_body(raw)
+    if SURROGATE_ESCAPE.search(text):
+        field = unencodable_field(doc)
+        if field:
+            raise ApiError(400, "invalid", f"field {field[:200]!r}: holds a lone UTF-16 surrogate (\\ud800-\\udfff), "
+                                           "which is not text; send the value as UTF-8")
     problems = c.validator.problems(doc, body)
     if problems:
         raise ApiError(400, "invalid", f"report does not match the schema: {problems[0]}",

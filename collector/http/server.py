@@ -33,9 +33,12 @@ WAITRESS_THREADS, GUNICORN_THREADS = 8, 2
 class Server:
     """A started (listening) server; ``port`` is the real one when 0 was asked for."""
 
-    def __init__(self, app: Flask, host: str, port: int, threads: int = WAITRESS_THREADS):
-        self._server = create_server(app, host=host, port=port, threads=threads,
-                                     ident="hdc-collector", clear_untrusted_proxy_headers=True)
+    def __init__(self, app: Flask, host: str, port: int, threads: int = WAITRESS_THREADS,
+                 proxy_headers: bool = False):
+        # Waitress drops X-Forwarded-For & co. unless told otherwise; with trusted proxies configured the app
+        # reads them itself, from those proxies only (``auth.client_address``).
+        self._server = create_server(app, host=host, port=port, threads=threads, ident="hdc-collector",
+                                     clear_untrusted_proxy_headers=not proxy_headers)
         self.host = host
         self.port = self._server.effective_port
         self._thread: threading.Thread | None = None
@@ -66,10 +69,11 @@ class Server:
         self._server.close()
 
 
-def listening(app: Flask, host: str, port: int, instead: str, threads: int = WAITRESS_THREADS) -> Server:
+def listening(app: Flask, host: str, port: int, instead: str, threads: int = WAITRESS_THREADS,
+              proxy_headers: bool = False) -> Server:
     """A Server on ``host:port``, or one line saying the port is taken and what to do ``instead``."""
     try:
-        return Server(app, host, port, threads=threads)
+        return Server(app, host, port, threads=threads, proxy_headers=proxy_headers)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise ServeError(f"port {port} on {host} is already in use by another program; stop it or choose "

@@ -1,12 +1,15 @@
-"""Ingest rate limits: a token bucket per ward token and one per source address.
+"""Rate limits of the token routes: a bucket per token, one per client address, one of failures per address.
 
 A bucket holds up to ``burst`` requests and refills at ``per_minute``; a
 request finding it empty is answered 429 with ``Retry-After`` (whole
 seconds until the next request would be let in), which our agent honours by
-keeping the report and waiting. The address bucket is checked before the
-token is (so floods of bad tokens cost no store lookups); the token bucket
-after, so only the token's holder can spend it. IPv6 clients are counted by
-their /64, which one host usually owns whole.
+keeping the report and waiting. Failed authentications are counted apart,
+per address: while an address has spent them its tokens are not even looked
+up (so floods of bad tokens cost no store lookups), and a stranger spends
+only his own, never what valid tokens from the same proxy or NAT use. The
+token and address buckets are spent by authenticated requests only, so only
+the token's holder can spend them. IPv6 clients are counted by their /64,
+which one host usually owns whole.
 
 Buckets live in this process: collectors scaled out behind a balancer each
 count their own share. A full bucket is the same as no bucket, so full ones
@@ -66,6 +69,16 @@ class TokenBuckets:
             self._buckets[key] = (tokens, now)
             return (1.0 - tokens) / self._per_second
 
+    def wait(self, key: str) -> Optional[float]:
+        """None when ``key`` could spend one request now, else the seconds until it could; spends nothing."""
+        if not self.rate.enabled:
+            return None
+        with self._lock:
+            now = self._clock()
+            tokens, at = self._buckets.get(key, (float(self.rate.burst), now))
+            tokens = min(float(self.rate.burst), tokens + (now - at) * self._per_second)
+            return None if tokens >= 1.0 else (1.0 - tokens) / self._per_second
+
     def __len__(self) -> int:
         return len(self._buckets)
 
@@ -81,12 +94,25 @@ class TokenBuckets:
 
 
 class IngestLimiter:
-    """The two limits of the ingest endpoints."""
+    """The limits of the token routes: per token, per address, and failed authentications per address."""
 
     def __init__(self, limits: RateLimits, clock: Callable[[], float] = time.monotonic):
         self.limits = limits
         self._by_token = TokenBuckets(limits.token, clock)
         self._by_address = TokenBuckets(limits.address, clock)
+        self._failures = TokenBuckets(limits.failures, clock)
+
+    def check_failures(self, address: Optional[str]) -> Optional[Refusal]:
+        """Refused while the address has spent its failed authentications (spends nothing itself)."""
+        wait = self._failures.wait(address_key(address))
+        if wait is None:
+            return None
+        return Refusal(_whole_seconds(wait), f"too many failed authentications from this address (limit "
+                                             f"{_describe(self.limits.failures)}); retry later")
+
+    def note_failure(self, address: Optional[str]) -> None:
+        """A token from ``address`` was not valid."""
+        self._failures.take(address_key(address))
 
     def check_address(self, address: Optional[str]) -> Optional[Refusal]:
         wait = self._by_address.take(address_key(address))

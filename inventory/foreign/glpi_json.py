@@ -15,8 +15,16 @@ from .content import Conversion, Origin, convert_content
 from .errors import ConversionError
 
 
+# An inventory of a PC with every update listed holds some tens of thousands of objects.
+MAX_CONTAINERS = 200_000
+
+
 def parse_message(data: bytes) -> dict[str, Any]:
     """The message as a dict; :class:`ConversionError` when it is not a JSON object of the protocol."""
+    # Counted before parsing: millions of tiny objects would cost seconds and gigabytes to build.
+    containers = data.count(b"{") + data.count(b"[")
+    if containers > MAX_CONTAINERS:
+        raise ConversionError((), f"more than {MAX_CONTAINERS:,} JSON objects and arrays; an inventory has far fewer")
     try:
         message = json.loads(data.decode("utf-8-sig"), parse_constant=_no_constant)
     except UnicodeDecodeError as exc:
