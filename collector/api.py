@@ -20,13 +20,14 @@ from inventory.report import parse_rfc3339
 
 from . import queries
 from .app import Context, ctx
+from .compression import BodyError, request_body
 from .history import device_changes
 from .ingest import IngestResult
 from .openapi import openapi_document
 from .overview import UnitDetail, UnitRow, unit_detail
 from .ranking import BadQuery, RankingQuery
 from .ratelimit import Refusal, current_limiter
-from .store.bodies import SplitBody
+from .store.bodies import SOFTWARE_HEADER, SplitBody, with_software_list
 from .store.bodies import parse as parse_body
 from .store.engine import ONE_READ, STORE_UNAVAILABLE
 from .store.tables import devices
@@ -93,9 +94,13 @@ def _read_body() -> bytes:
         raise _reject(415, "unsupported_media_type",
                       f"Content-Type must be application/json, not {request.mimetype or 'missing'}")
     try:
-        return request.get_data(cache=False)
+        raw = request.get_data(cache=False)
+        raw = request_body(raw, request.headers.get("Content-Encoding"), ctx().settings.max_report_bytes)
+        return with_software_list(ctx().engine, raw, request.headers.get(SOFTWARE_HEADER))
     except RequestEntityTooLarge:
         raise _reject(413, "too_large", f"report larger than {ctx().settings.max_report_bytes} bytes")
+    except BodyError as exc:
+        raise _reject(exc.status, exc.reason, exc.message, headers=exc.headers)
 
 
 def _parse_body(raw: bytes) -> tuple[Any, str, SplitBody]:
@@ -119,16 +124,16 @@ def post_report():
         identity = _authenticate()
         raw = _read_body()
         with c.ingest_turn:
-            result = _judge_and_store(c, identity, raw)
+            result, software_sha256 = _judge_and_store(c, identity, raw)
     c.ingest_metrics.reports.labels(result.status).inc()
     # Only now: a refused request leaves the store exactly as it was, "last used" included.
     note_use(c.engine, identity)
     body = {"status": result.status, "report_id": result.report_id, "device_id": result.device_id,
-            "verdict": result.verdict}
+            "verdict": result.verdict, "software_sha256": software_sha256}
     return jsonify(body), (201 if result.status == "accepted" else 200)
 
 
-def _judge_and_store(c: Context, identity: TokenIdentity, raw: bytes) -> IngestResult:
+def _judge_and_store(c: Context, identity: TokenIdentity, raw: bytes) -> tuple[IngestResult, Optional[str]]:
     doc, text, body = _parse_body(raw)
     problems = c.validator.problems(doc, body)
     if problems:
@@ -141,7 +146,7 @@ def _judge_and_store(c: Context, identity: TokenIdentity, raw: bytes) -> IngestR
     if collected > datetime.now(timezone.utc) + timedelta(seconds=c.settings.max_clock_skew_seconds):
         raise _reject(400, "invalid", "field 'collected_at': in the future; check the device's clock")
     try:
-        return c.ingestor.ingest(doc, text, body)
+        return c.ingestor.ingest(doc, text, body), body.sha256
     except STORE_UNAVAILABLE:
         # Could not store (locked, full, read-only): say so, and the agent keeps its copy.
         raise _reject(503, "unavailable", "the store cannot accept reports right now; retry later",

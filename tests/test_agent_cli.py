@@ -3,6 +3,7 @@ reachability checks, verified TLS, and `inventory --print` as a real subprocess.
 """
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -41,7 +42,8 @@ def no_proxies(monkeypatch):
 
 
 class Collector:
-    """A stand-in collector on 127.0.0.1: records every request, answers from a script (default 201)."""
+    """A stand-in collector on 127.0.0.1: records every request (``body`` inflated, ``wire`` as sent), answers
+    from a script (default 201)."""
 
     def __init__(self, tls: ssl.SSLContext = None) -> None:
         self.received = []
@@ -51,9 +53,10 @@ class Collector:
         class Handler(BaseHTTPRequestHandler):
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
+                wire = self.rfile.read(length) if length else b""
+                body = gzip.decompress(wire) if self.headers.get("Content-Encoding") == "gzip" else wire
                 collector.received.append({"method": self.command, "path": self.path,
-                                           "headers": dict(self.headers), "body": body})
+                                           "headers": dict(self.headers), "body": body, "wire": wire})
                 status, headers, payload = collector.answers.pop(0) if collector.answers else (201, {}, b"{}")
                 self.send_response(status)
                 for key, value in headers.items():
@@ -151,6 +154,7 @@ def test_run_delivers_with_bearer_token_and_empties_the_outbox(tmp_path, collect
     assert post["path"] == "/api/v1/reports"
     assert post["headers"]["Authorization"] == f"Bearer {TOKEN}"
     assert post["headers"]["Content-Type"] == "application/json"
+    assert post["headers"]["Content-Encoding"] == "gzip" and len(post["wire"]) < len(post["body"]) / 4
     body = json.loads(post["body"])
     assert validate_report(body) == []
     assert body["ward_code"] == "00070" and body["agent"]["source"] == "agent"

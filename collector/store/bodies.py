@@ -7,6 +7,11 @@ the report's ``body`` keeps the rest, with ``null`` where the list was. The
 list's text is cut out of the body as received, never re-serialised, so
 joining the two gives back the original body byte for byte (``full_body``).
 Bodies stored before this split, or without a software list, are whole.
+
+An agent whose list has not changed sends the report without it and names
+the list's digest in the ``Hdc-Software-Sha256`` header; ``with_software_list``
+puts the stored list back, so the report is validated and stored as a full
+one, or answers 409 ``software_list_unknown`` and the agent sends it whole.
 """
 from __future__ import annotations
 
@@ -20,11 +25,16 @@ from datetime import datetime
 from typing import Any, Callable, Optional
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
+from ..compression import BodyError
+from .engine import ONE_READ, STORE_UNAVAILABLE
 from .tables import reports, software_lists
 
 SOFTWARE = "software"
+SOFTWARE_HEADER = "Hdc-Software-Sha256"
+SOFTWARE_UNKNOWN = "software_list_unknown"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _PLACEHOLDER = "null"
 _WS = re.compile(r"[ \t\n\r]*")
 
@@ -144,3 +154,65 @@ def read_bodies(conn: Connection, report_ids: list[str]) -> dict[str, str]:
 def read_body(conn: Connection, report_id: str) -> Optional[str]:
     """One report's full body as received, or None."""
     return read_bodies(conn, [report_id]).get(report_id)
+
+
+def software_text(conn: Connection, sha256: str) -> Optional[str]:
+    """The text of the stored software list with this digest, exactly as it was received, or None."""
+    packed = conn.execute(sa.select(software_lists.c.body).where(software_lists.c.sha256 == sha256)).scalar()
+    return None if packed is None else zlib.decompress(packed).decode("utf-8")
+
+
+def with_software_list(engine: Engine, raw: bytes, sha256: Optional[str]) -> bytes:
+    """``raw`` with the software list its ``Hdc-Software-Sha256`` header names put back; as is without one.
+
+    The list goes in as the report's last member, in the text it was stored
+    with, so its digest is the one named and the report is judged and stored
+    exactly like a full one. :class:`BodyError`: 400 for a malformed digest or
+    body, 409 ``software_list_unknown`` when this store does not hold the list
+    (a new collector, a restored backup): the agent then sends the report whole.
+    """
+    if sha256 is None:
+        return raw
+    digest = sha256.strip().lower()
+    if not _SHA256.fullmatch(digest):
+        raise BodyError(400, "malformed", f"header {SOFTWARE_HEADER}: {sha256.strip()[:80]!r} is not a SHA-256 "
+                                          "digest (64 hex digits)")
+    text = _object_text(raw)
+    try:
+        with engine.connect().execution_options(**ONE_READ) as conn:
+            listing = software_text(conn, digest)
+    except STORE_UNAVAILABLE:
+        raise BodyError(503, "unavailable", "the store cannot accept reports right now; retry later",
+                        {"Retry-After": "60"}) from None
+    if listing is None:
+        raise BodyError(409, SOFTWARE_UNKNOWN, f"software list {digest} is unknown to this collector; send the "
+                                               f"report with its '{SOFTWARE}' list and without {SOFTWARE_HEADER}")
+    return join_software(text, listing).encode("utf-8")
+
+
+def join_software(text: str, listing: str) -> str:
+    """A JSON object's text with ``"software": listing`` added as its last member."""
+    head = text.rstrip(" \t\n\r")[:-1].rstrip(" \t\n\r")
+    return f'{head}{"" if head.endswith("{") else ","}"{SOFTWARE}":{listing}}}'
+
+
+def _object_text(raw: bytes) -> str:
+    """A digest-only body's text, checked to be a JSON object without a software list (BodyError 400)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BodyError(400, "malformed", f"body is not UTF-8 (byte {exc.start})") from None
+    try:
+        doc, _ = parse(text)
+    except json.JSONDecodeError as exc:
+        raise BodyError(400, "malformed", f"body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") \
+            from None
+    except (ValueError, RecursionError) as exc:
+        raise BodyError(400, "malformed", f"body is not acceptable JSON: {str(exc) or 'nested too deeply'}") \
+            from None
+    if not isinstance(doc, dict):
+        raise BodyError(400, "malformed", "body is not a JSON object")
+    if SOFTWARE in doc:
+        raise BodyError(400, "malformed", f"field '{SOFTWARE}': the body carries a software list and "
+                                          f"{SOFTWARE_HEADER} names one; send one or the other")
+    return text
