@@ -32,7 +32,7 @@ from .linux_software import CommandFailed
 from .targets import Target
 
 MAX_OUTPUT = 64 * 1024 * 1024  # a package list is about 1 MB; a runaway command must not fill memory
-MAX_FILE = 16 * 1024 * 1024  # the files read are small (/proc, /sys, /etc); a huge one must not fill memory
+MAX_FILE = 4 * 1024 * 1024  # the files read are small (/proc, /sys, /etc); a huge one must not fill memory
 _KNOWN_HOSTS_LOCK = threading.Lock()  # targets sharing one known_hosts file learn keys one at a time
 
 
@@ -226,6 +226,7 @@ class SshHost:
         sftp = self._sftp_client()
         if sftp is not None:
             with sftp.open(path, "rb") as remote:
+                remote.prefetch(MAX_FILE + 1)  # requests in flight together, never past the cap
                 data = remote.read(MAX_FILE + 1)
         else:
             data = self._file_command(["cat", "--", path])  # bounded by MAX_OUTPUT
