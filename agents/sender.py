@@ -35,6 +35,8 @@ MAX_RETRY_AFTER = 24 * 3600  # a confused server must not silence a ward for wee
 _REJECTING = {400, 413, 415, 422}
 _RETRYING = {408, 429}
 SOFTWARE_UNKNOWN = "software_list_unknown"  # the collector's 409: send the report with its list
+# How a collector without gzip support refuses a compressed body: it cannot read the body at all.
+_UNREADABLE = {(400, "malformed"), (415, "unsupported_media_type")}
 
 
 class Outcome(str, Enum):
@@ -48,13 +50,15 @@ class Outcome(str, Enum):
 @dataclass(frozen=True)
 class Delivery:
     """The collector's answer to one report; ``retry_after`` in seconds when it asked to wait;
-    ``software_sha256`` the digest of the list the collector says it now holds."""
+    ``software_sha256`` the digest of the list the collector says it now holds; ``error`` the code of
+    its JSON error answer."""
 
     outcome: Outcome
     status: Optional[int]
     message: str
     retry_after: Optional[float] = None
     software_sha256: Optional[str] = None
+    error: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -146,16 +150,20 @@ class Sender:
     def __repr__(self) -> str:
         return f"Sender({self.url!r})"
 
-    def send(self, body: bytes, software_sha256: Optional[str] = None) -> Delivery:
-        """POST one report body gzip-compressed and classify the answer; never raises for network trouble.
+    def send(self, body: bytes, software_sha256: Optional[str] = None, compressed: bool = True) -> Delivery:
+        """POST one report body (gzip-compressed unless told) and classify the answer; never raises for
+        network trouble.
 
         ``software_sha256``: ``body`` is the report without its software list, which this digest names.
         """
-        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip",
-                   "Authorization": f"Bearer {self._token}", "User-Agent": "hdc-agent"}
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self._token}",
+                   "User-Agent": "hdc-agent"}
+        if compressed:
+            headers["Content-Encoding"] = "gzip"
         if software_sha256 is not None:
             headers[SOFTWARE_HEADER] = software_sha256
-        request = urllib.request.Request(self.url, data=compress(body), method="POST", headers=headers)
+        request = urllib.request.Request(self.url, data=compress(body) if compressed else body, method="POST",
+                                         headers=headers)
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
                 return _classify(response.status, response.headers, response.read(4096))
@@ -212,7 +220,9 @@ def deliver(outbox: Outbox, sender: Sender, clock: Callable[[], float] = time.ti
 def _send(outbox: Outbox, sender: Sender, body: bytes) -> Delivery:
     """One queued report: as its list's digest when the collector acknowledged that list, else whole.
 
-    A 409 ``software_list_unknown`` sends it whole at once. A list counts as
+    A 409 ``software_list_unknown`` sends it whole at once; a compressed
+    report refused as unreadable (not as invalid) is sent once more uncompressed, as a
+    collector older than gzip support needs it. A list counts as
     acknowledged only when the collector's answer names the very digest the
     agent computed, so a collector that does not keep lists (an older
     release) is never sent a report without one.
@@ -224,6 +234,8 @@ def _send(outbox: Outbox, sender: Sender, body: bytes) -> Delivery:
             return result
         outbox.forget_software(part.sha256)
     result = sender.send(body)
+    if result.outcome is Outcome.REJECTED and (result.status, result.error) in _UNREADABLE:
+        result = sender.send(body, compressed=False)
     if part is not None and result.outcome is Outcome.ACKNOWLEDGED and result.software_sha256 == part.sha256:
         outbox.remember_software(part.sha256)
     return result
@@ -236,7 +248,7 @@ def _classify(status: int, headers, body: bytes) -> Delivery:
     if status == 409 and _error_code(body) == SOFTWARE_UNKNOWN:
         return Delivery(Outcome.SEND_FULL, status, message)
     if status in _REJECTING:
-        return Delivery(Outcome.REJECTED, status, message)
+        return Delivery(Outcome.REJECTED, status, message, error=_error_code(body))
     if status in _RETRYING or status >= 500:
         retry_after = _retry_after(headers.get("Retry-After") if headers else None)
         return Delivery(Outcome.RETRY_LATER, status, f"collector answered HTTP {status}: {message}", retry_after)
@@ -284,7 +296,8 @@ def _acknowledged_list(body: bytes) -> Optional[str]:
 
 
 def _error_code(body: bytes) -> Optional[str]:
-    return _json_object(body).get("error")
+    code = _json_object(body).get("error")
+    return code if isinstance(code, str) else None
 
 
 def _server_message(body: bytes) -> str:
