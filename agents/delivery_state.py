@@ -6,7 +6,9 @@ growing, jittered delay (or the collector's Retry-After), remembered in a
 small JSON file beside the queue, so thousands of ward PCs that lost the
 collector at the same moment do not all come back in the same second. The
 file also carries what ``hdc-agent status`` shows and the count of reports
-dropped unsent, until a report has told the collector about them.
+dropped unsent, until a report has told the collector about them, and the
+digests of the software lists the collector acknowledged (most recent
+first), which later reports may send instead of an unchanged list.
 """
 from __future__ import annotations
 
@@ -43,7 +45,8 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class DeliveryState:
-    """Times are epoch seconds; ``dropped`` counts reports dropped unsent and not yet reported."""
+    """Times are epoch seconds; ``dropped`` counts reports dropped unsent and not yet reported;
+    ``software_acknowledged`` holds the SHA-256 digests of software lists the collector said it keeps."""
 
     failures: int = 0
     next_attempt: Optional[float] = None
@@ -54,6 +57,7 @@ class DeliveryState:
     last_success_at: Optional[float] = None
     dropped: int = 0
     dropped_total: int = 0
+    software_acknowledged: tuple = ()
 
 
 class StateFile:
@@ -72,7 +76,8 @@ class StateFile:
             return DeliveryState()
         known = {f.name for f in fields(DeliveryState)}
         try:
-            return DeliveryState(**{k: v for k, v in raw.items() if k in known})
+            state = DeliveryState(**{k: v for k, v in raw.items() if k in known})
+            return replace(state, software_acknowledged=tuple(str(d) for d in state.software_acknowledged))
         except TypeError:
             return DeliveryState()
 

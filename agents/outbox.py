@@ -8,14 +8,22 @@ acknowledged it; a report the collector refuses for good moves to
 a ward PC offline for months drops its oldest reports instead of filling
 its disk, and counts them so the next report can say so. When to try
 again, and what happened last, live in :mod:`agents.delivery_state`.
+
+Whatever is queued is sent under the unit's token, so the directory must
+be the agent's own: one owned by another user or writable by group or
+others is refused (anyone could plant a file there), and queued files are
+opened without following symbolic links, so a planted link to a secret is
+set aside, never read.
 """
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import random
 import re
+import stat
 import time
 from dataclasses import dataclass
 from datetime import timezone
@@ -25,6 +33,7 @@ from typing import Callable, Optional, Union
 from inventory.report import parse_rfc3339
 
 from .atomic_file import TEMP_PREFIX, atomic_write, fsync_dir
+from .errors import ConfigError
 from .delivery_state import BACKOFF, RETRY_AFTER, STATE_FILE, DeliveryState, RetryPolicy, StateFile
 
 log = logging.getLogger(__name__)
@@ -32,10 +41,16 @@ log = logging.getLogger(__name__)
 MiB = 1024 * 1024
 REJECTED_DIR = "rejected"
 MAX_REJECTED = 50
+MAX_SOFTWARE_DIGESTS = 256  # lists the collector acknowledged; the SSH prober queues one per host
+_NO_FOLLOW = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 _STALE_TEMP_SECONDS = 3600
 _REPORT_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # <collected_at UTC>-<nanoseconds at queueing>-<report id>.json: names sort in collection order.
 _NAME = re.compile(r"^(\d{8}T\d{6}Z)-(\d{20})-([0-9a-fA-F-]{36})\.json$")
+
+
+class UnsafeQueueFile(OSError):
+    """A queued name that is not a regular file the agent wrote: a symbolic link, a FIFO, a device."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +62,18 @@ class QueuedReport:
     path: Path
 
     def body(self) -> bytes:
-        return self.path.read_bytes()
+        """The queued bytes, opened without following a link (and without blocking on a FIFO)."""
+        try:
+            fd = os.open(self.path, _NO_FOLLOW)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise UnsafeQueueFile(errno.ELOOP, "a symbolic link, not a report the agent queued; not read",
+                                      str(self.path)) from None
+            raise
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise UnsafeQueueFile(errno.EINVAL, "not a regular file the agent queued; not read", str(self.path))
+            return handle.read()
 
 
 class Outbox:
@@ -61,6 +87,7 @@ class Outbox:
         self.retry = retry
         self._rng = rng
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        check_private(self.directory)
         self._state = StateFile(self.directory / STATE_FILE)
         self._remove_stale_temp_files()
 
@@ -150,6 +177,23 @@ class Outbox:
         """A refusal a person must fix (token, certificate, address): shown by status, no backoff."""
         self._state.update(last_attempt_at=now, last_error=message[:500], last_error_at=now)
 
+    def acknowledged_software(self) -> tuple:
+        """Digests of the software lists the collector said it keeps, most recent first."""
+        return self._state.load().software_acknowledged
+
+    def remember_software(self, sha256: str) -> None:
+        """The collector acknowledged a report with this list: later ones may send its digest instead."""
+        known = self._state.load().software_acknowledged
+        if known[:1] != (sha256,):
+            kept = (sha256,) + tuple(d for d in known if d != sha256)
+            self._state.update(software_acknowledged=kept[:MAX_SOFTWARE_DIGESTS])
+
+    def forget_software(self, sha256: str) -> None:
+        """The collector does not hold this list (a new store, a restored backup): send it whole again."""
+        known = self._state.load().software_acknowledged
+        if sha256 in known:
+            self._state.update(software_acknowledged=tuple(d for d in known if d != sha256))
+
     def dropped_unreported(self) -> int:
         """Reports dropped unsent since a report last said so."""
         return self._state.load().dropped
@@ -203,8 +247,24 @@ def _listing(directory: Path) -> list:
     return items
 
 
+def check_private(directory: Path) -> None:
+    """Refuse (ConfigError) a directory another user owns or group or others may write: what anyone can
+    put there would be sent under the unit's token."""
+    if os.name != "posix":
+        return
+    info = directory.stat()
+    if info.st_uid != os.geteuid():
+        raise ConfigError(f"outbox_dir {directory} is owned by uid {info.st_uid}, not by the agent's user "
+                          f"(uid {os.geteuid()}); refused: give the agent a directory of its own "
+                          f"(chown {os.geteuid()} {directory}; chmod 700 {directory})")
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise ConfigError(f"outbox_dir {directory} is writable by group or others (mode "
+                          f"{stat.S_IMODE(info.st_mode):04o}); refused, anyone could queue files the agent "
+                          f"would send: run chmod 700 {directory}")
+
+
 def _size(path: Path) -> int:
     try:
-        return path.stat().st_size
+        return path.lstat().st_size
     except OSError:
         return 0

@@ -7,6 +7,10 @@ accepted: set it aside so it cannot block the queue) and misconfigured
 (token refused, TLS not trusted, wrong URL: keep everything and tell a
 human). TLS is always verified, redirects are never followed (they would
 carry the token elsewhere) and the token is never logged or put in a message.
+
+Bodies go gzip-compressed, and a software list the collector already holds
+goes as its digest (:mod:`agents.wire`); when the collector answers that it
+does not know the digest, the same report is sent whole at once.
 """
 from __future__ import annotations
 
@@ -24,11 +28,15 @@ from pathlib import Path
 from typing import Callable, Optional, Union
 
 from .config import AgentConfig
-from .outbox import Outbox
+from .outbox import Outbox, UnsafeQueueFile
+from .wire import SOFTWARE_HEADER, compress, software_part
 
 MAX_RETRY_AFTER = 24 * 3600  # a confused server must not silence a ward for weeks
 _REJECTING = {400, 413, 415, 422}
 _RETRYING = {408, 429}
+SOFTWARE_UNKNOWN = "software_list_unknown"  # the collector's 409: send the report with its list
+# How a collector without gzip support refuses a compressed body: it cannot read the body at all.
+_UNREADABLE = {(400, "malformed"), (415, "unsupported_media_type")}
 
 
 class Outcome(str, Enum):
@@ -36,16 +44,21 @@ class Outcome(str, Enum):
     RETRY_LATER = "retry_later"
     REJECTED = "rejected"
     MISCONFIGURED = "misconfigured"
+    SEND_FULL = "send_full"
 
 
 @dataclass(frozen=True)
 class Delivery:
-    """The collector's answer to one report; ``retry_after`` in seconds when it asked to wait."""
+    """The collector's answer to one report; ``retry_after`` in seconds when it asked to wait;
+    ``software_sha256`` the digest of the list the collector says it now holds; ``error`` the code of
+    its JSON error answer."""
 
     outcome: Outcome
     status: Optional[int]
     message: str
     retry_after: Optional[float] = None
+    software_sha256: Optional[str] = None
+    error: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -137,13 +150,20 @@ class Sender:
     def __repr__(self) -> str:
         return f"Sender({self.url!r})"
 
-    def send(self, body: bytes) -> Delivery:
-        """POST one report body and classify the answer; never raises for network trouble."""
-        request = urllib.request.Request(self.url, data=body, method="POST", headers={
-            "Content-Type": "application/json",
-            "Authorization": f"Bearer {self._token}",
-            "User-Agent": "hdc-agent",
-        })
+    def send(self, body: bytes, software_sha256: Optional[str] = None, compressed: bool = True) -> Delivery:
+        """POST one report body (gzip-compressed unless told) and classify the answer; never raises for
+        network trouble.
+
+        ``software_sha256``: ``body`` is the report without its software list, which this digest names.
+        """
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self._token}",
+                   "User-Agent": "hdc-agent"}
+        if compressed:
+            headers["Content-Encoding"] = "gzip"
+        if software_sha256 is not None:
+            headers[SOFTWARE_HEADER] = software_sha256
+        request = urllib.request.Request(self.url, data=compress(body) if compressed else body, method="POST",
+                                         headers=headers)
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
                 return _classify(response.status, response.headers, response.read(4096))
@@ -171,7 +191,12 @@ def deliver(outbox: Outbox, sender: Sender, clock: Callable[[], float] = time.ti
             body = item.body()
         except FileNotFoundError:
             continue  # a concurrent run delivered it meanwhile
-        result = sender.send(body)
+        except UnsafeQueueFile as exc:
+            last_rejection = f"{exc.filename}: {exc.strerror}"
+            outbox.reject(item.report_id, last_rejection)
+            rejected += 1
+            continue
+        result = _send(outbox, sender, body)
         if result.outcome is Outcome.ACKNOWLEDGED:
             outbox.remove(item.report_id)
             delivered += 1
@@ -192,12 +217,38 @@ def deliver(outbox: Outbox, sender: Sender, clock: Callable[[], float] = time.ti
     return FlushSummary(delivered, rejected, len(outbox.pending()), last_rejection=last_rejection)
 
 
+def _send(outbox: Outbox, sender: Sender, body: bytes) -> Delivery:
+    """One queued report: as its list's digest when the collector acknowledged that list, else whole.
+
+    A 409 ``software_list_unknown`` sends it whole at once; a compressed
+    report refused as unreadable (not as invalid) is sent once more uncompressed, as a
+    collector older than gzip support needs it. A list counts as
+    acknowledged only when the collector's answer names the very digest the
+    agent computed, so a collector that does not keep lists (an older
+    release) is never sent a report without one.
+    """
+    part = software_part(body)
+    if part is not None and part.sha256 in outbox.acknowledged_software():
+        result = sender.send(part.without_software, part.sha256)
+        if result.outcome is not Outcome.SEND_FULL:
+            return result
+        outbox.forget_software(part.sha256)
+    result = sender.send(body)
+    if result.outcome is Outcome.REJECTED and (result.status, result.error) in _UNREADABLE:
+        result = sender.send(body, compressed=False)
+    if part is not None and result.outcome is Outcome.ACKNOWLEDGED and result.software_sha256 == part.sha256:
+        outbox.remember_software(part.sha256)
+    return result
+
+
 def _classify(status: int, headers, body: bytes) -> Delivery:
     if 200 <= status < 300:
-        return Delivery(Outcome.ACKNOWLEDGED, status, "acknowledged")
+        return Delivery(Outcome.ACKNOWLEDGED, status, "acknowledged", software_sha256=_acknowledged_list(body))
     message = _server_message(body)
+    if status == 409 and _error_code(body) == SOFTWARE_UNKNOWN:
+        return Delivery(Outcome.SEND_FULL, status, message)
     if status in _REJECTING:
-        return Delivery(Outcome.REJECTED, status, message)
+        return Delivery(Outcome.REJECTED, status, message, error=_error_code(body))
     if status in _RETRYING or status >= 500:
         retry_after = _retry_after(headers.get("Retry-After") if headers else None)
         return Delivery(Outcome.RETRY_LATER, status, f"collector answered HTTP {status}: {message}", retry_after)
@@ -229,6 +280,24 @@ def _read_quietly(err: urllib.error.HTTPError) -> bytes:
         return err.read(4096)
     except (OSError, http.client.HTTPException):
         return b""
+
+
+def _json_object(body: bytes) -> dict:
+    try:
+        doc = json.loads(body.decode("utf-8", "replace"))
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _acknowledged_list(body: bytes) -> Optional[str]:
+    digest = _json_object(body).get("software_sha256")
+    return digest if isinstance(digest, str) else None
+
+
+def _error_code(body: bytes) -> Optional[str]:
+    code = _json_object(body).get("error")
+    return code if isinstance(code, str) else None
 
 
 def _server_message(body: bytes) -> str:

@@ -12,7 +12,8 @@ refused. Files are read over SFTP (one request each, no shell), or with
 ``cat``/``ls``/``stat``/``readlink`` where the server offers no SFTP; the
 only other commands are ``uname``, ``df``, ``ip -o addr`` and the package
 query. Every wait is bounded: the connection and login by the connect
-timeout, each command or file by the command timeout.
+timeout, each command or file by the command timeout, and every answer by
+size: a command's output by ``MAX_OUTPUT``, a file by ``MAX_FILE``.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from .linux_software import CommandFailed
 from .targets import Target
 
 MAX_OUTPUT = 64 * 1024 * 1024  # a package list is about 1 MB; a runaway command must not fill memory
+MAX_FILE = 4 * 1024 * 1024  # the files read are small (/proc, /sys, /etc); a huge one must not fill memory
 _KNOWN_HOSTS_LOCK = threading.Lock()  # targets sharing one known_hosts file learn keys one at a time
 
 
@@ -220,11 +222,17 @@ class SshHost:
         return self._sftp
 
     def read_bytes(self, path: str) -> bytes:
+        """The file's content; OSError (EFBIG) when it is larger than ``MAX_FILE``, read no further."""
         sftp = self._sftp_client()
         if sftp is not None:
             with sftp.open(path, "rb") as remote:
-                return remote.read()
-        return self._file_command(["cat", "--", path])
+                remote.prefetch(MAX_FILE + 1)  # requests in flight together, never past the cap
+                data = remote.read(MAX_FILE + 1)
+        else:
+            data = self._file_command(["cat", "--", path])  # bounded by MAX_OUTPUT
+        if len(data) > MAX_FILE:
+            raise OSError(errno.EFBIG, f"larger than {MAX_FILE // 2**20} MiB, not read", path)
+        return data
 
     def listdir(self, path: str) -> list:
         sftp = self._sftp_client()

@@ -3,6 +3,7 @@ reachability checks, verified TLS, and `inventory --print` as a real subprocess.
 """
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -46,6 +47,7 @@ def test_run_delivers_with_bearer_token_and_empties_the_outbox(tmp_path, collect
     assert post["path"] == "/api/v1/reports"
     assert post["headers"]["Authorization"] == f"Bearer {TOKEN}"
     assert post["headers"]["Content-Type"] == "application/json"
+    assert post["headers"]["Content-Encoding"] == "gzip" and len(post["wire"]) < len(post["body"]) / 4
     body = json.loads(post["body"])
     assert validate_report(body) == []
     assert body["ward_code"] == "00070" and body["agent"]["source"] == "agent"
@@ -258,3 +260,14 @@ def test_printed_report_is_exact_json_with_one_array_item_per_line():
     assert json.loads(text) == report
     assert '    {"name": "Phần mềm Một cửa", "version": "2.1", "publisher": null}' in text.splitlines()
     assert text.startswith('{\n  "schema_version": 2,\n') and '"network": {\n    "reachability": []' in text
+
+
+def test_a_compressed_report_refused_as_unreadable_goes_again_uncompressed(tmp_path, collector, capsys):
+    """What a collector older than gzip support answers; the report must not be set aside for it."""
+    collector.answers = [(400, {}, b'{"error": "malformed", "message": "body is not UTF-8 (byte 1)"}')]
+    code, err = run_agent(write_config(tmp_path, collector.url), capsys)
+    assert (code, err) == (0, "")
+    compressed, plain = collector.posts()
+    assert compressed["headers"]["Content-Encoding"] == "gzip" and "Content-Encoding" not in plain["headers"]
+    assert plain["wire"] == compressed["body"] and queued(tmp_path) == []
+    assert not (tmp_path / "outbox" / "rejected").exists()

@@ -192,7 +192,8 @@ def test_every_known_label_value_is_there_before_any_report(tmp_path):
                                     (("status", "ready"),): 0, (("status", "unknown"),): 0}
     assert set(of(got, "hdc_ingest_reports_total")) == {
         (("result", r),) for r in ("accepted", "duplicate", "unauthenticated", "forbidden", "malformed", "invalid",
-                                   "too_large", "unsupported_media_type", "unavailable")}
+                                   "too_large", "unsupported_media_type", "unavailable", "software_list_unknown",
+                                   "conflict")}
     assert not any(of(got, name) for name in ("hdc_ward_last_report_timestamp_seconds", "hdc_device_info"))
     assert all(v == 0 for (name, _), v in got.items() if name in ("hdc_devices", "hdc_class_devices"))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Optional
 
 from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -19,8 +19,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from collector.context import Context, ctx
 from collector.http.auth import UNIT, identity, requires
 from collector.http.errors import ApiError, error_response
+from collector.ingest.digest import with_software_list
+from collector.ingest.encoding import BodyError, request_body
 from collector.ingest.ingestor import DeviceOfAnotherUnit, IngestResult
-from collector.store.bodies import SplitBody
+from collector.store.bodies import SOFTWARE_HEADER, SplitBody
 from collector.store.bodies import parse as parse_body
 from collector.store.engine import STORE_UNAVAILABLE
 from collector.store.tokens import TokenIdentity
@@ -55,10 +57,11 @@ def post_report():
     c = ctx()
     raw = _read_body(c)
     with c.ingest_turn:
-        result = _judge_and_store(c, identity(), raw)
+        result, software_sha256 = _judge_and_store(c, identity(), raw)
     c.ingest_metrics.reports.labels(result.status).inc()
+    # software_sha256: the digest of the list this collector now holds, which the agent may send instead of it.
     body = {"status": result.status, "report_id": result.report_id, "device_id": result.device_id,
-            "verdict": result.verdict}
+            "verdict": result.verdict, "software_sha256": software_sha256}
     return jsonify(body), (201 if result.status == "accepted" else 200)
 
 
@@ -71,9 +74,13 @@ def _read_body(c: Context) -> bytes:
         raise ApiError(415, "unsupported_media_type",
                        f"Content-Type must be application/json, not {request.mimetype or 'missing'}")
     try:
-        return request.get_data(cache=False)
+        raw = request.get_data(cache=False)
+        raw = request_body(raw, request.headers.get("Content-Encoding"), c.settings.max_report_bytes)
+        return with_software_list(c.engine, raw, request.headers.get(SOFTWARE_HEADER))
     except RequestEntityTooLarge:
         raise ApiError(413, "too_large", f"report larger than {c.settings.max_report_bytes} bytes") from None
+    except BodyError as exc:
+        raise ApiError(exc.status, exc.reason, exc.message, headers=exc.headers) from None
 
 
 def _parse_body(raw: bytes) -> tuple[Any, str, SplitBody]:
@@ -91,7 +98,7 @@ def _parse_body(raw: bytes) -> tuple[Any, str, SplitBody]:
         raise ApiError(400, "malformed", f"body is not acceptable JSON: {str(exc) or 'nested too deeply'}") from None
 
 
-def _judge_and_store(c: Context, token: TokenIdentity, raw: bytes) -> IngestResult:
+def _judge_and_store(c: Context, token: TokenIdentity, raw: bytes) -> tuple[IngestResult, Optional[str]]:
     doc, text, body = _parse_body(raw)
     if SURROGATE_ESCAPE.search(text):
         field = unencodable_field(doc)
@@ -109,7 +116,7 @@ def _judge_and_store(c: Context, token: TokenIdentity, raw: bytes) -> IngestResu
     if collected > datetime.now(timezone.utc) + timedelta(seconds=c.settings.max_clock_skew_seconds):
         raise ApiError(400, "invalid", "field 'collected_at': in the future; check the device's clock")
     try:
-        return c.ingestor.ingest(doc, text, body, unit_scope=token.ward_code)
+        return c.ingestor.ingest(doc, text, body, unit_scope=token.ward_code), body.sha256
     except DeviceOfAnotherUnit as exc:
         raise ApiError(409, "conflict", str(exc)) from None
     except STORE_UNAVAILABLE:

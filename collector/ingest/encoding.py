@@ -2,15 +2,16 @@
 
 FusionInventory, OCS and GLPI agents compress with zlib (RFC 1950), gzip
 (RFC 1952) or not at all, and label it inconsistently, so the encoding is
-read from the first bytes. Inflation is streamed with a ceiling: a 10 KB
-body that would inflate to gigabytes is refused after ``limit + 1`` bytes,
-never inflated whole.
+read from the first bytes. Our own agent says ``Content-Encoding: gzip``
+as HTTP means it (``request_body``). Inflation is streamed with a ceiling:
+a 10 KB body that would inflate to gigabytes is refused after
+``limit + 1`` bytes, never inflated whole.
 """
 from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from typing import Optional
+from typing import Mapping, Optional
 
 ZLIB, GZIP, XML, JSON = "zlib", "gzip", "xml", "json"
 _WBITS = {ZLIB: 15, GZIP: 31}
@@ -27,9 +28,10 @@ REPLY_TYPES = {ZLIB: "application/x-compress-zlib", GZIP: "application/x-compres
 class BodyError(ValueError):
     """A body that cannot be read; ``reason`` is the ingest metric's label for it."""
 
-    def __init__(self, status: int, reason: str, message: str):
+    def __init__(self, status: int, reason: str, message: str, headers: Optional[Mapping[str, str]] = None):
         super().__init__(message)
         self.status, self.reason, self.message = status, reason, message
+        self.headers = dict(headers or {})
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,24 @@ def read_body(data: bytes, content_type: Optional[str], limit: int) -> Body:
     return Body(encoding, kind, inner)
 
 
-def inflate(data: bytes, encoding: str, limit: int) -> bytes:
+def request_body(data: bytes, content_encoding: Optional[str], limit: int) -> bytes:
+    """A report body as HTTP's ``Content-Encoding`` says it was sent: as is, or gzip inflated within ``limit``.
+
+    The limit is the one a plain report has, applied to the inflated size,
+    so compressing never lets a bigger report in; any other encoding is 415
+    with its name, so an agent learns what to change instead of being refused
+    as malformed JSON.
+    """
+    coding = (content_encoding or "").strip().lower()
+    if coding in ("", "identity"):
+        return data
+    if coding not in (GZIP, "x-gzip"):
+        raise BodyError(415, "unsupported_media_type",
+                        f"Content-Encoding {content_encoding.strip()[:40]!r} is not accepted; send gzip or identity")
+    return inflate(data, GZIP, limit, what="report")
+
+
+def inflate(data: bytes, encoding: str, limit: int, what: str = "inventory") -> bytes:
     """Decompress at most ``limit`` bytes; a bomb raises 413 after ``limit + 1``, a broken stream 400."""
     inflater = zlib.decompressobj(_WBITS[encoding])
     try:
@@ -80,7 +99,7 @@ def inflate(data: bytes, encoding: str, limit: int) -> bytes:
     except zlib.error as exc:
         raise BodyError(400, "malformed", f"{encoding} body is corrupt: {exc}") from exc
     if len(out) > limit:
-        raise BodyError(413, "too_large", f"inventory inflates to more than {limit} bytes")
+        raise BodyError(413, "too_large", f"{what} inflates to more than {limit} bytes (the limit)")
     if not inflater.eof:
         raise BodyError(400, "malformed", f"{encoding} body is truncated (the compressed stream does not end)")
     if inflater.unused_data:

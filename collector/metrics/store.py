@@ -64,7 +64,7 @@ INGEST_REPORTS = "hdc_ingest_reports"  # exposed as hdc_ingest_reports_total
 INGEST_DURATION = "hdc_ingest_duration_seconds"
 
 REJECT_REASONS = ("unauthenticated", "forbidden", "malformed", "invalid", "too_large",
-                  "unsupported_media_type", "unavailable")
+                  "unsupported_media_type", "unavailable", "software_list_unknown", "conflict")
 INGEST_RESULTS = ("accepted", "duplicate") + REJECT_REASONS
 STORE_TABLES = ("reports", "devices")
 

@@ -7,6 +7,11 @@ the report's ``body`` keeps the rest, with ``null`` where the list was. The
 list's text is cut out of the body as received, never re-serialised, so
 joining the two gives back the original body byte for byte (``full_body``).
 Bodies stored before this split, or without a software list, are whole.
+
+An agent whose list has not changed sends the report without it and names
+the list's digest in the ``Hdc-Software-Sha256`` header; ``ingest/digest.py``
+puts the stored list back, so the report is validated and stored as a full
+one, or answers 409 ``software_list_unknown`` and the agent sends it whole.
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ from sqlalchemy.engine import Connection
 from collector.store.tables import reports, software_lists
 
 SOFTWARE = "software"
+SOFTWARE_HEADER = "Hdc-Software-Sha256"
 _PLACEHOLDER = "null"
 _WS = re.compile(r"[ \t\n\r]*")
 
@@ -150,3 +156,15 @@ def read_bodies(conn: Connection, report_ids: list[str]) -> dict[str, str]:
 def read_body(conn: Connection, report_id: str) -> Optional[str]:
     """One report's full body as received, or None."""
     return read_bodies(conn, [report_id]).get(report_id)
+
+
+def software_text(conn: Connection, sha256: str) -> Optional[str]:
+    """The text of the stored software list with this digest, exactly as it was received, or None."""
+    packed = conn.execute(sa.select(software_lists.c.body).where(software_lists.c.sha256 == sha256)).scalar()
+    return None if packed is None else zlib.decompress(packed).decode("utf-8")
+
+
+def join_software(text: str, listing: str) -> str:
+    """A JSON object's text with ``"software": listing`` added as its last member."""
+    head = text.rstrip(" \t\n\r")[:-1].rstrip(" \t\n\r")
+    return f'{head}{"" if head.endswith("{") else ","}"{SOFTWARE}":{listing}}}'

@@ -1,6 +1,7 @@
 """What the hdc-agent tests share: a stand-in collector on 127.0.0.1, a throwaway CA, an agent run against them."""
 from __future__ import annotations
 
+import gzip
 import shutil
 import socket
 import ssl
@@ -30,7 +31,8 @@ def no_proxies(monkeypatch):
 
 
 class Collector:
-    """A stand-in collector on 127.0.0.1: records every request, answers from a script (default 201)."""
+    """A stand-in collector on 127.0.0.1: records every request (``body`` inflated, ``wire`` as sent), answers
+    from a script (default 201)."""
 
     def __init__(self, tls: ssl.SSLContext = None) -> None:
         self.received = []
@@ -40,9 +42,10 @@ class Collector:
         class Handler(BaseHTTPRequestHandler):
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
+                wire = self.rfile.read(length) if length else b""
+                body = gzip.decompress(wire) if self.headers.get("Content-Encoding") == "gzip" else wire
                 collector.received.append({"method": self.command, "path": self.path,
-                                           "headers": dict(self.headers), "body": body})
+                                           "headers": dict(self.headers), "body": body, "wire": wire})
                 status, headers, payload = collector.answers.pop(0) if collector.answers else (201, {}, b"{}")
                 self.send_response(status)
                 for key, value in headers.items():

@@ -22,6 +22,19 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
+_REPORT_HEADERS = [
+    {"name": "Content-Encoding", "in": "header", "required": False, "schema": {"enum": ["gzip", "identity"]},
+     "description": "gzip: the body is compressed; the report limit applies to the inflated size (413 beyond it, "
+                    "refused while inflating). Any other encoding is answered 415."},
+    {"name": "Hdc-Software-Sha256", "in": "header", "required": False,
+     "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+     "description": "The body is the report without its `software` member; this is the SHA-256 (hex) of that "
+                    "list's JSON text as an earlier full report sent it (the `software_sha256` the collector "
+                    "answered then). The collector puts the list back and judges and stores a full report. "
+                    "409 `software_list_unknown` when it does not hold the list: send the report whole."},
+]
+
+
 def _paging(max_default: int) -> list[dict[str, Any]]:
     return [_query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": max_default},
                    "at most this many items"),
@@ -51,6 +64,7 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/reports": {"post": {
                 "summary": "File one device report for the token's unit",
                 "security": [{"wardToken": []}],
+                "parameters": _REPORT_HEADERS,
                 "requestBody": {"required": True,
                                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Report"}}}},
                 "responses": {
@@ -59,8 +73,10 @@ def openapi_document() -> dict[str, Any]:
                     "400": _answer("Malformed JSON or not a valid report; the message names the field"),
                     "401": _answer("No token or an invalid one"),
                     "403": _answer("The report is for another unit than the token's"),
-                    "413": _answer("Body too large"),
-                    "415": _answer("Not application/json"),
+                    "409": _answer("`software_list_unknown`: the list named by Hdc-Software-Sha256 is not held "
+                                   "here (a new collector, a restored backup); send the report with its list"),
+                    "413": _answer("Body too large, or a gzip body inflating beyond the report limit"),
+                    "415": _answer("Not application/json, or a Content-Encoding other than gzip or identity"),
                     "429": _answer("Too many reports from this token or address; retry after Retry-After seconds"),
                     "503": _answer("The store cannot accept reports now; retry after Retry-After seconds"),
                 }}},
@@ -122,7 +138,12 @@ def openapi_document() -> dict[str, Any]:
                                  "properties": {"status": {"enum": ["accepted", "duplicate"]},
                                                 "report_id": {"type": "string"},
                                                 "device_id": {"type": "string"},
-                                                "verdict": {"type": ["string", "null"]}}},
+                                                "verdict": {"type": ["string", "null"]},
+                                                "software_sha256": {
+                                                    "type": ["string", "null"],
+                                                    "description": "digest of the report's software list, which "
+                                                                   "this collector now holds: later reports may "
+                                                                   "name it in Hdc-Software-Sha256 instead"}}},
                 **READ_SCHEMAS,
                 **ADMIN_SCHEMAS,
                 **MIGRATION_SCHEMAS,

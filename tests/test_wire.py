@@ -1,0 +1,232 @@
+"""Bytes on the wire: gzip bodies, a software list sent as its digest, against real collectors and agents.
+
+The real ``hdc-agent run`` talks to the real collector (SQLite and
+PostgreSQL) through a relay that records what crossed the wire; the store is
+the witness of what was kept.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import time
+import uuid
+import zlib
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+from agents.outbox import Outbox
+from agents.wire import SOFTWARE_HEADER, compact, software_part
+from collector.store import bodies
+from collector.store.engine import make_engine
+from conftest import cli, start_collector, stop
+from support.relay import Relay
+from support.reports import windows_pc
+
+pytestmark = pytest.mark.integration
+WARD = "00070"
+LIMIT = 8 * 1024 * 1024  # the collector's default report limit
+
+
+@pytest.fixture(autouse=True)
+def no_proxies(monkeypatch):
+    """Loopback traffic must not go through a proxy the environment names (the agent subprocesses inherit this)."""
+    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def write_config(tmp_path: Path, url: str, token: str) -> Path:
+    path = tmp_path / "agent.yaml"
+    path.write_text(f'collector_url: {url}\nward_code: "{WARD}"\ntoken: {token}\nallow_insecure_http: true\n'
+                    f"outbox_dir: {tmp_path / 'outbox'}\ntimeout_seconds: 20\nconnect_timeout_seconds: 2\n"
+                    "retry_initial_seconds: 0\n")
+    path.chmod(0o600)
+    return path
+
+
+def run_agent(config: Path):
+    return cli("agents.cli", "run", "--config", str(config), timeout=120)
+
+
+def relay_to(collector) -> Relay:
+    return Relay(int(collector.url.rsplit(":", 1)[1]))
+
+
+def stored_body(db_url: str, report_id: str) -> str:
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return bodies.read_body(conn, report_id)
+    finally:
+        engine.dispose()
+
+
+def post(collector, token: str, data: bytes, **headers) -> requests.Response:
+    return requests.post(collector.url + "/api/v1/reports", data=data, timeout=60,
+                         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json", **headers})
+
+
+def report_text(report_id: str, indent=None) -> str:
+    doc = windows_pc(device=f"dev-{report_id[:8]}")
+    doc["report_id"] = report_id
+    return json.dumps(doc, ensure_ascii=False, indent=indent)
+
+
+# --- the agent and the collector agree on the digest ------------------------------------------
+
+def test_the_agents_digest_is_the_one_the_collector_keys_its_lists_by(tmp_path):
+    doc = windows_pc()
+    doc["report_id"] = str(uuid.uuid4())
+    doc["software"].append({"name": "Phần mềm \"một cửa\" \\ điện tử\u2028", "version": "1.0\t", "publisher": None})
+    queued = Outbox(tmp_path / "outbox").put(doc).read_bytes()
+    part = software_part(queued)
+    split = bodies.split(queued.decode("utf-8"))
+    assert part is not None and part.sha256 == split.sha256
+    assert part.sha256 == hashlib.sha256(compact(doc["software"]).encode("utf-8")).hexdigest()
+    # What the collector puts back is the report the agent queued.
+    joined = bodies.join_software(part.without_software.decode("utf-8"), split.software)
+    assert json.loads(joined) == json.loads(queued)
+
+
+def test_a_body_not_written_by_the_outbox_goes_whole():
+    doc = windows_pc()
+    assert software_part(json.dumps(doc, indent=1).encode()) is None
+    assert software_part(b"[1, 2]") is None and software_part(b"{not json") is None
+    assert software_part(compact({k: v for k, v in doc.items() if k != "software"}).encode()) is None
+
+
+# --- the real agent ---------------------------------------------------------------------------
+
+def test_an_unchanged_list_goes_as_its_digest_and_is_stored_whole(tmp_path, collector):
+    relay = relay_to(collector)
+    config = write_config(tmp_path, relay.url, collector.token(WARD))
+    for _ in range(2):
+        done = run_agent(config)
+        assert (done.returncode, done.stderr) == (0, "")
+    first, second = relay.requests()
+    assert first.headers["content-encoding"] == "gzip" and SOFTWARE_HEADER.lower() not in first.headers
+    full = json.loads(first.body)
+    assert len(first.wire_body) < len(first.body) / 4  # gzip does its part
+
+    digest = second.headers[SOFTWARE_HEADER.lower()]
+    assert digest == hashlib.sha256(compact(full["software"]).encode()).hexdigest()
+    slim = json.loads(second.body)
+    assert "software" not in slim
+    assert len(second.raw) <= 5000, f"an unchanged machine's hourly report took {len(second.raw)} bytes"
+
+    # Stored as a full report: the list is back, byte for byte the list of the first report.
+    kept = json.loads(stored_body(collector.db_url, slim["report_id"]))
+    assert kept == {**slim, "software": full["software"]}
+    assert bodies.split(stored_body(collector.db_url, slim["report_id"])).sha256 == digest
+    device = requests.get(f"{collector.url}/api/v1/wards/{WARD}", timeout=10).json()["devices"]
+    assert len(device) == 1
+    relay.close()
+
+
+def test_a_collector_without_the_list_asks_for_it_and_the_agent_sends_it_at_once(tmp_path, collector):
+    # The agent learns its list with one collector, then talks to a new one (a fresh store, as after a restore).
+    first = start_collector(f"sqlite:///{tmp_path / 'first.sqlite3'}")
+    try:
+        assert run_agent(write_config(tmp_path, first.url, first.token(WARD))).returncode == 0
+    finally:
+        stop(first.proc)
+    relay = relay_to(collector)
+    done = run_agent(write_config(tmp_path, relay.url, collector.token(WARD)))
+    assert (done.returncode, done.stderr) == (0, "")
+    slim, whole = relay.requests()
+    assert SOFTWARE_HEADER.lower() in slim.headers and "software" not in json.loads(slim.body)
+    assert SOFTWARE_HEADER.lower() not in whole.headers
+    report = json.loads(whole.body)
+    assert report["report_id"] == json.loads(slim.body)["report_id"] and report["software"]
+    assert Outbox(tmp_path / "outbox").pending() == []
+    assert json.loads(stored_body(collector.db_url, report["report_id"])) == report
+
+    # The refusal itself, as any client sees it.
+    answer = post(collector, collector.token(WARD), slim.body, **{SOFTWARE_HEADER: "ab" * 32})
+    assert answer.status_code == 409
+    assert answer.json()["error"] == "software_list_unknown" and "ab" * 32 in answer.json()["message"]
+    relay.close()
+
+
+# --- compressed bodies ------------------------------------------------------------------------
+
+def test_a_gzip_body_is_stored_byte_for_byte_like_the_plain_one(collector):
+    token = collector.token(WARD)
+    plain_id, gzip_id = str(uuid.uuid4()), str(uuid.uuid4())
+    plain = report_text(plain_id, indent=1)
+    assert post(collector, token, plain.encode()).status_code == 201
+    zipped = report_text(gzip_id, indent=1)
+    answer = post(collector, token, gzip.compress(zipped.encode()), **{"Content-Encoding": "gzip"})
+    assert answer.status_code == 201, answer.text
+    assert stored_body(collector.db_url, plain_id) == plain
+    assert stored_body(collector.db_url, gzip_id) == zipped
+    again = post(collector, token, gzip.compress(zipped.encode()), **{"Content-Encoding": "gzip"})
+    assert again.status_code == 200 and again.json()["status"] == "duplicate"
+
+
+def test_an_old_agents_plain_full_report_is_accepted_and_its_list_acknowledged(collector):
+    report_id = str(uuid.uuid4())
+    text = report_text(report_id)
+    answer = post(collector, collector.token(WARD), text.encode())
+    assert answer.status_code == 201
+    software = json.dumps(json.loads(text)["software"], ensure_ascii=False)
+    assert answer.json()["software_sha256"] == hashlib.sha256(software.encode()).hexdigest()
+
+
+def test_a_gzip_bomb_is_refused_without_inflating_it(collector):
+    inflater = zlib.compressobj(9, zlib.DEFLATED, 31)
+    bomb = inflater.compress(b'{"a": "') + b"".join(inflater.compress(b"\0" * 2**20) for _ in range(100))
+    bomb += inflater.flush()
+    assert len(bomb) < 200_000
+    token = collector.token(WARD)
+    before = _peak_rss(collector.proc.pid)
+    started = time.monotonic()
+    answer = post(collector, token, bomb, **{"Content-Encoding": "gzip"})
+    elapsed = time.monotonic() - started
+    assert answer.status_code == 413 and answer.json()["error"] == "too_large"
+    assert str(LIMIT) in answer.json()["message"]
+    assert elapsed < 10.0, f"a 100 MB bomb took {elapsed:.2f} s to refuse"
+    grown = _peak_rss(collector.proc.pid) - before
+    assert grown < 60 * 2**20, f"the collector's peak memory grew by {grown / 2**20:.0f} MiB"
+
+
+def _peak_rss(pid: int) -> int:
+    """The largest resident size any of the collector's processes ever had (VmHWM), in bytes."""
+    total = 0
+    for proc in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
+        for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                total = max(total, int(line.split()[1]) * 1024)
+    return total
+
+
+@pytest.mark.parametrize("headers, status, words", [
+    ({"Content-Encoding": "br"}, 415, "'br' is not accepted"),
+    ({"Content-Encoding": "gzip"}, 400, "gzip body is corrupt"),
+    ({SOFTWARE_HEADER: "not-a-digest"}, 400, "is not a SHA-256 digest"),
+])
+def test_bad_encodings_and_digests_are_refused_with_the_reason(collector, headers, status, words):
+    answer = post(collector, collector.token(WARD), report_text(str(uuid.uuid4())).encode(), **headers)
+    assert answer.status_code == status and words in answer.json()["message"], answer.text
+
+
+def test_a_body_with_both_a_list_and_a_digest_is_refused(collector):
+    text = report_text(str(uuid.uuid4()))
+    digest = bodies.split(text).sha256
+    answer = post(collector, collector.token(WARD), text.encode(), **{SOFTWARE_HEADER: digest})
+    assert answer.status_code == 400 and "send one or the other" in answer.json()["message"]
+
+
+def test_acknowledged_lists_are_kept_beside_the_delivery_state(tmp_path):
+    box = Outbox(tmp_path / "outbox")
+    for digest in ("a" * 64, "b" * 64, "a" * 64):
+        box.remember_software(digest)
+    again = Outbox(tmp_path / "outbox")  # the next run
+    assert again.acknowledged_software() == ("a" * 64, "b" * 64)
+    assert json.loads((tmp_path / "outbox" / ".state.json").read_text())["software_acknowledged"] == \
+        ["a" * 64, "b" * 64]
+    again.forget_software("a" * 64)
+    assert Outbox(tmp_path / "outbox").acknowledged_software() == ("b" * 64,)
