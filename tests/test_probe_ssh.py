@@ -20,6 +20,7 @@ from collector.store.engine import make_engine
 from collector.store.tables import devices
 from conftest import ROOT, cli, free_port, start_collector, stop
 from inventory.schema import validate_report
+from support.sshd import targets_file
 
 pytestmark = pytest.mark.integration
 
@@ -29,15 +30,6 @@ def agent_config(tmp_path: Path, url: str, token: str = "t0k3n-unused") -> Path:
     path.write_text(f'collector_url: {url}\nallow_insecure_http: true\nward_code: "00070"\ntoken: {token}\n'
                     f"outbox_dir: {tmp_path / 'outbox'}\ntimeout_seconds: 5\nconnect_timeout_seconds: 2\n")
     path.chmod(0o600)
-    return path
-
-
-def targets_file(tmp_path: Path, server, *extra_targets: str, known_hosts=None, target_extra: str = "") -> Path:
-    path = tmp_path / "targets.yaml"
-    path.write_text(f"connect_timeout_seconds: 5\ndefaults:\n  user: {server.user}\n"
-                    f"  key_file: {server.client_key}\n  known_hosts: {known_hosts or server.known_hosts}\n"
-                    f"targets:\n  - host: {server.host}\n    port: {server.port}\n{target_extra}"
-                    + "".join(extra_targets))
     return path
 
 

@@ -22,12 +22,11 @@ from agents.outbox import Outbox
 from agents.wire import SOFTWARE_HEADER, compact, software_part
 from collector.store import bodies
 from collector.store.engine import make_engine
-from conftest import cli, start_collector, stop
-from support.relay import Relay
+from conftest import start_collector, stop
+from support.relay import WARD, relay_to, run_agent, write_config
 from support.reports import windows_pc
 
 pytestmark = pytest.mark.integration
-WARD = "00070"
 LIMIT = 8 * 1024 * 1024  # the collector's default report limit
 
 
@@ -36,23 +35,6 @@ def no_proxies(monkeypatch):
     """Loopback traffic must not go through a proxy the environment names (the agent subprocesses inherit this)."""
     for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)
-
-
-def write_config(tmp_path: Path, url: str, token: str) -> Path:
-    path = tmp_path / "agent.yaml"
-    path.write_text(f'collector_url: {url}\nward_code: "{WARD}"\ntoken: {token}\nallow_insecure_http: true\n'
-                    f"outbox_dir: {tmp_path / 'outbox'}\ntimeout_seconds: 20\nconnect_timeout_seconds: 2\n"
-                    "retry_initial_seconds: 0\n")
-    path.chmod(0o600)
-    return path
-
-
-def run_agent(config: Path):
-    return cli("agents.cli", "run", "--config", str(config), timeout=120)
-
-
-def relay_to(collector) -> Relay:
-    return Relay(int(collector.url.rsplit(":", 1)[1]))
 
 
 def stored_body(db_url: str, report_id: str) -> str:

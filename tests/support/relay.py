@@ -10,6 +10,9 @@ import gzip
 import socket
 import threading
 from dataclasses import dataclass
+from pathlib import Path
+
+from conftest import cli
 
 
 @dataclass(frozen=True)
@@ -87,3 +90,26 @@ def _pump(source: socket.socket, sink: socket.socket, recorded) -> None:
         sink.shutdown(socket.SHUT_WR)
     except OSError:
         return
+
+
+WARD = "00070"
+
+
+def write_config(tmp_path: Path, url: str, token: str) -> Path:
+    """An agent configuration for unit WARD sending to ``url`` with ``token``."""
+    path = tmp_path / "agent.yaml"
+    path.write_text(f'collector_url: {url}\nward_code: "{WARD}"\ntoken: {token}\nallow_insecure_http: true\n'
+                    f"outbox_dir: {tmp_path / 'outbox'}\ntimeout_seconds: 20\nconnect_timeout_seconds: 2\n"
+                    "retry_initial_seconds: 0\n")
+    path.chmod(0o600)
+    return path
+
+
+def run_agent(config: Path):
+    """``hdc-agent run`` as a ward PC's schedule runs it."""
+    return cli("agents.cli", "run", "--config", str(config), timeout=120)
+
+
+def relay_to(collector) -> Relay:
+    """A relay in front of a collector process, recording what crosses the wire."""
+    return Relay(int(collector.url.rsplit(":", 1)[1]))

@@ -115,3 +115,13 @@ class SshServer:
                 self.proc.kill()
                 self.proc.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def targets_file(tmp_path: Path, server, *extra_targets: str, known_hosts=None, target_extra: str = "") -> Path:
+    """The SSH prober's targets file for ``server`` (a started SshServer) and any ``extra_targets``."""
+    path = tmp_path / "targets.yaml"
+    path.write_text(f"connect_timeout_seconds: 5\ndefaults:\n  user: {server.user}\n"
+                    f"  key_file: {server.client_key}\n  known_hosts: {known_hosts or server.known_hosts}\n"
+                    f"targets:\n  - host: {server.host}\n    port: {server.port}\n{target_extra}"
+                    + "".join(extra_targets))
+    return path
