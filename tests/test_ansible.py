@@ -4,7 +4,9 @@ The target is this machine through a real sshd on a loopback port, as root,
 with every path the role writes pointed into a temp directory; the agent
 comes from a wheel built from this checkout, its dependencies from a local
 wheelhouse (as on a ward without internet), its token from an Ansible Vault
-file, its ward code from the generated inventory.
+file, its ward code from the generated inventory. The target's Python is the
+distribution's own /usr/bin/python3 without `packaging`, as on a fresh
+Debian 12 or Ubuntu 24.04 server.
 """
 from __future__ import annotations
 
@@ -30,9 +32,9 @@ ANSIBLE = ROOT / "ansible"
 BIN = Path(sys.executable).parent
 PLAYBOOKS = sorted((ANSIBLE / "playbooks").glob("*.yml"))
 WARD = "00070"
-# The interpreter behind this venv: it runs the modules on the target and creates the agent's venv,
-# so the dependency wheels fetched for this Python fit it.
-PYTHON = os.path.realpath(sys._base_executable)
+# The distribution's own Python, as a fresh server has it: it runs the modules on the target and creates
+# the roles' virtual environments, so the dependency wheels are fetched for its version.
+PYTHON = "/usr/bin/python3"
 
 
 def tool(name: str) -> str:
@@ -47,6 +49,18 @@ def ansible_env(tmp: Path) -> dict:
                PATH=os.pathsep.join([str(BIN), os.environ.get("PATH", "")]))
     env.pop("ANSIBLE_VAULT_PASSWORD_FILE", None)
     return env
+
+
+def fresh_python_version() -> str:
+    """PYTHON's version, once it is known to be a fresh server's: no `packaging`, which Ansible's pip module needs."""
+    need(Path(PYTHON).exists(), f"{PYTHON} not installed (Debian package python3)")
+    probe = subprocess.run([PYTHON, "-c", "import sys; import ensurepip, venv; print('%d.%d' % sys.version_info[:2])"],
+                           capture_output=True, text=True, timeout=60)
+    need(probe.returncode == 0, f"{PYTHON} cannot make a virtual environment (Debian package python3-venv)")
+    packaging = subprocess.run([PYTHON, "-c", "import packaging"], capture_output=True, text=True, timeout=60)
+    assert packaging.returncode != 0, (f"{PYTHON} imports `packaging`: not a fresh server's Python "
+                                       "(apt-get remove python3-packaging)")
+    return probe.stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +80,8 @@ def wheelhouse(tmp_path_factory) -> dict:
     wheel, = (base / "dist").glob("hdc_readiness-*.whl")
     pins = [f"{name}=={metadata.version(name)}" for name in ("psutil", "PyYAML")]
     fetched = subprocess.run([*pip, "download", "-q", "--only-binary=:all:", "--no-deps", "-d", str(base / "deps"),
-                              *pins], capture_output=True, text=True, timeout=600)
+                              "--python-version", fresh_python_version(), *pins],
+                             capture_output=True, text=True, timeout=600)
     need(fetched.returncode == 0, f"cannot fetch the wheels of {', '.join(pins)}: {fetched.stderr[-300:]}")
     return {"wheel": wheel, "deps": base / "deps"}
 
