@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from conftest import ROOT, need
+from support.paths import path_without
 
 SCRIPT = ROOT / "tests" / "system-packages.sh"
 
@@ -58,22 +59,6 @@ def run_suite(tmp_path: Path, path: str, *args: str, require_real: bool = False)
                           cwd=tmp_path, env=env)
 
 
-def path_without(tmp_path: Path, *left_out: str) -> str:
-    """A PATH of symbolic links to every program on this PATH except ``left_out``."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for directory in reversed(os.environ.get("PATH", "").split(os.pathsep)):
-        if not os.path.isdir(directory):
-            continue
-        for name in os.listdir(directory):
-            target = os.path.join(directory, name)
-            if name not in left_out and os.access(target, os.X_OK) and not os.path.isdir(target):
-                link = bin_dir / name
-                link.unlink(missing_ok=True)
-                link.symlink_to(target)
-    return str(bin_dir)
-
-
 def test_script_lists_exactly_the_packages_dpkg_does_not_have():
     need(shutil.which("dpkg-query") is not None, "dpkg-query not installed (Debian package dpkg)")
     done = subprocess.run(["sh", str(SCRIPT), "--missing"], capture_output=True, text=True, timeout=120)
@@ -104,7 +89,7 @@ def test_run_names_missing_components_at_its_end_with_counts_and_the_command(tmp
 
 
 def test_run_without_dpkg_says_at_its_start_it_cannot_tell(tmp_path):
-    done = run_suite(tmp_path, path_without(tmp_path, "dpkg-query"))
+    done = run_suite(tmp_path, path_without(tmp_path / "bin", "dpkg-query"))
     output = done.stdout + done.stderr
     start = output.index("Not a Debian or Ubuntu machine: system-packages.sh cannot tell")
     assert start < output.index("sss.") < output.index("Skipped for a missing component: postgresql"), output
