@@ -101,3 +101,12 @@ def test_require_real_still_fails_instead_of_skipping(tmp_path):
     assert done.returncode == 1 and "3 failed, 1 passed" in output, output[-3000:]
     assert "required component missing (HDC_REQUIRE_REAL=1): runuser not installed" in output
     assert "postgresql (2 tests)" not in output
+
+
+def test_script_as_another_user_installs_nothing_and_says_it_needs_root():
+    need(os.geteuid() == 0 and shutil.which("runuser") is not None, "needs root and runuser (Debian package util-linux)")
+    as_nobody = ["runuser", "-u", "nobody", "--", "sh", str(SCRIPT)]
+    refused = subprocess.run(as_nobody, capture_output=True, text=True, timeout=60, cwd="/")
+    assert refused.returncode == 1 and "installing needs root" in refused.stderr and refused.stdout == "", refused
+    quiet = subprocess.run([*as_nobody, "--if-root"], capture_output=True, text=True, timeout=60, cwd="/")
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
