@@ -16,7 +16,11 @@ demo: $(VENV)/.collector
 # servers and subprocesses. PYTEST_WORKERS=0 runs it in one process.
 PYTEST_WORKERS ?= 2
 
+# First the house rules (lint), then the system packages the tests start for real, where this run may install
+# them (root, apt-get); elsewhere the run names the missing ones at its start and end
+# (tests/support/missing_components.py).
 test: lint
+	@sh tests/system-packages.sh --if-root
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The house rules (docs/architecture.md): import contracts, lint and import order, types.
@@ -30,16 +34,24 @@ bench: $(VENV)/.test
 	@mkdir -p var
 	@for b in bench/*.py; do echo "## $$b"; $(BIN)/python $$b || exit 1; echo; done | tee var/bench.md
 
+# An editable install, so the console scripts, the tests and `python -m collector.cli` all run this checkout.
+# setuptools then prints an "Editable installation." notice about folders named like the packages: that is
+# this layout on purpose (and `python -m` from here needs it), so that one notice is filtered out.
+PIP_INSTALL = PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet --disable-pip-version-check
+
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) || { echo "Cannot create a virtual environment: on Debian run 'apt-get install python3-venv' first." >&2; exit 1; }
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "Updating pip in $(VENV)..."
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 
 $(VENV)/.collector: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[collector]'
+	@echo "Installing hdc-readiness with the collector's dependencies into $(VENV) (a minute or so the first time)..."
+	@$(PIP_INSTALL) -e '.[collector]'
 	@touch $@
 
 $(VENV)/.test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@echo "Installing hdc-readiness with every test dependency into $(VENV) (a few minutes the first time)..."
+	@$(PIP_INSTALL) -e '.[test]'
 	@touch $@ $(VENV)/.collector
 
 clean:

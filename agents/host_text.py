@@ -13,12 +13,14 @@ the same machine:
   ``f_bavail`` times ``f_frsize``, as ``psutil.disk_usage``);
 - interfaces: names from /sys/class/net, MACs from their ``address`` files,
   addresses from ``ip -o addr show`` (psutil asks the kernel through getifaddrs);
+  without ``ip``, IPv6 addresses from /proc/net/if_inet6 and IPv4 ones unknown, with a note;
 - hostname, kernel release and architecture: ``uname -n -r -m``.
 
 Free space moves between two readings, of course; everything else is equal.
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Optional
 
@@ -90,8 +92,10 @@ class TextFacts:
         except OSError as exc:
             notes.append(f"network interfaces: /sys/class/net unreadable ({exc.strerror or exc})")
             return []
-        output = self._run(["ip", "-o", "addr", "show"], "network addresses", notes)
-        addresses = parse_ip_addr(output or "")
+        try:
+            addresses = parse_ip_addr(self.host.run(["ip", "-o", "addr", "show"]))
+        except CommandFailed as exc:
+            addresses = self._addresses_without_ip(exc, notes)
         table = {}
         for name in names:
             try:
@@ -100,6 +104,15 @@ class TextFacts:
                 mac = ""
             table[name] = (mac or None, addresses.get(name, []))
         return interface_list(table)
+
+    def _addresses_without_ip(self, failure: CommandFailed, notes: list) -> dict:
+        """Where ``ip`` cannot run (minimal and container images lack iproute2), the kernel's own table of
+        IPv6 addresses; IPv4 ones have no such file, so they stay unknown, and a note says so."""
+        text = self._read("/proc/net/if_inet6", "network IPv6 addresses", notes)
+        hint = " (Debian package iproute2)" if failure.missing else ""
+        found = "" if text is None else ", IPv6 ones read from /proc/net/if_inet6"
+        notes.append(f"network addresses: {failure}{hint}; IPv4 addresses unknown{found}")
+        return parse_if_inet6(text or "")
 
 
 def parse_meminfo(text: str, notes: list) -> Optional[int]:
@@ -150,4 +163,19 @@ def parse_ip_addr(text: str) -> dict:
             continue
         name = fields[1].split("@")[0]  # veth0@if5: the peer is not part of the name
         table.setdefault(name, []).append(fields[3].split("/")[0])
+    return table
+
+
+def parse_if_inet6(text: str) -> dict:
+    """/proc/net/if_inet6 (32 hex digits, index, prefix length, scope, flags, name) -> {interface: [address]}."""
+    table: dict = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) != 6 or len(fields[0]) != 32:
+            continue
+        try:
+            address = ipaddress.IPv6Address(bytes.fromhex(fields[0]))
+        except ValueError:
+            continue
+        table.setdefault(fields[5], []).append(str(address))
     return table

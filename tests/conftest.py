@@ -21,6 +21,13 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 REQUIRE_REAL = os.environ.get("HDC_REQUIRE_REAL") == "1"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Name the missing real components at the start and the end of the run (tests/support/missing_components.py)."""
+    from support.missing_components import register
+
+    register(config)
+
+
 def need(condition: bool, reason: str) -> None:
     """Skip when a real component is absent, but fail in CI where HDC_REQUIRE_REAL=1 promises it."""
     if condition:

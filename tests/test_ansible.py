@@ -4,7 +4,9 @@ The target is this machine through a real sshd on a loopback port, as root,
 with every path the role writes pointed into a temp directory; the agent
 comes from a wheel built from this checkout, its dependencies from a local
 wheelhouse (as on a ward without internet), its token from an Ansible Vault
-file, its ward code from the generated inventory.
+file, its ward code from the generated inventory. The target's Python is the
+distribution's own /usr/bin/python3 without `packaging`, as on a fresh
+Debian 12 or Ubuntu 24.04 server.
 """
 from __future__ import annotations
 
@@ -30,9 +32,9 @@ ANSIBLE = ROOT / "ansible"
 BIN = Path(sys.executable).parent
 PLAYBOOKS = sorted((ANSIBLE / "playbooks").glob("*.yml"))
 WARD = "00070"
-# The interpreter behind this venv: it runs the modules on the target and creates the agent's venv,
-# so the dependency wheels fetched for this Python fit it.
-PYTHON = os.path.realpath(sys._base_executable)
+# The distribution's own Python, as a fresh server has it: it runs the modules on the target and creates
+# the roles' virtual environments, so the dependency wheels are fetched for its version.
+PYTHON = "/usr/bin/python3"
 
 
 def tool(name: str) -> str:
@@ -47,6 +49,18 @@ def ansible_env(tmp: Path) -> dict:
                PATH=os.pathsep.join([str(BIN), os.environ.get("PATH", "")]))
     env.pop("ANSIBLE_VAULT_PASSWORD_FILE", None)
     return env
+
+
+def fresh_python_version() -> str:
+    """PYTHON's version, once it is known to be a fresh server's: no `packaging`, which Ansible's pip module needs."""
+    need(Path(PYTHON).exists(), f"{PYTHON} not installed (Debian package python3)")
+    probe = subprocess.run([PYTHON, "-c", "import sys; import ensurepip, venv; print('%d.%d' % sys.version_info[:2])"],
+                           capture_output=True, text=True, timeout=60)
+    need(probe.returncode == 0, f"{PYTHON} cannot make a virtual environment (Debian package python3-venv)")
+    packaging = subprocess.run([PYTHON, "-c", "import packaging"], capture_output=True, text=True, timeout=60)
+    assert packaging.returncode != 0, (f"{PYTHON} imports `packaging`: not a fresh server's Python "
+                                       "(apt-get remove python3-packaging)")
+    return probe.stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +80,8 @@ def wheelhouse(tmp_path_factory) -> dict:
     wheel, = (base / "dist").glob("hdc_readiness-*.whl")
     pins = [f"{name}=={metadata.version(name)}" for name in ("psutil", "PyYAML")]
     fetched = subprocess.run([*pip, "download", "-q", "--only-binary=:all:", "--no-deps", "-d", str(base / "deps"),
-                              *pins], capture_output=True, text=True, timeout=600)
+                              "--python-version", fresh_python_version(), *pins],
+                             capture_output=True, text=True, timeout=600)
     need(fetched.returncode == 0, f"cannot fetch the wheels of {', '.join(pins)}: {fetched.stderr[-300:]}")
     return {"wheel": wheel, "deps": base / "deps"}
 
@@ -154,6 +169,16 @@ def test_agent_role_installs_reports_reruns_unchanged_and_removes_everything(ssh
         message = refused.stdout + refused.stderr
         assert refused.returncode != 0 and "hdc_agent_ward_code (5 digits, quoted:" in message, message[-3000:]
         assert re.search(r'Got ward code \\?"70\\?"', message) and target.files() == []
+
+        # A Python that cannot make the virtual environment: the pre-check names the variable and the package.
+        missing = target.run("--check", "-e", json.dumps({"hdc_agent_python": str(tmp_path / "no-python3"),
+                                                          "hdc_agent_os_packages": []}))
+        message = re.sub(r"\s+", " ", missing.stdout + missing.stderr)
+        assert missing.returncode != 0, message[-3000:]
+        assert (f"hdc_agent_python {tmp_path / 'no-python3'} cannot create the agent's virtual environment: "
+                "there is no such file. It needs" in message), message[-3000:]
+        assert "the package python3-venv" in message and "hdc_agent_os_packages (now [])" in message
+        assert target.files() == []
 
         counts, output = target.play("--check")
         assert counts["changed"] > 0 and target.files() == [], "check mode must change nothing"
@@ -355,6 +380,76 @@ def test_collector_role_refuses_login_settings_serve_would_refuse(wheelhouse, tm
     for viewer in extra.get("hdc_collector_viewers", []):
         assert "password" not in viewer or viewer["password"] not in output  # refused, and still not shown
     assert not root.exists()
+
+
+def test_collector_role_says_what_is_missing_when_its_python_cannot_make_a_venv(wheelhouse, tmp_path):
+    python = tmp_path / "no-python3"
+    done, root = _collector_check_run(wheelhouse, tmp_path, {"hdc_collector_python": str(python),
+                                                             "hdc_collector_os_packages": []})
+    output = re.sub(r"\s+", " ", done.stdout + done.stderr)
+    assert done.returncode != 0, output[-3000:]
+    assert f"hdc_collector_python {python} cannot create the collector's virtual environment: " in output, output
+    assert "environment: there is no such file. It needs Python 3.9 or newer with the venv and ensurepip" in output
+    assert "the package python3-venv" in output and "hdc_collector_os_packages (now [])" in output
+    assert not root.exists()
+
+
+@pytest.mark.integration
+def test_collector_role_installs_reruns_unchanged_and_removes_everything(wheelhouse, tmp_path):
+    """For real, without its service (no systemd here): a throwaway system user, this machine's Python."""
+    need(os.geteuid() == 0 and shutil.which("useradd") is not None, "needs root and useradd (Debian package passwd)")
+    user, root = f"hdc-t{os.getpid()}", tmp_path / "target"
+    (root / "systemd").mkdir(parents=True)  # systemd's directory exists where the unit goes
+    hosts = tmp_path / "hosts.yml"
+    hosts.write_text(yaml.safe_dump({"all": {"children": {"hdc_collectors": {"hosts": {"target": {
+        "ansible_connection": "local", "ansible_python_interpreter": PYTHON}}}}}}))
+    settings = {"hdc_collector_wheel": str(wheelhouse["wheel"]), "hdc_collector_python": PYTHON,
+                "hdc_collector_user": user, "hdc_collector_prefix": str(root / "opt"),
+                "hdc_collector_config_dir": str(root / "etc"), "hdc_collector_state_dir": str(root / "var"),
+                "hdc_collector_operator_files_dir": str(root / "share"),
+                "hdc_collector_systemd_dir": str(root / "systemd"), "hdc_collector_manage_service": False}
+
+    def play(**extra) -> tuple[dict, str]:
+        variables = tmp_path / "vars.json"
+        variables.write_text(json.dumps({**settings, **extra}))
+        done = subprocess.run([tool("ansible-playbook"), "-i", str(hosts), "-e", f"@{variables}",
+                               str(ANSIBLE / "playbooks" / "collector.yml")],
+                              capture_output=True, text=True, timeout=900, cwd=ANSIBLE, env=ansible_env(tmp_path))
+        output = done.stdout + done.stderr
+        counts = recap(output)
+        assert (done.returncode, counts["failed"]) == (0, 0), output[-4000:]
+        return counts, output
+
+    try:
+        counts, _ = play()
+        assert counts["changed"] > 0
+        served = subprocess.run([str(root / "opt" / "bin" / "hdc-collector"), "serve", "--help"],
+                                capture_output=True, text=True, timeout=120)
+        assert served.returncode == 0 and "--port" in served.stdout, served.stderr
+        venv_python = (root / "opt" / "pyvenv.cfg").read_text()
+        assert f"executable = {os.path.realpath(PYTHON)}" in venv_python, venv_python
+        env_file = root / "etc" / "collector.env"
+        assert stat.S_IMODE(env_file.stat().st_mode) == 0o640 and env_file.stat().st_gid == pwd.getpwnam(user).pw_gid
+        assert (root / "systemd" / "hdc-collector.service").is_file()
+        assert (root / "share" / "alerts").is_dir() and (root / "share" / "prometheus-scrape.yml").is_file()
+
+        counts, output = play()
+        assert counts["changed"] == 0, output[-4000:]
+
+        counts, _ = play(hdc_collector_state="absent", hdc_collector_remove_data=True)
+        assert counts["changed"] > 0
+        assert [path for path in root.rglob("*") if not path.is_dir()] == []
+        for kept in ("opt", "etc", "var", "share"):
+            assert not (root / kept).exists(), kept
+    finally:
+        subprocess.run(["userdel", user], capture_output=True, timeout=60)
+        subprocess.run(["groupdel", user], capture_output=True, timeout=60)
+
+
+def test_roles_never_need_packaging_on_the_target():
+    """Ansible's pip module needs `packaging` in the target's Python; a fresh server has none."""
+    tasks = list((ANSIBLE / "roles").rglob("*.yml"))
+    assert tasks and not [path for path in tasks if re.search(r"^\s*(ansible\.builtin\.)?pip:", path.read_text(), re.M)]
 
 
 def test_collector_role_writes_viewers_once_and_passwords_only_when_asked(tmp_path):

@@ -7,13 +7,15 @@ import platform
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import psutil
 import pytest
 
-from conftest import need
+from conftest import ROOT, need
+from support.paths import path_without
 
 from agents import __version__
 from agents.builder import MAX_NOTES, PLACEHOLDER_WARD, Facts, build_report
@@ -22,7 +24,8 @@ from agents.linux_software import CommandFailed, prefetch, read_software, run_co
 from agents import probe_linux
 from agents.host import LocalHost
 from agents.host_psutil import PsutilFacts
-from agents.host_text import TextFacts, cores_from_cpuinfo, count_cpu_list, parse_df, parse_ip_addr, parse_meminfo
+from agents.host_text import (TextFacts, cores_from_cpuinfo, count_cpu_list, parse_df, parse_if_inet6, parse_ip_addr,
+                              parse_meminfo)
 from agents.probe_linux import probe
 from inventory.schema import validate_report
 
@@ -455,6 +458,7 @@ def test_text_parsers_on_recorded_output():
 
 def test_text_facts_of_this_machine_are_psutils():
     """What the SSH prober reads as text equals what the agent reads through psutil (free space aside)."""
+    need(shutil.which("ip") is not None, "ip not installed (Debian package iproute2)")
     text, local = TextFacts(LocalHost()), PsutilFacts()
     notes = []
     assert text.names(notes) == local.names(notes)
@@ -464,6 +468,51 @@ def test_text_facts_of_this_machine_are_psutils():
     strip = [{**i, "addresses": sorted(i["addresses"])} for i in text.interfaces(notes)]
     assert strip == [{**i, "addresses": sorted(i["addresses"])} for i in local.interfaces(notes)]
     assert notes == []
+
+
+def _ipv6(addresses: list) -> list:
+    return sorted(a for a in addresses if ":" in a)
+
+
+def test_agent_on_a_machine_without_ip_reports_its_interfaces_from_psutil(tmp_path):
+    """`hdc-agent inventory --print` as a real process whose PATH has every program of this one but `ip`."""
+    agent = Path(sys.executable).parent / "hdc-agent"
+    need(agent.exists(), "the hdc-agent console script is not installed (pip install .)")
+    done = subprocess.run([str(agent), "inventory", "--print"], capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, PATH=path_without(tmp_path / "bin", "ip")))
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert validate_report(report) == []
+    expected = PsutilFacts().interfaces([])
+    assert expected, "this machine has no interface but loopback: nothing to compare"
+    strip = [{**i, "addresses": sorted(i["addresses"])} for i in report["network"]["interfaces"]]
+    assert strip == [{**i, "addresses": sorted(i["addresses"])} for i in expected]
+    assert not any("ip " in note or "iproute2" in note for note in report["notes"]), report["notes"]
+
+
+def test_ssh_text_facts_without_ip_read_ipv6_from_proc_and_note_ipv4_unknown(tmp_path):
+    """The SSH prober's reading of a host without `ip`, in a real process without it on its PATH."""
+    need(Path("/proc/net/if_inet6").exists(), "no IPv6 in this kernel (/proc/net/if_inet6)")
+    script = ("import json; from agents.host import LocalHost; from agents.host_text import TextFacts; "
+              "notes = []; found = TextFacts(LocalHost()).interfaces(notes); print(json.dumps([found, notes]))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT,
+                          env=dict(os.environ, PATH=path_without(tmp_path / "bin", "ip")))
+    assert done.returncode == 0, done.stderr[-2000:]
+    found, notes = json.loads(done.stdout)
+    local = PsutilFacts().interfaces([])
+    assert [i["name"] for i in found] == [i["name"] for i in local]
+    assert [(i["mac"], _ipv6(i["addresses"])) for i in found] == [(i["mac"], _ipv6(i["addresses"])) for i in local]
+    assert notes == ["network addresses: ip not installed (Debian package iproute2); IPv4 addresses unknown, "
+                     "IPv6 ones read from /proc/net/if_inet6"]
+
+
+def test_if_inet6_parses_the_kernels_lines_and_skips_others():
+    text = ("fe8000000000000000fc00fffe000001 04 40 20 80     eth0\n"
+            "00000000000000000000000000000001 01 80 10 80       lo\n"
+            "fd000000000000000000000000000002 04 40 00 82     eth0\n"
+            "zz000000000000000000000000000002 04 40 00 82     eth1\n"
+            "garbage\n")
+    assert parse_if_inet6(text) == {"eth0": ["fe80::fc:ff:fe00:1", "fd00::2"], "lo": ["::1"]}
 
 
 # --- the builder ---------------------------------------------------------------
