@@ -23,7 +23,7 @@ README = ROOT / "README.md"
 DOC_FILES = [README, *sorted((ROOT / "docs").rglob("*.md"))]
 PROGRAMS = ("hdc-agent", "hdc-collector")
 # Options whose values are unit codes: an example must name real units, not made-up codes.
-UNIT_PARAMS = ("ward", "ward_code", "own_ward", "unit_codes")
+UNIT_OPTIONS = ("--ward", "--units", "--unit")
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^```(\w*)\s*$")
 
@@ -119,22 +119,26 @@ def _paths_need_not_exist(group: click.Group) -> Iterator[None]:
 def parse_collector(args: list[str]) -> click.Context:
     """Parse a command line with hdc-collector's real click objects without running it."""
     with _paths_need_not_exist(collector_main):
-        ctx = collector_main.make_context("hdc-collector", list(args), resilient_parsing=False)
+        ctx = collector_main.make_context("hdc-collector", list(args))
         command: click.Command = collector_main
         while isinstance(command, click.Group):
             # Click 8 keeps the subcommand and its arguments in _protected_args; Click 9 in args alone.
             rest = [*getattr(ctx, "_protected_args", []), *ctx.args]
             if not rest:
                 raise click.UsageError("a command is missing", ctx)
-            name, command, rest = command.resolve_command(ctx, rest)
+            name, sub, rest = command.resolve_command(ctx, rest)
+            assert sub is not None and name is not None  # resolve_command raises on an unknown command
+            command = sub
             ctx = command.make_context(name, rest, parent=ctx)
         return ctx
 
 
 def unit_code_problems(ctx: click.Context, codes: frozenset[str]) -> list[str]:
     problems = []
-    for key in UNIT_PARAMS:
-        value = ctx.params.get(key)
+    for param in ctx.command.params:
+        if not set(param.opts) & set(UNIT_OPTIONS):
+            continue
+        value = ctx.params.get(param.name or "")
         if isinstance(value, str) and "$" not in value:
             problems += [f"{code} is not a unit code" for code in value.split(",") if code not in codes]
     return problems
@@ -281,6 +285,7 @@ def test_check_catches_a_made_up_unit_code(unit_codes):
                          unit_codes) == "00073 is not a unit code"
     assert check_example("hdc-collector", ["simulate", "--url", "http://x", "--units", "00070,00082"],
                          unit_codes) == ""
+    assert check_example("hdc-collector", ["token", "create", "--ward", "70"], unit_codes) == "70 is not a unit code"
 
 
 def test_check_catches_unknown_commands_and_options(unit_codes):
