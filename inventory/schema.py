@@ -15,8 +15,9 @@ import math
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-CURRENT_VERSION = 2
-SUPPORTED_VERSIONS = (1, 2)
+# Version 3 added network and power equipment (hdc-agent probe-snmp); a PC's report is the same in 2 and 3.
+CURRENT_VERSION = 3
+SUPPORTED_VERSIONS = (1, 2, 3)
 
 
 class SchemaError(NamedTuple):
