@@ -107,9 +107,12 @@ def load_snmp_targets(path: Union[str, Path]) -> SnmpTargets:
         field, line = f"targets[{index}]", doc.line(items, index)
         item = doc.mapping(item, field, line, optional=_TARGET_KEYS)
         target = _target(doc, {**defaults, **item}, item, defaults, field, line, base, timeout, retries)
-        if target.label in seen:
-            doc.fail(line, f"{field}.address", f"{target.label} is listed twice (first on line {seen[target.label]})")
-        seen[target.label] = line
+        # One address may serve several agents by community or user (a proxy, a simulator); never twice the same.
+        key = (target.label, target.credentials.community, target.credentials.user)
+        if key in seen:
+            doc.fail(line, f"{field}.address", f"{target.label} is listed twice with the same credentials "
+                                               f"(first on line {seen[key]})")
+        seen[key] = line
         targets.append(target)
     return SnmpTargets(tuple(targets), int(_number(doc, root, "concurrency", "concurrency", 8, 1, 64, integer=True)))
 
