@@ -127,7 +127,8 @@ def _target(doc: DataFile, merged: dict, item: dict, defaults: dict, field: str,
             doc.fail(line, f"{field}.{key}", "required (here or under defaults)")
         return merged[key]
 
-    host, port = _address(doc, str(need("address")) if not isinstance(need("address"), bool) else "", item, field)
+    address = need("address")
+    host, port = _address(doc, address if isinstance(address, str) else "", item, field)
     version = str(need("version")).strip().lower()
     container, name = where("version")
     if version not in ("2c", "3"):

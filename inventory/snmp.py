@@ -180,11 +180,11 @@ def extract(values: Mapping[str, Value], enterprises: Optional[Enterprises] = No
     facts.printer = _printer(r) if r.has(_PRT) else None
     facts.ups = _ups(r)
     _identify(facts, r, vendor, chassis)
-    facts.device_class, facts.classified_by = classify(facts, r, vendor)
+    facts.device_class, facts.classified_by = _classify(facts, r, vendor)
     return facts
 
 
-def classify(facts: EquipmentFacts, r: _Reader, vendor: Optional[Vendor]) -> tuple[Optional[str], str]:
+def _classify(facts: EquipmentFacts, r: _Reader, vendor: Optional[Vendor]) -> tuple[Optional[str], str]:
     """The device class and the answer that decided it, strongest evidence first."""
     if r.has(_PRT) or any(v == _HR_PRINTER_TYPE for v in r.column(_HR_DEVICE_TYPE).values()):
         return "printer", "answers the Printer-MIB (1.3.6.1.2.1.43)"

@@ -1,4 +1,4 @@
-"""Report (schema version 3, the current one) of one piece of network or power equipment from its SNMP facts.
+"""Report (schema version 3) of one piece of network or power equipment from its SNMP facts.
 
 The report is an ordinary report for the collector: PC facts the device
 cannot have (CPU, disks, TPM, BIOS) stay unknown, the firmware stands in for
@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from .identity import Clues, Interface, device_identity
 from .report import empty_report
+from .schema import EQUIPMENT_VERSION
 from .snmp import EquipmentFacts
 
 _MAX_PORTS = 1024
@@ -28,6 +29,7 @@ def equipment_report(facts: EquipmentFacts, unit_code: str, agent_name: str, age
     officer's name is the one the unit knows the device by.
     """
     report = empty_report(unit_code, agent_name, agent_version, "snmp")
+    report["schema_version"] = EQUIPMENT_VERSION
     notes = list(facts.notes)
     hostname = (name or facts.sys_name or address)[:255]
     report["device"].update(hostname=hostname, serial=_clip(facts.serial, 128), manufacturer=_clip(facts.vendor, 128),
