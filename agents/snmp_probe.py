@@ -59,7 +59,8 @@ class SnmpResult(NamedTuple):
 
     def line(self) -> str:
         if self.ok:
-            return f"ok      {self.target.label}  {self.summary}  device {self.device_id}  report {self.report_id} queued"
+            return (f"ok      {self.target.label}  {self.summary}  device {self.device_id}  "
+                    f"report {self.report_id} queued")
         return f"FAILED  {self.message}"
 
 

@@ -583,7 +583,8 @@ _REQUIRED: Mapping[str, Callable[[Rule, date], str]] = {
     "max_device_age_years": lambda rule, as_of: f"≥ {_years_before(as_of, rule.params['max']).isoformat()}",
     "equipment_supported": lambda rule, as_of: f"supported on {as_of.isoformat()}",
     "min_uplink_speed": lambda rule, as_of: f"≥ {_speed(rule.params['min_mbps'])}",
-    "max_slow_ports": lambda rule, as_of: f"≤ {rule.params['max_percent']}% at ≤ {rule.params.get('slow_mbps', 100)} Mbit/s",
+    "max_slow_ports":
+        lambda rule, as_of: f"≤ {rule.params['max_percent']}% at ≤ {rule.params.get('slow_mbps', 100)} Mbit/s",
     "ups_battery": lambda rule, as_of: "normal, no replacement needed",
     "min_ups_runtime": lambda rule, as_of: f"≥ {rule.params['min_minutes']} min",
     "printer_supplies": lambda rule, as_of: "no supply empty",

@@ -66,8 +66,8 @@ def load_equipment_eol(path: Optional[Path] = None) -> EquipmentEol:
         if not link.startswith("https://"):
             f.fail(f.line(raw, "source"), f"{name}.source", "expected the https:// page the date comes from")
         entries.append(EolEntry(f.text(raw, "vendor", f"{name}.vendor"), kinds[0], pattern,
-                                f.text(raw, "what", f"{name}.what"), f.day(raw, "end_of_support", f"{name}.end_of_support"),
-                                link))
+                                f.text(raw, "what", f"{name}.what"),
+                                f.day(raw, "end_of_support", f"{name}.end_of_support"), link))
     return EquipmentEol(tuple(entries))
 
 

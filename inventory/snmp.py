@@ -298,8 +298,9 @@ def _ports(r: _Reader) -> list:
         low = r.number(f"{_IF_SPEED}.{index}", "ifSpeed")
         speed = high if high else (low // 1_000_000 if low and low < 4_294_967_295 else None)
         kind = r.number(f"{_IF_TYPE}.{index}", "ifType") if index in types else None
-        out.append(Port(int(index), name, kind, _ADMIN.get(r.number(f"{_IF_ADMIN}.{index}", "ifAdminStatus"), "unknown"),
-                        _OPER.get(r.number(f"{_IF_OPER}.{index}", "ifOperStatus"), "unknown"),
+        admin = _ADMIN.get(r.number(f"{_IF_ADMIN}.{index}", "ifAdminStatus"), "unknown")
+        out.append(Port(int(index), name, kind, admin, _OPER.get(r.number(f"{_IF_OPER}.{index}", "ifOperStatus"),
+                                                                 "unknown"),
                         speed if speed and speed > 0 else None, _mac(r.values.get(f"{_IF_MAC}.{index}"))))
     return out
 

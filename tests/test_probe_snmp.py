@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from agents.outbox import Outbox
+from agents.snmp_targets import SnmpTargetsError, load_snmp_targets
 from conftest import ROOT, SHARED_DATA, cli, need
 from inventory.schema import validate_report
 from support.snmpsim import DEBIAN_PYTHON, SNMPD, Snmpd, Snmpsim, free_udp_port, snmpsim_venv
@@ -168,3 +169,29 @@ def test_bad_targets_files_are_one_line_errors(tmp_path):
     assert done.returncode == 2 and "field 'targets[0].address': port '99999'" in done.stderr
     done = probe(tmp_path, "  - address: 10.0.0.1\n    version: 1\n    community_file: x\n", config)
     assert done.returncode == 2 and "field 'targets[0].version': 1 is not 2c or 3" in done.stderr
+
+
+def test_snmpv3_targets_are_checked_before_sending(tmp_path):
+    secret(tmp_path, "auth", "long-enough-key")
+    secret(tmp_path, "short", "2short")
+    head = "defaults:\n  version: 3\n  user: ro\n  auth_protocol: sha256\n  priv_protocol: aes128\n"
+
+    def load(targets: str):
+        path = tmp_path / "targets.yaml"
+        path.write_text(head + "targets:\n" + targets)
+        return load_snmp_targets(path)
+
+    loaded = load("  - address: '[::1]:1161'\n    auth_key_file: auth\n    priv_key_file: auth\n    retries: 0\n")
+    target = loaded.targets[0]
+    assert (target.host, target.port, target.label, target.retries, target.timeout) == ("::1", 1161, "[::1]:1161", 0, 2)
+    assert "long-enough-key" not in repr(target)  # secrets never reach a message by accident
+    with pytest.raises(SnmpTargetsError, match=r"line 7: field 'targets\[0\].priv_key_file': required"):
+        load("  - address: h\n    auth_key_file: auth\n")
+    with pytest.raises(SnmpTargetsError, match=r"line 9: field 'targets\[0\].priv_key_file': .*shorter than 8"):
+        load("  - address: h\n    auth_key_file: auth\n    priv_key_file: short\n")
+    with pytest.raises(SnmpTargetsError, match=r"line 5: field 'defaults.priv_protocol': 'rot13' is not one of"):
+        head = head.replace("aes128", "rot13")
+        load("  - address: h\n    auth_key_file: auth\n    priv_key_file: auth\n")
+    with pytest.raises(SnmpTargetsError, match=r"field 'targets\[0\].community_file': does not apply to SNMP "
+                                              r"version 3"):
+        load("  - address: h\n    community_file: auth\n")

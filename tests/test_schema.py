@@ -173,7 +173,8 @@ def test_version_2_reachability_messages_name_the_field(mutate, field, words):
 
 
 def test_unknown_and_missing_versions_are_named():
-    assert str(validate_report({"schema_version": 7})[0]) == "schema_version: version 7 is not supported; supported: 1, 2, 3"
+    assert str(validate_report({"schema_version": 7})[0]) == \
+        "schema_version: version 7 is not supported; supported: 1, 2, 3"
     with pytest.raises(ValueError, match="no report schema version 4; published: 1, 2, 3"):
         schema_document(4)
     assert validate_report({})[0].field == "schema_version"
