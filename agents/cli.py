@@ -92,6 +92,17 @@ def _parser() -> argparse.ArgumentParser:
     ssh.add_argument("--config", metavar="FILE", required=True,
                      help="the agent's YAML configuration (collector, ward token, outbox)")
     ssh.set_defaults(handler=_probe_ssh)
+    snmp = commands.add_parser("probe-snmp", help="inventory network and power equipment over SNMP (read-only), "
+                                                  "queue and deliver one report per device (needs "
+                                                  "hdc-readiness[snmp])",
+                               epilog=_EPILOG + f"; {EXIT_ACTION} also when a device refused the credentials, "
+                                                 f"{EXIT_RETRY} when a device did not answer")
+    snmp.add_argument("--targets", metavar="FILE", required=True,
+                      help="YAML list of devices: address, version (2c or 3), community_file or SNMPv3 user and "
+                           "key files, name, location (see docs/snmp.md)")
+    snmp.add_argument("--config", metavar="FILE", required=True,
+                      help="the agent's YAML configuration (collector, unit token, outbox); reports go to its unit")
+    snmp.set_defaults(handler=_probe_snmp)
     return parser
 
 
@@ -156,6 +167,36 @@ def _probe_ssh(args: argparse.Namespace) -> int:
     if failed:
         code = max(code, EXIT_ACTION if any(r.action for r in failed) else EXIT_RETRY)
         sys.stderr.write(f"hdc-agent: {len(failed)} of {len(results)} hosts failed: "
+                         f"{', '.join(r.target.label for r in failed)}\n")
+    return code
+
+
+def _probe_snmp(args: argparse.Namespace) -> int:
+    """Every device is read (a silent one costs only itself), then the outbox is delivered once."""
+    from .sender import Sender, deliver
+    from .snmp_probe import SnmpUnavailable, probe_snmp_targets, pysnmp_module
+    from .snmp_targets import load_snmp_targets
+
+    config = _load_config(args.config)
+    targets = load_snmp_targets(args.targets)
+    try:
+        pysnmp_module()
+    except SnmpUnavailable as exc:
+        return _fail(str(exc), EXIT_ACTION)
+    outbox = _outbox(config)
+    results = probe_snmp_targets(targets, config, outbox)
+    for result in results:
+        print(result.line())
+    failed = [r for r in results if not r.ok]
+    print(f"{len(results) - len(failed)} of {len(results)} devices read")
+    summary = deliver(outbox, Sender.from_config(config))
+    code = EXIT_OK
+    if summary.remaining or summary.rejected:
+        code, reason = _explain(summary, outbox)
+        sys.stderr.write(f"hdc-agent: {reason}\n")
+    if failed:
+        code = max(code, EXIT_ACTION if any(r.action for r in failed) else EXIT_RETRY)
+        sys.stderr.write(f"hdc-agent: {len(failed)} of {len(results)} devices failed: "
                          f"{', '.join(r.target.label for r in failed)}\n")
     return code
 

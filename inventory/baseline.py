@@ -19,7 +19,8 @@ from typing import Any, Mapping, Optional, Sequence
 from .datafile import DataFile, DataFileError, decode, read_bytes
 
 DEFAULT_BASELINE = "baseline.yaml"
-DEVICE_CLASSES = ("workstation", "laptop", "server", "virtual_machine", "other")
+DEVICE_CLASSES = ("workstation", "laptop", "server", "virtual_machine", "other",
+                  "switch", "router", "firewall", "access_point", "printer", "ups", "nas")
 SEVERITIES = ("hard", "soft")
 OS_FAMILIES = ("windows", "linux", "macos", "other")
 
@@ -80,6 +81,15 @@ KINDS: Mapping[str, _Kind] = MappingProxyType({
     "secure_boot": _Kind("Secure Boot", "Secure Boot"),
     "win11_cpu": _Kind("CPU hỗ trợ Windows 11", "CPU supported by Windows 11"),
     "max_device_age_years": _Kind("Tuổi thiết bị", "Device age", ("max",)),
+    # Network and power equipment (report schema 3, network_device section).
+    "equipment_supported": _Kind("Thiết bị và firmware còn được hãng hỗ trợ",
+                                 "Equipment and firmware still supported by the vendor"),
+    "min_uplink_speed": _Kind("Tốc độ đường uplink", "Uplink speed", ("min_mbps",)),
+    "max_slow_ports": _Kind("Tỷ lệ cổng chạy 100 Mbit/s trở xuống", "Share of ports at 100 Mbit/s or less",
+                            ("max_percent",), ("slow_mbps",)),
+    "ups_battery": _Kind("Ắc quy UPS", "UPS battery"),
+    "min_ups_runtime": _Kind("Thời gian lưu điện của UPS", "UPS runtime on battery", ("min_minutes",)),
+    "printer_supplies": _Kind("Vật tư máy in", "Printer supplies"),
 })
 _COMMON = ("id", "kind", "severity")
 _COMMON_OPTIONAL = ("os_family", "title_vi", "title_en")
@@ -167,11 +177,15 @@ def _parse_param(f: DataFile, raw: Mapping[str, Any], key: str, kind: str, field
         if not isinstance(value, str) or not _VERSION.match(value):
             f.fail(line, field, f"{value!r} is not a TPM version such as '2.0' (quote it)")
         return value
+    if key == "max_percent":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+            f.fail(line, field, f"{value!r} is not a whole percentage from 0 to 100")
+        return value
     if key == "max":
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 100:
             f.fail(line, field, f"{value!r} is not a number of years from 0 to 100")
         return float(value)
-    # min_logical_cores.min and os_supported.min_days_left: whole numbers in a sane range.
+    # min_logical_cores.min, os_supported.min_days_left, Mbit/s and minutes: whole numbers in a sane range.
     lowest, highest = (1, 65536) if key == "min" else (0, 36500)
     if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= highest:
         f.fail(line, field, f"{value!r} is not a whole number from {lowest} to {highest}")
@@ -226,7 +240,9 @@ def parse_baseline(text: str, source: str, fingerprint: str) -> Baseline:
             if cls not in DEVICE_CLASSES:
                 f.fail(f.line(classes, cls), field,
                        f"{cls!r} is not a device class; known: {', '.join(DEVICE_CLASSES)}")
-            sections[cls] = f.mapping(section, field, f.line(classes, cls), (), ("extends", "rules"))
+            sections[cls] = f.mapping(section, field, f.line(classes, cls), (), ("extends", "rules", "skip_default"))
+            if not isinstance(sections[cls].get("skip_default", False), bool):
+                f.fail(f.line(sections[cls], "skip_default"), f"{field}.skip_default", "expected true or false")
             own[cls] = _parse_rule_list(f, sections[cls], field)
     resolved = {cls: _resolve(f, cls, sections, own, default, ()) for cls in DEVICE_CLASSES}
     _check_consistency(f, resolved)
@@ -246,6 +262,8 @@ def _resolve(f: DataFile, cls: str, sections: Mapping[str, Mapping[str, Any]],
         if parent == cls or parent in chain:
             f.fail(line, field, "classes extend each other in a circle: " + " -> ".join((*chain, cls, parent)))
         inherited = _resolve(f, parent, sections, own, default, (*chain, cls))
+    elif section.get("skip_default"):
+        inherited = []  # equipment: the PC defaults (the OS's end of support) do not apply
     else:
         inherited = list(default)
     rules = list(inherited)

@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable, Mapping, NamedTuple, Optional
 from .baseline import Baseline, Rule, format_size
 from .cpu import win11_cpu_support
 from .lifecycle import Lifecycle, load_lifecycle
+from .network_eol import EquipmentEol, shipped_equipment_eol
 
 OUTCOMES = ("pass", "fail", "unknown", "not_applicable")
 STATUSES = ("ready", "ready_with_conditions", "not_ready", "unknown")
@@ -91,9 +92,9 @@ def status_of(results: Iterable[RuleResult]) -> str:
 
 
 def evaluate(report: Mapping[str, Any], baseline: Baseline, as_of: date,
-             lifecycle: Optional[Lifecycle] = None) -> Verdict:
-    """Judge ``report`` by the rules of its device class on ``as_of``; the shipped lifecycle table by default."""
-    facts = _Facts(report, as_of, lifecycle or _default_lifecycle())
+             lifecycle: Optional[Lifecycle] = None, equipment_eol: Optional[EquipmentEol] = None) -> Verdict:
+    """Judge ``report`` by the rules of its device class on ``as_of``; the shipped lifecycle tables by default."""
+    facts = _Facts(report, as_of, lifecycle or _default_lifecycle(), equipment_eol or shipped_equipment_eol())
     device_class = _text(_at(report, "device", "class")) or "other"
     results = tuple(_judge(rule, facts) for rule in baseline.rules_for(device_class))
     return Verdict(status_of(results), results, device_class, baseline.name, baseline.fingerprint, as_of)
@@ -125,8 +126,9 @@ def _text(value: Any) -> Optional[str]:
 class _Facts:
     """Typed, tolerant reads of the report: anything missing or malformed is None."""
 
-    def __init__(self, report: Mapping[str, Any], as_of: date, lifecycle: Lifecycle):
-        self.report, self.as_of, self.lifecycle = report, as_of, lifecycle
+    def __init__(self, report: Mapping[str, Any], as_of: date, lifecycle: Lifecycle,
+                 equipment_eol: EquipmentEol):
+        self.report, self.as_of, self.lifecycle, self.equipment_eol = report, as_of, lifecycle, equipment_eol
         os = _at(report, "os")
         self.os: Mapping[str, Any] = os if isinstance(os, Mapping) else {}
         self.os_family = _text(self.os.get("family")) or "other"
@@ -423,6 +425,130 @@ def _device_age(rule: Rule, facts: _Facts) -> _Judgement:
                       "limit — plan its replacement")
 
 
+# --------------------------------------------------------------------------- network and power equipment
+
+_NO_SNMP = _Judgement("unknown", None, "Báo cáo không có dữ liệu SNMP của thiết bị — kiểm tra hdc-agent probe-snmp",
+                      "The report has no SNMP facts of the device — check hdc-agent probe-snmp")
+
+
+def _equipment_supported(rule: Rule, facts: _Facts) -> _Judgement:
+    """The earliest end of support among the model's and the firmware's entries in network-eol.yaml."""
+    vendor, model = _text(facts.get("device", "manufacturer")), _text(facts.get("device", "model"))
+    firmware = _text(facts.get("network_device", "firmware"))
+    found = facts.equipment_eol.matches(vendor, model, firmware)
+    label = " ".join(filter(None, (vendor, model))) or "Thiết bị"
+    label_en = " ".join(filter(None, (vendor, model))) or "The device"
+    if not found:
+        return _Judgement("unknown", None,
+                          f"{label}: chưa có trong bảng thời hạn hỗ trợ thiết bị mạng — kiểm tra trên trang của hãng",
+                          f"{label_en}: not in the equipment end-of-support table — check the vendor's page")
+    entry = found[0]
+    measured = f"{entry.what}: {entry.end_of_support.isoformat()}"
+    if entry.end_of_support >= facts.as_of:
+        return _Judgement("pass", measured, f"{entry.what} còn được hãng hỗ trợ đến {_vi_date(entry.end_of_support)}",
+                          f"{entry.what} is supported until {entry.end_of_support.isoformat()}")
+    return _Judgement("fail", measured,
+                      f"{entry.what} đã hết hỗ trợ của hãng ngày {_vi_date(entry.end_of_support)} (nguồn: "
+                      f"{entry.source}) — đưa vào kế hoạch thay thế hoặc nâng cấp",
+                      f"{entry.what} reached the end of vendor support on {entry.end_of_support.isoformat()} "
+                      f"(source: {entry.source}) — plan its replacement or upgrade")
+
+
+def _speed(mbps: int) -> str:
+    return f"{_number(mbps / 1000)} Gbit/s" if mbps >= 1000 else f"{mbps} Mbit/s"
+
+
+def _uplink(rule: Rule, facts: _Facts) -> _Judgement:
+    if not isinstance(facts.get("network_device"), Mapping):
+        return _NO_SNMP
+    fastest, need = _int(facts.get("network_device", "ports", "fastest_up_mbps")), rule.params["min_mbps"]
+    if fastest is None:
+        return _Judgement("unknown", None, "Không đọc được tốc độ cổng đang hoạt động (IF-MIB) — kiểm tra quyền "
+                                           "đọc SNMP của thiết bị",
+                          "No speed of a port that is up was read (IF-MIB) — check the device's SNMP view")
+    if fastest >= need:
+        return _Judgement("pass", _speed(fastest), f"Cổng nhanh nhất đang hoạt động chạy {_speed(fastest)}, đạt "
+                                                   f"mức tối thiểu {_speed(need)}",
+                          f"Fastest port up runs at {_speed(fastest)}, at least {_speed(need)} required")
+    return _Judgement("fail", _speed(fastest),
+                      f"Đường uplink nhanh nhất chỉ {_speed(fastest)}, yêu cầu tối thiểu {_speed(need)} — nâng "
+                      "cấp thiết bị hoặc đường kết nối",
+                      f"The fastest link up runs at only {_speed(fastest)}, minimum {_speed(need)} — upgrade the "
+                      "device or the link")
+
+
+def _slow_ports(rule: Rule, facts: _Facts) -> _Judgement:
+    ports = facts.get("network_device", "ports", "list")
+    if not isinstance(ports, list):
+        return _NO_SNMP
+    slow_limit, most = rule.params.get("slow_mbps", 100), rule.params["max_percent"]
+    speeds = [_int(p.get("speed_mbps")) for p in ports if isinstance(p, Mapping) and p.get("oper") == "up"
+              and p.get("admin") == "up" and p.get("type") in (6, 62, 69, 117)]
+    speeds = [s for s in speeds if s is not None]
+    if not speeds:
+        return _Judgement("unknown", None, "Không có cổng Ethernet nào đang hoạt động đọc được tốc độ",
+                          "No Ethernet port that is up reported its speed")
+    slow = sum(1 for s in speeds if s <= slow_limit)
+    share = round(100 * slow / len(speeds))
+    measured = f"{slow}/{len(speeds)} ({share}%)"
+    if share <= most:
+        return _Judgement("pass", measured, f"{slow}/{len(speeds)} cổng đang hoạt động chạy ≤ {slow_limit} Mbit/s, "
+                                            f"trong giới hạn {most}%",
+                          f"{slow} of {len(speeds)} ports up run at {slow_limit} Mbit/s or less, within {most}%")
+    return _Judgement("fail", measured, f"{slow}/{len(speeds)} cổng đang hoạt động ({share}%) chỉ chạy ≤ "
+                                        f"{slow_limit} Mbit/s, vượt giới hạn {most}% — thay switch hoặc kiểm tra cáp",
+                      f"{slow} of {len(speeds)} ports up ({share}%) run at {slow_limit} Mbit/s or less, over "
+                      f"{most}% — replace the switch or check the cabling")
+
+
+def _ups_battery(rule: Rule, facts: _Facts) -> _Judgement:
+    ups = facts.get("network_device", "ups")
+    if not isinstance(ups, Mapping):
+        return _Judgement("unknown", None, "UPS không trả lời thông tin ắc quy (UPS-MIB hoặc MIB của hãng)",
+                          "The UPS answered no battery facts (UPS-MIB or the vendor's MIB)")
+    status, replace = ups.get("battery_status"), ups.get("replace_battery")
+    if replace == "yes" or status in ("depleted", "fault"):
+        measured = "replace" if replace == "yes" else status
+        return _Judgement("fail", measured, "Ắc quy UPS cần thay (UPS báo hỏng hoặc cạn) — thay ắc quy",
+                          "The UPS battery needs replacing (the UPS reports it bad or depleted) — replace it")
+    if status == "low":
+        return _Judgement("fail", "low", "Ắc quy UPS đang yếu — kiểm tra nguồn điện vào và ắc quy",
+                          "The UPS battery is low — check the mains input and the battery")
+    if status == "normal" or replace == "no":
+        return _Judgement("pass", status if status == "normal" else "no replacement needed",
+                          "Ắc quy UPS bình thường", "The UPS battery is fine")
+    return _Judgement("unknown", None, "UPS không báo trạng thái ắc quy — kiểm tra trên màn hình của UPS",
+                      "The UPS does not report its battery state — check its display")
+
+
+def _ups_runtime(rule: Rule, facts: _Facts) -> _Judgement:
+    minutes, need = _int(facts.get("network_device", "ups", "runtime_minutes")), rule.params["min_minutes"]
+    if minutes is None:
+        return _Judgement("unknown", None, "UPS không báo thời gian lưu điện còn lại",
+                          "The UPS does not report its remaining runtime")
+    if minutes >= need:
+        return _Judgement("pass", f"{minutes} min", f"UPS lưu điện được {minutes} phút, đạt mức tối thiểu {need} phút",
+                          f"The UPS runs {minutes} minutes on battery, at least {need} required")
+    return _Judgement("fail", f"{minutes} min", f"UPS chỉ lưu điện được {minutes} phút, yêu cầu tối thiểu {need} phút "
+                                                "— thay ắc quy hoặc giảm tải",
+                      f"The UPS runs only {minutes} minutes on battery, minimum {need} — replace the battery or "
+                      "reduce the load")
+
+
+def _printer_supplies(rule: Rule, facts: _Facts) -> _Judgement:
+    supplies = facts.get("network_device", "printer", "supplies")
+    if not isinstance(supplies, list) or not supplies:
+        return _Judgement("unknown", None, "Máy in không báo mức vật tư (Printer-MIB)",
+                          "The printer does not report its supplies (Printer-MIB)")
+    empty = [str(s.get("name")) for s in supplies if isinstance(s, Mapping) and s.get("state") == "empty"]
+    if empty:
+        names = ", ".join(empty)
+        return _Judgement("fail", f"empty: {names}"[:200], f"Vật tư đã hết: {names} — thay mới",
+                          f"Supplies empty: {names} — replace them")
+    return _Judgement("pass", f"{len(supplies)} supplies, none empty", "Không có vật tư nào đã hết",
+                      "No supply is empty")
+
+
 _JUDGES: Mapping[str, Callable[[Rule, _Facts], _Judgement]] = {
     "min_memory": _size,
     "min_system_disk": _size,
@@ -435,6 +561,12 @@ _JUDGES: Mapping[str, Callable[[Rule, _Facts], _Judgement]] = {
     "secure_boot": _secure_boot,
     "win11_cpu": _win11_cpu,
     "max_device_age_years": _device_age,
+    "equipment_supported": _equipment_supported,
+    "min_uplink_speed": _uplink,
+    "max_slow_ports": _slow_ports,
+    "ups_battery": _ups_battery,
+    "min_ups_runtime": _ups_runtime,
+    "printer_supplies": _printer_supplies,
 }
 
 _REQUIRED: Mapping[str, Callable[[Rule, date], str]] = {
@@ -449,4 +581,11 @@ _REQUIRED: Mapping[str, Callable[[Rule, date], str]] = {
     "secure_boot": lambda rule, as_of: "enabled",
     "win11_cpu": lambda rule, as_of: "Windows 11 CPU",
     "max_device_age_years": lambda rule, as_of: f"≥ {_years_before(as_of, rule.params['max']).isoformat()}",
+    "equipment_supported": lambda rule, as_of: f"supported on {as_of.isoformat()}",
+    "min_uplink_speed": lambda rule, as_of: f"≥ {_speed(rule.params['min_mbps'])}",
+    "max_slow_ports":
+        lambda rule, as_of: f"≤ {rule.params['max_percent']}% at ≤ {rule.params.get('slow_mbps', 100)} Mbit/s",
+    "ups_battery": lambda rule, as_of: "normal, no replacement needed",
+    "min_ups_runtime": lambda rule, as_of: f"≥ {rule.params['min_minutes']} min",
+    "printer_supplies": lambda rule, as_of: "no supply empty",
 }

@@ -16,7 +16,10 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 CURRENT_VERSION = 2
-SUPPORTED_VERSIONS = (1, 2)
+SUPPORTED_VERSIONS = (1, 2, 3)
+# Network and power equipment (hdc-agent probe-snmp) reports in version 3. PCs keep writing version 2, a
+# subset of it, so an agent upgraded before its collector is not refused.
+EQUIPMENT_VERSION = 3
 
 
 class SchemaError(NamedTuple):

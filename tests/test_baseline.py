@@ -8,6 +8,7 @@ import pytest
 
 from inventory.baseline import (DEVICE_CLASSES, BaselineError, format_size, load_baseline, parse_baseline,
                                 parse_size)
+from inventory.snmp_vendors import EQUIPMENT_CLASSES
 
 GiB = 1024 ** 3
 
@@ -25,8 +26,10 @@ def test_shipped_baseline_identity(shipped):
     data = resources.files("inventory").joinpath("data/baseline.yaml").read_bytes()
     assert shipped.name == "hanoi-2025"
     assert shipped.fingerprint == hashlib.sha256(data).hexdigest()
-    assert shipped.rule_ids() == ["cpu_cores", "device_age", "memory", "os_supported", "secure_boot", "ssd",
-                                  "system_disk", "system_disk_free", "tpm", "uefi", "win11_cpu"]
+    assert shipped.rule_ids() == ["cpu_cores", "device_age", "equipment_supported", "memory", "os_supported",
+                                  "printer_supplies", "secure_boot", "slow_ports", "ssd", "system_disk",
+                                  "system_disk_free", "tpm", "uefi", "uplink_speed", "ups_battery", "ups_runtime",
+                                  "win11_cpu"]
 
 
 def test_shipped_workstation_rules(shipped):
@@ -57,7 +60,8 @@ def test_shipped_server_rules(shipped):
 
 def test_every_class_gets_the_default_rule_and_unknown_classes_get_other(shipped):
     for cls in DEVICE_CLASSES:
-        assert "os_supported" in _rules(shipped, cls)
+        # Network and power equipment skips the PC defaults (skip_default): no OS end of support to judge.
+        assert ("os_supported" in _rules(shipped, cls)) == (cls not in EQUIPMENT_CLASSES)
     assert shipped.rules_for("toaster") == shipped.rules_for("other")
 
 

@@ -295,6 +295,7 @@ SIZES = _maybe(st.integers(0, 2 ** 44))
 def reports(draw):
     r = empty_report("00070", "prop", "1", draw(st.sampled_from(["agent", "ssh", "glpi", "simulator"])))
     r["device"].update(id="d", hostname="h", **{"class": draw(st.sampled_from(DEVICE_CLASSES))})
+    r["schema_version"] = 3  # the version that knows every class (equipment too)
     cpu = r["hardware"]["cpu"]
     cpu["vendor"] = draw(_maybe(st.sampled_from(["GenuineIntel", "AuthenticAMD", "HygonGenuine", "x"])))
     cpu["family"] = draw(_maybe(st.integers(0, 1024)))

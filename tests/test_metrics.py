@@ -29,8 +29,9 @@ from support.exposition import exposed_names, promtool_check
 
 UNITS = "code,name,kind\n00070,Hoàn Kiếm,phuong\n00082,Cửa Nam,phuong\n00004,Ba Đình,phuong\n"
 WARDS = ("00070", "00082", "00004")
-RULES = ("cpu_cores", "device_age", "memory", "os_supported", "secure_boot", "ssd", "system_disk",
-         "system_disk_free", "tpm", "uefi", "win11_cpu")
+RULES = ("cpu_cores", "device_age", "equipment_supported", "memory", "os_supported", "printer_supplies",
+         "secure_boot", "slow_ports", "ssd", "system_disk", "system_disk_free", "tpm", "uefi", "uplink_speed",
+         "ups_battery", "ups_runtime", "win11_cpu")
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 

@@ -252,7 +252,7 @@ def test_series_count_with_per_device_metrics_on_and_off(fleet):
     promtool_check(with_devices)
     count_off, count_on = _store_series(without), _store_series(with_devices)
     active = sum(u["devices"] for u in fleet.units)
-    wards, verdicts, classes, rules, apps, milestones = 126, 4, 5, 11, 20, 5
+    wards, verdicts, classes, rules, apps, milestones = 126, 4, 12, 17, 20, 5  # classes and rules: PCs and equipment
     reporting = sum(1 for u in fleet.units if u["last_report_at"])
     targets = len(re.findall(r"^hdc_endpoint_checked_devices\{", without, re.M))
     fixed = (2 + wards * (1 + verdicts + classes * verdicts + 2 + rules + apps + 1) + rules + apps

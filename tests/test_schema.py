@@ -10,13 +10,14 @@ from hypothesis import given, settings, strategies as st
 from jsonschema import Draft202012Validator
 
 from inventory.report import empty_report, new_report_id, parse_rfc3339, rfc3339
-from inventory.schema import CURRENT_VERSION, SUPPORTED_VERSIONS, schema_document, validate_report
+from inventory.schema import CURRENT_VERSION, EQUIPMENT_VERSION, SUPPORTED_VERSIONS, schema_document, validate_report
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "inventory" / "schemas"
 
 
 def test_producers_write_the_current_version():
-    assert empty_report("00070", "test", "1", "agent")["schema_version"] == CURRENT_VERSION == max(SUPPORTED_VERSIONS)
+    assert empty_report("00070", "test", "1", "agent")["schema_version"] == CURRENT_VERSION == 2
+    assert EQUIPMENT_VERSION == max(SUPPORTED_VERSIONS)  # hdc-agent probe-snmp writes the newest
 
 
 def test_report_ids_are_random_version_4_uuids():
@@ -172,9 +173,10 @@ def test_version_2_reachability_messages_name_the_field(mutate, field, words):
 
 
 def test_unknown_and_missing_versions_are_named():
-    assert str(validate_report({"schema_version": 7})[0]) == "schema_version: version 7 is not supported; supported: 1, 2"
-    with pytest.raises(ValueError, match="no report schema version 3; published: 1, 2"):
-        schema_document(3)
+    assert str(validate_report({"schema_version": 7})[0]) == \
+        "schema_version: version 7 is not supported; supported: 1, 2, 3"
+    with pytest.raises(ValueError, match="no report schema version 4; published: 1, 2, 3"):
+        schema_document(4)
     assert validate_report({})[0].field == "schema_version"
     assert validate_report({"schema_version": True})[0].field == "schema_version"
     assert validate_report([1, 2])[0].message == "a report must be a JSON object"

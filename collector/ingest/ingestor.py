@@ -306,6 +306,7 @@ def _device_row(doc: dict[str, Any], collected: datetime, now: datetime) -> dict
     hw, os_ = doc["hardware"], doc["os"]
     return dict(
         ward_code=doc["ward_code"], hostname=doc["device"]["hostname"], device_class=doc["device"]["class"],
+        manufacturer=doc["device"].get("manufacturer"), model=doc["device"].get("model"),
         os_family=os_["family"], os_name=os_["name"], cpu_model=hw["cpu"]["model"],
         memory_bytes=hw["memory_bytes"], system_disk_bytes=hw["system_disk"]["size_bytes"],
         system_disk_media=hw["system_disk"]["media"], software_count=len(doc["software"]),

@@ -132,6 +132,7 @@ def ward_devices(conn: Connection, ward_code: str, active_since: datetime) -> li
         results = [r for r in row.results if r.get("outcome") in ("fail", "unknown")]
         out.append({
             "device_id": row.device_id, "hostname": row.hostname, "class": row.device_class,
+            "manufacturer": row.manufacturer, "model": row.model,
             "os": row.os_name, "cpu": row.cpu_model, "memory_bytes": row.memory_bytes,
             "system_disk_bytes": row.system_disk_bytes, "system_disk_media": row.system_disk_media,
             "verdict": row.status, "verdict_since": row.since.isoformat(),

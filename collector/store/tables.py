@@ -124,6 +124,9 @@ devices = sa.Table(
     sa.Column("os_family", sa.String(32), nullable=False),
     sa.Column("os_name", sa.String(256), nullable=False),
     sa.Column("cpu_model", sa.String(256), nullable=True),
+    # 0004_device_vendor: how network and power equipment (report schema 3) is told apart.
+    sa.Column("manufacturer", sa.String(128), nullable=True),
+    sa.Column("model", sa.String(128), nullable=True),
     sa.Column("memory_bytes", sa.BigInteger, nullable=True),
     sa.Column("system_disk_bytes", sa.BigInteger, nullable=True),
     sa.Column("system_disk_media", sa.String(16), nullable=False),

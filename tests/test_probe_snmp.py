@@ -1,0 +1,197 @@
+"""`hdc-agent probe-snmp` for real: snmpsim serving the recorded devices, Debian's snmpd with an SNMPv3 user,
+and a real collector process receiving the reports."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import requests
+
+from agents.outbox import Outbox
+from agents.snmp_targets import SnmpTargetsError, load_snmp_targets
+from conftest import ROOT, SHARED_DATA, cli, need
+from inventory.schema import validate_report
+from support.snmpsim import DEBIAN_PYTHON, SNMPD, Snmpd, Snmpsim, free_udp_port, snmpsim_venv
+from test_snmp_inventory import EXPECTED
+
+pytestmark = pytest.mark.integration
+RECORDED = SHARED_DATA / "snmp-recorded"
+HANDMADE = ROOT / "tests" / "fixtures" / "snmp" / "handmade-malformed-switch.snmprec"
+
+
+@pytest.fixture(scope="session")
+def snmpsim_server():
+    need(os.path.exists(DEBIAN_PYTHON), f"{DEBIAN_PYTHON} not found (Debian's python3 runs snmpsim)")
+    need(RECORDED.is_dir(), f"recorded SNMP walks not found at {RECORDED}")
+    try:
+        venv = snmpsim_venv()
+    except (RuntimeError, subprocess.SubprocessError) as exc:
+        need(False, f"snmpsim could not be installed from PyPI: {exc}")
+    server = Snmpsim(venv, [*sorted(RECORDED.glob("*.snmprec")), HANDMADE]).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(venv, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def snmpd_server():
+    need(os.path.exists(SNMPD), "snmpd not installed (Debian package 'snmpd')")
+    server = Snmpd().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def agent_config(tmp_path: Path, url: str, token: str = "t0k3n-unused") -> Path:
+    path = tmp_path / "agent.yaml"
+    path.write_text(f'collector_url: {url}\nallow_insecure_http: true\nward_code: "00070"\ntoken: {token}\n'
+                    f"outbox_dir: {tmp_path / 'outbox'}\ntimeout_seconds: 10\nconnect_timeout_seconds: 2\n")
+    path.chmod(0o600)
+    return path
+
+
+def secret(tmp_path: Path, name: str, value: str, mode: int = 0o600) -> Path:
+    path = tmp_path / name
+    path.write_text(value + "\n")
+    path.chmod(mode)
+    return path
+
+
+def community_target(tmp_path: Path, port: int, community: str, name: str = "") -> str:
+    secret(tmp_path, f"community-{community}", community)
+    return (f"  - address: 127.0.0.1:{port}\n    version: 2c\n    community_file: community-{community}\n"
+            + (f"    name: {name}\n" if name else ""))
+
+
+def probe(tmp_path: Path, targets: str, config: Path, head: str = "timeout_seconds: 2\nretries: 1\n"):
+    path = tmp_path / "targets.yaml"
+    path.write_text(head + "targets:\n" + targets)
+    return cli("agents.cli", "probe-snmp", "--targets", str(path), "--config", str(config), timeout=300)
+
+
+def queued(tmp_path: Path) -> list:
+    return [json.loads(q.body()) for q in Outbox(tmp_path / "outbox").pending()]
+
+
+def test_every_recording_reaches_the_collector(tmp_path, snmpsim_server, collector):
+    stems = sorted(EXPECTED)
+    targets = "".join(community_target(tmp_path, snmpsim_server.port, stem, name=stem) for stem in stems)
+    done = probe(tmp_path, targets, agent_config(tmp_path, collector.url, collector.token("00070")),
+                 head="concurrency: 6\ntimeout_seconds: 5\nretries: 1\n")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{len(stems)} of {len(stems)} devices read" in done.stdout
+    assert done.stdout.count("\nok      ") + done.stdout.startswith("ok      ") == len(stems)
+    listed = requests.get(collector.url + "/api/v1/wards/00070/devices?limit=100", timeout=30).json()["devices"]
+    by_name = {d["hostname"]: d for d in listed}
+    for stem in stems:
+        vendor, cls, model, serial = EXPECTED[stem]
+        device = by_name[stem]
+        assert (device["class"], device["manufacturer"], device["model"]) == (cls, vendor, model), stem
+        if serial:
+            assert device["device_id"] == f"serial:{serial}"
+        assert device["agent"]["source"] == "snmp"
+    cisco = by_name["switch-cisco-catalyst-2960s"]
+    assert cisco["verdict"] == "ready_with_conditions"
+    assert [f["rule_id"] for f in cisco["failures"] if f["outcome"] == "fail"] == ["equipment_supported"]
+    assert by_name["ups-megatec-netagent-ii-rfc1628"]["verdict"] == "unknown"  # its battery state never answered
+
+
+def test_snmpv3_authpriv_against_snmpd_and_wrong_credentials(tmp_path, snmpd_server):
+    secret(tmp_path, "auth", snmpd_server.auth_key)
+    secret(tmp_path, "priv", snmpd_server.priv_key)
+    secret(tmp_path, "wrong", "not-the-auth-key")
+    v3 = (f"    version: 3\n    user: {snmpd_server.user}\n    auth_protocol: sha256\n    priv_protocol: aes128\n"
+          "    priv_key_file: priv\n")
+    targets = (f"  - address: 127.0.0.1:{snmpd_server.port}\n{v3}    auth_key_file: auth\n"
+               f"  - address: localhost:{snmpd_server.port}\n{v3}    auth_key_file: wrong\n")
+    done = probe(tmp_path, targets, agent_config(tmp_path, f"http://127.0.0.1:{free_udp_port()}"))
+    assert done.returncode == 2, done.stdout + done.stderr  # a person must fix the credentials
+    assert f"FAILED  localhost:{snmpd_server.port}: the device refused the SNMPv3 credentials of user " \
+           f"'{snmpd_server.user}'" in done.stdout
+    for key in (snmpd_server.auth_key, snmpd_server.priv_key, "not-the-auth-key"):
+        assert key not in done.stdout + done.stderr
+    [report] = queued(tmp_path)
+    assert validate_report(report) == []
+    assert report["device"]["hostname"] == "snmpd-under-test"
+    assert report["network_device"]["snmp_version"] == "3" and report["network_device"]["location"] == "loopback"
+    # net-snmp's generic sysObjectID (enterprise 8072) names no vendor, and no vendor MIB answers
+    assert (report["network_device"]["enterprise"], report["device"]["manufacturer"]) == (8072, None)
+
+
+def test_wrong_community_and_silent_port_are_per_target_errors(tmp_path, snmpsim_server):
+    silent = free_udp_port()
+    targets = (community_target(tmp_path, snmpsim_server.port, "printer-canon-lbp6670")
+               + community_target(tmp_path, snmpsim_server.port, "no-such-recording")
+               + f"  - address: 127.0.0.1:{silent}\n    version: 2c\n    community_file: community-no-such-recording\n")
+    done = probe(tmp_path, targets, agent_config(tmp_path, f"http://127.0.0.1:{free_udp_port()}"),
+                 head="timeout_seconds: 0.5\nretries: 1\n")
+    assert done.returncode == 1, done.stdout + done.stderr  # not answering: the next run retries
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(f"ok      127.0.0.1:{snmpsim_server.port}  printer Canon LBP6670")
+    for line in lines[1:3]:
+        assert line.startswith("FAILED  127.0.0.1:") and "no answer within 0.5 s (2 tries)" in line
+        assert "the community is wrong" in line
+    assert "no-such-recording" not in done.stdout + done.stderr  # the community itself is never printed
+    assert "1 of 3 devices read" in done.stdout
+
+
+def test_malformed_answers_become_unknown_facts_with_notes(tmp_path, snmpsim_server):
+    targets = community_target(tmp_path, snmpsim_server.port, HANDMADE.stem)
+    done = probe(tmp_path, targets, agent_config(tmp_path, f"http://127.0.0.1:{free_udp_port()}"))
+    assert done.returncode == 1, done.stdout + done.stderr  # read, but the collector is not there
+    [report] = queued(tmp_path)
+    assert validate_report(report) == []
+    nd = report["network_device"]
+    assert (nd["sys_descr"], nd["sys_object_id"], nd["sys_uptime_seconds"]) == (None, None, None)
+    assert report["device"]["class"] == "other" and report["device"]["manufacturer"] is None
+    assert nd["ports"]["list"][0]["speed_mbps"] is None and nd["ports"]["list"][0]["mac"] is None
+    notes = "\n".join(report["notes"])
+    for what in ("sysDescr", "sysObjectID", "sysUpTime", "ifType", "ifSpeed", "ifHighSpeed", "ifOperStatus"):
+        assert what in notes, what
+
+
+def test_bad_targets_files_are_one_line_errors(tmp_path):
+    config = agent_config(tmp_path, "http://127.0.0.1:9")
+    secret(tmp_path, "shared", "public", mode=0o644)
+    done = probe(tmp_path, "  - address: 10.0.0.1\n    version: 2c\n    community_file: shared\n", config)
+    assert done.returncode == 2
+    assert done.stderr.startswith("hdc-agent: ") and done.stderr.count("\n") == 1
+    assert "line 6: field 'targets[0].community_file'" in done.stderr and "chmod 600" in done.stderr
+    assert "public" not in done.stderr
+    done = probe(tmp_path, "  - address: 10.0.0.1:99999\n    version: 1\n", config)
+    assert done.returncode == 2 and "field 'targets[0].address': port '99999'" in done.stderr
+    done = probe(tmp_path, "  - address: 10.0.0.1\n    version: 1\n    community_file: x\n", config)
+    assert done.returncode == 2 and "field 'targets[0].version': 1 is not 2c or 3" in done.stderr
+
+
+def test_snmpv3_targets_are_checked_before_sending(tmp_path):
+    secret(tmp_path, "auth", "long-enough-key")
+    secret(tmp_path, "short", "2short")
+    head = "defaults:\n  version: 3\n  user: ro\n  auth_protocol: sha256\n  priv_protocol: aes128\n"
+
+    def load(targets: str):
+        path = tmp_path / "targets.yaml"
+        path.write_text(head + "targets:\n" + targets)
+        return load_snmp_targets(path)
+
+    loaded = load("  - address: '[::1]:1161'\n    auth_key_file: auth\n    priv_key_file: auth\n    retries: 0\n")
+    target = loaded.targets[0]
+    assert (target.host, target.port, target.label, target.retries, target.timeout) == ("::1", 1161, "[::1]:1161", 0, 2)
+    assert "long-enough-key" not in repr(target)  # secrets never reach a message by accident
+    with pytest.raises(SnmpTargetsError, match=r"line 7: field 'targets\[0\].priv_key_file': required"):
+        load("  - address: h\n    auth_key_file: auth\n")
+    with pytest.raises(SnmpTargetsError, match=r"line 9: field 'targets\[0\].priv_key_file': .*shorter than 8"):
+        load("  - address: h\n    auth_key_file: auth\n    priv_key_file: short\n")
+    with pytest.raises(SnmpTargetsError, match=r"line 5: field 'defaults.priv_protocol': 'rot13' is not one of"):
+        head = head.replace("aes128", "rot13")
+        load("  - address: h\n    auth_key_file: auth\n    priv_key_file: auth\n")
+    with pytest.raises(SnmpTargetsError, match=r"field 'targets\[0\].community_file': does not apply to SNMP "
+                                              r"version 3"):
+        load("  - address: h\n    community_file: auth\n")
