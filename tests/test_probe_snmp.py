@@ -16,7 +16,7 @@ from agents.snmp_targets import SnmpTargetsError, load_snmp_targets
 from conftest import ROOT, SHARED_DATA, cli, need
 from inventory.schema import validate_report
 from support.snmpsim import DEBIAN_PYTHON, SNMPD, Snmpd, Snmpsim, free_udp_port, snmpsim_venv
-from test_snmp_inventory import EXPECTED
+from support.snmp_expected import EXPECTED
 
 pytestmark = pytest.mark.integration
 RECORDED = SHARED_DATA / "snmp-recorded"
