@@ -39,6 +39,7 @@ MIN_STORAGE = 64 * GiB
 MIN_CORES = 2
 MIN_MHZ = 1000
 OUTCOMES = ("pass", "fail", "firmware_setting", "unknown")
+CHECK_IDS = ("processor", "architecture", "cores", "clock", "memory", "storage", "tpm", "uefi", "secure_boot")
 ELIGIBILITIES = ("eligible", "after_firmware_settings", "not_eligible", "unknown")
 TPM_DISABLED_NOTE = "tpm: present but disabled"
 _64_BIT = {"x86_64", "amd64", "aarch64", "arm64", "x64", "64-bit", "ia64"}

@@ -8,11 +8,10 @@ the recordings lack.
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
-from agents.windows_parse import parse_cpu, parse_disks, parse_firmware, parse_memory, parse_system_disk, parse_tpm
+from agents.windows_parse import parse_cpu, parse_disks, parse_firmware, parse_memory, parse_system_disk
 from inventory.report import empty_report
 from inventory.win11 import GiB, Win11Facts, judge_win11, win11_eligibility
 from test_windows_handmade import CONTROL, SECURE_BOOT_STATE, handmade_reg, tpm_fixture
