@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 from .baseline import format_size
 from .cpu import CpuSupport, win11_cpu_support
@@ -106,6 +106,17 @@ class Win11Result:
 def win11_eligibility(report: Mapping[str, Any]) -> Win11Result:
     """Judge a schema-valid report; a missing or malformed fact makes its check unknown, never an error."""
     return judge_win11(win11_facts(report))
+
+
+def win11_tally(judged: Iterable[tuple[Mapping[str, Any], Win11Result]]) -> dict[str, dict[str, int]]:
+    """Devices per eligibility, and how many of them run Windows 10: the count that decides the plan's cost."""
+    tally = {e: {"devices": 0, "windows_10": 0} for e in ELIGIBILITIES}
+    for report, result in judged:
+        row = tally[result.eligibility]
+        row["devices"] += 1
+        os = _map(report.get("os"))
+        row["windows_10"] += int(os.get("family") == "windows" and os.get("id") == "windows" and os.get("version") == "10")
+    return tally
 
 
 def win11_facts(report: Mapping[str, Any]) -> Win11Facts:

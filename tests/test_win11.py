@@ -13,7 +13,7 @@ import pytest
 
 from agents.windows_parse import parse_cpu, parse_disks, parse_firmware, parse_memory, parse_system_disk
 from inventory.report import empty_report
-from inventory.win11 import GiB, Win11Facts, judge_win11, win11_eligibility
+from inventory.win11 import GiB, Win11Facts, judge_win11, win11_eligibility, win11_tally
 from test_windows_handmade import CONTROL, SECURE_BOOT_STATE, handmade_reg, tpm_fixture
 from test_windows_recorded import CENTRAL_PROCESSOR, read_reg, read_wmi
 
@@ -237,3 +237,17 @@ def test_32_bit():
     listed = judge_win11(replace(GOOD, architecture="x86"))
     assert listed.outcome("architecture") == "pass"
     assert "clean 64-bit install" in next(c.reason_en for c in listed.checks if c.id == "architecture")
+
+
+def test_tally_counts_devices_and_windows_10_per_eligibility():
+    win10, win11 = _report(), _report()
+    win11["os"]["version"] = "11"
+    linux = _report()
+    linux["os"].update({"family": "linux", "id": "debian", "version": "12"})
+    judged = [(win10, judge_win11(GOOD)), (win11, judge_win11(GOOD)),
+              (win10, judge_win11(replace(GOOD, tpm_enabled=False))), (linux, judge_win11(replace(GOOD, tpm_spec="1.2"))),
+              (win10, win11_eligibility(win10))]
+    assert win11_tally(judged) == {"eligible": {"devices": 2, "windows_10": 1},
+                                   "after_firmware_settings": {"devices": 1, "windows_10": 1},
+                                   "not_eligible": {"devices": 1, "windows_10": 0},
+                                   "unknown": {"devices": 1, "windows_10": 1}}
