@@ -35,6 +35,7 @@ DEFAULT_ACTIONS = "actions.yaml"
 REPLACE, BUY, WIN11_UPGRADE, UPGRADE_OS = "replace_machine", "buy_machine", "upgrade_windows11", "upgrade_os"
 LABOUR = "labour"
 _FIXABLE = ("fail", "firmware_setting")
+_FILLS = ("memory", "system_disk")  # modules added to what is installed; one disk replacing the system disk
 _BEFORE_11 = ("XP", "Vista", "7", "8", "8.1", "10")  # Windows client versions as the lifecycle table names them
 
 
@@ -56,6 +57,7 @@ class Action:
     labour_hours: float
     item: Optional[str] = None
     choose: Mapping[str, int] = field(default_factory=dict)
+    fills: Optional[str] = None
     by_class: Mapping[str, Optional[str]] = field(default_factory=dict)
 
 
@@ -123,7 +125,7 @@ def parse_actions(text: str, source: str) -> Actions:
 def _parse_action(f: DataFile, actions: Mapping[str, Any], name: str) -> Action:
     where = f"actions.{name}"
     raw = f.mapping(actions[name], where, f.line(actions, name), ("title_vi", "title_en", "labour_hours"),
-                    ("item", "choose", "by_class"))
+                    ("item", "choose", "fills", "by_class"))
     if len({"item", "choose", "by_class"} & set(raw)) > 1:
         f.fail(f.line(raw), where, "give at most one of item, choose, by_class")
     hours = raw["labour_hours"]
@@ -139,13 +141,17 @@ def _parse_action(f: DataFile, actions: Mapping[str, Any], name: str) -> Action:
                 f.fail(f.line(sizes, item), f"{where}.choose.{item}", str(exc))
         if not choose:
             f.fail(f.line(raw, "choose"), f"{where}.choose", "empty")
+    if ("choose" in raw) != ("fills" in raw) or raw.get("fills", "memory") not in _FILLS:
+        f.fail(f.line(raw, "fills") if "fills" in raw else f.line(raw), f"{where}.fills",
+               f"give it with choose, as one of {', '.join(_FILLS)}")
     by_class: dict[str, Optional[str]] = {}
     if "by_class" in raw:
         classes = f.mapping(raw["by_class"], f"{where}.by_class", f.line(raw, "by_class"), (), DEVICE_CLASSES)
         by_class = {cls: None if classes[cls] is None else f.text(classes, cls, f"{where}.by_class.{cls}")
                     for cls in classes}
     return Action(name, f.text(raw, "title_vi", f"{where}.title_vi"), f.text(raw, "title_en", f"{where}.title_en"),
-                  float(hours), f.text(raw, "item", f"{where}.item") if "item" in raw else None, choose, by_class)
+                  float(hours), f.text(raw, "item", f"{where}.item") if "item" in raw else None, choose,
+                  raw.get("fills"), by_class)
 
 
 # --------------------------------------------------------------------------- pricing
@@ -250,17 +256,17 @@ def _step(pricer: Pricer, name: str, fixes: list[str], cls: str, report: Mapping
     if action.by_class:
         item = action.by_class.get(cls, action.by_class.get("other"))
     elif action.choose:
-        need = _shortfall(name, fixes, cls, report, baseline)
-        item, quantity = _choose(pricer, action, need, exact_count=name != "add_memory")
+        need = _shortfall(action.fills, fixes, cls, report, baseline)
+        item, quantity = _choose(pricer, action, need, exact_count=action.fills == "system_disk")
     return DeviceAction(name, item, quantity, action.labour_hours, tuple(dict.fromkeys(fixes)))
 
 
-def _shortfall(name: str, fixes: list[str], cls: str, report: Mapping[str, Any], baseline: Baseline) -> int:
+def _shortfall(fills: Optional[str], fixes: list[str], cls: str, report: Mapping[str, Any], baseline: Baseline) -> int:
     """Bytes to add (memory) or the size the new disk needs, from every requirement the action answers."""
     win11 = any(f.startswith("win11:") for f in fixes)
     rules = baseline.rules_for(cls)
     hardware = report.get("hardware") if isinstance(report.get("hardware"), Mapping) else {}
-    if name == "add_memory":
+    if fills == "memory":
         targets = [_tolerated(r) for r in rules if r.kind == "min_memory"] + ([MIN_MEMORY] if win11 else [])
         have = hardware.get("memory_bytes") if isinstance(hardware.get("memory_bytes"), int) else 0
         return max(0, max(targets, default=0) - have)

@@ -91,6 +91,8 @@ def test_actions_file_errors_name_line_and_field():
         parse_actions(text.replace("firmware_setting: enable_tpm", "later: enable_tpm"), "actions.yaml")
     with pytest.raises(ActionsError, match="actions.add_memory.choose.ram-ddr4-4gb': '4 gigs' is not a size"):
         parse_actions(text.replace("ram-ddr4-4gb: 4 GiB", "ram-ddr4-4gb: 4 gigs"), "actions.yaml")
+    with pytest.raises(ActionsError, match="field 'actions.add_memory.fills': give it with choose, as one of memory"):
+        parse_actions(text.replace("fills: memory", "fills: ram"), "actions.yaml")
 
 
 # --- one device ---------------------------------------------------------------------------------------
