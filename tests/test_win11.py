@@ -113,9 +113,12 @@ def test_recorded_system_volumes(wmi):
     assert win11_eligibility(_report(system_disk=big)).outcome("storage") == "pass"
 
 
-def test_recorded_nvme_disk_stands_in_for_an_unknown_volume(wmi):
+def test_recorded_system_disks_stand_in_for_an_unknown_volume(wmi):
     disks = parse_disks(wmi("latitude-7480-Win32_DiskDrive"), wmi("latitude-7480-MSFT_PhysicalDisk"), 0, [])
     assert win11_eligibility(_report(disks=disks)).outcome("storage") == "pass"
+    vm_disks = parse_disks([], wmi("win10-edu-2020-fr-MSFT_PhysicalDisk"), 0, [])     # a 50 GiB VirtualBox disk
+    check = next(c for c in win11_eligibility(_report(disks=vm_disks)).checks if c.id == "storage")
+    assert (check.outcome, check.measured) == ("fail", "50 GiB")
 
 
 # --- firmware states through the agent's parsers ---------------------------------------------------
