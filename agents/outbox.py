@@ -76,11 +76,14 @@ class QueuedReport:
             return handle.read()
 
 
+_DEFAULT_RETRY = RetryPolicy()  # frozen: one shared default is safe
+
+
 class Outbox:
     """Reports queued in ``directory``, oldest first, at most ``max_reports`` / ``max_bytes``."""
 
     def __init__(self, directory: Union[str, Path], max_reports: int = 500, max_bytes: int = 100 * MiB,
-                 retry: RetryPolicy = RetryPolicy(), rng: Callable[[], float] = random.random) -> None:
+                 retry: RetryPolicy = _DEFAULT_RETRY, rng: Callable[[], float] = random.random) -> None:
         self.directory = Path(directory)
         self.max_reports = max_reports
         self.max_bytes = max_bytes

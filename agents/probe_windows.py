@@ -84,7 +84,8 @@ QUERIES = (
     # ReleaseDate formatted here: ConvertTo-Json would write a UTC instant that can fall on the day before.
     CimQuery("Win32_BIOS", _select(
         "Win32_BIOS", "Manufacturer,SMBIOSBIOSVersion,Version,SerialNumber,"
-                      "@{n='ReleaseDate';e={if ($_.ReleaseDate) { $_.ReleaseDate.ToString('yyyy-MM-dd', [Globalization.CultureInfo]::InvariantCulture) }}}")),
+                      "@{n='ReleaseDate';e={if ($_.ReleaseDate) { $_.ReleaseDate.ToString('yyyy-MM-dd', "
+                      "[Globalization.CultureInfo]::InvariantCulture) }}}")),
     CimQuery("Win32_Processor", _select(
         "Win32_Processor", "Name,Manufacturer,Caption,Level,Revision,NumberOfCores,NumberOfLogicalProcessors,"
                            "MaxClockSpeed")),

@@ -14,7 +14,7 @@ import asyncio
 import threading
 from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 
-from inventory.snmp import SUBTREES, extract
+from inventory.snmp import SUBTREES, Value, extract
 from inventory.snmp_report import equipment_report
 from inventory.snmp_vendors import shipped_enterprises
 
@@ -109,7 +109,8 @@ async def read_target(target: SnmpTarget, config: "AgentConfig") -> dict:
     engine = hlapi.SnmpEngine()
     try:
         session = _Session(hlapi, engine, target, await _transport(hlapi, target))
-        values, notes = {}, []
+        values: dict[str, Value] = {}
+        notes: list[str] = []
         await session.walk(_SYSTEM, values)  # raises TargetFailure: nothing else is worth asking then
         if not values:
             raise TargetFailure(f"{target.label}: answered, but not the system group (1.3.6.1.2.1.1); check the "
@@ -147,7 +148,7 @@ class _Session:
     async def walk(self, subtree: str, values: dict) -> None:
         h = self.hlapi
         rows = 0
-        async for indication, status, index, binds in h.bulk_walk_cmd(
+        async for indication, status, _index, binds in h.bulk_walk_cmd(
                 self.engine, self.auth, self.transport, h.ContextData(), 0, _MAX_REPETITIONS,
                 h.ObjectType(h.ObjectIdentity(subtree)), lexicographicMode=False, lookupMib=False,
                 maxRows=_MAX_ROWS):
@@ -207,6 +208,8 @@ def _auth(hlapi: Any, credentials: Credentials):
             "sha384": hlapi.USM_AUTH_HMAC256_SHA384, "sha512": hlapi.USM_AUTH_HMAC384_SHA512}
     priv = {"des": hlapi.USM_PRIV_CBC56_DES, "3des": hlapi.USM_PRIV_CBC168_3DES, "aes128": hlapi.USM_PRIV_CFB128_AES,
             "aes192": hlapi.USM_PRIV_CFB192_AES, "aes256": hlapi.USM_PRIV_CFB256_AES}
+    if credentials.auth_protocol is None or credentials.priv_protocol is None:  # load_snmp_targets sets both for v3
+        raise ValueError(f"{credentials!r}: SNMPv3 needs auth_protocol and priv_protocol")
     return hlapi.UsmUserData(credentials.user, credentials.auth_key, credentials.priv_key,
                              authProtocol=auth[credentials.auth_protocol], privProtocol=priv[credentials.priv_protocol])
 

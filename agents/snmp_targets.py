@@ -29,7 +29,7 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import Any, NamedTuple, Optional, Union
+from typing import Any, Mapping, NamedTuple, Optional, Union
 
 from inventory.datafile import DataFile, DataFileError, decode, read_bytes
 
@@ -102,7 +102,8 @@ def load_snmp_targets(path: Union[str, Path]) -> SnmpTargets:
     items = doc.sequence(root["targets"], "targets", doc.line(root, "targets"))
     if not items:
         doc.fail(doc.line(root, "targets"), "targets", "the list is empty")
-    targets, seen = [], {}
+    targets: list[SnmpTarget] = []
+    seen: dict[tuple[str, Optional[str], Optional[str]], int] = {}
     for index, item in enumerate(items):
         field, line = f"targets[{index}]", doc.line(items, index)
         item = doc.mapping(item, field, line, optional=_TARGET_KEYS)
@@ -117,9 +118,9 @@ def load_snmp_targets(path: Union[str, Path]) -> SnmpTargets:
     return SnmpTargets(tuple(targets), int(_number(doc, root, "concurrency", "concurrency", 8, 1, 64, integer=True)))
 
 
-def _target(doc: DataFile, merged: dict, item: dict, defaults: dict, field: str, line: int, base: Path,
-            timeout: float, retries: int) -> SnmpTarget:
-    def where(key: str) -> tuple[dict, str]:
+def _target(doc: DataFile, merged: dict, item: Mapping[str, Any], defaults: Mapping[str, Any], field: str, line: int,
+            base: Path, timeout: float, retries: int) -> SnmpTarget:
+    def where(key: str) -> tuple[Mapping[str, Any], str]:
         return (item, f"{field}.{key}") if key in item else (defaults, f"defaults.{key}")
 
     def need(key: str) -> Any:
@@ -166,7 +167,7 @@ def _target(doc: DataFile, merged: dict, item: dict, defaults: dict, field: str,
                       line)
 
 
-def _address(doc: DataFile, text: str, item: dict, field: str) -> tuple[str, int]:
+def _address(doc: DataFile, text: str, item: Mapping[str, Any], field: str) -> tuple[str, int]:
     """``host``, ``host:port`` or ``[v6]:port`` (a bare IPv6 address has no port)."""
     text, port = text.strip(), "161"
     if text.startswith("["):
@@ -208,7 +209,7 @@ def _secret(doc: DataFile, merged: dict, where, key: str, base: Path, line: int,
     return secret
 
 
-def _number(doc: DataFile, root: dict, key: str, name: str, default: float, low: float, high: float,
+def _number(doc: DataFile, root: Mapping[str, Any], key: str, name: str, default: float, low: float, high: float,
             integer: bool = False) -> float:
     if key not in root:
         return default

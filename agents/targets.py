@@ -101,7 +101,8 @@ def load_targets(path: Union[str, Path], ward_code: str) -> Targets:
                    _number(doc, root, "command_timeout_seconds", "command_timeout_seconds", 60, 1, 3600))
 
 
-def _target(doc: DataFile, item: Mapping[str, Any], defaults: Mapping[str, Any], field: str, line: int, base: Path, ward_code: str) -> Target:
+def _target(doc: DataFile, item: Mapping[str, Any], defaults: Mapping[str, Any], field: str, line: int, base: Path,
+            ward_code: str) -> Target:
     def pick(key: str) -> tuple:
         """The value, the mapping it came from and its dotted field name."""
         if key in item:

@@ -154,7 +154,7 @@ def table_panel(title: str, description: str, unit: str, columns: dict[str, tupl
              .with_transformation(models.DataTransformerConfig(id_val="organize", options={
                  "excludeByName": {"Time": True, "instance": True, "job": True},
                  "renameByName": {src: header for src, (header, _) in columns.items()}})))
-    for src, (header, column_unit) in columns.items():
+    for _src, (header, column_unit) in columns.items():
         panel.override_by_name(header, [models.DynamicConfigValue(id_val="unit", value=column_unit)])
     if ward_link:
         panel.override_by_name("ward", [ward_links("${__data.fields.ward}")])

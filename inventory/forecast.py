@@ -93,7 +93,8 @@ def _became_zero(points: list[tuple[date, int]]) -> date:
 
 
 def _sen_interval(slopes: list[float], n: int, confidence: float) -> tuple[float, float]:
-    """Sen's rank bounds on the sorted pairwise slopes: C = z·sqrt(n(n-1)(2n+5)/18), ranks (N∓C)/2 (Gilbert 1987, 6.5)."""
+    """Sen's rank bounds on the sorted pairwise slopes: C = z·sqrt(n(n-1)(2n+5)/18), ranks (N∓C)/2
+    (Gilbert 1987, 6.5)."""
     count = len(slopes)
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
     c = z * math.sqrt(n * (n - 1) * (2 * n + 5) / 18)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Optional
 

@@ -107,7 +107,8 @@ def parse_actions(text: str, source: str) -> Actions:
     classes_raw = f.mapping(root.get("class_rules", {}), "class_rules", f.line(root, "class_rules"))
     for cls in classes_raw:
         if cls not in DEVICE_CLASSES:
-            f.fail(f.line(classes_raw, cls), f"class_rules.{cls}", f"not a device class; known: {', '.join(DEVICE_CLASSES)}")
+            f.fail(f.line(classes_raw, cls), f"class_rules.{cls}",
+                   f"not a device class; known: {', '.join(DEVICE_CLASSES)}")
         section = f.mapping(classes_raw[cls], f"class_rules.{cls}", f.line(classes_raw, cls))
         class_rules[cls] = {rule: action_ref(section, rule, f"class_rules.{cls}.{rule}") for rule in section}
     checks_raw = f.mapping(root["win11_checks"], "win11_checks", f.line(root, "win11_checks"))
@@ -130,7 +131,8 @@ def _parse_action(f: DataFile, actions: Mapping[str, Any], name: str) -> Action:
         f.fail(f.line(raw), where, "give at most one of item, choose, by_class")
     hours = raw["labour_hours"]
     if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not 0 <= hours <= 100:
-        f.fail(f.line(raw, "labour_hours"), f"{where}.labour_hours", f"{hours!r} is not a number of hours from 0 to 100")
+        f.fail(f.line(raw, "labour_hours"), f"{where}.labour_hours",
+               f"{hours!r} is not a number of hours from 0 to 100")
     choose: dict[str, int] = {}
     if "choose" in raw:
         sizes = f.mapping(raw["choose"], f"{where}.choose", f.line(raw, "choose"))
@@ -226,7 +228,8 @@ def plan_device(device_id: str, report: Mapping[str, Any], verdict: Verdict, win
 
 
 def _windows_before_11(report: Mapping[str, Any]) -> bool:
-    os = report.get("os") if isinstance(report.get("os"), Mapping) else {}
+    raw_os = report.get("os")
+    os: Mapping[str, Any] = raw_os if isinstance(raw_os, Mapping) else {}
     return os.get("family") == "windows" and os.get("id") == "windows" and os.get("version") in _BEFORE_11
 
 
@@ -265,12 +268,15 @@ def _shortfall(fills: Optional[str], fixes: list[str], cls: str, report: Mapping
     """Bytes to add (memory) or the size the new disk needs, from every requirement the action answers."""
     win11 = any(f.startswith("win11:") for f in fixes)
     rules = baseline.rules_for(cls)
-    hardware = report.get("hardware") if isinstance(report.get("hardware"), Mapping) else {}
+    raw_hardware = report.get("hardware")
+    hardware: Mapping[str, Any] = raw_hardware if isinstance(raw_hardware, Mapping) else {}
     if fills == "memory":
         targets = [_tolerated(r) for r in rules if r.kind == "min_memory"] + ([MIN_MEMORY] if win11 else [])
-        have = hardware.get("memory_bytes") if isinstance(hardware.get("memory_bytes"), int) else 0
+        memory = hardware.get("memory_bytes")
+        have = memory if isinstance(memory, int) else 0
         return max(0, max(targets, default=0) - have)
-    disk = hardware.get("system_disk") if isinstance(hardware.get("system_disk"), Mapping) else {}
+    raw_disk = hardware.get("system_disk")
+    disk: Mapping[str, Any] = raw_disk if isinstance(raw_disk, Mapping) else {}
     size, free = disk.get("size_bytes"), disk.get("free_bytes")
     used = size - free if isinstance(size, int) and isinstance(free, int) else 0
     free_min = max((r.params["min"] for r in rules if r.kind == "min_system_disk_free"), default=0)
@@ -283,14 +289,15 @@ def _tolerated(rule: Any) -> int:
 
 
 def _choose(pricer: Pricer, action: Action, need: int, exact_count: bool) -> tuple[str, int]:
-    """Cheapest (count x item) reaching ``need``; one item when ``exact_count`` (a disk), the largest if none is enough."""
+    """Cheapest (count x item) reaching ``need``; one item when ``exact_count`` (a disk), the largest if none is
+    enough."""
     options = []
     for item, size in action.choose.items():
         count = 1 if exact_count else max(1, math.ceil(need / size))
         if count * size >= need:
             options.append((pricer.line(item, action.id).unit_price_vnd * count, count, item))
     if not options:
-        return max(action.choose, key=action.choose.get), 1
+        return max(action.choose, key=lambda item: action.choose[item]), 1
     _, count, item = min(options)
     return item, count
 

@@ -58,7 +58,8 @@ def _python_anchors(node: Any) -> Any:
     ward code and a report id one character longer than the store's column.
     """
     if isinstance(node, dict):
-        return {k: (v[:-1] + "\\Z" if k == "pattern" and isinstance(v, str) and v.endswith("$") and not v.endswith("\\$")
+        return {k: (v[:-1] + "\\Z"
+                    if k == "pattern" and isinstance(v, str) and v.endswith("$") and not v.endswith("\\$")
                     else _python_anchors(v)) for k, v in node.items()}
     if isinstance(node, list):
         return [_python_anchors(v) for v in node]

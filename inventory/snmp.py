@@ -30,8 +30,10 @@ _CHASSIS = 3
 _IF_DESCR, _IF_TYPE, _IF_SPEED, _IF_MAC, _IF_ADMIN, _IF_OPER = (f"1.3.6.1.2.1.2.2.1.{n}" for n in (2, 3, 5, 6, 7, 8))
 _IF_NAME, _IF_HIGH_SPEED = "1.3.6.1.2.1.31.1.1.1.1", "1.3.6.1.2.1.31.1.1.1.15"
 _ETHERNET_TYPES = frozenset((6, 62, 69, 117))  # ethernetCsmacd, fastEther, fastEtherFX, gigabitEthernet
-_ADMIN = {1: "up", 2: "down", 3: "testing"}
-_OPER = {1: "up", 2: "down", 3: "testing", 4: "unknown", 5: "dormant", 6: "not_present", 7: "lower_layer_down"}
+# Status tables are looked up with _Reader.number(), None when unanswered: that gives the default.
+_ADMIN: dict[Optional[int], str] = {1: "up", 2: "down", 3: "testing"}
+_OPER: dict[Optional[int], str] = {1: "up", 2: "down", 3: "testing", 4: "unknown", 5: "dormant", 6: "not_present",
+                                   7: "lower_layer_down"}
 # HOST-RESOURCES-MIB
 _HR_MEMORY, _HR_DEVICE_TYPE, _HR_DEVICE_DESCR = "1.3.6.1.2.1.25.2.2.0", "1.3.6.1.2.1.25.3.2.1.2", \
     "1.3.6.1.2.1.25.3.2.1.3"
@@ -45,7 +47,7 @@ _UPS = "1.3.6.1.2.1.33"
 _UPS_MANUFACTURER, _UPS_MODEL, _UPS_FIRMWARE = (f"{_UPS}.1.1.{n}.0" for n in (1, 2, 3))
 _UPS_BATTERY_STATUS, _UPS_MINUTES, _UPS_CHARGE = (f"{_UPS}.1.2.{n}.0" for n in (1, 3, 4))
 _UPS_LOAD, _UPS_ALARM_DESCR, _UPS_ALARM_BATTERY_BAD = f"{_UPS}.1.4.4.1.5", f"{_UPS}.1.6.2.1.2", f"{_UPS}.1.6.3.1"
-_UPS_STATUS = {1: "unknown", 2: "normal", 3: "low", 4: "depleted"}
+_UPS_STATUS: dict[Optional[int], str] = {1: "unknown", 2: "normal", 3: "low", 4: "depleted"}
 # APC PowerNet-MIB and CyberPower CPS-MIB: the same layout under two enterprises.
 _APC, _CPS = "1.3.6.1.4.1.318.1.1.1", "1.3.6.1.4.1.3808.1.1.1"
 _VENDOR_UPS = {
@@ -54,8 +56,8 @@ _VENDOR_UPS = {
     "cyberpower": dict(status=f"{_CPS}.2.1.1.0", charge=f"{_CPS}.2.2.1.0", runtime=f"{_CPS}.2.2.4.0",
                        replace=f"{_CPS}.2.2.5.0", load=f"{_CPS}.4.2.3.0"),
 }
-_VENDOR_STATUS = {1: "unknown", 2: "normal", 3: "low", 4: "fault"}
-_REPLACE = {1: "no", 2: "yes"}
+_VENDOR_STATUS: dict[Optional[int], str] = {1: "unknown", 2: "normal", 3: "low", 4: "fault"}
+_REPLACE: dict[Optional[int], str] = {1: "no", 2: "yes"}
 _ENTERPRISES = "1.3.6.1.4.1."
 
 # What a probe walks (GETBULK, each subtree only): the tables above, nothing else of the device.
@@ -200,8 +202,9 @@ def _classify(facts: EquipmentFacts, r: _Reader, vendor: Optional[Vendor]) -> tu
                 return cls, f"generic agent, but {vendor.name}'s MIB answers under {prefix}"
     descr = facts.sys_descr or ""
     for pattern, cls in _DESCR_CLASSES:
-        if pattern.search(descr):
-            return cls, f"sysDescr mentions {pattern.search(descr).group(0)!r}"
+        hit = pattern.search(descr)
+        if hit:
+            return cls, f"sysDescr mentions {hit.group(0)!r}"
     facts.notes.append("class: nothing the device answered says what it is; filed as a switch only if it has "
                        "many Ethernet ports, otherwise left unclassified")
     if len(facts.ethernet_ports()) >= 8:
@@ -263,7 +266,9 @@ def _identify(facts: EquipmentFacts, r: _Reader, vendor: Optional[Vendor], chass
 
     def own(key: str) -> Optional[str]:
         source = sources.get(key)
-        return source.pick(r.text(source.oid, f"{vendor.name} {key}")) if source and source.oid else None
+        if vendor is None or source is None or not source.oid:
+            return None
+        return source.pick(r.text(source.oid, f"{vendor.name} {key}"))
 
     def descr(key: str) -> Optional[str]:
         source = sources.get(key)
@@ -289,7 +294,7 @@ def _identify(facts: EquipmentFacts, r: _Reader, vendor: Optional[Vendor], chass
 def _ports(r: _Reader) -> list:
     out = []
     names, types = r.column(_IF_NAME), r.column(_IF_TYPE)
-    for index, descr in sorted(r.column(_IF_DESCR).items(), key=lambda kv: _index(kv[0])):
+    for index, _descr in sorted(r.column(_IF_DESCR).items(), key=lambda kv: _index(kv[0])):
         if not index.isdigit():
             continue
         name = r.text(f"{_IF_NAME}.{index}", "ifName") if index in names else None
@@ -376,8 +381,8 @@ def _decode(raw: bytes) -> str:
 def _oid(value: Optional[Value], notes: list) -> Optional[str]:
     if value is None:
         return None
-    text = value.decode("ascii", "replace") if isinstance(value, bytes) else value
-    text = text.strip().lstrip(".") if isinstance(text, str) else None
+    raw = value.decode("ascii", "replace") if isinstance(value, bytes) else value
+    text = raw.strip().lstrip(".") if isinstance(raw, str) else None
     if text and re.fullmatch(r"[0-9]+(\.[0-9]+)+", text):
         return text
     notes.append(f"sysObjectID ({SYS_OBJECT_ID}) answered {_show(value)}, not an object identifier; left unknown")

@@ -94,7 +94,7 @@ def load_enterprises(path: Optional[Path] = None) -> Enterprises:
         if isinstance(number, bool) or not isinstance(number, int):
             f.fail(f.line(generic, i), f"generic_agents[{i}]", f"{number!r} is not an enterprise number")
     vendors = f.mapping(root["vendors"], "vendors", f.line(root, "vendors"))
-    out = {}
+    out: dict[int, Vendor] = {}
     for number, raw in vendors.items():
         name = f"vendors.{number}"
         if isinstance(number, bool) or not isinstance(number, int) or number < 0:
@@ -125,7 +125,7 @@ def _vendor(f: DataFile, number: int, raw: Mapping[str, Any], name: str) -> Vend
                 f.fail(f.line(table, prefix), f"{name}.class.{prefix}",
                        f"{cls!r} is not one of {', '.join(EQUIPMENT_CLASSES)}")
             classes[prefix] = cls
-    strip = ()
+    strip: tuple[str, ...] = ()
     if "strip" in raw:
         items = f.sequence(raw["strip"], f"{name}.strip", f.line(raw, "strip"))
         strip = tuple(f.text(items, i, f"{name}.strip[{i}]") for i in range(len(items)))

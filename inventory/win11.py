@@ -115,7 +115,8 @@ def win11_tally(judged: Iterable[tuple[Mapping[str, Any], Win11Result]]) -> dict
         row = tally[result.eligibility]
         row["devices"] += 1
         os = _map(report.get("os"))
-        row["windows_10"] += int(os.get("family") == "windows" and os.get("id") == "windows" and os.get("version") == "10")
+        row["windows_10"] += int(os.get("family") == "windows" and os.get("id") == "windows"
+                                 and os.get("version") == "10")
     return tally
 
 
@@ -123,10 +124,12 @@ def win11_facts(report: Mapping[str, Any]) -> Win11Facts:
     """Read the facts from a report (schema v1 or v2), tolerating anything missing or malformed."""
     cpu = _map(_at(report, "hardware", "cpu"))
     tpm = _map(_at(report, "firmware", "tpm"))
-    notes = report.get("notes") if isinstance(report.get("notes"), list) else []
+    raw_notes = report.get("notes")
+    notes = raw_notes if isinstance(raw_notes, list) else []
     disabled = any(isinstance(n, str) and n.startswith(TPM_DISABLED_NOTE) for n in notes)
     boot_mode = _at(report, "firmware", "boot_mode")
     mhz = cpu.get("max_mhz")
+    present = tpm.get("present", "unknown")
     return Win11Facts(
         cpu_vendor=_text(cpu.get("vendor")), cpu_family=_int(cpu.get("family")),
         cpu_model=_int(cpu.get("model_number")), cpu_stepping=_int(cpu.get("stepping")),
@@ -135,7 +138,7 @@ def win11_facts(report: Mapping[str, Any]) -> Win11Facts:
         architecture=_text(_at(report, "os", "architecture")),
         memory_bytes=_int(_at(report, "hardware", "memory_bytes")),
         system_disk_bytes=_system_disk_bytes(report),
-        tpm_present=tpm.get("present") if tpm.get("present") in ("yes", "no") else "unknown",
+        tpm_present=present if present in ("yes", "no") else "unknown",
         tpm_spec=_text(tpm.get("spec_version")), tpm_enabled=False if disabled else None,
         boot_mode=boot_mode if boot_mode in ("uefi", "legacy") else "unknown",
         uefi_capable=True if boot_mode == "uefi" else None,

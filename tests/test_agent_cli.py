@@ -3,7 +3,6 @@ reachability checks, verified TLS, and `inventory --print` as a real subprocess.
 """
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import shutil

@@ -270,7 +270,8 @@ def test_rendered_units_pass_systemd_analyze_verify(tmp_path):
     assert f"ReadWritePaths={tmp_path / 'agent-state'}" in drop_in
     collector_unit = (units / "hdc-collector.service").read_text()
     assert f"ExecStart={BIN}/hdc-collector serve --host 127.0.0.1 --port 8080" in collector_unit
-    assert "--registry /etc/hdc-collector/units.csv" in collector_unit and "StateDirectory=hdc-collector" in collector_unit
+    assert ("--registry /etc/hdc-collector/units.csv" in collector_unit
+            and "StateDirectory=hdc-collector" in collector_unit)
     assert (" --login header --login-header X-Remote-User --trusted-proxy 10.0.5.7 --trusted-proxy fd00::/64"
             " --protect-metrics --registry" in collector_unit)
     verify = subprocess.run(["systemd-analyze", "verify", "hdc-agent.service", "hdc-agent.timer",

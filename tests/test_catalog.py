@@ -177,7 +177,7 @@ def test_required_literal_is_conservative(pattern, literal):
 def test_prefilter_literal_never_hides_a_match(catalog):
     """Each detector that matches a realistic name has its literal in that name."""
     for names in REALISTIC.values():
-        for name, publisher in names:
+        for name, _publisher in names:
             key = _key(name)
             hits = [d for a in catalog.apps for d in a.detect if d.name.search(key)]
             assert hits, name
@@ -221,7 +221,8 @@ def test_a_small_catalog_file_loads(tmp_path):
     (GOOD_APP.replace("target: stays_local", "target: cloud"),
      "line 7: field 'apps[0].target': 'cloud' is not one of hdc_cloud, hdc_web, retired, stays_local"),
     (GOOD_APP + GOOD_APP.split("apps:\n")[1], "line 10: field 'apps[1].id': e_tax already defined on line 3"),
-    (GOOD_APP.replace("'^htkk\\b'", "'^htkk(\\b'"), "line 9: field 'apps[0].detect[0]': regex '^htkk(\\\\b' does not compile"),
+    (GOOD_APP.replace("'^htkk\\b'", "'^htkk(\\b'"),
+     "line 9: field 'apps[0].detect[0]': regex '^htkk(\\\\b' does not compile"),
     (GOOD_APP.replace("    name_en: Tax declaration\n", ""), "line 3: field 'apps[0].name_en': required"),
     (GOOD_APP.replace("    detect:\n      - '^htkk\\b'\n", ""), "line 3: field 'apps[0].detect': required"),
     (GOOD_APP.replace("    category: tax\n", "    category: tax\n    categroy: tax\n"),
@@ -238,7 +239,7 @@ def test_a_small_catalog_file_loads(tmp_path):
      "line 8: field 'apps[0].hdc_endpoint': 'http://x.hanoi.gov.vn' is not an https URL"),
     (GOOD_APP.replace("    name_en: Tax declaration", "    name_en: [Tax]"),
      "line 5: field 'apps[0].name_en': expected text, got a list"),
-    (GOOD_APP.replace("      - '^htkk\\b'", "      - '^htkk\\b"), 
+    (GOOD_APP.replace("      - '^htkk\\b'", "      - '^htkk\\b"),
      "line 10: not valid YAML: found unexpected end of stream (while scanning a quoted scalar on line 9)"),
     ("", "line 1: empty catalog"),
 ])

@@ -106,9 +106,9 @@ def test_openapi_document_embeds_the_report_schema(collector):
     assert doc["openapi"].startswith("3.")
     assert "/api/v1/reports" in doc["paths"]
     schemas = doc["components"]["schemas"]
-    assert schemas["Report"] == {"oneOf": [{"$ref": "#/components/schemas/ReportV1"},
-                                           {"$ref": "#/components/schemas/ReportV2"}]}
-    assert [schemas[f"ReportV{v}"]["properties"]["schema_version"] for v in (1, 2)] == [{"const": 1}, {"const": 2}]
+    assert schemas["Report"] == {"oneOf": [{"$ref": f"#/components/schemas/ReportV{v}"} for v in (1, 2, 3)]}
+    assert [schemas[f"ReportV{v}"]["properties"]["schema_version"] for v in (1, 2, 3)] == [
+        {"const": 1}, {"const": 2}, {"const": 3}]
 
 
 def test_token_is_stored_only_as_a_hash(collector):

@@ -94,7 +94,8 @@ def broken_xml(draw, xml: bytes) -> bytes:
     if kind == "wrong-root":
         return b"<" + draw(st.sampled_from([b"REPLY", b"request", b"R", b"HTML"])) + b"/>"
     if kind == "doctype":
-        return b'<!DOCTYPE r [<!ENTITY a "' + b"x" * draw(st.integers(1, 1000)) + b'">]>' + xml[xml.index(b"<REQUEST>"):]
+        return (b'<!DOCTYPE r [<!ENTITY a "' + b"x" * draw(st.integers(1, 1000)) + b'">]>'
+                + xml[xml.index(b"<REQUEST>"):])
     query = draw(st.text(st.characters(codec="ascii", exclude_characters="<&>"), max_size=30))
     if query.strip().upper() in ("PROLOG", "INVENTORY"):
         query = "SNMP" + query
@@ -171,7 +172,7 @@ def test_broken_inventories_are_refused_in_the_protocols_form(fixtures, store, u
 def test_compression_bombs_and_oversized_bodies_are_refused(store, unchanged):
     collector, _, tokens = store
     judge = Judge(Tally("foreign-bombs"), collector.url)
-    for how, wbits in (("zlib", 15), ("gzip", 31)):
+    for _how, wbits in (("zlib", 15), ("gzip", 31)):
         packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
         bomb = b"".join(packer.compress(b"<" + b"\0" * (1 << 20)) for _ in range(40)) + packer.flush()
         for path in PATHS:

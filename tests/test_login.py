@@ -65,7 +65,7 @@ def test_viewer_add_writes_a_0600_file_of_hashes_and_replaces_a_password(tmp_pat
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     text = path.read_text(encoding="utf-8")
     assert PASSWORD not in text
-    [line] = [l for l in text.splitlines() if not l.startswith("#")]
+    [line] = [row for row in text.splitlines() if not row.startswith("#")]
     name, _, hashed = line.partition(":")
     assert name == "Nguyễn Lan" and hashed.startswith("scrypt:")
     assert check_password_hash(hashed, PASSWORD) and not check_password_hash(hashed, PASSWORD + "x")
@@ -80,7 +80,7 @@ def test_viewer_add_writes_a_0600_file_of_hashes_and_replaces_a_password(tmp_pat
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     text = path.read_text(encoding="utf-8")
     assert "# phòng CNTT" in text and text.count("Nguyễn Lan:") == 1
-    hashed = next(l for l in text.splitlines() if l.startswith("Nguyễn Lan:")).partition(":")[2]
+    hashed = next(row for row in text.splitlines() if row.startswith("Nguyễn Lan:")).partition(":")[2]
     assert check_password_hash(hashed, "a-new-password") and not check_password_hash(hashed, PASSWORD)
     listed = _viewer("list", "--viewers-file", str(path))
     assert listed.returncode == 0 and listed.stdout.splitlines() == ["Nguyễn Lan", "tran.b"]
@@ -249,7 +249,7 @@ def test_viewers_file_changes_apply_without_restart_and_a_broken_edit_is_ignored
     c.viewers.write_text(good + "oops-no-hash\n", encoding="utf-8")
     assert requests.get(c.url + "/", auth=("tran.b", "second-password"), timeout=30).status_code == 200
     assert _viewer("remove", "tran.b", "--viewers-file", str(c.viewers)).returncode != 0  # broken file
-    c.viewers.write_text("\n".join(l for l in good.splitlines() if not l.startswith("tran.b:")) + "\n",
+    c.viewers.write_text("\n".join(row for row in good.splitlines() if not row.startswith("tran.b:")) + "\n",
                          encoding="utf-8")
     assert requests.get(c.url + "/", auth=("tran.b", "second-password"), timeout=30).status_code == 401
     assert requests.get(c.url + "/", auth=_basic("Nguyễn Lan", PASSWORD), timeout=30).status_code == 200

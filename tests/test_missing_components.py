@@ -104,7 +104,8 @@ def test_require_real_still_fails_instead_of_skipping(tmp_path):
 
 
 def test_script_as_another_user_installs_nothing_and_says_it_needs_root():
-    need(os.geteuid() == 0 and shutil.which("runuser") is not None, "needs root and runuser (Debian package util-linux)")
+    need(os.geteuid() == 0 and shutil.which("runuser") is not None,
+         "needs root and runuser (Debian package util-linux)")
     as_nobody = ["runuser", "-u", "nobody", "--", "sh", str(SCRIPT)]
     refused = subprocess.run(as_nobody, capture_output=True, text=True, timeout=60, cwd="/")
     assert refused.returncode == 1 and "installing needs root" in refused.stderr and refused.stdout == "", refused

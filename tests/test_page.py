@@ -188,9 +188,11 @@ def test_unit_page_shows_devices_rules_apps_and_reachability(client):
     row = page.find("tr", data_device=failing["device_id"]).text()
     hard = next(f for f in failing["failures"] if f["severity"] == "hard" and f["outcome"] == "fail")
     assert hard["message_vi"] in row and "yêu cầu" in row and hard["required"] in row
-    apps = {tr.attrs["data-app"]: tr.attrs["data-state"] for tr in page.find("table", id="apps").find_all("tr", data_app=True)}
+    apps = {tr.attrs["data-app"]: tr.attrs["data-state"]
+            for tr in page.find("table", id="apps").find_all("tr", data_app=True)}
     assert {a["app_id"]: a["state"] for a in api["applications"]}.items() <= apps.items()
-    reach = {tr.attrs["data-target"]: tr.text() for tr in page.find("table", id="reachability").find_all("tr", data_target=True)}
+    reach = {tr.attrs["data-target"]: tr.text()
+             for tr in page.find("table", id="reachability").find_all("tr", data_target=True)}
     assert set(reach) == {r["target"] for r in api["reachability"]}
     trend = page.find("svg", id="trend")
     history = client.get(f"/api/v1/history?ward={code}").get_json()
@@ -219,7 +221,8 @@ def test_page_is_self_contained_read_only_and_escaped(client):
     assert refs and all(r.startswith(("/", "#")) for r in refs), [r for r in refs if not r.startswith(("/", "#"))]
     assert all(f.attrs.get("method") == "get" for f in page.find_all("form"))
     labels = {label.attrs["for"] for label in page.find_all("label")}
-    assert {i.attrs["id"] for i in page.find_all("input") + page.find_all("select") if i.attrs.get("type") != "hidden"} <= labels
+    assert {i.attrs["id"] for i in page.find_all("input") + page.find_all("select")
+            if i.attrs.get("type") != "hidden"} <= labels
     assert client.post("/").status_code == 405
 
 

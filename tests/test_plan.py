@@ -16,7 +16,8 @@ from inventory.report import GiB, empty_report
 from inventory.win11 import CHECK_IDS, win11_eligibility
 
 AS_OF = date(2025, 12, 1)
-HEADER = "item_id,description_vi,unit_of_measure,unit_price_vnd,regulation_number,regulation_date,valid_from,valid_to,source"
+HEADER = ("item_id,description_vi,unit_of_measure,unit_price_vnd,regulation_number,regulation_date,valid_from,valid_to,"
+          "source")
 PRICES = {"ram-ddr4-4gb": 400000, "ram-ddr4-8gb": 700000, "ram-ddr4-16gb": 1300000, "ssd-256gb": 600000,
           "ssd-512gb": 1000000, "ssd-1tb": 1800000, "tpm-module-2-0": 500000, "win11-upgrade": 0,
           "pc-desktop-office": 15000000, "laptop-office": 18000000, "server-tower": 60000000, "labour-hour": 100000}
@@ -75,7 +76,8 @@ def test_every_baseline_rule_and_win11_failure_has_an_action(baseline):
     assert set(actions.win11_checks) == set(CHECK_IDS)
     assert all("fail" in outcomes for outcomes in actions.win11_checks.values())
     for item in ("tpm-module-2-0", "win11-upgrade", "labour-hour", *actions.actions["add_memory"].choose,
-                 *actions.actions["replace_disk"].choose, *filter(None, actions.actions["replace_machine"].by_class.values())):
+                 *actions.actions["replace_disk"].choose,
+                 *filter(None, actions.actions["replace_machine"].by_class.values())):
         assert item in load_price_list().prices_on(AS_OF), item
 
 
@@ -165,8 +167,9 @@ def _unit(baseline, pricer, shortfall=None):
 
 def test_unit_bill_of_quantities_and_total(baseline, pricer):
     plan = _unit(baseline, pricer)
-    rows = [(l.action, l.item, l.quantity, l.unit_price_vnd, l.amount_vnd, l.labour_hours, l.device_ids)
-            for l in plan.lines]
+    rows = [(line.action, line.item, line.quantity, line.unit_price_vnd, line.amount_vnd, line.labour_hours,
+             line.device_ids)
+            for line in plan.lines]
     assert rows == [
         ("add_memory", "ram-ddr4-4gb", 1, 400000, 400000, 0.5, ("d1",)),
         ("enable_tpm", None, 1, 0, 0, 0.25, ("d3",)),
@@ -187,13 +190,14 @@ def test_unit_bill_of_quantities_and_total(baseline, pricer):
 
 
 def test_without_shortfall_no_machines_are_bought(baseline, pricer):
-    assert "buy_machine" not in [l.action for l in _unit(baseline, pricer, {}).lines]
+    assert "buy_machine" not in [line.action for line in _unit(baseline, pricer, {}).lines]
 
 
 def test_another_price_list_changes_amounts_and_nothing_else(baseline, pricer, tmp_path):
     dearer = Pricer(load_actions(), _price_list(tmp_path, {k: v * 2 for k, v in PRICES.items()}, "b.csv"), AS_OF)
     a, b = _unit(baseline, pricer), _unit(baseline, dearer)
-    shape = lambda p: [(l.action, l.item, l.quantity, l.labour_hours, l.device_ids) for l in p.lines]  # noqa: E731
+    shape = lambda p: [(line.action, line.item, line.quantity, line.labour_hours, line.device_ids)  # noqa: E731
+                       for line in p.lines]
     assert shape(a) == shape(b)
     assert b.total_vnd == 2 * a.total_vnd
 

@@ -132,7 +132,8 @@ def test_not_a_workbook_and_other_types(tmp_path):
 
 def test_one_message_per_bad_row_and_good_rows_say_nothing(tmp_path):
     good = ["ssd", "SSD", "cái", "1", "QĐ", "01/06/2025", "01/07/2025", "", ""]
-    path = _csv(tmp_path, [HEADER, ["x y", "", "", "", "", "", "", "", ""], good, ["tpm"] + good[1:3] + ["?"] + good[4:]])
+    path = _csv(tmp_path, [HEADER, ["x y", "", "", "", "", "", "", "", ""], good,
+                           ["tpm"] + good[1:3] + ["?"] + good[4:]])
     lines = _problems(path)
     assert [line.split(": column ")[0] for line in lines] == [f"{path}: row 2", f"{path}: row 4"]
     assert lines[0].count("column ") == 7

@@ -572,8 +572,8 @@ def test_real_machine_report_is_valid_and_consistent():
     assert report["hardware"]["system_disk"]["size_bytes"] == psutil.disk_usage("/").total
     os_release = Path("/etc/os-release")
     if os_release.exists():
-        ids = [l.split("=", 1)[1].strip().strip('"') for l in os_release.read_text().splitlines()
-               if l.startswith("ID=")]
+        ids = [line.split("=", 1)[1].strip().strip('"') for line in os_release.read_text().splitlines()
+               if line.startswith("ID=")]
         assert report["os"]["id"] == ids[0].lower()
 
 

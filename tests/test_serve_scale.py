@@ -29,7 +29,7 @@ def _token(db_url: str, ward: str = "00070") -> str:
 
 def _ingest_counter(url: str, **kw) -> float:
     text = requests.get(url + "/metrics", timeout=30, **kw).text
-    line = next(l for l in text.splitlines() if l.startswith('hdc_ingest_reports_total{result="accepted"}'))
+    line = next(row for row in text.splitlines() if row.startswith('hdc_ingest_reports_total{result="accepted"}'))
     return float(line.split()[-1])
 
 

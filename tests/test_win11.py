@@ -248,7 +248,8 @@ def test_tally_counts_devices_and_windows_10_per_eligibility():
     linux = _report()
     linux["os"].update({"family": "linux", "id": "debian", "version": "12"})
     judged = [(win10, judge_win11(GOOD)), (win11, judge_win11(GOOD)),
-              (win10, judge_win11(replace(GOOD, tpm_enabled=False))), (linux, judge_win11(replace(GOOD, tpm_spec="1.2"))),
+              (win10, judge_win11(replace(GOOD, tpm_enabled=False))),
+              (linux, judge_win11(replace(GOOD, tpm_spec="1.2"))),
               (win10, win11_eligibility(win10))]
     assert win11_tally(judged) == {"eligible": {"devices": 2, "windows_10": 1},
                                    "after_firmware_settings": {"devices": 1, "windows_10": 1},

@@ -1,4 +1,5 @@
-"""``hdc-collector migration`` (the cloud move): declare where a unit's application stands, one at a time or from a sheet."""
+"""``hdc-collector migration`` (the cloud move): declare where a unit's application stands, one at a time or
+from a sheet."""
 from __future__ import annotations
 
 import getpass

@@ -17,7 +17,7 @@ def _dashboards_module(name: str):
         return importlib.import_module(f"dashboards.{name}")
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.split(".")[0] in ("grafana_foundation_sdk", "grafana_client"):
-            raise click.ClickException(f"{exc.name} is not installed: pip install 'hdc-readiness[dashboards]'")
+            raise click.ClickException(f"{exc.name} is not installed: pip install 'hdc-readiness[dashboards]'") from exc
         raise
 
 

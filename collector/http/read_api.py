@@ -36,7 +36,7 @@ def _page_args(default_limit: int) -> tuple[int, int]:
         try:
             value = default if raw is None else int(raw)
         except ValueError:
-            raise ApiError(400, "invalid", f"parameter '{name}': {raw!r} is not a whole number")
+            raise ApiError(400, "invalid", f"parameter '{name}': {raw!r} is not a whole number") from None
         if not low <= value <= high:
             raise ApiError(400, "invalid", f"parameter '{name}': must be between {low} and {high}")
         out.append(value)
@@ -70,7 +70,7 @@ def list_wards():
     try:
         query = RankingQuery.from_args(request.args, strict=True, default_sort="registry")
     except BadQuery as exc:
-        raise ApiError(400, "invalid", str(exc))
+        raise ApiError(400, "invalid", str(exc)) from exc
     limit, offset = _page_args(1000)
     overview = ctx().overview(request.args.get("milestone"), consistent=True)
     rows = query.apply(overview.rows)

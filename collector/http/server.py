@@ -143,7 +143,8 @@ def serve_with_gunicorn(app: Flask, host: str, port: int, workers: int, threads:
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     options = {"bind": bind, "workers": workers, "worker_class": "gthread", "threads": threads,
                "preload_app": True, "control_socket_disable": True, "proc_name": "hdc-collector",
-               "post_fork": lambda _arbiter, _worker: _in_worker(app), "accesslog": None, "errorlog": "-", "loglevel": "warning"}
+               "post_fork": lambda _arbiter, _worker: _in_worker(app), "accesslog": None, "errorlog": "-",
+               "loglevel": "warning"}
     if tls is not None:
         options.update(certfile=str(tls.cert), keyfile=str(tls.key))
 

@@ -87,7 +87,8 @@ def request_body(data: bytes, content_encoding: Optional[str], limit: int) -> by
         return data
     if coding not in (GZIP, "x-gzip"):
         raise BodyError(415, "unsupported_media_type",
-                        f"Content-Encoding {content_encoding.strip()[:40]!r} is not accepted; send gzip or identity")
+                        f"Content-Encoding {(content_encoding or '').strip()[:40]!r} is not accepted; "
+                        "send gzip or identity")
     return inflate(data, GZIP, limit, what="report")
 
 

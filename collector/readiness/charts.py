@@ -55,7 +55,7 @@ def line_chart(chart_id: str, title: str, description: str, days: Sequence[date]
                percent: bool = False) -> Markup:
     """An accessible SVG chart; ``plan`` is (start index, start value, index where it reaches 0)."""
     n = max(len(days), 2)
-    top = 1.0 if percent else _nice_max(max([max(l.values, default=0) for l in lines] + [plan[1] if plan else 0]))
+    top = 1.0 if percent else _nice_max(max([max(line.values, default=0) for line in lines] + [plan[1] if plan else 0]))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def x(i: float) -> float:

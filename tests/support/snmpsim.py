@@ -29,7 +29,7 @@ def free_udp_port() -> int:
 
 
 def _world_readable(path: Path) -> None:
-    for root, dirs, files in os.walk(path):
+    for root, _dirs, files in os.walk(path):
         os.chmod(root, 0o755)
         for name in files:
             os.chmod(os.path.join(root, name), 0o644)
