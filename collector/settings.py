@@ -103,6 +103,8 @@ class LoginSettings:
     header: str = DEFAULT_HEADER
     trusted_proxies: tuple[IPNetwork, ...] = field(default=DEFAULT_TRUSTED)
     protect_metrics: bool = False
+    # Wrong passwords allowed per client address and per viewer name (http/login.py): a burst, then a trickle.
+    failed_logins: Rate = Rate(per_minute=10, burst=10)
 
     def check(self) -> None:
         """Raise LoginConfigError naming the option when the combination cannot work."""

@@ -182,7 +182,8 @@ def basic_collector(tmp_path):
     path = tmp_path / "viewers"
     assert _add(path, "Nguyễn Lan").returncode == 0
     db_url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
-    c = start_collector(db_url, "--login", "basic", "--viewers-file", str(path))
+    # Many wrong passwords below, one path after another: the login's own throttle is tested in test_security.py.
+    c = start_collector(db_url, "--login", "basic", "--viewers-file", str(path), "--login-rate-limit", "0")
     c.viewers = path
     try:
         yield c

@@ -149,30 +149,37 @@ def test_a_token_over_its_limit_gets_429_and_retry_after(db_url, agent_report):
 
 
 @pytest.mark.integration
-def test_an_address_over_its_limit_is_refused_before_the_token_is_checked(tmp_path, agent_report):
+def test_an_address_over_its_limits_is_refused_and_failures_are_counted_apart(tmp_path, agent_report):
+    """Valid requests spend the address's bucket; bad tokens spend a bucket of their own, after which that
+    address's tokens are refused before any lookup. Neither touches the other."""
     db_url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
-    collector = start_collector(db_url, "--address-rate-limit", "1/3", "--token-rate-limit", "0")
+    collector = start_collector(db_url, "--address-rate-limit", "1/2", "--failed-auth-rate-limit", "1/2",
+                                "--token-rate-limit", "0")
     try:
         token = collector.token(WARD)
         url = collector.url + "/api/v1/reports"
+        good = {"Authorization": f"Bearer {token}"}
         bad = {"Authorization": "Bearer hdc_0123456789abcdef_" + "x" * 43}
         assert requests.post(url, json=_report(agent_report), headers=bad, timeout=30).status_code == 401
-        assert requests.post(url, json=_report(agent_report), headers={"Authorization": f"Bearer {token}"},
-                             timeout=30).status_code == 201
         challenged = requests.post(collector.url + "/inventory", data=b"<REQUEST/>", timeout=30)
         assert challenged.status_code == 401 and challenged.headers["WWW-Authenticate"].startswith("Basic")
-        flooded = requests.post(url, json=_report(agent_report), headers={"Authorization": f"Bearer {token}"},
-                                timeout=30)
+        # One bad token so far: valid tokens from the same address are untouched by it.
+        assert [requests.post(url, json=_report(agent_report), headers=good, timeout=30).status_code
+                for _ in range(2)] == [201, 201]
+        flooded = requests.post(url, json=_report(agent_report), headers=good, timeout=30)
         assert flooded.status_code == 429 and "this address" in flooded.json()["message"]
         assert int(flooded.headers["Retry-After"]) >= 1
         foreign = requests.post(collector.url + "/inventory", data=b"<REQUEST/>", auth=(WARD, token),
                                 headers={"Content-Type": "application/xml"}, timeout=30)
         assert foreign.status_code == 429 and foreign.json()["error"] == "rate_limited"
-        assert int(foreign.headers["Retry-After"]) >= 1
+        # The second bad token spends the failures; from then on no token of this address is looked up.
+        assert requests.post(url, json=_report(agent_report), headers=bad, timeout=30).status_code == 401
+        guessed = requests.post(url, json=_report(agent_report), headers=bad, timeout=30)
+        assert guessed.status_code == 429 and "failed authentications" in guessed.json()["message"]
         admin = requests.get(collector.url + "/api/v1/admin/tokens", timeout=30)
         assert admin.status_code == 429 and int(admin.headers["Retry-After"]) >= 1
         assert requests.get(collector.url + "/api/v1/wards", timeout=30).status_code == 200  # reading is not limited
-        assert _rate_limited(collector.url) == 2
+        assert _rate_limited(collector.url) == 3
     finally:
         stop(collector.proc)
 

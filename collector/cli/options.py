@@ -98,6 +98,10 @@ _LOGIN_OPTIONS = [
                  help="A reverse proxy (address or network; repeat for more) whose X-Forwarded-For names the "
                       "client for the rate limits, and, with --login header, whose --login-header is believed "
                       "(for that, default: 127.0.0.1 and ::1)."),
+    click.option("--login-rate-limit", "login_rate", default="10/10", show_default=True, callback=parse_rate,
+                 metavar="PER_MINUTE[/BURST]",
+                 help="Wrong passwords per minute from one address, and for one viewer name, before sign-ins are "
+                      "refused (429) without checking the password; 0 switches the limit off."),
     click.option("--protect-metrics", is_flag=True,
                  help="Also require the login for /metrics (Prometheus then needs basic_auth in its scrape "
                       "config); without it /metrics stays open."),
@@ -111,11 +115,11 @@ def with_login_options(fn: Callable) -> Callable:
 
 
 def login_settings(login_mode: str, viewers_path: Optional[Path], login_header: str, trusted_proxies: tuple,
-                    protect_metrics: bool) -> LoginSettings:
+                   protect_metrics: bool, login_rate: Rate) -> LoginSettings:
     if login_mode != "header" and login_header != DEFAULT_HEADER:
         raise LoginConfigError("--login-header is used only with --login header")
     settings = LoginSettings(mode=login_mode, viewers_path=viewers_path, header=login_header,
-                             protect_metrics=protect_metrics,
+                             protect_metrics=protect_metrics, failed_logins=login_rate,
                              **({"trusted_proxies": trusted_proxies} if trusted_proxies else {}))
     settings.check()
     return settings

@@ -51,14 +51,14 @@ from collector.settings import RateLimits, Settings
 @with_data_options
 @clean_errors
 def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, token_rate, address_rate, failures_rate,
-          workers, tls_cert, tls_key, login_mode, viewers_path, login_header, trusted_proxies, protect_metrics,
+          workers, tls_cert, tls_key, login_mode, viewers_path, login_header, trusted_proxies, login_rate, protect_metrics,
           registry_path, baseline_path, catalog_path) -> None:
     """Run the collector with a production WSGI server (waitress; gunicorn for --workers or --tls-cert)."""
 
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
     tls = TLSFiles(tls_cert, tls_key) if tls_cert else None
-    login = login_settings(login_mode, viewers_path, login_header, trusted_proxies, protect_metrics)
+    login = login_settings(login_mode, viewers_path, login_header, trusted_proxies, protect_metrics, login_rate)
     gunicorn = workers > 1 or tls is not None
     threads = threads or (GUNICORN_THREADS if gunicorn else WAITRESS_THREADS)
     if workers > 1:

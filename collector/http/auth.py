@@ -81,7 +81,8 @@ def authenticate(kind: str, scheme: str = BEARER) -> TokenIdentity:
                        headers={"Retry-After": "60"}, counted=kind == UNIT) from None
     if found is None:
         c.limiter.note_failure(address)
-        raise ApiError(401, "unauthenticated", "the token is not valid (unknown, revoked, expired or mistyped)",
+        what = "the password is not a valid token" if scheme == BASIC else "the token is not valid"
+        raise ApiError(401, "unauthenticated", f"{what} (unknown, revoked, expired or mistyped)",
                        headers={"WWW-Authenticate": _challenge(kind, scheme, invalid=True)}, counted=kind == UNIT)
     _check_kind(found, kind, scheme, user)
     _throttle(c.limiter.check_token(found.token_id), kind)

@@ -34,7 +34,7 @@ from flask import Flask, Response, current_app, g, jsonify, request
 from collector.http.auth import VIEWER, client_address, protection
 from collector.http.viewers import Viewers
 from collector.ingest.ratelimit import TokenBuckets, address_key
-from collector.settings import LoginSettings, Rate
+from collector.settings import LoginSettings
 
 log = logging.getLogger("hdc.collector.login")
 
@@ -44,8 +44,6 @@ MAX_AUTHORIZATION = 4096
 MAX_USER = 256
 
 
-# Wrong passwords allowed per address and per viewer name: a burst of 10, then one every 6 seconds.
-FAILED_LOGINS = Rate(per_minute=10, burst=10)
 CONCURRENT_HASHES = 2
 HASHING_WAIT_SECONDS = 5.0
 
@@ -105,7 +103,7 @@ class Gate:
         self.viewers = Viewers(settings.viewers_path) if settings.viewers_path is not None else None
         self._logged_reload_error: Optional[str] = None
         # Wrong passwords per address and per name; while either is spent, no password is even checked.
-        self._failed = TokenBuckets(FAILED_LOGINS)
+        self._failed = TokenBuckets(settings.failed_logins)
         # A password check is a deliberately slow hash: a few at a time, so guessing cannot take the CPU.
         self._hashing = threading.BoundedSemaphore(CONCURRENT_HASHES)
 
