@@ -1,6 +1,8 @@
 """The register's rules (inventory/equipment.py): coverage capped at what is owned, matching by identity."""
 from __future__ import annotations
 
+from datetime import date
+
 from inventory.equipment import (
     RegisterRow,
     ReportingDevice,
@@ -10,6 +12,7 @@ from inventory.equipment import (
     device_serial,
     match_assets,
 )
+from inventory.readiness import days_overdue, unit_status_covered
 
 
 def test_coverage_caps_each_class_and_never_divides_by_zero():
@@ -52,3 +55,16 @@ def test_a_count_below_the_named_assets_and_rows_naming_nothing_are_refused():
                         5: ["neither a count (expected) nor a named asset (asset_tag, serial or hostname)"]}
     ups = next(c for c in register.counts if c.device_class == "ups")
     assert (ups.expected, ups.needed, ups.shortfall) == (2, 5, 3)
+
+
+def test_a_unit_without_a_register_or_short_of_the_threshold_is_never_ready():
+    passing = {"ready": 3, "ready_with_conditions": 0, "not_ready": 0, "unknown": 0}
+    failing = dict(passing, not_ready=1)
+    assert unit_status_covered(passing, None) == "no_register"
+    assert unit_status_covered(passing, 29 / 30) == "incomplete"
+    assert unit_status_covered(passing, 29 / 30, threshold=0.95) == "ready"
+    assert unit_status_covered(passing, 1.0) == "ready"
+    assert unit_status_covered(failing, 1.0) == "not_ready"
+    assert days_overdue("incomplete", date(2025, 12, 6)) == 6
+    assert days_overdue("ready", date(2025, 12, 6)) == 0
+    assert days_overdue("no_register", date(2025, 11, 1)) == 0
