@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import requests
 import sqlalchemy as sa
 from openpyxl import Workbook
 
@@ -157,3 +158,46 @@ def test_sheets_the_importer_cannot_read_are_refused_whole(tmp_path):
     done = register(db_url, "import", str(tmp_path / "formula.xlsx"))
     assert done.returncode == 1 and "cell(s) C2 hold a formula" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def test_the_admin_api_imports_the_same_sheets_and_refuses_the_same_rows(collector, tmp_path):
+    admin = cli("collector.cli", "token", "create", "--admin", "--db", collector.db_url)
+    assert admin.returncode == 0, admin.stderr
+    url = collector.url + "/api/v1/admin/register"
+
+    def send(body: bytes, kind: str = "text/csv", token: str = admin.stdout.strip(), **params):
+        return requests.post(url, data=body, params=params, timeout=30,
+                             headers={"Authorization": f"Bearer {token}", "Content-Type": kind})
+
+    good = write_xlsx(tmp_path / "good.xlsx", GOOD).read_bytes()
+    assert send(good, XLSX, token=collector.token("00070")).status_code == 403
+    assert send(good, "application/octet-stream").status_code == 415
+    dry = send(good, XLSX, dry_run="true")
+    assert dry.status_code == 200, dry.text
+    assert (dry.json()["stored"], dry.json()["units"], len(dry.json()["changes"])) == (False, 2, 5)
+    assert stored(collector.db_url)["counts"] == []
+    done = send(good, XLSX, reason="kiểm kê")
+    assert done.status_code == 200 and done.json()["stored"] is True
+    assert {"ward_code": "00070", "item": "count:workstation", "before": None,
+            "after": {"expected": 30, "needed": 32}} in done.json()["changes"]
+    now = stored(collector.db_url)
+    assert len(now["counts"]) == 3 and {r[0] for r in now["log"]} == {"token:" + _token_id(now)}
+    assert {r[1] for r in now["log"]} == {"kiểm kê"}
+
+    bad = send(write_csv(tmp_path / "bad.csv", BAD).read_bytes())
+    assert bad.status_code == 422
+    assert bad.json()["message"] == "6 bad row(s); nothing was changed"
+    problems = [p["message"] for p in bad.json()["problems"]]
+    assert len(problems) == len(BAD_MESSAGES)
+    assert all(p.startswith(f"register.csv: {m}") for p, m in zip(problems, BAD_MESSAGES)), problems
+    unreadable = send(b"unit_code,expected\n00070,3\n")
+    assert unreadable.status_code == 400 and "register.csv: row 1: missing column(s) class" in unreadable.text
+    assert stored(collector.db_url) == now
+
+
+def _token_id(now: dict) -> str:
+    """The admin token's id, as the log names it (the only actor of this test)."""
+    return now["log"][0][0].removeprefix("token:")

@@ -32,6 +32,7 @@ ROUTES = {
     ("POST", "/api/v1/admin/tokens/<token_id>/rotate"): ADMIN,
     ("POST", "/api/v1/admin/tokens/<token_id>/revoke"): ADMIN,
     ("GET", "/api/v1/admin/audit"): ADMIN,
+    ("POST", "/api/v1/admin/register"): ADMIN,
     ("POST", "/api/v1/migration/declarations"): ADMIN,
     ("GET", "/healthz"): OPEN,
     ("GET", "/metrics"): VIEWER,

@@ -10,9 +10,8 @@ import click
 
 from collector.cli.options import clean_errors, db_option
 from collector.cloud.sheet import SheetError
-from collector.register.sheet import read_register
-from collector.store import register as register_store
-from collector.store.engine import open_store, write_transaction
+from collector.register.importer import import_sheet
+from collector.store.engine import open_store
 from inventory.registry import load_registry
 
 
@@ -39,26 +38,19 @@ def register_import(sheet: Path, dry_run: bool, actor: Optional[str], reason: Op
     first: one bad row refuses it all, with a message per bad row, and nothing is stored.
     """
     registry = load_registry(registry_path)
-    try:
-        found, errors = read_register(sheet, [u.code for u in registry])
-    except SheetError as exc:
-        raise click.ClickException(str(exc)) from exc
-    if errors:
-        raise click.ClickException(f"{len(errors)} bad row(s); nothing was changed:\n" + "\n".join(errors))
     engine = open_store(db_url, registry)
     try:
-        with write_transaction(engine) as conn:
-            if dry_run:
-                done = register_store.changes(conn, found)
-            else:
-                done = register_store.store(conn, found, actor or getpass.getuser(),
-                                            reason or f"import {sheet.name}", datetime.now(timezone.utc))
+        done = import_sheet(engine, registry, sheet, actor or getpass.getuser(), reason or f"import {sheet.name}",
+                            datetime.now(timezone.utc), dry_run)
+    except SheetError as exc:
+        raise click.ClickException(str(exc)) from exc
     finally:
         engine.dispose()
-    for change in done:
+    if done.errors:
+        raise click.ClickException(f"{len(done.errors)} bad row(s); nothing was changed:\n" + "\n".join(done.errors))
+    for change in done.changes:
         click.echo(change.describe())
-    units = len(found.units)
     if dry_run:
-        click.echo(f"dry run: {units} unit(s) valid, {len(done)} change(s) would be made; nothing stored")
+        click.echo(f"dry run: {done.units} unit(s) valid, {len(done.changes)} change(s) would be made; nothing stored")
     else:
-        click.echo(f"imported the register of {units} unit(s): {len(done)} change(s)")
+        click.echo(f"imported the register of {done.units} unit(s): {len(done.changes)} change(s)")
