@@ -201,3 +201,18 @@ def test_the_admin_api_imports_the_same_sheets_and_refuses_the_same_rows(collect
 def _token_id(now: dict) -> str:
     """The admin token's id, as the log names it (the only actor of this test)."""
     return now["log"][0][0].removeprefix("token:")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_template_from_the_page_imports_as_it_is(collector, tmp_path, fmt):
+    page = requests.get(collector.url + "/", timeout=30)
+    assert f'href="/register-template.{fmt}"' in page.text
+    got = requests.get(f"{collector.url}/register-template.{fmt}", timeout=30)
+    assert got.status_code == 200
+    assert got.headers["Content-Disposition"] == f'attachment; filename="hdc-register-template.{fmt}"'
+    sheet = tmp_path / f"template.{fmt}"
+    sheet.write_bytes(got.content)
+    done = register(collector.db_url, "import", str(sheet), "--by", "test")
+    assert done.returncode == 0, done.stderr
+    assert stored(collector.db_url)["counts"] == [("00070", "printer", 4, 4), ("00070", "workstation", 30, 32)]
+    assert requests.get(collector.url + "/register-template.pdf", timeout=30).status_code == 404

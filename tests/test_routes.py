@@ -40,6 +40,7 @@ ROUTES = {
     ("GET", "/units/<code>"): VIEWER,
     ("GET", "/work-items"): VIEWER,
     ("GET", "/export/units.<fmt>"): VIEWER,
+    ("GET", "/register-template.<fmt>"): VIEWER,
     ("GET", "/units/<code>/applications.<fmt>"): VIEWER,
     ("GET", "/units/<code>/devices.<fmt>"): VIEWER,
     ("GET", "/static/<path:filename>"): VIEWER,

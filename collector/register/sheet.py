@@ -41,9 +41,10 @@ CLASS_NAMES = {
 
 TEMPLATE_HEADERS = ("unit_code", "device_class", "expected", "needed", "asset_tag", "serial", "hostname",
                     "location", "responsible")
-TEMPLATE_ROWS = (("00070", "workstation", 30, 32, "", "", "", "", ""),
-                 ("00070", "printer", 4, 4, "", "", "", "", ""),
-                 ("00070", "workstation", "", "", "HK-PC-001", "5CG1234XYZ", "HK-MOTCUA-03",
+# The downloadable template's example rows: two counts and one named machine of the same unit.
+TEMPLATE_ROWS = (("00070", "workstation", 30, 32, None, None, None, None, None),
+                 ("00070", "printer", 4, 4, None, None, None, None, None),
+                 ("00070", "workstation", None, None, "HK-PC-001", "5CG1234XYZ", "HK-MOTCUA-03",
                   "Bộ phận một cửa, bàn 3", "Nguyễn Thị B"))
 
 
