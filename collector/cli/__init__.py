@@ -6,7 +6,7 @@ import logging
 import click
 
 from collector import __version__
-from collector.cli import ansible, cloud, dashboards, demo, devices, serve, simulate, store, tokens, viewers
+from collector.cli import ansible, cloud, dashboards, demo, devices, register, serve, simulate, store, tokens, viewers
 
 
 @click.group()
@@ -22,5 +22,6 @@ def main(verbose: bool) -> None:
 
 
 for _command in (serve.serve, demo.demo, tokens.token, viewers.viewer, devices.device, store.audit, store.recount,
-                 simulate.simulate, cloud.migration, dashboards.dashboards, ansible.ansible_inventory):
+                 simulate.simulate, cloud.migration, dashboards.dashboards, ansible.ansible_inventory,
+                 register.register):
     main.add_command(_command)

@@ -9,14 +9,18 @@ or rotate, which is marked ``Cache-Control: no-store`` like every answer here.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import tempfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, Optional
 
 from flask import Blueprint, Response, jsonify, request
 
 from collector.context import ctx
 from collector.http.auth import ADMIN, identity, requires
+from collector.cloud.sheet import SheetError
 from collector.http.errors import ApiError
+from collector.register.importer import import_sheet
 from collector.store import audit
 from collector.store.engine import write_transaction
 from collector.store.tokens import (DEFAULT_GRACE, KINDS, MAX_LABEL, WARD, TokenError, TokenNotFound, create_token,
@@ -147,6 +151,41 @@ def audit_list():
     with ctx().engine.connect() as conn:
         found = audit.entries(conn, limit, offset)
     return jsonify(entries=[e.to_dict() for e in found], count=len(found), limit=limit, offset=offset)
+
+
+# What a register sheet is sent as: the bytes of the file, typed by Content-Type (a file name would be a guess).
+SHEET_TYPES = {"text/csv": ".csv",
+               "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx"}
+
+
+@bp.post("/register")
+@requires(ADMIN)
+def register_import():
+    """A register sheet (CSV or XLSX, the body itself), checked whole and stored or refused with every bad row;
+    ``?dry_run=true`` only says what would change. The same import as ``hdc-collector register import``."""
+    suffix = SHEET_TYPES.get(request.mimetype)
+    if suffix is None:
+        raise ApiError(415, "unsupported", f"Content-Type {request.mimetype or '(none)'!r}: send the sheet as "
+                                           f"{' or '.join(SHEET_TYPES)}")
+    c = ctx()
+    body = request.get_data(cache=False)
+    if len(body) > c.settings.max_report_bytes:
+        raise ApiError(413, "too_large", f"the sheet is larger than {c.settings.max_report_bytes} bytes")
+    dry_run = request.args.get("dry_run", "false") == "true"
+    reason = (request.args.get("reason") or "import over the API").strip()[:1000]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"register{suffix}"
+        path.write_bytes(body)
+        try:
+            done = import_sheet(c.engine, c.registry, path, f"token:{identity().token_id}", reason,
+                                datetime.now(timezone.utc), dry_run)
+        except SheetError as exc:
+            raise ApiError(400, "invalid", str(exc).replace(str(path), path.name)) from None
+    if done.errors:
+        raise ApiError(422, "refused", f"{len(done.errors)} bad row(s); nothing was changed",
+                       [{"message": e} for e in done.errors])
+    return jsonify(stored=done.stored, units=done.units, changes=[
+        {"ward_code": ch.unit_code, "item": ch.item, "before": ch.before, "after": ch.after} for ch in done.changes])
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:

@@ -16,7 +16,14 @@ from collector import __version__
 from collector.context import ctx
 from collector.i18n import DEFAULT_LANG, Translator, choose_lang
 from collector.readiness.charts import Line, Marker, line_chart
-from collector.readiness.export import applications_table, devices_table, ranking_table, to_csv, to_xlsx
+from collector.readiness.export import (
+    applications_table,
+    devices_table,
+    ranking_table,
+    register_template,
+    to_csv,
+    to_xlsx,
+)
 from collector.readiness.overview import CityOverview, Series, UnitDetail, unit_detail
 from collector.readiness.ranking import SORT_KEYS, RankingQuery
 
@@ -180,6 +187,16 @@ def export_units(fmt: str):
     if fmt == "xlsx":
         return _download(to_xlsx(table), XLSX, f"hdc-units-{stamp}.xlsx")
     return _render("not_found.html", 404, code=f"units.{fmt}", now=overview.now)
+
+
+@bp.get("/register-template.<fmt>")
+def register_template_download(fmt: str):
+    """The equipment register template (docs/register.md), to fill in and import with 'hdc-collector register'."""
+    if fmt == "csv":
+        return _download(to_csv(register_template()), "text/csv", "hdc-register-template.csv")
+    if fmt == "xlsx":
+        return _download(to_xlsx(register_template()), XLSX, "hdc-register-template.xlsx")
+    return _render("not_found.html", 404, code=f"register-template.{fmt}", now=ctx().overview().now)
 
 
 @bp.get("/units/<code>/applications.<fmt>")

@@ -20,6 +20,7 @@ from inventory.registry import KINDS
 from collector.i18n import HANOI, Translator
 from collector.readiness.overview import UnitDetail, UnitRow
 from collector.readiness.workitems import STATES
+from collector.register.sheet import TEMPLATE_HEADERS, TEMPLATE_ROWS
 
 GiB = 1024 ** 3
 
@@ -97,6 +98,12 @@ def applications_table(detail: UnitDetail, t: Translator) -> Table:
     headers = [t(f"export.col.app.{c.key}") for c in APPLICATIONS]
     s = detail.row.summary
     return Table(t("export.applications_title", unit=s.name, code=s.code), APPLICATIONS, headers, body)
+
+
+def register_template() -> Table:
+    """The equipment register sheet an IT officer fills in (docs/register.md), with example rows to overwrite."""
+    columns = [Column(h, "int" if h in ("expected", "needed") else "text") for h in TEMPLATE_HEADERS]
+    return Table("register", columns, TEMPLATE_HEADERS, TEMPLATE_ROWS)
 
 
 def _gib(value: Optional[int]) -> Optional[float]:

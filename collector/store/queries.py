@@ -17,11 +17,12 @@ from typing import Any, Iterator, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from inventory.equipment import Coverage, Matching, ReportingDevice, UnitAsset, coverage, match_assets
 from inventory.readiness import VERDICTS, readiness_ratio, unit_status
 from inventory.registry import Registry
 
 from collector.store import counts as unit_counts
-from collector.store.tables import UTCDateTime, devices, reports, verdicts, wards
+from collector.store.tables import UTCDateTime, devices, register_assets, register_counts, reports, verdicts, wards
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,40 @@ def ward_summaries(conn: Connection, registry: Registry, active_since: datetime,
     last = _last_received(conn)
     return [WardSummary(w.code, w.name, w.kind, counts[w.code], silent.get(w.code, 0), replaced.get(w.code, 0),
                         last.get(w.code)) for w in registry]
+
+
+def unit_coverage(conn: Connection, registry: Registry, active_since: datetime,
+                  counted: Optional[Counted] = None) -> dict[str, Coverage]:
+    """Every unit's coverage: its active devices of each class over the register's expected ones.
+
+    Active devices by class come from the counts ingest keeps (``counted`` must hold the ``class`` kind when
+    given); a unit without a register gets expected 0 and ratio None, never a ratio made up from its reports.
+    """
+    expected: dict[str, dict[str, int]] = {w.code: {} for w in registry}
+    for code, cls, n in conn.execute(sa.select(register_counts.c.ward_code, register_counts.c.device_class,
+                                               register_counts.c.expected)).all():
+        if code in expected:
+            expected[code][cls] = n
+    reporting: dict[str, dict[str, int]] = {w.code: {} for w in registry}
+    for _, code, key, n, _ in select_counted(conn, active_since, counted, [unit_counts.CLASS]):
+        cls = key.split(unit_counts.SEP, 1)[0]  # the class kind counts by class and verdict
+        if code in reporting:
+            reporting[code][cls] = reporting[code].get(cls, 0) + n
+    return {w.code: coverage(expected[w.code], reporting[w.code]) for w in registry}
+
+
+def unit_assets(conn: Connection, ward_code: str, active_since: datetime) -> Matching:
+    """A unit's named assets matched to its active devices: the ones never seen, by name, and the strangers."""
+    a = register_assets.c
+    assets = [UnitAsset(ward_code, r.device_class, r.asset_tag, r.serial, r.hostname, r.location, r.responsible)
+              for r in conn.execute(sa.select(register_assets).where(a.ward_code == ward_code)
+                                    .order_by(a.asset_key)).all()]
+    d = devices.c
+    active = [ReportingDevice(r.device_id, r.hostname, r.device_class)
+              for r in conn.execute(sa.select(d.device_id, d.hostname, d.device_class)
+                                    .where(d.ward_code == ward_code, d.last_collected_at >= active_since)
+                                    .order_by(d.hostname, d.device_id)).all()]
+    return match_assets(assets, active)
 
 
 def _last_received(conn: Connection) -> dict[str, datetime]:

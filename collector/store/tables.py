@@ -260,3 +260,38 @@ software_lists = sa.Table(
     sa.Column("body", sa.LargeBinary, nullable=False),
     sa.Column("first_seen_at", UTCDateTime(), nullable=False),
 )
+
+# The equipment register (0004_register; inventory/equipment.py): what each unit owns and needs by class, and its
+# named machines. An import replaces the rows of the units it lists; every change is kept in register_changes.
+register_counts = sa.Table(
+    "register_counts", metadata,
+    sa.Column("ward_code", sa.String(16), sa.ForeignKey("wards.code"), primary_key=True),
+    sa.Column("device_class", sa.String(32), primary_key=True),
+    sa.Column("expected", sa.Integer, nullable=False),
+    sa.Column("needed", sa.Integer, nullable=False),
+)
+
+register_assets = sa.Table(
+    "register_assets", metadata,
+    sa.Column("ward_code", sa.String(16), sa.ForeignKey("wards.code"), primary_key=True),
+    sa.Column("asset_key", sa.String(300), primary_key=True),
+    sa.Column("device_class", sa.String(32), nullable=False),
+    sa.Column("asset_tag", sa.String(128), nullable=True),
+    sa.Column("serial", sa.String(128), nullable=True),
+    sa.Column("hostname", sa.String(255), nullable=True),
+    sa.Column("location", sa.String(256), nullable=True),
+    sa.Column("responsible", sa.String(256), nullable=True),
+)
+
+# Append-only: who changed which count or asset of which unit, when and why, with the values before and after.
+register_changes = sa.Table(
+    "register_changes", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime(), nullable=False, index=True),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("ward_code", sa.String(16), sa.ForeignKey("wards.code"), nullable=False, index=True),
+    sa.Column("item", sa.String(320), nullable=False),
+    sa.Column("before", sa.JSON(none_as_null=True), nullable=True),
+    sa.Column("after", sa.JSON(none_as_null=True), nullable=True),
+)

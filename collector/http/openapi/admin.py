@@ -102,6 +102,29 @@ ADMIN_PATHS: dict[str, Any] = {
                                                                 "limit": {"type": "integer"},
                                                                 "offset": {"type": "integer"}}}),
                       "400": _answer("A bad parameter"), **_REFUSALS}}},
+    "/api/v1/admin/register": {"post": {
+        "summary": "Import units' equipment registers from a sheet (the same as 'hdc-collector register import')",
+        "security": _SECURITY,
+        "parameters": [{"name": "dry_run", "in": "query", "required": False,
+                        "schema": {"type": "string", "enum": ["true", "false"], "default": "false"}},
+                       {"name": "reason", "in": "query", "required": False,
+                        "schema": {"type": "string", "maxLength": 1000}}],
+        "requestBody": {"required": True, "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                "schema": {"type": "string", "format": "binary"}}}},
+        "responses": {"200": _answer("Stored (or, for a dry run, what would change)", {
+            "type": "object", "required": ["stored", "units", "changes"],
+            "properties": {"stored": {"type": "boolean"}, "units": {"type": "integer"},
+                           "changes": {"type": "array", "items": {
+                               "type": "object", "required": ["ward_code", "item", "before", "after"],
+                               "properties": {"ward_code": {"type": "string"}, "item": {"type": "string"},
+                                              "before": {"type": ["object", "null"]},
+                                              "after": {"type": ["object", "null"]}}}}}}),
+                      "400": _answer("The file cannot be read (format, columns, formulas)"),
+                      "413": _answer("The file is too large"),
+                      "415": _answer("Not sent as text/csv or XLSX"),
+                      "422": _answer("Bad rows, one problem each; nothing was stored"), **_REFUSALS}}},
 }
 
 ADMIN_SECURITY_SCHEME = {"type": "http", "scheme": "bearer",
