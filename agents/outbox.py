@@ -33,8 +33,8 @@ from typing import Callable, Optional, Union
 from inventory.report import parse_rfc3339
 
 from .atomic_file import TEMP_PREFIX, atomic_write, fsync_dir
-from .errors import ConfigError
 from .delivery_state import BACKOFF, RETRY_AFTER, STATE_FILE, DeliveryState, RetryPolicy, StateFile
+from .errors import ConfigError
 
 log = logging.getLogger(__name__)
 

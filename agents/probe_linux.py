@@ -22,12 +22,12 @@ from typing import Optional, Union
 
 from inventory.identity import Clues
 from inventory.report import rfc3339
+from inventory.smbios import CHASSIS_CLASS, is_placeholder, names_a_hypervisor
 
 from .builder import Facts
 from .host import Host, LocalHost
 from .host_psutil import LiveFacts, PsutilFacts
 from .linux_software import Runner, read_software
-from inventory.smbios import CHASSIS_CLASS, is_placeholder, names_a_hypervisor
 from .textclip import clip
 
 PathLike = Union[str, Path]

@@ -29,8 +29,18 @@ from inventory.report import rfc3339
 
 from .builder import Facts
 from .host_psutil import psutil_fact, read_core_counts, read_interfaces
-from .windows_parse import (identity_clues, integer, parse_cpu, parse_device, parse_disks, parse_firmware,
-                            parse_memory, parse_os, parse_software, parse_system_disk)
+from .windows_parse import (
+    identity_clues,
+    integer,
+    parse_cpu,
+    parse_device,
+    parse_disks,
+    parse_firmware,
+    parse_memory,
+    parse_os,
+    parse_software,
+    parse_system_disk,
+)
 
 HKLM = "HKEY_LOCAL_MACHINE"
 HKU = "HKEY_USERS"

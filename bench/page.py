@@ -74,6 +74,7 @@ def served(db_url: str, seconds: float, rate: float) -> dict[str, float]:
     from collector.http.server import keep_overview_ready, settle_heap
     from collector.settings import Settings
     from collector.store import bodies
+
     from support import fleet
 
     app = create_app(Settings(db_url=db_url))
@@ -111,13 +112,13 @@ def served(db_url: str, seconds: float, rate: float) -> dict[str, float]:
 
 
 def measure(db_url: str, runs: int) -> dict[str, float]:
-    from collector.store import queries
     from collector.app import create_app
-    from collector.readiness.history import load_lives
     from collector.cloud.queries import unit_migrations
-    from collector.readiness.overview import city_overview
     from collector.http.server import settle_heap
+    from collector.readiness.history import load_lives
+    from collector.readiness.overview import city_overview
     from collector.settings import Settings
+    from collector.store import queries
 
     app = create_app(Settings(db_url=db_url))
     settle_heap()  # as `hdc-collector serve` does once the app is built

@@ -25,12 +25,11 @@ TARGET_MS = 100.0
 
 
 def measure(db_url: str, runs: int) -> dict[str, float]:
-    from collector.store import queries
     from collector.app import create_app
     from collector.cloud.queries import unit_migrations
-    from collector.settings import Settings
-
     from collector.http.server import settle_heap
+    from collector.settings import Settings
+    from collector.store import queries
 
     app = create_app(Settings(db_url=db_url))
     settle_heap()  # as `hdc-collector serve` does once the app is built

@@ -19,8 +19,8 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
 from collector.cloud.observer import Observer
-from collector.ingest.ratelimit import IngestLimiter
 from collector.ingest.ingestor import Ingestor
+from collector.ingest.ratelimit import IngestLimiter
 from collector.ingest.validation import ReportValidator
 from collector.metrics.store import IngestMetrics, StoreCollector, build_registry
 from collector.readiness.cache import KeptPages, OverviewCache

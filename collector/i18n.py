@@ -13,8 +13,8 @@ Vietnamese and English ones (1,234.5) in English.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 import datetime as dt
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Mapping, Optional, Union

@@ -13,6 +13,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 from . import GENERATED, city, health, migration, ward
 from .panels import Board
+
 BOARDS: tuple[Callable[[], Board], ...] = (city.build, ward.build, migration.build, health.build)
 
 

@@ -1,9 +1,23 @@
 """City overview: who is ready, what fails most, how far each milestone is, which agents went quiet."""
 from __future__ import annotations
 
-from .panels import (APP_NAME, GREEN_ORANGE_RED, MILESTONE_TITLE, PASSING, RED_ORANGE_GREEN, RULE_TITLE,
-                     WARD_NAME, Board, Q, bars_panel, graph_panel, stat_panel, table_panel, days_left,
-                     ward_links)
+from .panels import (
+    APP_NAME,
+    GREEN_ORANGE_RED,
+    MILESTONE_TITLE,
+    PASSING,
+    RED_ORANGE_GREEN,
+    RULE_TITLE,
+    WARD_NAME,
+    Board,
+    Q,
+    bars_panel,
+    days_left,
+    graph_panel,
+    stat_panel,
+    table_panel,
+    ward_links,
+)
 
 UID = "hdc-city"
 

@@ -8,8 +8,19 @@ them, because they are the evidence.
 """
 from __future__ import annotations
 
-from .panels import (APP_NAME, MILESTONE_TITLE, RED_ORANGE_GREEN, WARD_NAME, Board, Q, bars_panel,
-                     days_left, graph_panel, stat_panel, table_panel)
+from .panels import (
+    APP_NAME,
+    MILESTONE_TITLE,
+    RED_ORANGE_GREEN,
+    WARD_NAME,
+    Board,
+    Q,
+    bars_panel,
+    days_left,
+    graph_panel,
+    stat_panel,
+    table_panel,
+)
 
 UID = "hdc-migration"
 MOVING = 'hdc_app_info{target=~"hdc_cloud|hdc_web|retired"}'

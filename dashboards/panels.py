@@ -10,10 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from grafana_foundation_sdk.builders import bargauge, common as common_builders, dashboard as dash, prometheus
-from grafana_foundation_sdk.builders import stat, table, timeseries
+from grafana_foundation_sdk.builders import bargauge, prometheus, stat, table, timeseries
+from grafana_foundation_sdk.builders import common as common_builders
+from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.cog.builder import Builder
-from grafana_foundation_sdk.models import common, dashboard as models, prometheus as prometheus_models
+from grafana_foundation_sdk.models import common
+from grafana_foundation_sdk.models import dashboard as models
+from grafana_foundation_sdk.models import prometheus as prometheus_models
 
 # The provisioned Prometheus data source (dashboards/provisioning/datasources/prometheus.yaml).
 DATASOURCE_UID = "hdc-prometheus"

@@ -1,8 +1,18 @@
 """Unit drill-down: one unit's devices, failing rules, applications and reach of the HDC."""
 from __future__ import annotations
 
-from .panels import (APP_NAME, PASSING, RED_ORANGE_GREEN, RULE_TITLE, WARD_DASHBOARD_UID, Board, Q, bars_panel,
-                     graph_panel, stat_panel)
+from .panels import (
+    APP_NAME,
+    PASSING,
+    RED_ORANGE_GREEN,
+    RULE_TITLE,
+    WARD_DASHBOARD_UID,
+    Board,
+    Q,
+    bars_panel,
+    graph_panel,
+    stat_panel,
+)
 
 UID = WARD_DASHBOARD_UID
 W = 'ward="$ward"'

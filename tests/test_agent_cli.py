@@ -15,16 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import need
-
 from agents import __version__
-from agents.builder import build_report, Facts
+from agents.builder import Facts, build_report
 from agents.cli import main
 from agents.config import Endpoint
 from agents.outbox import Outbox
 from agents.reachability import check_endpoints
 from agents.sender import Outcome, Sender, _retry_after
 from inventory.schema import validate_report
+
+from conftest import need
 from support.agent_env import TOKEN, closed_port, queued, run_agent, write_config
 
 REPO = Path(__file__).resolve().parents[1]

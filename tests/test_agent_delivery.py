@@ -16,6 +16,7 @@ import requests
 
 from agents.outbox import Outbox
 from agents.sender import Sender, deliver
+
 from conftest import cli, start_collector, stop
 
 pytestmark = pytest.mark.integration

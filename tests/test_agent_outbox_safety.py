@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from agents.outbox import Outbox
+
 from conftest import cli
-from support.relay import Relay
-from support.relay import WARD, relay_to, run_agent, write_config
+from support.relay import WARD, Relay, relay_to, run_agent, write_config
 
 pytestmark = pytest.mark.integration
 SECRET = b"root-only-secret-" + uuid.uuid4().hex.encode()

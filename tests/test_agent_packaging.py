@@ -17,6 +17,7 @@ import pytest
 
 from agents.cli import EXIT_RETRY
 from agents.config import DEFAULT_OUTBOX_DIR
+
 from conftest import need
 
 PACKAGING = Path(__file__).resolve().parents[1] / "agents" / "packaging"

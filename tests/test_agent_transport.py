@@ -16,6 +16,7 @@ from agents.config import Endpoint
 from agents.outbox import Outbox
 from agents.reachability import check_endpoint
 from agents.sender import Outcome, Sender
+
 from support.agent_env import TOKEN, closed_port, queued, run_agent, write_config
 from support.proxy import ForwardProxy
 

@@ -26,6 +26,7 @@ import requests
 import yaml
 
 from agents.config import load_config
+
 from conftest import ROOT, cli, need, start_collector, stop
 
 ANSIBLE = ROOT / "ansible"

@@ -6,8 +6,7 @@ from importlib import resources
 
 import pytest
 
-from inventory.baseline import (DEVICE_CLASSES, BaselineError, format_size, load_baseline, parse_baseline,
-                                parse_size)
+from inventory.baseline import DEVICE_CLASSES, BaselineError, format_size, load_baseline, parse_baseline, parse_size
 from inventory.snmp_vendors import EQUIPMENT_CLASSES
 
 GiB = 1024 ** 3

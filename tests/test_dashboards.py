@@ -17,9 +17,10 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from conftest import ROOT, cli, free_port
 from dashboards import GENERATED, build, panels
 from dashboards.push import FOLDER_UID
+
+from conftest import ROOT, cli, free_port
 from support.exposition import exposed_names
 
 UIDS = {"hdc-city", "hdc-ward", "hdc-migration", "hdc-collector"}

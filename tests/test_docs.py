@@ -16,8 +16,9 @@ import pytest
 
 from agents.cli import _parser as agent_parser  # the parser hdc-agent's main() uses, built without running
 from collector.cli import main as collector_main
-from conftest import ROOT, need
 from inventory.registry import load_registry
+
+from conftest import ROOT, need
 
 README = ROOT / "README.md"
 DOC_FILES = [README, *sorted((ROOT / "docs").rglob("*.md"))]

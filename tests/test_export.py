@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 import pytest
 from openpyxl import load_workbook
 
-from collector.readiness.export import DEVICES, RANKING
 from collector.i18n import HANOI
+from collector.readiness.export import DEVICES, RANKING
+
 from support.fleet import parse, ranking
 
 COLUMNS = [c.key for c in RANKING]

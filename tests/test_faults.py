@@ -19,10 +19,20 @@ import pytest
 import requests
 
 from agents.outbox import Outbox
-from conftest import ROOT, cli, free_port, need
 from inventory.registry import load_registry
-from support.faults import (can_mount_tmpfs, fill, kill9, remount, run_agent, small_volume, start_at, stored_ids,
-                            write_agent_config)
+
+from conftest import ROOT, cli, free_port, need
+from support.faults import (
+    can_mount_tmpfs,
+    fill,
+    kill9,
+    remount,
+    run_agent,
+    small_volume,
+    start_at,
+    stored_ids,
+    write_agent_config,
+)
 from support.fuzz import FIGURES, TokenPool
 from support.integrity import integrity_problems, store_rows
 

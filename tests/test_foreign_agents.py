@@ -21,6 +21,7 @@ from defusedxml.ElementTree import parse
 
 from collector.store.engine import make_engine
 from collector.store.tables import devices
+
 from conftest import need, start_collector, stop
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,6 @@ from datetime import date
 
 import pytest
 
-from conftest import need
 from inventory.baseline import load_baseline
 from inventory.evaluate import evaluate
 from inventory.foreign import ConversionError, Origin, glpi_json, ocs_xml
@@ -18,6 +17,8 @@ from inventory.foreign.identity import digest
 from inventory.foreign.partial import complete_partial
 from inventory.lifecycle import load_lifecycle
 from inventory.schema import validate_report
+
+from conftest import need
 from support.foreign import FIXTURES, RECEIVED, convert
 
 MiB, MB = 1024 ** 2, 1000 ** 2

@@ -18,14 +18,16 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from agents.config import load_config
 from agents.errors import ConfigError
-from conftest import ROOT
 from inventory.baseline import BaselineError, load_baseline
 from inventory.catalog import CatalogError, load_catalog
 from inventory.milestones import MilestoneError, load_milestones
+
+from conftest import ROOT
 from support.fuzz import examples, fuzz_settings
 
 AGENT_CONFIG = """collector_url: https://hdc-collector.example:8443

@@ -18,7 +18,8 @@ import zlib
 from pathlib import Path
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import need, start_collector, stop
 from support.fuzz import Judge, Tally, TokenPool, fuzz_settings

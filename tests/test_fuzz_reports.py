@@ -20,11 +20,13 @@ from datetime import datetime
 
 import jsonschema
 import pytest
-from hypothesis import assume, given, strategies as st
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
-from conftest import start_collector, stop
 from inventory.report import GiB, empty_report
 from inventory.schema import SUPPORTED_VERSIONS, schema_document
+
+from conftest import start_collector, stop
 from support.fuzz import Judge, Tally, TokenPool, fuzz_settings
 from support.integrity import left_unchanged
 

@@ -7,11 +7,12 @@ import pytest
 
 from collector.app import create_app
 from collector.context import build_context
-from collector.readiness.history import day_ends, day_range, daily_counts, load_lives
 from collector.i18n import HANOI
+from collector.readiness.history import daily_counts, day_ends, day_range, load_lives
+from collector.readiness.workitems import city_tally, tally, work_items
 from collector.settings import Settings
 from collector.store.tables import devices, verdict_changes, verdicts
-from collector.readiness.workitems import city_tally, tally, work_items
+
 from support.fleet import parse
 
 WARD = "00070"

@@ -22,10 +22,11 @@ from agents.builder import Facts, build_report
 from agents.probe_linux import probe
 from collector.store.engine import make_engine
 from collector.store.tables import devices, reports
-from conftest import cli, need, start_collector, stop
 from inventory.foreign import Origin, glpi_json, ocs_xml
 from inventory.foreign.identity import digest
 from inventory.identity import Clues, Interface, device_identity, primary_mac
+
+from conftest import cli, need, start_collector, stop
 from support.foreign import RECEIVED, convert
 
 UUID = "4C4C4544-0034-3010-8048-B6C04F503732"

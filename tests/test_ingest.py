@@ -17,6 +17,7 @@ from inventory.catalog import load_catalog
 from inventory.lifecycle import load_lifecycle
 from inventory.registry import load_registry
 from inventory.report import GiB
+
 from support.reports import windows_pc
 
 

@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from collector.app import create_app
-from collector.settings import Rate, RateLimits
 from collector.http.server import Server
-from collector.settings import Settings
+from collector.settings import Rate, RateLimits, Settings
 from collector.store.tokens import create_token
+
 from support.reports import windows_pc
 
 

@@ -18,9 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from conftest import start_collector, stop
 from inventory.registry import load_registry
 from inventory.report import GiB, empty_report
+
+from conftest import start_collector, stop
 from support.faults import stored_ids
 from support.fuzz import FIGURES, TokenPool
 from support.integrity import integrity_problems

@@ -25,6 +25,7 @@ from inventory.catalog import load_catalog
 from inventory.milestones import load_milestones
 from inventory.readiness import VERDICTS
 from inventory.report import GiB, empty_report, new_report_id, rfc3339
+
 from support.exposition import exposed_names, promtool_check
 
 UNITS = "code,name,kind\n00070,Hoàn Kiếm,phuong\n00082,Cửa Nam,phuong\n00004,Ba Đình,phuong\n"

@@ -6,10 +6,30 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from inventory.catalog import load_catalog
-from inventory.migration import (ALLOWED, ENDPOINT_DOWN, ENDPOINT_OK, ENDPOINT_UNCHECKED, ENDPOINT_UNREACHABLE,
-                                 LOCAL, MIGRATING, NOT_USED, ON_HDC, RETIRED, STATES, STILL_INSTALLED,
-                                 Declaration, Evidence, Observation, TransitionError, check_declaration,
-                                 endpoint_status, endpoint_targets, infer, resolve, unit_migration)
+from inventory.migration import (
+    ALLOWED,
+    ENDPOINT_DOWN,
+    ENDPOINT_OK,
+    ENDPOINT_UNCHECKED,
+    ENDPOINT_UNREACHABLE,
+    LOCAL,
+    MIGRATING,
+    NOT_USED,
+    ON_HDC,
+    RETIRED,
+    STATES,
+    STILL_INSTALLED,
+    Declaration,
+    Evidence,
+    Observation,
+    TransitionError,
+    check_declaration,
+    endpoint_status,
+    endpoint_targets,
+    infer,
+    resolve,
+    unit_migration,
+)
 
 CATALOG = load_catalog()
 WEB = CATALOG.get("one_stop_shop")        # hdc_web, endpoint motcua.hanoi.gov.vn

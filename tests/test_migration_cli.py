@@ -11,6 +11,7 @@ from openpyxl import Workbook
 from collector.i18n import HANOI
 from collector.store.engine import make_engine
 from collector.store.tables import migration_declarations
+
 from conftest import cli
 
 TODAY = datetime.now(timezone.utc).astimezone(HANOI).date()

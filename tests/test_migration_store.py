@@ -20,14 +20,15 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
-from collector.cloud import queries as mq
 from collector.app import create_app
+from collector.cloud import queries as mq
 from collector.context import build_context
 from collector.i18n import HANOI
 from collector.settings import Settings
 from collector.store.tables import migration_declarations, migration_observations
 from collector.store.tokens import create_token
 from inventory.report import GiB, empty_report, rfc3339
+
 from conftest import need
 
 UNITS = "code,name,kind\n00070,Hoàn Kiếm,phuong\n00082,Cửa Nam,phuong\n00004,Ba Đình,phuong\n"

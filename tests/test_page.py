@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from collector.i18n import LANGS, Translator, catalog
 from inventory.registry import fold
+
 from support.fleet import number, parse, ranking
 
 VERDICTS = ("ready", "ready_with_conditions", "not_ready", "unknown")

@@ -9,8 +9,16 @@ import pytest
 import inventory
 from inventory.baseline import load_baseline
 from inventory.evaluate import evaluate
-from inventory.plan import (ActionsError, PlanError, Pricer, load_actions, parse_actions, plan_city, plan_device,
-                            plan_unit)
+from inventory.plan import (
+    ActionsError,
+    PlanError,
+    Pricer,
+    load_actions,
+    parse_actions,
+    plan_city,
+    plan_device,
+    plan_unit,
+)
 from inventory.prices import load_price_list
 from inventory.report import GiB, empty_report
 from inventory.win11 import CHECK_IDS, win11_eligibility

@@ -14,20 +14,26 @@ from pathlib import Path
 import psutil
 import pytest
 
-from conftest import ROOT, need
-from support.paths import path_without
-
-from agents import __version__
+from agents import __version__, probe_linux
 from agents.builder import MAX_NOTES, PLACEHOLDER_WARD, Facts, build_report
 from agents.config import load_config
-from agents.linux_software import CommandFailed, prefetch, read_software, run_command
-from agents import probe_linux
 from agents.host import LocalHost
 from agents.host_psutil import PsutilFacts
-from agents.host_text import (TextFacts, cores_from_cpuinfo, count_cpu_list, parse_df, parse_if_inet6, parse_ip_addr,
-                              parse_meminfo)
+from agents.host_text import (
+    TextFacts,
+    cores_from_cpuinfo,
+    count_cpu_list,
+    parse_df,
+    parse_if_inet6,
+    parse_ip_addr,
+    parse_meminfo,
+)
+from agents.linux_software import CommandFailed, prefetch, read_software, run_command
 from agents.probe_linux import probe
 from inventory.schema import validate_report
+
+from conftest import ROOT, need
+from support.paths import path_without
 
 SECURE_BOOT = "sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-e98c0cb5d2ee"
 HOSTNAME = "pc-01"

@@ -13,10 +13,11 @@ import requests
 
 from agents.outbox import Outbox
 from agents.snmp_targets import SnmpTargetsError, load_snmp_targets
-from conftest import ROOT, SHARED_DATA, cli, need
 from inventory.schema import validate_report
-from support.snmpsim import DEBIAN_PYTHON, SNMPD, Snmpd, Snmpsim, free_udp_port, snmpsim_venv
+
+from conftest import ROOT, SHARED_DATA, cli, need
 from support.snmp_expected import EXPECTED
+from support.snmpsim import DEBIAN_PYTHON, SNMPD, Snmpd, Snmpsim, free_udp_port, snmpsim_venv
 
 pytestmark = pytest.mark.integration
 RECORDED = SHARED_DATA / "snmp-recorded"

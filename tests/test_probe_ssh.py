@@ -18,8 +18,9 @@ import sqlalchemy as sa
 from agents.outbox import Outbox
 from collector.store.engine import make_engine
 from collector.store.tables import devices
-from conftest import ROOT, cli, free_port, start_collector, stop
 from inventory.schema import validate_report
+
+from conftest import ROOT, cli, free_port, start_collector, stop
 from support.sshd import targets_file
 
 pytestmark = pytest.mark.integration

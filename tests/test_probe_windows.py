@@ -17,8 +17,8 @@ from agents.builder import build_report
 from agents.probe_windows import QUERIES, PowerShellCim, RegistryError, WinRegistry, powershell_script, probe
 from inventory.lifecycle import load_lifecycle
 from inventory.schema import validate_report
-from support.windows import LAPTOP_CIM, FakeRegistry, fake_powershell, handmade_reg, laptop_probe, printing
 
+from support.windows import LAPTOP_CIM, FakeRegistry, fake_powershell, handmade_reg, laptop_probe, printing
 
 # --- the whole probe -------------------------------------------------------------------------
 

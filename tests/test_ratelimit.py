@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from agents.outbox import Outbox
 from collector.ingest.ratelimit import IngestLimiter, TokenBuckets, address_key
 from collector.settings import Rate, RateLimits
+
 from conftest import cli, start_collector, stop
 from support.store import count
 

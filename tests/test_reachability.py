@@ -21,8 +21,6 @@ import requests
 import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import need
-
 from agents import reachability as reach_module
 from agents.builder import Facts, build_report
 from agents.cli import main
@@ -31,6 +29,8 @@ from agents.reachability import GRACE_SECONDS, check_endpoint, check_endpoints
 from collector.store.engine import make_engine
 from collector.store.tables import reachability, reports
 from inventory.schema import validate_report
+
+from conftest import need
 from support.agent_env import closed_port, write_config
 from support.proxy import ForwardProxy
 from support.windows import laptop_probe

@@ -17,11 +17,12 @@ from collector.store.engine import make_engine, migrate
 from collector.store.tables import device_apps, reports, rule_results, software_lists
 from collector.store.tokens import create_token
 from collector.store.units import sync_units
-from conftest import start_collector, stop
 from inventory.baseline import load_baseline
 from inventory.catalog import load_catalog
 from inventory.lifecycle import load_lifecycle
 from inventory.registry import load_registry
+
+from conftest import start_collector, stop
 from support.reports import windows_pc
 
 _json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),

@@ -6,7 +6,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from inventory.report import empty_report, new_report_id, parse_rfc3339, rfc3339

@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from collector.http.security_headers import CONTENT_SECURITY_POLICY, HEADERS
+
 from conftest import ROOT, need, start_collector, stop
 from support.fleet import parse
 

@@ -9,7 +9,6 @@ from datetime import date
 
 import pytest
 
-from conftest import SHARED_DATA, need
 from inventory.baseline import BaselineError, load_baseline, parse_baseline
 from inventory.evaluate import evaluate
 from inventory.network_eol import EquipmentEolError, load_equipment_eol
@@ -17,6 +16,8 @@ from inventory.schema import validate_report
 from inventory.snmp import SUBTREES, extract
 from inventory.snmp_report import equipment_report
 from inventory.snmp_vendors import EnterprisesError, load_enterprises, shipped_enterprises
+
+from conftest import SHARED_DATA, need
 from support.snmp_expected import EXPECTED
 from support.snmprec import read_snmprec
 

@@ -11,6 +11,7 @@ import pytest
 from agents.probe_linux import _Reader as Reader
 from agents.ssh_host import MAX_FILE, connect
 from agents.targets import load_targets
+
 from support.sshd import targets_file
 
 pytestmark = pytest.mark.integration

@@ -18,11 +18,21 @@ import sqlalchemy as sa
 from collector.store import audit
 from collector.store.engine import make_engine, migrate
 from collector.store.tables import audit_log, tokens
-from collector.store.tokens import (ADMIN, TokenError, TokenNotFound, create_token, list_tokens, note_use,
-                                    revoke_token, rotate_token, verify_token)
+from collector.store.tokens import (
+    ADMIN,
+    TokenError,
+    TokenNotFound,
+    create_token,
+    list_tokens,
+    note_use,
+    revoke_token,
+    rotate_token,
+    verify_token,
+)
 from collector.store.units import sync_units
-from conftest import cli, start_collector, stop
 from inventory.registry import load_registry
+
+from conftest import cli, start_collector, stop
 
 WARD = "00070"
 OTHER = "00004"

@@ -11,6 +11,7 @@ import requests
 from collector.store import counts
 from collector.store.engine import make_engine
 from collector.store.tables import devices
+
 from conftest import start_collector, stop
 from support.reports import windows_pc
 from support.store import count, snapshot

@@ -18,9 +18,8 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from collector.store import queries
 from collector.ingest.ingestor import Ingestor
-from collector.store import counts
+from collector.store import counts, queries
 from collector.store.engine import make_engine, migrate
 from collector.store.tables import device_apps, devices, reachability, rule_results, verdicts
 from collector.store.units import sync_units
@@ -29,6 +28,7 @@ from inventory.catalog import load_catalog
 from inventory.lifecycle import load_lifecycle
 from inventory.registry import load_registry
 from inventory.report import GiB, empty_report
+
 from conftest import cli
 
 WARDS = ("00070", "00082", "00004")

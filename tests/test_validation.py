@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from collector.ingest.validation import ReportValidator
 from collector.simulate import generate_fleet
 from collector.store import bodies
-from collector.ingest.validation import ReportValidator
 from inventory.registry import load_registry
 from inventory.schema import validate_report
 

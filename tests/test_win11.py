@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from test_windows_handmade import CONTROL, SECURE_BOOT_STATE, handmade_reg, tpm_fixture
+from test_windows_recorded import CENTRAL_PROCESSOR, read_reg, read_wmi
 
 from agents.windows_parse import parse_cpu, parse_disks, parse_firmware, parse_memory, parse_system_disk
 from inventory.report import empty_report
 from inventory.win11 import GiB, Win11Facts, judge_win11, win11_eligibility, win11_tally
-from test_windows_handmade import CONTROL, SECURE_BOOT_STATE, handmade_reg, tpm_fixture
-from test_windows_recorded import CENTRAL_PROCESSOR, read_reg, read_wmi
 
 # A PC that meets every requirement; each boundary test changes one fact.
 GOOD = Win11Facts(cpu_vendor="GenuineIntel", cpu_family=6, cpu_model=158, cpu_stepping=10, physical_cores=6,

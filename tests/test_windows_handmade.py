@@ -10,6 +10,7 @@ import pytest
 
 from agents.windows_parse import parse_firmware, parse_os, parse_software, parse_tpm
 from inventory.lifecycle import load_lifecycle
+
 from support.windows import HANDMADE, children, handmade_reg, read_wmi
 
 HKLM = "HKEY_LOCAL_MACHINE"

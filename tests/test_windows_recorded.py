@@ -12,9 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from agents.windows_parse import (identity_clues, parse_bios, parse_cpu, parse_device, parse_disks, parse_memory,
-                                  parse_software, parse_system_disk)
+from agents.windows_parse import (
+    identity_clues,
+    parse_bios,
+    parse_cpu,
+    parse_device,
+    parse_disks,
+    parse_memory,
+    parse_software,
+    parse_system_disk,
+)
 from inventory.identity import Clues, device_identity
+
 from support.windows import children, read_reg, read_wmi
 
 UNINSTALL = r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall"

@@ -22,6 +22,7 @@ from agents.outbox import Outbox
 from agents.wire import SOFTWARE_HEADER, compact, software_part
 from collector.store import bodies
 from collector.store.engine import make_engine
+
 from conftest import start_collector, stop
 from support.relay import WARD, relay_to, run_agent, write_config
 from support.reports import windows_pc

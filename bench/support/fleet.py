@@ -46,8 +46,15 @@ def _copy(path: Path, copies: int) -> None:
     """Add ``copies - 1`` copies of every device and its rows, by SQL."""
     from collector.store import counts
     from collector.store.engine import make_engine
-    from collector.store.tables import (device_apps, devices, reachability, reports, rule_results,
-                                        verdict_changes, verdicts)
+    from collector.store.tables import (
+        device_apps,
+        devices,
+        reachability,
+        reports,
+        rule_results,
+        verdict_changes,
+        verdicts,
+    )
 
     engine = make_engine(f"sqlite:///{path}")
     with engine.begin() as conn:

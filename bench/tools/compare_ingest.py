@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 
 import ingest  # noqa: E402  (bench/ingest.py: the workload, the load generator, the floor)
+
 from support import postgres  # noqa: E402  (bench/support, on the path only from the lines above)
 
 BURST = 300

@@ -10,16 +10,14 @@ from typing import Optional
 import click
 
 from collector.cli.options import DOMAIN_ERRORS
+from collector.cloud.queries import Checked, Proposed, apply
+from collector.cloud.sheet import SheetError, read_sheet
+from collector.i18n import HANOI
+from collector.settings import Settings
 from collector.store.engine import open_store
-
 from inventory.catalog import load_catalog
 from inventory.migration import STATES
 from inventory.registry import load_registry
-
-from collector.i18n import HANOI
-from collector.cloud.queries import Checked, Proposed, apply
-from collector.cloud.sheet import SheetError, read_sheet
-from collector.settings import Settings
 
 
 def _common(fn):

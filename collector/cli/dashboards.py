@@ -1,9 +1,9 @@
 """``hdc-collector dashboards``: the Grafana dashboards generated and pushed."""
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Optional
-import importlib
 
 import click
 

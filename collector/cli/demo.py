@@ -10,8 +10,8 @@ from typing import Optional
 
 import click
 
-from collector.http.server import keep_overview_ready, listening, settle_heap
 from collector.cli.options import DEMO_DB, clean_errors, db_option
+from collector.http.server import keep_overview_ready, listening, settle_heap
 from collector.settings import Settings
 from collector.store.engine import make_engine
 from collector.store.tokens import create_token

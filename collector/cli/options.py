@@ -10,15 +10,22 @@ from sqlalchemy.engine import Engine
 
 from collector.http.server import ServeError
 from collector.http.viewers import ViewersError
-from collector.settings import (DEFAULT_HEADER, MODES, LoginConfigError, LoginSettings, Rate, RateLimits,
-                                parse_header_name, parse_network)
+from collector.settings import (
+    DEFAULT_HEADER,
+    MODES,
+    LoginConfigError,
+    LoginSettings,
+    Rate,
+    RateLimits,
+    parse_header_name,
+    parse_network,
+)
 from collector.store.engine import StoreError, open_store
 from collector.store.tokens import TokenError
 from inventory.baseline import BaselineError
 from inventory.catalog import CatalogError
 from inventory.milestones import MilestoneError
 from inventory.registry import RegistryError
-
 
 DEMO_DB = "sqlite:///var/demo.sqlite3"
 DOMAIN_ERRORS = (BaselineError, CatalogError, MilestoneError, RegistryError, StoreError, TokenError,

@@ -9,10 +9,25 @@ from pathlib import Path
 import click
 
 from collector import __version__
-from collector.http.server import (GUNICORN_THREADS, WAITRESS_THREADS, ServeError, TLSFiles,
-                                   keep_overview_ready, listening, serve_with_gunicorn, settle_heap)
-from collector.cli.options import (clean_errors, db_option, login_settings, parse_rate, rate_default,
-                                   with_data_options, with_login_options)
+from collector.cli.options import (
+    clean_errors,
+    db_option,
+    login_settings,
+    parse_rate,
+    rate_default,
+    with_data_options,
+    with_login_options,
+)
+from collector.http.server import (
+    GUNICORN_THREADS,
+    WAITRESS_THREADS,
+    ServeError,
+    TLSFiles,
+    keep_overview_ready,
+    listening,
+    serve_with_gunicorn,
+    settle_heap,
+)
 from collector.settings import RateLimits, Settings
 
 
@@ -51,8 +66,8 @@ from collector.settings import RateLimits, Settings
 @with_data_options
 @clean_errors
 def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, token_rate, address_rate, failures_rate,
-          workers, tls_cert, tls_key, login_mode, viewers_path, login_header, trusted_proxies, login_rate, protect_metrics,
-          registry_path, baseline_path, catalog_path) -> None:
+          workers, tls_cert, tls_key, login_mode, viewers_path, login_header, trusted_proxies, login_rate,
+          protect_metrics, registry_path, baseline_path, catalog_path) -> None:
     """Run the collector with a production WSGI server (waitress; gunicorn for --workers or --tls-cert)."""
 
     if (tls_cert is None) != (tls_key is None):

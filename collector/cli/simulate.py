@@ -9,9 +9,9 @@ from typing import Callable, Optional
 import click
 
 from collector.cli.options import clean_errors, db_option
-from collector.store.engine import open_store
 from collector.simulate import generate_changes, generate_fleet, generate_history
 from collector.simulate.load import post_fleet
+from collector.store.engine import open_store
 from collector.store.tokens import create_token
 from inventory.registry import load_registry
 

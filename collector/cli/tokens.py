@@ -1,10 +1,10 @@
 """``hdc-collector token``: ward and admin tokens, created, listed, rotated and revoked."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Optional
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Optional
 
 import click
 

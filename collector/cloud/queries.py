@@ -16,16 +16,25 @@ from typing import Iterable, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from inventory.catalog import Catalog
-from inventory.migration import (Declaration, Evidence, Observation, TransitionError, UnitMigration,
-                                 check_declaration, endpoint_status, endpoint_targets, infer, resolve,
-                                 unit_migration)
-from inventory.registry import Registry
-
-from collector.store import queries
 from collector.store import counts as unit_counts
+from collector.store import queries
 from collector.store.engine import write_transaction
 from collector.store.tables import migration_declarations, migration_observations
+from inventory.catalog import Catalog
+from inventory.migration import (
+    Declaration,
+    Evidence,
+    Observation,
+    TransitionError,
+    UnitMigration,
+    check_declaration,
+    endpoint_status,
+    endpoint_targets,
+    infer,
+    resolve,
+    unit_migration,
+)
+from inventory.registry import Registry
 
 Pair = tuple[str, str]
 

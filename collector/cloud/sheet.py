@@ -18,12 +18,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Optional
 
+from collector.cloud.queries import Proposed
+from collector.i18n import Translator
 from inventory.catalog import Catalog
 from inventory.migration import STATES
 from inventory.registry import fold
-
-from collector.i18n import Translator
-from collector.cloud.queries import Proposed
 
 COLUMNS = {
     "unit": ("unit_code", "unit", "ward", "ward_code", "code", "ma_don_vi", "don_vi", "ma_dvhc", "ma_xa"),

@@ -16,16 +16,27 @@ from typing import Any, Optional
 
 from flask import Blueprint, Response, jsonify, request
 
+from collector.cloud.sheet import SheetError
 from collector.context import ctx
 from collector.http.auth import ADMIN, identity, requires
-from collector.cloud.sheet import SheetError
 from collector.http.errors import ApiError
 from collector.register.importer import import_sheet
 from collector.store import audit
 from collector.store.engine import write_transaction
-from collector.store.tokens import (DEFAULT_GRACE, KINDS, MAX_LABEL, WARD, TokenError, TokenNotFound, create_token,
-                                    get_token, list_tokens, revoke_token, rotate_token)
 from collector.store.tokens import ADMIN as ADMIN_KIND
+from collector.store.tokens import (
+    DEFAULT_GRACE,
+    KINDS,
+    MAX_LABEL,
+    WARD,
+    TokenError,
+    TokenNotFound,
+    create_token,
+    get_token,
+    list_tokens,
+    revoke_token,
+    rotate_token,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
 

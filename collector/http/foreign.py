@@ -30,8 +30,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from collector.context import Context, ctx
 from collector.http.auth import BASIC, UNIT, identity, requires
 from collector.http.errors import ApiError
-from collector.ingest.ingestor import DeviceOfAnotherUnit
 from collector.ingest.encoding import JSON, REPLY_TYPES, XML, ZLIB, Body, BodyError, encode_reply, read_body
+from collector.ingest.ingestor import DeviceOfAnotherUnit
 from collector.store import bodies as stored
 from collector.store.engine import STORE_UNAVAILABLE
 from collector.store.tables import devices

@@ -22,16 +22,23 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from collector.store import audit, bodies, counts
+from collector.store.engine import write_transaction
+from collector.store.tables import (
+    device_apps,
+    devices,
+    reachability,
+    reports,
+    rule_results,
+    software_lists,
+    verdict_changes,
+    verdicts,
+)
 from inventory.baseline import Baseline
 from inventory.catalog import Catalog
 from inventory.evaluate import RuleResult, Verdict, evaluate
 from inventory.lifecycle import Lifecycle
 from inventory.report import parse_rfc3339
-
-from collector.store import audit, bodies, counts
-from collector.store.engine import write_transaction
-from collector.store.tables import (device_apps, devices, reachability, reports, rule_results, software_lists,
-                           verdict_changes, verdicts)
 
 ACCEPTED, DUPLICATE = "accepted", "duplicate"
 # A device clock this far ahead of the collector's is believed; further ahead, the report counts as collected

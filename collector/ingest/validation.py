@@ -14,9 +14,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from inventory.schema import SchemaError, validate_report
-
 from collector.store.bodies import SplitBody
+from inventory.schema import SchemaError, validate_report
 
 # Enough for every distinct list of a large city's fleet; past it the memory is started afresh.
 MAX_KNOWN_LISTS = 16384

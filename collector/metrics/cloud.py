@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping, Optional, Sequence
 
+from collector.metrics.exposition import Family, RowGauge
 from inventory.catalog import Catalog
 from inventory.migration import CONTRADICTION_CODES, STATES, UnitMigration
-
-from collector.metrics.exposition import Family, RowGauge
 
 APPLICATIONS = "hdc_applications"
 WARD_APPLICATIONS = "hdc_ward_applications"

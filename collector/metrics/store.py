@@ -23,18 +23,17 @@ from prometheus_client.core import InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 
+from collector import __version__
+from collector.cloud.queries import unit_migrations
+from collector.metrics import cloud as migration_metrics
+from collector.metrics.exposition import Family, RowGauge
+from collector.settings import Settings
+from collector.store import queries
 from inventory.baseline import DEVICE_CLASSES, Baseline
 from inventory.catalog import Catalog, load_catalog
 from inventory.milestones import Milestone
 from inventory.readiness import UNIT_STATUSES, VERDICTS
 from inventory.registry import Registry
-
-from collector import __version__
-from collector.metrics import cloud as migration_metrics
-from collector.store import queries
-from collector.metrics.exposition import Family, RowGauge
-from collector.cloud.queries import unit_migrations
-from collector.settings import Settings
 
 # Names other parts (dashboards, alert rules) rely on. Info families are
 # declared without their ``_info`` suffix, which prometheus-client appends.

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional, Sequence
 
-from inventory.baseline import Baseline
-from inventory.registry import KINDS
-
 from collector.i18n import HANOI, Translator
 from collector.readiness.overview import UnitDetail, UnitRow
 from collector.readiness.workitems import STATES
 from collector.register.sheet import TEMPLATE_HEADERS, TEMPLATE_ROWS
+from inventory.baseline import Baseline
+from inventory.registry import KINDS
 
 GiB = 1024 ** 3
 

@@ -19,10 +19,9 @@ from typing import Iterable, NamedTuple, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from inventory.readiness import VERDICTS
-
 from collector.i18n import HANOI
 from collector.store.tables import devices, utc_iso, verdict_changes
+from inventory.readiness import VERDICTS
 
 PASSING = ("ready", "ready_with_conditions")
 

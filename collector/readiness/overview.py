@@ -14,15 +14,15 @@ from sqlalchemy.engine import Engine
 
 from collector.cloud.queries import unit_migrations
 from collector.i18n import HANOI
-from collector.readiness.history import DeviceLife, day_ends, day_range, daily_counts, first_day, load_lives
+from collector.readiness.history import DeviceLife, daily_counts, day_ends, day_range, first_day, load_lives
 from collector.readiness.workitems import STATES, WorkItem, city_tally, milestone_tallies, milestone_work, tally
 from collector.settings import Settings
 from collector.store import queries
 from collector.store.queries import WardSummary
 from inventory.baseline import Baseline, Rule
 from inventory.catalog import Catalog
-from inventory.milestones import Milestone
 from inventory.migration import UnitMigration
+from inventory.milestones import Milestone
 from inventory.readiness import UNIT_STATUSES
 from inventory.registry import Registry
 

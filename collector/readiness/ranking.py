@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, Optional
 
+from collector.readiness.overview import UnitRow
 from inventory.readiness import UNIT_STATUSES
 from inventory.registry import KINDS, fold
-
-from collector.readiness.overview import UnitRow
 
 # Worst first: the order a leader wants to read a ranking in.
 _STATUS_RANK = {"not_ready": 0, "unknown": 1, "no_data": 2, "ready": 3}

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable, Mapping, NamedTuple, Optional
 
-from collector.readiness.history import PASSING, DeviceLife
 from collector.i18n import HANOI
+from collector.readiness.history import PASSING, DeviceLife
 
 STATES = ("done_on_time", "done_late", "in_progress", "overdue")
 

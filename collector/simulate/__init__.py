@@ -34,12 +34,11 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Collection, Iterator, Optional
 
-from inventory.catalog import load_catalog
-from inventory.registry import Registry, Ward
-
 from collector.simulate.fleet import Slot, unit_slots
 from collector.simulate.reports import render_report
 from collector.simulate.software import APP_OF_ROW
+from inventory.catalog import load_catalog
+from inventory.registry import Registry, Ward
 
 HISTORY_START = date(2025, 9, 1)
 HISTORY_END = date(2026, 1, 31)

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Iterator, Optional
 
+from collector.simulate.units import DEADLINE, unit_diligence, unit_plan, ward_rng
 from inventory.catalog import Catalog, load_catalog
 from inventory.registry import Registry, Ward
-
-from collector.simulate.units import DEADLINE, unit_diligence, unit_plan, ward_rng
 
 HDC_CLOUD_START = date(2025, 12, 1)
 

@@ -12,17 +12,37 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Optional
 
+from collector.simulate.cloud import MigrationPlan, migration_plan
+from collector.simulate.linux_packages import linux_software
+from collector.simulate.machines import (
+    AMD,
+    HDD_1T,
+    HDD_500,
+    HDD_500_LAPTOP,
+    LINUX,
+    NAMESPACE,
+    NEW_CLIENTS,
+    NVME_256,
+    NVME_512,
+    OLD_CLIENTS,
+    QEMU,
+    REPLACEMENTS,
+    SERVER_DISKS,
+    SERVERS,
+    SSD_240,
+    SSD_SMALL,
+    VM_DISKS,
+    VMWARE,
+    Cpu,
+    Disk,
+    Machine,
+    Platform,
+)
+from collector.simulate.software import server_software, windows_software
+from collector.simulate.units import DEADLINE, Diligence, UnitPlan, unit_diligence, unit_plan, ward_rng
 from inventory.catalog import Catalog
 from inventory.registry import Ward, fold
 from inventory.report import GiB
-
-from collector.simulate.linux_packages import linux_software
-from collector.simulate.machines import (AMD, HDD_1T, HDD_500, HDD_500_LAPTOP, LINUX, NAMESPACE, NEW_CLIENTS, NVME_256,
-                                NVME_512, OLD_CLIENTS, QEMU, REPLACEMENTS, SERVER_DISKS, SERVERS, SSD_240,
-                                SSD_SMALL, VM_DISKS, VMWARE, Cpu, Disk, Machine, Platform)
-from collector.simulate.cloud import MigrationPlan, migration_plan
-from collector.simulate.software import server_software, windows_software
-from collector.simulate.units import DEADLINE, Diligence, UnitPlan, unit_diligence, unit_plan, ward_rng
 
 
 @dataclass(frozen=True)

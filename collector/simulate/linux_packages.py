@@ -12,7 +12,6 @@ from typing import Optional
 
 from collector.simulate.machines import LINUX
 
-
 _DPKG_CORE = """adduser apt apt-utils base-files base-passwd bash bash-completion bind9-dnsutils bind9-host bind9-libs
 bsdextrautils bsdutils busybox bzip2 ca-certificates console-setup console-setup-linux coreutils cpio cron
 cron-daemon-common curl dash dbus dbus-bin dbus-daemon dbus-session-bus-common dbus-system-bus-common

@@ -19,14 +19,13 @@ from typing import Callable, Collection, Iterable, Optional
 
 from sqlalchemy.engine import Engine
 
-from inventory.catalog import load_catalog
-from inventory.registry import Registry
-
-from collector.simulate.loadgen import PostStats, post_reports
 from collector.cloud.queries import observe_now
 from collector.settings import Settings
 from collector.simulate.cloud import generate_declarations
+from collector.simulate.loadgen import PostStats, post_reports
 from collector.store.tokens import create_token
+from inventory.catalog import load_catalog
+from inventory.registry import Registry
 
 
 def _week(doc: dict) -> datetime:

@@ -11,13 +11,12 @@ import uuid
 from datetime import date, datetime
 from urllib.parse import urlsplit
 
-from inventory.report import GiB, empty_report, rfc3339
-
 from collector import __version__
+from collector.simulate.cloud import APP_ENDPOINTS, HDC_CLOUD_START
 from collector.simulate.fleet import Slot
 from collector.simulate.machines import LINUX, NAMESPACE, WINDOWS_SERVER, Machine, win11_release
-from collector.simulate.cloud import APP_ENDPOINTS, HDC_CLOUD_START
 from collector.simulate.software import APP_OF_ROW
+from inventory.report import GiB, empty_report, rfc3339
 
 AGENT_NAME = "hdc-simulator"
 _EDITION_NAME = {"Professional": "Pro", "Core": "Home", "ServerStandard": "Standard",

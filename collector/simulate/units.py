@@ -9,10 +9,9 @@ import random
 from dataclasses import dataclass
 from datetime import date
 
+from collector.simulate.software import APP_VARIANTS, PRINTERS
 from inventory.catalog import Catalog
 from inventory.registry import Ward
-
-from collector.simulate.software import APP_VARIANTS, PRINTERS
 
 DEADLINE = date(2025, 11, 30)
 

@@ -20,8 +20,8 @@ import json
 import re
 import zlib
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Callable, Optional, cast
 
 import sqlalchemy as sa

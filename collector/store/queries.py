@@ -17,12 +17,11 @@ from typing import Any, Iterator, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from collector.store import counts as unit_counts
+from collector.store.tables import UTCDateTime, devices, register_assets, register_counts, reports, verdicts, wards
 from inventory.equipment import Coverage, Matching, ReportingDevice, UnitAsset, coverage, match_assets
 from inventory.readiness import VERDICTS, readiness_ratio, unit_status
 from inventory.registry import Registry
-
-from collector.store import counts as unit_counts
-from collector.store.tables import UTCDateTime, devices, register_assets, register_counts, reports, verdicts, wards
 
 
 @dataclass(frozen=True)

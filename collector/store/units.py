@@ -4,9 +4,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from inventory.registry import Registry
-
 from collector.store.tables import wards
+from inventory.registry import Registry
 
 
 def sync_units(conn: Connection, registry: Registry) -> None:

@@ -14,7 +14,6 @@ from typing import Any
 from .content import Conversion, Origin, convert_content
 from .errors import ConversionError
 
-
 # An inventory of a PC with every update listed holds some tens of thousands of objects.
 MAX_CONTAINERS = 200_000
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import need
-
 from agents.cli import main
 from agents.outbox import Outbox
+
+from conftest import need
 
 TOKEN = "w4rd-00070-t0k3n"
 

@@ -5,10 +5,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from conftest import need
-
 from collector.context import build_context
 from collector.settings import Settings
+
+from conftest import need
 
 
 def exposed_names(db_path: Path) -> set[str]:

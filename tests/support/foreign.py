@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from conftest import need
 from inventory.foreign import Origin, glpi_json, ocs_xml
 from inventory.foreign.identity import digest
+
+from conftest import need
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "data" / "glpi-inventory-format"
 RECEIVED = datetime(2025, 11, 20, 3, 0, tzinfo=timezone.utc)

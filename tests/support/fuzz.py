@@ -11,11 +11,11 @@ tally counts what was sent and what came back, and is written to
 """
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import threading
 import zlib
-import gzip
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -4,15 +4,14 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from inventory.readiness import UNIT_STATUSES, VERDICTS
-from inventory.schema import SUPPORTED_VERSIONS, schema_document
-
 from collector import __version__
 from collector.http.openapi.admin import ADMIN_PATHS, ADMIN_SCHEMAS, ADMIN_SECURITY_SCHEME
-from collector.http.openapi.login import VIEWER_SCHEME, VIEWER_SECURITY_SCHEME, with_login
 from collector.http.openapi.cloud import MIGRATION_PATHS, MIGRATION_SCHEMAS
+from collector.http.openapi.login import VIEWER_SCHEME, VIEWER_SECURITY_SCHEME, with_login
 from collector.http.openapi.read import READ_SCHEMAS, array, ref
 from collector.readiness.ranking import SORT_KEYS
+from inventory.readiness import UNIT_STATUSES, VERDICTS
+from inventory.schema import SUPPORTED_VERSIONS, schema_document
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9]{5}$"}}

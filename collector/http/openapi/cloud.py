@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from collector.http.openapi.read import ref
 from inventory.catalog import TARGETS
 from inventory.migration import CONTRADICTION_CODES, ENDPOINT_STATES, STATES
-
-from collector.http.openapi.read import ref
 
 _INT = {"type": "integer", "minimum": 0}
 _TEXT = {"type": ["string", "null"]}

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from collector.readiness.workitems import STATES
 from inventory.migration import CONTRADICTION_CODES
 from inventory.migration import STATES as MIGRATION_STATES
 from inventory.readiness import UNIT_STATUSES, VERDICTS
-
-from collector.readiness.workitems import STATES
 
 
 def ref(name: str) -> dict[str, Any]:
