@@ -305,14 +305,15 @@ def _serve_params(exec_start: str) -> dict:
     """The rendered ExecStart, parsed by the real `hdc-collector serve` (options, callbacks, the login check)."""
     import shlex
 
-    from collector.cli import _login_settings, serve
+    from collector.cli.options import login_settings
+    from collector.cli.serve import serve
 
     program, command, *args = shlex.split(exec_start)
     assert program.endswith("/bin/hdc-collector") and command == "serve", exec_start
     params = serve.make_context("serve", args).params
     names = ("login_mode", "viewers_path", "login_header", "trusted_proxies", "protect_metrics")
     login = {k: params[k] for k in names}
-    _login_settings(**login)  # raises, as serve would, on a combination the collector refuses
+    login_settings(**login, login_rate=params["login_rate"])  # raises, as serve would, on a refused combination
     login["viewers_path"] = None if login["viewers_path"] is None else str(login["viewers_path"])
     login["trusted_proxies"] = tuple(str(net) for net in login["trusted_proxies"])
     return login

@@ -51,16 +51,21 @@ def test_kill_9_under_load_loses_nothing_and_stores_nothing_twice(db_url, tmp_pa
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = start_at(db_url, port)
-    wards = [w.code for w in load_registry()][:AGENTS]
-    configs = [write_agent_config(tmp_path / f"agent-{w}", url, w, TokenPool(db_url, w, 1).next()) for w in wards]
-    runs = {w: 0 for w in wards}
+    # Six agents of one unit, each with its own outbox and token: all run on this machine, which is one device,
+    # and a device belongs to one unit (agents of other units would be refused taking it over).
+    ward = next(iter(load_registry())).code
+    wards = [ward]
+    agents = [str(n) for n in range(AGENTS)]
+    configs = [write_agent_config(tmp_path / f"agent-{n}", url, ward, TokenPool(db_url, ward, 1).next())
+               for n in agents]
+    runs = {n: 0 for n in agents}
     lock = threading.Lock()
     state = {"proc": proc, "kills": 0}
 
     killing = threading.Event()
     killing.set()
 
-    def agent(ward: str, config: Path, times: int) -> None:
+    def agent(name: str, config: Path, times: int) -> None:
         """Run ``times`` times, and on while the killer is still at work: the load lasts until the last kill."""
         done_runs = 0
         while done_runs < times or (killing.is_set() and done_runs < 10 * times):
@@ -68,7 +73,7 @@ def test_kill_9_under_load_loses_nothing_and_stores_nothing_twice(db_url, tmp_pa
             done = run_agent(config)
             assert done.returncode in (0, 1), done.stderr  # delivered, or queued for the next run
             with lock:
-                runs[ward] += 1
+                runs[name] += 1
 
     def killer() -> None:
         """Kill the collector each time a few more reports have arrived, then start it again."""
@@ -83,7 +88,7 @@ def test_kill_9_under_load_loses_nothing_and_stores_nothing_twice(db_url, tmp_pa
             state["proc"] = start_at(db_url, port)
         killing.clear()
 
-    threads = [threading.Thread(target=agent, args=(w, c, RUNS_EACH)) for w, c in zip(wards, configs)]
+    threads = [threading.Thread(target=agent, args=(n, c, RUNS_EACH)) for n, c in zip(agents, configs)]
     threads.append(threading.Thread(target=killer))
     for t in threads:
         t.start()

@@ -103,8 +103,9 @@ def _judge_and_store(c: Context, token: TokenIdentity, raw: bytes) -> tuple[Inge
     if SURROGATE_ESCAPE.search(text):
         field = unencodable_field(doc)
         if field:
-            raise ApiError(400, "invalid", f"field {field[:200]!r}: holds a lone UTF-16 surrogate (\\ud800-\\udfff), "
-                                           "which is not text; send the value as UTF-8")
+            message = "holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text; send the value as UTF-8"
+            raise ApiError(400, "invalid", f"field {field[:200]!r}: {message}",
+                           problems=[{"field": field[:200], "message": message}])
     problems = c.validator.problems(doc, body)
     if problems:
         raise ApiError(400, "invalid", f"report does not match the schema: {problems[0]}",
