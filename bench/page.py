@@ -136,13 +136,13 @@ def measure(db_url: str, runs: int) -> dict[str, float]:
     since = c.settings.active_since(now)
     unit = next(iter(c.registry)).code
     with c.engine.connect() as conn:
-        devices = sum(s.devices for s in queries.ward_summaries(conn, c.registry, since))
+        devices = sum(s.devices for s in queries.unit_summaries(conn, c.registry, since))
         figures = {"active devices": devices,
                    "composing": median_ms(lambda: city_overview(c, datetime.now(timezone.utc)), runs),
                    "rendering": median_ms(render, runs),
                    "unit page": median_ms(lambda: get(f"/units/{unit}"), runs),
-                   "of composing: ward_summaries": median_ms(
-                       lambda: queries.ward_summaries(conn, c.registry, since), runs),
+                   "of composing: unit_summaries": median_ms(
+                       lambda: queries.unit_summaries(conn, c.registry, since), runs),
                    "of composing: applications": median_ms(
                        lambda: unit_migrations(conn, c.catalog, c.registry, now, since), runs),
                    "of composing: history": median_ms(lambda: load_lives(conn, now, since), runs)}

@@ -42,7 +42,7 @@ def measure(db_url: str, runs: int) -> dict[str, float]:
     def queries_only() -> None:
         with c.engine.connect() as conn:
             counted = queries.active_counts(conn, since)
-            queries.ward_summaries(conn, c.registry, since, counted)
+            queries.unit_summaries(conn, c.registry, since, counted)
             queries.class_verdict_counts(conn, since, counted)
             queries.rule_failure_counts(conn, since, counted)
             queries.app_device_counts(conn, since, counted=counted)
@@ -51,7 +51,7 @@ def measure(db_url: str, runs: int) -> dict[str, float]:
             unit_migrations(conn, c.catalog, c.registry, datetime.now(timezone.utc), since, counted=counted)
 
     with c.engine.connect() as conn:
-        devices = sum(s.devices for s in queries.ward_summaries(conn, c.registry, since))
+        devices = sum(s.devices for s in queries.unit_summaries(conn, c.registry, since))
     figures = {"devices": devices, "scrape ms": median_ms(lambda: client.get("/metrics"), runs),
                "queries only ms": median_ms(queries_only, runs), "KiB": len(body) / 1024, "series": series}
     c.engine.dispose()

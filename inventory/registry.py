@@ -26,7 +26,7 @@ class RegistryError(ValueError):
 
 
 @dataclass(frozen=True)
-class Ward:
+class Unit:
     code: str
     name: str
     kind: str
@@ -46,12 +46,12 @@ def fold(text: str) -> str:
 class Registry:
     """An ordered, read-only set of units, in the order of the official list."""
 
-    def __init__(self, wards: Iterable[Ward], source: str = "<memory>"):
+    def __init__(self, wards: Iterable[Unit], source: str = "<memory>"):
         self.source = source
         self._wards = list(wards)
         self._by_code = {w.code: w for w in self._wards}
 
-    def __iter__(self) -> Iterator[Ward]:
+    def __iter__(self) -> Iterator[Unit]:
         return iter(self._wards)
 
     def __len__(self) -> int:
@@ -60,10 +60,10 @@ class Registry:
     def __contains__(self, code: object) -> bool:
         return code in self._by_code
 
-    def get(self, code: str) -> Optional[Ward]:
+    def get(self, code: str) -> Optional[Unit]:
         return self._by_code.get(code)
 
-    def search(self, text: str) -> list[Ward]:
+    def search(self, text: str) -> list[Unit]:
         key = fold(text)
         return [w for w in self._wards if key in fold(w.name)]
 
@@ -73,7 +73,7 @@ def parse_registry(text: str, source: str) -> Registry:
     missing = {"code", "name", "kind"} - set(reader.fieldnames or ())
     if missing:
         raise RegistryError(f"{source}: line 1: missing column(s) {', '.join(sorted(missing))}")
-    wards: list[Ward] = []
+    wards: list[Unit] = []
     seen: dict[str, int] = {}
     for row in reader:
         line = reader.line_num
@@ -89,7 +89,7 @@ def parse_registry(text: str, source: str) -> Registry:
         if kind not in KINDS:
             raise RegistryError(f"{source}: line {line}: field 'kind': {kind!r} is not one of {', '.join(KINDS)}")
         seen[code] = line
-        wards.append(Ward(code, name, kind))
+        wards.append(Unit(code, name, kind))
     if not wards:
         raise RegistryError(f"{source}: no units")
     return Registry(wards, source)

@@ -45,7 +45,7 @@ def read(db_url: str):
     engine = make_engine(db_url)
     try:
         with engine.connect() as conn:
-            summary = next(s for s in queries.ward_summaries(conn, REGISTRY, since) if s.code == WARD)
+            summary = next(s for s in queries.unit_summaries(conn, REGISTRY, since) if s.code == WARD)
             found = queries.unit_coverage(conn, REGISTRY, since)[WARD]
             assets = queries.unit_assets(conn, WARD, since)
     finally:

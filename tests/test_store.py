@@ -10,7 +10,7 @@ from collector.store.engine import StoreError, make_engine, migrate
 from collector.store.tables import reports, tokens, wards
 from collector.store.tokens import create_token, verify_token
 from collector.store.units import sync_units
-from inventory.registry import Registry, Ward, load_registry
+from inventory.registry import Registry, Unit, load_registry
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def test_two_tokens_never_share_a_salt(engine):
 
 def test_sync_units_renames_but_never_deletes(engine):
     with engine.begin() as conn:
-        sync_units(conn, Registry([Ward("00070", "Hoàn Kiếm Mới", "phuong")]))
+        sync_units(conn, Registry([Unit("00070", "Hoàn Kiếm Mới", "phuong")]))
         rows = dict(conn.execute(sa.select(wards.c.code, wards.c.name)).all())
     assert rows["00070"] == "Hoàn Kiếm Mới"
     assert len(rows) == 126

@@ -119,7 +119,7 @@ def _truth(conn, since: datetime) -> dict:
 
 
 def _from_counts(conn, registry, since: datetime) -> dict:
-    summaries = [s for s in queries.ward_summaries(conn, registry, since) if s.code in WARDS]
+    summaries = [s for s in queries.unit_summaries(conn, registry, since) if s.code in WARDS]
     return {"verdicts": Counter({(s.code, v): n for s in summaries for v, n in s.counts.items() if n}),
             "classes": Counter(queries.class_verdict_counts(conn, since)),
             "rules": Counter(queries.rule_failure_counts(conn, since)),

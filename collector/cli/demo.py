@@ -23,25 +23,25 @@ from inventory.registry import load_registry
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
 @db_option(DEMO_DB)
 @click.option("--seed", default=2025, show_default=True, type=int)
-@click.option("--ward", "own_ward", default=None, help="Unit this machine reports for (default: the first unit).")
+@click.option("--ward", "own_unit", default=None, help="Unit this machine reports for (default: the first unit).")
 @click.option("--keep", is_flag=True, help="Keep the demo store from an earlier run instead of starting afresh.")
 @clean_errors
-def demo(host, port, db_url, seed, own_ward, keep) -> None:
+def demo(host, port, db_url, seed, own_unit, keep) -> None:
     """Start the collector on SQLite, send this machine's report and a simulated fleet, and keep serving."""
     try:
-        _run_demo(host, port, db_url, seed, own_ward, keep)
+        _run_demo(host, port, db_url, seed, own_unit, keep)
     except KeyboardInterrupt:
         # Ctrl-C at any moment ends the demo with one line, whatever it was doing.
         click.echo("\nDemo stopped (Ctrl-C).", err=True)
 
 
-def _run_demo(host: str, port: int, db_url: str, seed: int, own_ward: Optional[str], keep: bool) -> None:
+def _run_demo(host: str, port: int, db_url: str, seed: int, own_unit: Optional[str], keep: bool) -> None:
     from collector.app import create_app  # imported by the command that serves, as ``serve`` does (see there)
 
     if not keep:
         _remove_sqlite(db_url)
     registry = load_registry()
-    own_ward = own_ward or next(iter(registry)).code
+    own_unit = own_unit or next(iter(registry)).code
     app = create_app(Settings(db_url=db_url))
     settle_heap()
     server = listening(app, host, port, "make demo PORT=8081, or hdc-collector demo --port 8081")
@@ -49,7 +49,7 @@ def _run_demo(host: str, port: int, db_url: str, seed: int, own_ward: Optional[s
     app.extensions["hdc"].start_background()
     try:
         click.echo(f"Collector started on {server.url} (store: {db_url})")
-        _send_own_report(server.url, db_url, own_ward)
+        _send_own_report(server.url, db_url, own_unit)
         click.echo(f"Loading a simulated fleet for all {len(registry)} units over HTTP "
                    "(first reports since 09/2025, upgrades, current reports)…")
         sys.stdout.flush()

@@ -74,7 +74,7 @@ def _units(ward_code: Optional[str] = None) -> dict[str, UnitMigration]:
 
 
 @bp.get("/wards/<code>/applications")
-def ward_applications(code: str):
+def unit_applications(code: str):
     if code not in ctx().registry:
         raise ApiError(404, "not_found", f"no unit with code {code!r} in the registry")
     return jsonify(unit_json(_units(code)[code]))

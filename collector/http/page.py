@@ -48,7 +48,7 @@ def _headers(response: Response) -> Response:
 
 @bp.app_template_filter("fromiso")
 def fromiso(value: str) -> datetime:
-    """Moments in ``queries.ward_devices`` rows are ISO strings (they are JSON too)."""
+    """Moments in ``queries.devices_of_unit`` rows are ISO strings (they are JSON too)."""
     return datetime.fromisoformat(value)
 
 

@@ -66,7 +66,7 @@ def _unknown_unit(code: str) -> ApiError:
 
 
 @bp.get("/wards")
-def list_wards():
+def list_units():
     try:
         query = RankingQuery.from_args(request.args, strict=True, default_sort="registry")
     except BadQuery as exc:
@@ -87,7 +87,7 @@ def _detail(code: str) -> UnitDetail:
 
 
 @bp.get("/wards/<code>")
-def get_ward(code: str):
+def get_unit(code: str):
     d = _detail(code)
     return jsonify(unit=_unit_json(d.row), devices=d.devices,
                    applications=[{"app_id": a.app.id, "devices": a.evidence.installed_devices,
@@ -109,7 +109,7 @@ def _item_json(item: WorkItem) -> dict[str, Any]:
 
 
 @bp.get("/wards/<code>/devices")
-def list_ward_devices(code: str):
+def list_unit_devices(code: str):
     c = ctx()
     if code not in c.registry:
         raise _unknown_unit(code)
@@ -120,7 +120,7 @@ def list_ward_devices(code: str):
         raise ApiError(400, "invalid", "parameter 'silent': must be true or false")
     limit, offset = _page_args(100)
     with c.engine.connect() as conn:
-        found = queries.ward_devices(conn, code, c.settings.active_since())
+        found = queries.devices_of_unit(conn, code, c.settings.active_since())
     chosen = [d for d in found if (verdict is None or d["verdict"] == verdict)
               and (silent is None or d["silent"] == (silent == "true"))]
     page = chosen[offset:offset + limit]
@@ -134,7 +134,7 @@ def get_device(device_id: str):
         ward = conn.execute(sa.select(devices.c.ward_code).where(devices.c.device_id == device_id)).scalar()
         if ward is None:
             raise ApiError(404, "not_found", f"no device with id {device_id!r}")
-        device = next(d for d in queries.ward_devices(conn, ward, c.settings.active_since())
+        device = next(d for d in queries.devices_of_unit(conn, ward, c.settings.active_since())
                       if d["device_id"] == device_id)
         changes = device_changes(conn, device_id)
     return jsonify(device={**device, "ward_code": ward}, history=changes)

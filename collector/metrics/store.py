@@ -137,7 +137,7 @@ class StoreCollector(Collector):
         since = self.settings.active_since()
         with self.engine.connect() as conn:
             counted = queries.active_counts(conn, since)
-            summaries = queries.ward_summaries(conn, self.registry, since, counted)
+            summaries = queries.unit_summaries(conn, self.registry, since, counted)
             by_class = queries.class_verdict_counts(conn, since, counted)
             failing = queries.rule_failure_counts(conn, since, counted)
             apps = queries.app_device_counts(conn, since, counted=counted)
@@ -175,7 +175,7 @@ class StoreCollector(Collector):
             f[MILESTONE_INFO].add_metric([m.id, m.title_vi, m.title_en], {})
             f[MILESTONE_DUE].add_metric([m.id], _due_timestamp(m.date))
 
-    def _wards(self, f: dict[str, Family], summaries: list[queries.WardSummary],
+    def _wards(self, f: dict[str, Family], summaries: list[queries.UnitSummary],
                by_class: dict[tuple[str, str, str], int], failing: dict[tuple[str, str], int],
                apps: dict[tuple[str, str], int]) -> None:
         """Per-unit families, every unit x label value present, zeros where nothing reported."""

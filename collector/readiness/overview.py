@@ -2,7 +2,7 @@
 
 Each view (HTML, JSON, CSV, XLSX) renders these values and computes none of
 its own, so the ranking a leader downloads has the numbers the page shows,
-and both have those of /metrics (``queries.ward_summaries``).
+and both have those of /metrics (``queries.unit_summaries``).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from collector.readiness.history import DeviceLife, daily_counts, day_ends, day_
 from collector.readiness.workitems import STATES, WorkItem, city_tally, milestone_tallies, milestone_work, tally
 from collector.settings import Settings
 from collector.store import queries
-from collector.store.queries import WardSummary
+from collector.store.queries import UnitSummary
 from inventory.baseline import Baseline, Rule
 from inventory.catalog import Catalog
 from inventory.migration import UnitMigration
@@ -64,7 +64,7 @@ class Migration:
 class UnitRow:
     """One unit in the ranking."""
 
-    summary: WardSummary
+    summary: UnitSummary
     migration: Migration
     work: dict[str, int]
 
@@ -138,7 +138,7 @@ def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None,
     since = c.settings.active_since(now)
     with c.engine.connect() as conn:
         counted = queries.active_counts(conn, since, kinds=queries.OVERVIEW_KINDS)
-        summaries = queries.ward_summaries(conn, c.registry, since, counted)
+        summaries = queries.unit_summaries(conn, c.registry, since, counted)
         top = queries.top_failures(conn, since, limit=top_n, counted=counted)
         migrations = unit_migrations(conn, c.catalog, c.registry, now, since, counted=counted)
         lives = load_lives(conn, now, since)
@@ -167,8 +167,8 @@ def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str
     """One unit's drill-down, read afresh (one unit is cheap); ``code`` must be in the registry."""
     since = c.settings.active_since(now)
     with c.engine.connect() as conn:
-        summary = next(s for s in queries.ward_summaries(conn, c.registry, since) if s.code == code)
-        devices_ = queries.ward_devices(conn, code, since)
+        summary = next(s for s in queries.unit_summaries(conn, c.registry, since) if s.code == code)
+        devices_ = queries.devices_of_unit(conn, code, since)
         reach = queries.reachability_details(conn, since, ward_code=code)
         lives = load_lives(conn, now, since, ward_code=code)
         unit_migration = unit_migrations(conn, c.catalog, c.registry, now, since, code)[code]

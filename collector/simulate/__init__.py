@@ -38,7 +38,7 @@ from collector.simulate.fleet import Slot, unit_slots
 from collector.simulate.reports import render_report
 from collector.simulate.software import APP_OF_ROW
 from inventory.catalog import load_catalog
-from inventory.registry import Registry, Ward
+from inventory.registry import Registry, Unit
 
 HISTORY_START = date(2025, 9, 1)
 HISTORY_END = date(2026, 1, 31)
@@ -91,7 +91,7 @@ def generate_history(registry: Registry, seed: int = 2025, start: date = HISTORY
         begin += window
 
 
-def _units(registry: Registry, only: Optional[Collection[str]]) -> Iterator[tuple[int, Ward]]:
+def _units(registry: Registry, only: Optional[Collection[str]]) -> Iterator[tuple[int, Unit]]:
     """The units to simulate with their place in the registry, which seeds their devices."""
     return ((unit_no, ward) for unit_no, ward in enumerate(registry) if only is None or ward.code in only)
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Iterator, Optional
 
-from collector.simulate.units import DEADLINE, unit_diligence, unit_plan, ward_rng
+from collector.simulate.units import DEADLINE, unit_diligence, unit_plan, unit_rng
 from inventory.catalog import Catalog, load_catalog
-from inventory.registry import Registry, Ward
+from inventory.registry import Registry, Unit
 
 HDC_CLOUD_START = date(2025, 12, 1)
 
@@ -55,14 +55,14 @@ class MigrationPlan:
         return frozenset(app for app, moved in self.moves if moved <= day)
 
 
-def migration_plan(seed: int, ward: Ward, catalog: Catalog) -> MigrationPlan:
+def migration_plan(seed: int, ward: Unit, catalog: Catalog) -> MigrationPlan:
     """Moves in two waves after the equipment deadline, never before an application's HDC endpoint answers.
 
     From its own random stream, so adding it changed no machine of the fleet.
     """
-    plan = unit_plan(ward_rng(seed, ward), catalog, unit_diligence(seed, ward))
+    plan = unit_plan(unit_rng(seed, ward), catalog, unit_diligence(seed, ward))
     (low, high), register, delay = MIGRATION_TIERS[plan.diligence.tier]
-    rng = ward_rng(seed, ward, "migration")
+    rng = unit_rng(seed, ward, "migration")
     share = rng.uniform(low, high)
     used = [a for a in catalog.apps if a.target != "stays_local" and a.id not in plan.removed]
     moving = [a for a in used if rng.random() < share]
@@ -96,7 +96,7 @@ def generate_declarations(registry: Registry, seed: int = 2025, today: Optional[
         plan = migration_plan(seed, ward, catalog)
         if not plan.keeps_register:
             continue
-        rng = ward_rng(seed, ward, "register")
+        rng = unit_rng(seed, ward, "register")
         who = f"Văn phòng UBND {ward.name}"
         items = []
         for app_id, moved in plan.moves:

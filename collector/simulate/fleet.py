@@ -39,9 +39,9 @@ from collector.simulate.machines import (
     Platform,
 )
 from collector.simulate.software import server_software, windows_software
-from collector.simulate.units import DEADLINE, Diligence, UnitPlan, unit_diligence, unit_plan, ward_rng
+from collector.simulate.units import DEADLINE, Diligence, UnitPlan, unit_diligence, unit_plan, unit_rng
 from inventory.catalog import Catalog
-from inventory.registry import Ward, fold
+from inventory.registry import Unit, fold
 from inventory.report import GiB
 
 
@@ -49,7 +49,7 @@ from inventory.report import GiB
 class Slot:
     """A place a machine serves (a counter PC, the accountant's laptop) and its machines over time."""
 
-    ward: Ward
+    ward: Unit
     hostname: str
     address: str
     network: str
@@ -69,7 +69,7 @@ class Slot:
         return current
 
 
-def _hostname_stem(ward: Ward) -> str:
+def _hostname_stem(ward: Unit) -> str:
     return "".join(c for c in fold(ward.name).upper() if c.isalnum())
 
 
@@ -83,10 +83,10 @@ def _roles(rng: random.Random, clients: int) -> list[str]:
     return roles
 
 
-def unit_slots(registry_index: int, ward: Ward, seed: int, devices_per_unit: tuple[int, int],
+def unit_slots(registry_index: int, ward: Unit, seed: int, devices_per_unit: tuple[int, int],
                catalog: Catalog) -> list[Slot]:
     """Every slot of one unit, from its own random stream."""
-    rng = ward_rng(seed, ward)
+    rng = unit_rng(seed, ward)
     plan = unit_plan(rng, catalog, unit_diligence(seed, ward))
     total = rng.randint(*devices_per_unit)
     servers = 3 if total >= 32 else 2 if total >= 26 else 1 if total >= 20 or rng.random() < 0.5 else 0
@@ -96,12 +96,12 @@ def unit_slots(registry_index: int, ward: Ward, seed: int, devices_per_unit: tup
     roles = _roles(rng, total - servers) + ["server"] * servers
     migration = migration_plan(seed, ward, catalog)
     for index, role in enumerate(roles):
-        device_rng = ward_rng(seed, ward, index)
+        device_rng = unit_rng(seed, ward, index)
         slots.append(_slot(device_rng, seed, ward, registry_index, index, role, plan, stem, counters, migration))
     return slots
 
 
-def _slot(rng: random.Random, seed: int, ward: Ward, unit_no: int, index: int, role: str, plan: UnitPlan,
+def _slot(rng: random.Random, seed: int, ward: Unit, unit_no: int, index: int, role: str, plan: UnitPlan,
           stem: str, counters: dict[str, int], migration: MigrationPlan) -> Slot:
     machine = _server(rng, seed, ward, index) if role == "server" else _client(rng, seed, ward, index, role, plan)
     kind = {"laptop": "LT", "server": "SRV", "virtual_machine": "VM"}.get(machine.platform.device_class, "PC")
@@ -123,7 +123,7 @@ def _day_between(rng: random.Random, first: date, last: date) -> date:
     return first + timedelta(days=rng.randint(0, (last - first).days))
 
 
-def _device_uuid(seed: int, ward: Ward, index: int, generation: int = 0) -> str:
+def _device_uuid(seed: int, ward: Unit, index: int, generation: int = 0) -> str:
     return str(uuid.uuid5(NAMESPACE, f"{seed}:{ward.code}:{index}:{generation}")).upper()
 
 
@@ -134,7 +134,7 @@ def _serial(rng: random.Random, style: str) -> Optional[str]:
             "oem": "To be filled by O.E.M.", "vmware": f"VMware-56 4d {tail[:2].lower()} 3c 8e", "none": None}[style]
 
 
-def _client(rng: random.Random, seed: int, ward: Ward, index: int, role: str, plan: UnitPlan) -> Machine:
+def _client(rng: random.Random, seed: int, ward: Unit, index: int, role: str, plan: UnitPlan) -> Machine:
     laptop = role == "leader" or rng.random() < 0.12
     old = rng.random() < 0.62
     pool = [p for p in (OLD_CLIENTS if old else NEW_CLIENTS) if (p.device_class == "laptop") == laptop]
@@ -189,7 +189,7 @@ def _bios_date(rng: random.Random, platform: Platform) -> date:
     return _day_between(rng, first, max(first, last))
 
 
-def _server(rng: random.Random, seed: int, ward: Ward, index: int) -> Machine:
+def _server(rng: random.Random, seed: int, ward: Unit, index: int) -> Machine:
     virtual = rng.random() < 0.4
     platform = rng.choice((VMWARE, QEMU)) if virtual else rng.choice(SERVERS)
     os = rng.choice(("ws2016", "ws2019", "ws2022", "ubuntu22", "ubuntu24", "debian11", "debian12"))
@@ -246,7 +246,7 @@ def _fix_day(rng: random.Random, diligence: Diligence) -> date:
     return DEADLINE + timedelta(days=max(first, min(last, round(rng.gauss(mean, spread)))))
 
 
-def _upgrade(rng: random.Random, seed: int, ward: Ward, index: int, role: str, plan: UnitPlan,
+def _upgrade(rng: random.Random, seed: int, ward: Unit, index: int, role: str, plan: UnitPlan,
              machine: Machine) -> Optional[tuple[date, Machine]]:
     """The unit's share of deficient machines is fixed, on dates spread around the deadline as its diligence says."""
     problems = _deficient(machine)
@@ -281,7 +281,7 @@ def _server_upgrade(rng: random.Random, plan: UnitPlan, machine: Machine) -> Opt
     return day, better
 
 
-def _replacement(rng: random.Random, seed: int, ward: Ward, index: int, role: str, plan: UnitPlan,
+def _replacement(rng: random.Random, seed: int, ward: Unit, index: int, role: str, plan: UnitPlan,
                  old: Machine, day: date) -> Machine:
     """A new PC for the same desk: new identity, same job, Windows 11 current."""
     laptop = old.platform.device_class == "laptop"

@@ -1,6 +1,6 @@
 """How each simulated unit carries out the programme: its diligence and what its machines share.
 
-Every unit draws from random streams of its own (``ward_rng``), so one
+Every unit draws from random streams of its own (``unit_rng``), so one
 unit's plan does not depend on how many devices another has.
 """
 from __future__ import annotations
@@ -11,12 +11,12 @@ from datetime import date
 
 from collector.simulate.software import APP_VARIANTS, PRINTERS
 from inventory.catalog import Catalog
-from inventory.registry import Ward
+from inventory.registry import Unit
 
 DEADLINE = date(2025, 11, 30)
 
 
-def ward_rng(seed: int, ward: Ward, *more: object) -> random.Random:
+def unit_rng(seed: int, ward: Unit, *more: object) -> random.Random:
     """The random stream of ``ward`` for ``seed``; ``more`` names a separate stream (a device, a register)."""
     return random.Random(":".join(map(str, (seed, ward.code) + more)))
 
@@ -49,9 +49,9 @@ DILIGENCE_TIERS = {
 }
 
 
-def unit_diligence(seed: int, ward: Ward) -> Diligence:
+def unit_diligence(seed: int, ward: Unit) -> Diligence:
     """A unit's diligence, from its own stream (the rest of its plan does not change with it)."""
-    rng = ward_rng(seed, ward, "diligence")
+    rng = unit_rng(seed, ward, "diligence")
     names = list(DILIGENCE_TIERS)
     tier = rng.choices(names, [DILIGENCE_TIERS[n][0] for n in names])[0]
     _, (low, high), timing, unelevated = DILIGENCE_TIERS[tier]
@@ -71,7 +71,7 @@ class UnitPlan:
 
 
 def unit_plan(rng: random.Random, catalog: Catalog, diligence: Diligence) -> UnitPlan:
-    """The unit's shared choices, drawn first from its main stream (``ward_rng(seed, ward)``)."""
+    """The unit's shared choices, drawn first from its main stream (``unit_rng(seed, unit)``)."""
     variants = {app: rng.randrange(len(v)) for app, v in APP_VARIANTS.items()}
     progress = rng.uniform(0.0, 0.8)
     removed = frozenset(a.id for a in catalog.apps if a.target != "stays_local" and rng.random() < progress)

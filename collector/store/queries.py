@@ -25,7 +25,7 @@ from inventory.registry import Registry
 
 
 @dataclass(frozen=True)
-class WardSummary:
+class UnitSummary:
     code: str
     name: str
     kind: str
@@ -79,8 +79,8 @@ def select_counted(conn: Connection, active_since: datetime, counted: Optional[C
                 yield kind, ward, key, n, total
 
 
-def ward_summaries(conn: Connection, registry: Registry, active_since: datetime,
-                   counted: Optional[Counted] = None) -> list[WardSummary]:
+def unit_summaries(conn: Connection, registry: Registry, active_since: datetime,
+                   counted: Optional[Counted] = None) -> list[UnitSummary]:
     """Every unit of the registry, in registry order, with zero counts where nothing reported."""
     counts: dict[str, dict[str, int]] = {w.code: dict.fromkeys(VERDICTS, 0) for w in registry}
     active: dict[str, int] = {}
@@ -95,7 +95,7 @@ def ward_summaries(conn: Connection, registry: Registry, active_since: datetime,
     replaced = {code: n - active.get(code, 0) for code, n in at_active_desks.items()}
     silent = {code: n - at_active_desks.get(code, 0) for code, n in everyone.items()}
     last = _last_received(conn)
-    return [WardSummary(w.code, w.name, w.kind, counts[w.code], silent.get(w.code, 0), replaced.get(w.code, 0),
+    return [UnitSummary(w.code, w.name, w.kind, counts[w.code], silent.get(w.code, 0), replaced.get(w.code, 0),
                         last.get(w.code)) for w in registry]
 
 
@@ -156,7 +156,7 @@ def top_failures(conn: Connection, active_since: datetime, limit: int = 10,
     return sorted(city.items(), key=lambda rn: (-rn[1], rn[0]))[:limit]
 
 
-def ward_devices(conn: Connection, ward_code: str, active_since: datetime) -> list[dict[str, Any]]:
+def devices_of_unit(conn: Connection, ward_code: str, active_since: datetime) -> list[dict[str, Any]]:
     """A unit's devices (silent ones flagged) with their verdicts and failed rules, for the drill-down."""
     q = (sa.select(devices, verdicts.c.status, verdicts.c.since, verdicts.c.results)
          .join(verdicts, verdicts.c.device_id == devices.c.device_id)
@@ -221,7 +221,7 @@ def reachability_details(conn: Connection, active_since: datetime, ward_code: Op
 
 def class_verdict_counts(conn: Connection, active_since: datetime,
                          counted: Optional[Counted] = None) -> dict[tuple[str, str, str], int]:
-    """Active devices by (ward, device class, verdict): the same devices ``ward_summaries`` counts, split by class."""
+    """Active devices by (ward, device class, verdict): the same devices ``unit_summaries`` counts, split by class."""
     out = {}
     for _, ward, key, n, _ in select_counted(conn, active_since, counted, [unit_counts.CLASS]):
         device_class, status = unit_counts.split(key, 2)

@@ -2,7 +2,7 @@
 
 Objects this project defines are closed (``additionalProperties: false``),
 so a field added to an answer without being described here fails the test.
-A device row comes from ``queries.ward_devices``, which may grow: it is open.
+A device row comes from ``queries.devices_of_unit``, which may grow: it is open.
 """
 from __future__ import annotations
 
