@@ -142,7 +142,6 @@ def _status(args: argparse.Namespace) -> int:
 
 def _probe_ssh(args: argparse.Namespace) -> int:
     """Every target is read (a failed host costs only itself), then the outbox is delivered once."""
-    from .sender import Sender, deliver
     from .ssh_host import SshUnavailable, paramiko_module
     from .ssh_probe import probe_targets
     from .targets import load_targets
@@ -154,26 +153,11 @@ def _probe_ssh(args: argparse.Namespace) -> int:
     except SshUnavailable as exc:
         return _fail(str(exc), EXIT_ACTION)
     outbox = _outbox(config)
-    results = probe_targets(targets, config, outbox)
-    for result in results:
-        print(result.line())
-    failed = [r for r in results if not r.ok]
-    print(f"{len(results) - len(failed)} of {len(results)} hosts read")
-    summary = deliver(outbox, Sender.from_config(config))
-    code = EXIT_OK
-    if summary.remaining or summary.rejected:
-        code, reason = _explain(summary, outbox)
-        sys.stderr.write(f"hdc-agent: {reason}\n")
-    if failed:
-        code = max(code, EXIT_ACTION if any(r.action for r in failed) else EXIT_RETRY)
-        sys.stderr.write(f"hdc-agent: {len(failed)} of {len(results)} hosts failed: "
-                         f"{', '.join(r.target.label for r in failed)}\n")
-    return code
+    return _deliver_probed(probe_targets(targets, config, outbox), "hosts", config, outbox)
 
 
 def _probe_snmp(args: argparse.Namespace) -> int:
     """Every device is read (a silent one costs only itself), then the outbox is delivered once."""
-    from .sender import Sender, deliver
     from .snmp_probe import SnmpUnavailable, probe_snmp_targets, pysnmp_module
     from .snmp_targets import load_snmp_targets
 
@@ -184,11 +168,18 @@ def _probe_snmp(args: argparse.Namespace) -> int:
     except SnmpUnavailable as exc:
         return _fail(str(exc), EXIT_ACTION)
     outbox = _outbox(config)
-    results = probe_snmp_targets(targets, config, outbox)
+    return _deliver_probed(probe_snmp_targets(targets, config, outbox), "devices", config, outbox)
+
+
+def _deliver_probed(results: list, what: str, config: "AgentConfig", outbox: "Outbox") -> int:
+    """The probers' common end: a line per target and a count, the outbox delivered once, and the exit code of
+    the worse of delivery and probing (a person must act for refused credentials, a retry will do otherwise)."""
+    from .sender import Sender, deliver
+
     for result in results:
         print(result.line())
     failed = [r for r in results if not r.ok]
-    print(f"{len(results) - len(failed)} of {len(results)} devices read")
+    print(f"{len(results) - len(failed)} of {len(results)} {what} read")
     summary = deliver(outbox, Sender.from_config(config))
     code = EXIT_OK
     if summary.remaining or summary.rejected:
@@ -196,7 +187,7 @@ def _probe_snmp(args: argparse.Namespace) -> int:
         sys.stderr.write(f"hdc-agent: {reason}\n")
     if failed:
         code = max(code, EXIT_ACTION if any(r.action for r in failed) else EXIT_RETRY)
-        sys.stderr.write(f"hdc-agent: {len(failed)} of {len(results)} devices failed: "
+        sys.stderr.write(f"hdc-agent: {len(failed)} of {len(results)} {what} failed: "
                          f"{', '.join(r.target.label for r in failed)}\n")
     return code
 
