@@ -97,8 +97,8 @@ def load_snmp_targets(path: Union[str, Path]) -> SnmpTargets:
         defaults = doc.mapping(defaults, "defaults", doc.line(root, "defaults"), optional=_TARGET_KEYS)
         if "address" in defaults:
             doc.fail(doc.line(defaults, "address"), "defaults.address", "a default address makes no sense")
-    timeout = _number(doc, root, "timeout_seconds", "timeout_seconds", 2, 0.1, 60)
-    retries = int(_number(doc, root, "retries", "retries", 2, 0, 10, integer=True))
+    timeout = doc.number(root, "timeout_seconds", "timeout_seconds", 2, 0.1, 60)
+    retries = int(doc.number(root, "retries", "retries", 2, 0, 10, integer=True))
     items = doc.sequence(root["targets"], "targets", doc.line(root, "targets"))
     if not items:
         doc.fail(doc.line(root, "targets"), "targets", "the list is empty")
@@ -115,7 +115,7 @@ def load_snmp_targets(path: Union[str, Path]) -> SnmpTargets:
                                                f"(first on line {seen[key]})")
         seen[key] = line
         targets.append(target)
-    return SnmpTargets(tuple(targets), int(_number(doc, root, "concurrency", "concurrency", 8, 1, 64, integer=True)))
+    return SnmpTargets(tuple(targets), int(doc.number(root, "concurrency", "concurrency", 8, 1, 64, integer=True)))
 
 
 def _target(doc: DataFile, merged: dict, item: Mapping[str, Any], defaults: Mapping[str, Any], field: str, line: int,
@@ -159,9 +159,9 @@ def _target(doc: DataFile, merged: dict, item: Mapping[str, Any], defaults: Mapp
         if key in merged:
             container, name = where(key)
             texts[key] = doc.text(container, key, name)
-    own_timeout = _number(doc, where("timeout_seconds")[0], "timeout_seconds", where("timeout_seconds")[1],
+    own_timeout = doc.number(where("timeout_seconds")[0], "timeout_seconds", where("timeout_seconds")[1],
                           timeout, 0.1, 60)
-    own_retries = int(_number(doc, where("retries")[0], "retries", where("retries")[1], retries, 0, 10,
+    own_retries = int(doc.number(where("retries")[0], "retries", where("retries")[1], retries, 0, 10,
                               integer=True))
     return SnmpTarget(host, port, credentials, texts.get("name"), texts.get("location"), own_timeout, own_retries,
                       line)
@@ -208,14 +208,3 @@ def _secret(doc: DataFile, merged: dict, where, key: str, base: Path, line: int,
                  f"{path}: the key on the first line is shorter than {shortest} characters, which SNMPv3 refuses")
     return secret
 
-
-def _number(doc: DataFile, root: Mapping[str, Any], key: str, name: str, default: float, low: float, high: float,
-            integer: bool = False) -> float:
-    if key not in root:
-        return default
-    value: Any = root[key]
-    kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
-        doc.fail(doc.line(root, key), name, f"expected {'a whole number' if integer else 'a number'} "
-                                            f"from {low:g} to {high:g}, got {value!r}")
-    return value

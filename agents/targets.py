@@ -96,9 +96,9 @@ def load_targets(path: Union[str, Path], ward_code: str) -> Targets:
         seen[target.label] = target.line
         targets.append(target)
     return Targets(tuple(targets),
-                   int(_number(doc, root, "concurrency", "concurrency", 8, 1, 64, integer=True)),
-                   _number(doc, root, "connect_timeout_seconds", "connect_timeout_seconds", 10, 1, 300),
-                   _number(doc, root, "command_timeout_seconds", "command_timeout_seconds", 60, 1, 3600))
+                   int(doc.number(root, "concurrency", "concurrency", 8, 1, 64, integer=True)),
+                   doc.number(root, "connect_timeout_seconds", "connect_timeout_seconds", 10, 1, 300),
+                   doc.number(root, "command_timeout_seconds", "command_timeout_seconds", 60, 1, 3600))
 
 
 def _target(doc: DataFile, item: Mapping[str, Any], defaults: Mapping[str, Any], field: str, line: int, base: Path,
@@ -174,14 +174,3 @@ def _file(doc: DataFile, picked: tuple, line: int, base: Path, required: bool) -
         doc.fail(doc.line(where, key), name, f"{path} is not a file (the private key to log in with)")
     return path
 
-
-def _number(doc: DataFile, root: Mapping[str, Any], key: str, name: str, default: float, low: float, high: float,
-            integer: bool = False) -> float:
-    if key not in root:
-        return default
-    value: Any = root[key]
-    kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
-        doc.fail(doc.line(root, key), name, f"expected {'a whole number' if integer else 'a number'} "
-                                            f"from {low:g} to {high:g}, got {value!r}")
-    return value

@@ -190,6 +190,18 @@ class DataFile:
                       f"expected text, got {_kind(value)}" + (" (quote it)" if isinstance(value, (int, float)) else ""))
         return value.strip()
 
+    def number(self, root: Mapping[str, Any], key: str, field: str, default: float, low: float, high: float,
+               integer: bool = False) -> float:
+        """``root[key]`` as a number from ``low`` to ``high`` (whole with ``integer``); ``default`` when absent."""
+        if key not in root:
+            return default
+        value: Any = root[key]
+        kinds = (int,) if integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
+            self.fail(self.line(root, key), field, f"expected {'a whole number' if integer else 'a number'} "
+                                                   f"from {low:g} to {high:g}, got {value!r}")
+        return value
+
     def day(self, container: Mapping[str, Any], key: str, field: str) -> date:
         value = container[key]
         if isinstance(value, str):
