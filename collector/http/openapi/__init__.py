@@ -73,7 +73,9 @@ def openapi_document() -> dict[str, Any]:
                     "401": _answer("No token or an invalid one"),
                     "403": _answer("The report is for another unit than the token's"),
                     "409": _answer("`software_list_unknown`: the list named by Hdc-Software-Sha256 is not held "
-                                   "here (a new collector, a restored backup); send the report with its list"),
+                                   "here (a new collector, a restored backup); send the report with its list. "
+                                   "`conflict`: `device.id` names a device the store holds under another unit; "
+                                   "nothing is stored (an operator moves devices: `hdc-collector device move`)"),
                     "413": _answer("Body too large, or a gzip body inflating beyond the report limit"),
                     "415": _answer("Not application/json, or a Content-Encoding other than gzip or identity"),
                     "429": _answer("Too many reports from this token or address; retry after Retry-After seconds"),
