@@ -31,9 +31,10 @@ import stat
 from pathlib import Path
 from typing import Any, Mapping, NamedTuple, Optional, Union
 
-from inventory.datafile import DataFile, DataFileError, decode, read_bytes
+from inventory.datafile import DataFile, DataFileError
 
 from .errors import ConfigError
+from .targets import open_targets
 
 AUTH_PROTOCOLS = ("md5", "sha", "sha224", "sha256", "sha384", "sha512")
 PRIV_PROTOCOLS = ("des", "3des", "aes128", "aes192", "aes256")
@@ -86,17 +87,8 @@ class SnmpTargets(NamedTuple):
 
 def load_snmp_targets(path: Union[str, Path]) -> SnmpTargets:
     """Read and check ``path`` and the secret files it names; :class:`SnmpTargetsError` on the first problem."""
-    data, source = read_bytes(path, "", SnmpTargetsError)
-    doc = DataFile(decode(data, source, SnmpTargetsError), source, SnmpTargetsError)
+    doc, root, defaults = open_targets(path, SnmpTargetsError, _TOP_KEYS[:-1], _TARGET_KEYS, "address")
     base = Path(path).resolve().parent
-    if doc.root is None:
-        doc.fail(1, "targets", "the file is empty; it needs a list of targets")
-    root = doc.mapping(doc.root, "", 1, required=("targets",), optional=_TOP_KEYS[:-1])
-    defaults = root.get("defaults") or {}
-    if "defaults" in root:
-        defaults = doc.mapping(defaults, "defaults", doc.line(root, "defaults"), optional=_TARGET_KEYS)
-        if "address" in defaults:
-            doc.fail(doc.line(defaults, "address"), "defaults.address", "a default address makes no sense")
     timeout = doc.number(root, "timeout_seconds", "timeout_seconds", 2, 0.1, 60)
     retries = int(doc.number(root, "retries", "retries", 2, 0, 10, integer=True))
     items = doc.sequence(root["targets"], "targets", doc.line(root, "targets"))

@@ -68,19 +68,28 @@ class Targets(NamedTuple):
     command_timeout: float
 
 
-def load_targets(path: Union[str, Path], ward_code: str) -> Targets:
-    """Read and check ``path``; :class:`TargetsError` on the first problem. ``ward_code`` is the configuration's."""
-    data, source = read_bytes(path, "", TargetsError)
-    doc = DataFile(decode(data, source, TargetsError), source, TargetsError)
-    base = Path(path).resolve().parent
+def open_targets(path: Union[str, Path], error: type, top_keys: tuple, target_keys: tuple, named_by: str
+                 ) -> tuple[DataFile, Mapping[str, Any], Mapping[str, Any]]:
+    """A probers' targets file read and its top level checked: the document, its root and its ``defaults``
+    (which may not name the one key each target must have its own, ``named_by``)."""
+    data, source = read_bytes(path, "", error)
+    doc = DataFile(decode(data, source, error), source, error)
     if doc.root is None:
         doc.fail(1, "targets", "the file is empty; it needs a list of targets")
-    root = doc.mapping(doc.root, "", 1, required=("targets",), optional=_TOP_KEYS[:-1])
+    root = doc.mapping(doc.root, "", 1, required=("targets",), optional=top_keys)
     defaults = root.get("defaults") or {}
     if "defaults" in root:
-        defaults = doc.mapping(defaults, "defaults", doc.line(root, "defaults"), optional=_TARGET_KEYS)
-        if "host" in defaults:
-            doc.fail(doc.line(defaults, "host"), "defaults.host", "a default host makes no sense; name it per target")
+        defaults = doc.mapping(defaults, "defaults", doc.line(root, "defaults"), optional=target_keys)
+        if named_by in defaults:
+            doc.fail(doc.line(defaults, named_by), f"defaults.{named_by}",
+                     f"a default {named_by} makes no sense; name it per target")
+    return doc, root, defaults
+
+
+def load_targets(path: Union[str, Path], ward_code: str) -> Targets:
+    """Read and check ``path``; :class:`TargetsError` on the first problem. ``ward_code`` is the configuration's."""
+    doc, root, defaults = open_targets(path, TargetsError, _TOP_KEYS[:-1], _TARGET_KEYS, "host")
+    base = Path(path).resolve().parent
     items = doc.sequence(root["targets"], "targets", doc.line(root, "targets"))
     if not items:
         doc.fail(doc.line(root, "targets"), "targets", "the list is empty")
