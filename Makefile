@@ -21,7 +21,7 @@ PYTEST_WORKERS ?= 2
 # (tests/support/missing_components.py).
 test: lint
 	@sh tests/system-packages.sh --if-root
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=25 $(PYTEST_ARGS)
 
 # The house rules (docs/architecture.md): import contracts, lint and import order, types.
 lint: $(VENV)/.test
