@@ -28,6 +28,7 @@ import yaml
 from agents.config import load_config
 
 from conftest import ROOT, cli, need, start_collector, stop
+from support.snmpsim import SNMPD, Snmpd
 
 ANSIBLE = ROOT / "ansible"
 BIN = Path(sys.executable).parent
@@ -79,7 +80,9 @@ def wheelhouse(tmp_path_factory) -> dict:
                            capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, built.stderr
     wheel, = (base / "dist").glob("hdc_readiness-*.whl")
-    pins = [f"{name}=={metadata.version(name)}" for name in ("psutil", "PyYAML")]
+    # psutil and PyYAML for every agent; the `snmp` extra's for the machine that probes its unit over SNMP.
+    pins = [f"{name}=={metadata.version(name)}"
+            for name in ("psutil", "PyYAML", "pysnmp", "pyasn1", "cryptography", "cffi", "pycparser")]
     fetched = subprocess.run([*pip, "download", "-q", "--only-binary=:all:", "--no-deps", "-d", str(base / "deps"),
                               "--python-version", fresh_python_version(), *pins],
                              capture_output=True, text=True, timeout=600)
@@ -96,7 +99,7 @@ def recap(output: str) -> dict:
 class Target:
     """This machine as an Ansible host over sshd, with the role's paths in a temp directory."""
 
-    def __init__(self, sshd, tmp: Path, collector, wheelhouse: dict):
+    def __init__(self, sshd, tmp: Path, collector, wheelhouse: dict, snmpd: Snmpd):
         self.tmp, self.root = tmp, tmp / "target"
         self.prefix = self.root / "opt" / "hdc-agent"
         self.config_dir = self.root / "etc" / "hdc-agent"
@@ -105,14 +108,24 @@ class Target:
         self.systemd_dir = self.root / "etc" / "systemd" / "system"
         self.cron_dir.mkdir(parents=True)  # cron's directory exists where cron is installed
         self.hosts = tmp / "hosts.yml"
-        self.hosts.write_text(yaml.safe_dump({"all": {"children": {f"ward_{WARD}": {"hosts": {"target": {
-            "ansible_host": sshd.host, "ansible_port": sshd.port, "ansible_user": sshd.user,
-            "ansible_ssh_private_key_file": str(sshd.client_key),
-            "ansible_ssh_common_args": f"-o StrictHostKeyChecking=yes -o UserKnownHostsFile={sshd.known_hosts} "
-                                       "-o IdentitiesOnly=yes",
-            "ansible_remote_tmp": str(tmp / "remote"),
-            "ansible_python_interpreter": PYTHON,
-        }}}}}}))
+        # The target probes its unit's equipment: one SNMPv3 agent (Debian's snmpd), listed in hdc_equipment.
+        self.hosts.write_text(yaml.safe_dump({"all": {"children": {
+            f"ward_{WARD}": {"hosts": {"target": {
+                "ansible_host": sshd.host, "ansible_port": sshd.port, "ansible_user": sshd.user,
+                "ansible_ssh_private_key_file": str(sshd.client_key),
+                "ansible_ssh_common_args": f"-o StrictHostKeyChecking=yes -o UserKnownHostsFile={sshd.known_hosts} "
+                                           "-o IdentitiesOnly=yes",
+                "ansible_remote_tmp": str(tmp / "remote"),
+                "ansible_python_interpreter": PYTHON,
+                "hdc_agent_snmp_probe": True,
+            }, "ups-phong-may": None}},
+            "hdc_equipment": {"hosts": {"ups-phong-may": {
+                "hdc_snmp_address": f"127.0.0.1:{snmpd.port}", "hdc_snmp_credentials": "v3-ro",
+                "hdc_snmp_location": "Tầng 1"}}},
+        }}}))
+        self.snmp_credentials = {"v3-ro": {"version": "3", "user": snmpd.user, "auth_protocol": "sha256",
+                                           "auth_key": snmpd.auth_key, "priv_protocol": "aes128",
+                                           "priv_key": snmpd.priv_key}}
         # No systemd as PID 1 here: "auto" must choose cron. Were systemd running, cron is asked for,
         # so the test never enables units on the machine running it.
         self.scheduler = "cron" if Path("/run/systemd/system").is_dir() else "auto"
@@ -132,12 +145,13 @@ class Target:
 
     def store_token(self, token: str) -> None:
         """The unit's token in a Vault-encrypted file, the way the README tells IT staff to keep it."""
-        self.vault.write_text(yaml.safe_dump({"vault_hdc_ward_tokens": {WARD: token}}))
+        self.vault.write_text(yaml.safe_dump({"vault_hdc_ward_tokens": {WARD: token},
+                                              "vault_hdc_snmp_credentials": self.snmp_credentials}))
         done = subprocess.run([tool("ansible-vault"), "encrypt", "--vault-password-file", str(self.password),
                                str(self.vault)], capture_output=True, text=True, timeout=120,
                               env=ansible_env(self.tmp))
         assert done.returncode == 0, done.stderr
-        assert token not in self.vault.read_text()
+        assert token not in self.vault.read_text() and Snmpd.auth_key not in self.vault.read_text()
 
     def play(self, *extra: str) -> tuple[dict, str]:
         done = self.run(*extra)
@@ -159,9 +173,11 @@ class Target:
 
 @pytest.mark.integration
 def test_agent_role_installs_reports_reruns_unchanged_and_removes_everything(sshd_server, wheelhouse, tmp_path):
+    need(os.path.exists(SNMPD), "snmpd not installed (Debian package 'snmpd')")
     collector = start_collector(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    snmpd = Snmpd().start()
     try:
-        target = Target(sshd_server, tmp_path, collector, wheelhouse)
+        target = Target(sshd_server, tmp_path, collector, wheelhouse, snmpd)
         token = collector.token(WARD)
         target.store_token(token)
 
@@ -179,6 +195,13 @@ def test_agent_role_installs_reports_reruns_unchanged_and_removes_everything(ssh
         assert (f"hdc_agent_python {tmp_path / 'no-python3'} cannot create the agent's virtual environment: "
                 "there is no such file. It needs" in message), message[-3000:]
         assert "the package python3-venv" in message and "hdc_agent_os_packages (now [])" in message
+        assert target.files() == []
+
+        # A device whose credential set is not in the Vault: named before anything is touched.
+        unknown = target.run("-e", json.dumps({"hdc_agent_snmp_credentials": {}}))
+        message = re.sub(r"\s+", " ", unknown.stdout + unknown.stderr)
+        assert unknown.returncode != 0, message[-3000:]
+        assert "hdc_snmp_credentials names v3-ro, not in hdc_agent_snmp_credentials (which has nothing)" in message
         assert target.files() == []
 
         counts, output = target.play("--check")
@@ -202,9 +225,26 @@ def test_agent_role_installs_reports_reruns_unchanged_and_removes_everything(ssh
         assert "shuf -i 0-2700" in line  # the shipped entry, spread over the hour, not a hand-made one
         assert not target.systemd_dir.exists()  # no systemd running: no units installed
 
-        # The immediate first run delivered this machine's report to the collector.
+        # The unit's SNMP prober: its targets from the inventory, each secret in a root-only file, a daily entry.
+        targets_file = target.config_dir / "snmp-targets.yaml"
+        targets = yaml.safe_load(targets_file.read_text())["targets"]
+        assert [(t["name"], t["address"], t["location"], t["user"]) for t in targets] == [
+            ("ups-phong-may", f"127.0.0.1:{snmpd.port}", "Tầng 1", snmpd.user)]
+        secrets = target.config_dir / "snmp"
+        assert stat.S_IMODE(secrets.stat().st_mode) == 0o700
+        assert sorted(p.name for p in secrets.iterdir()) == ["v3-ro-auth_key", "v3-ro-priv_key"]
+        assert {stat.S_IMODE(p.stat().st_mode) for p in secrets.iterdir()} == {0o600}
+        for secret in (snmpd.auth_key, snmpd.priv_key):
+            assert secret not in output and secret not in targets_file.read_text()
+        probe_cron = (target.cron_dir / "hdc-agent-snmp").read_text()
+        assert (f"{target.prefix}/bin/hdc-agent probe-snmp --targets {targets_file} --config "
+                f"{target.config_dir}/agent.yaml") in probe_cron and f"{target.state_dir}/.snmp.lock" in probe_cron
+
+        # The immediate first runs delivered this machine's report and the probed UPS's to the collector.
         devices = requests.get(f"{collector.url}/api/v1/wards/{WARD}/devices", timeout=30).json()
-        assert devices["total"] == 1, devices
+        assert devices["total"] == 2, output[-6000:]
+        probed, = [d for d in devices["devices"] if d["agent"]["source"] == "snmp"]
+        assert probed["hostname"] == "ups-phong-may", probed
         status = subprocess.run([str(target.prefix / "bin" / "hdc-agent"), "status", "--json", "--config",
                                  str(target.config_dir / "agent.yaml")], capture_output=True, text=True, timeout=60)
         assert status.returncode == 0, status.stderr
@@ -223,6 +263,7 @@ def test_agent_role_installs_reports_reruns_unchanged_and_removes_everything(ssh
         counts, output = target.play("-e", "hdc_agent_state=absent")
         assert counts["changed"] == 0, output[-4000:]
     finally:
+        snmpd.stop()
         stop(collector.proc)
 
 
@@ -251,6 +292,11 @@ def test_rendered_units_pass_systemd_analyze_verify(tmp_path):
             {"name": "Agent drop-in", "ansible.builtin.template": {
                 "src": str(roles / "hdc_agent" / "templates" / "hdc-agent-site.conf.j2"),
                 "dest": str(units / "hdc-agent.service.d" / "site.conf"), "mode": "0644"}},
+            {"name": "SNMP prober drop-in directory", "ansible.builtin.file": {
+                "path": str(units / "hdc-agent-snmp.service.d"), "state": "directory", "mode": "0755"}},
+            {"name": "SNMP prober drop-in", "ansible.builtin.template": {
+                "src": str(roles / "hdc_agent" / "templates" / "hdc-agent-snmp-site.conf.j2"),
+                "dest": str(units / "hdc-agent-snmp.service.d" / "site.conf"), "mode": "0644"}},
             {"name": "Collector unit", "ansible.builtin.template": {
                 "src": str(roles / "hdc_collector" / "templates" / "hdc-collector.service.j2"),
                 "dest": str(units / "hdc-collector.service"), "mode": "0644"}},
@@ -269,6 +315,9 @@ def test_rendered_units_pass_systemd_analyze_verify(tmp_path):
     drop_in = (units / "hdc-agent.service.d" / "site.conf").read_text()
     assert f"ExecStart={BIN}/hdc-agent run --config /etc/hdc-agent/agent.yaml" in drop_in
     assert f"ReadWritePaths={tmp_path / 'agent-state'}" in drop_in
+    probe_drop_in = (units / "hdc-agent-snmp.service.d" / "site.conf").read_text()
+    assert (f"ExecStart={BIN}/hdc-agent probe-snmp --targets /etc/hdc-agent/snmp-targets.yaml "
+            "--config /etc/hdc-agent/agent.yaml") in probe_drop_in
     collector_unit = (units / "hdc-collector.service").read_text()
     assert f"ExecStart={BIN}/hdc-collector serve --host 127.0.0.1 --port 8080" in collector_unit
     assert ("--registry /etc/hdc-collector/units.csv" in collector_unit
@@ -276,13 +325,15 @@ def test_rendered_units_pass_systemd_analyze_verify(tmp_path):
     assert (" --login header --login-header X-Remote-User --trusted-proxy 10.0.5.7 --trusted-proxy fd00::/64"
             " --protect-metrics --registry" in collector_unit)
     verify = subprocess.run(["systemd-analyze", "verify", "hdc-agent.service", "hdc-agent.timer",
-                             "hdc-collector.service"], cwd=units, capture_output=True, text=True, timeout=60)
+                             "hdc-agent-snmp.service", "hdc-agent-snmp.timer", "hdc-collector.service"],
+                            cwd=units, capture_output=True, text=True, timeout=60)
     assert (verify.returncode, verify.stderr) == (0, "")
-    security = subprocess.run(["systemd-analyze", "security", "--offline=yes", "hdc-collector.service"], cwd=units,
-                              capture_output=True, text=True, timeout=60)
-    found = re.search(r"Overall exposure level for hdc-collector.service: ([0-9.]+)", security.stdout)
-    assert found, security.stdout[-500:] + security.stderr
-    assert float(found.group(1)) <= 2.0, security.stdout
+    for service in ("hdc-collector.service", "hdc-agent-snmp.service"):
+        security = subprocess.run(["systemd-analyze", "security", "--offline=yes", service], cwd=units,
+                                  capture_output=True, text=True, timeout=60)
+        found = re.search(rf"Overall exposure level for {service}: ([0-9.]+)", security.stdout)
+        assert found, security.stdout[-500:] + security.stderr
+        assert float(found.group(1)) <= 2.0, security.stdout
 
 
 VIEWER_PASSWORD = "mật-khẩu-của-Lan-1"
