@@ -14,7 +14,6 @@ import json
 import re
 import sqlite3
 import time
-import uuid
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
@@ -32,10 +31,10 @@ from collector.store.tokens import create_token
 from inventory.baseline import load_baseline
 from inventory.catalog import load_catalog
 from inventory.lifecycle import load_lifecycle
-from inventory.report import GiB, empty_report
 
 from conftest import cli
 from support.figures import figures
+from support.reports import SOFTWARE_LISTS, modern_pc
 from support.store import snapshot
 
 pytestmark = pytest.mark.integration
@@ -43,26 +42,6 @@ UNITS = ["00070", "00082"]
 DAYS, EVERY_HOURS = 14, 8
 # Shorter than the defaults so two weeks of reports cross both thinning steps.
 KEEP = ["--keep-all-days", "2", "--keep-daily-days", "6"]
-LISTS = ([{"name": "HTKK 5.2.6", "version": "5.2.6", "publisher": "Tổng cục Thuế"}],
-         [{"name": "Google Chrome", "version": "131.0", "publisher": "Google LLC"}])
-
-
-def _doc(device: str, unit: str, at: datetime, ram_gib: int, software: list) -> dict:
-    doc = empty_report(unit, "test", "1", "agent")
-    doc["report_id"] = str(uuid.uuid4())
-    doc["collected_at"] = at.isoformat().replace("+00:00", "Z")
-    doc["device"].update(id=device, hostname=f"pc-{device}", **{"class": "workstation"})
-    doc["hardware"]["cpu"].update(model="Intel(R) Core(TM) i5-12400", vendor="GenuineIntel", family=6,
-                                  model_number=151, stepping=5, logical_cores=12, physical_cores=6)
-    doc["hardware"]["memory_bytes"] = ram_gib * GiB
-    doc["hardware"]["system_disk"].update(mount="C:", size_bytes=476 * GiB, free_bytes=300 * GiB, media="ssd")
-    doc["firmware"].update(boot_mode="uefi", secure_boot="enabled", tpm={"present": "yes", "spec_version": "2.0"},
-                           bios={"vendor": "AMI", "version": "1.2", "date": "2023-03-01"})
-    doc["os"].update(family="windows", name="Windows 11 Pro", id="windows", version="11", release="25H2",
-                     edition="Professional", build="26200.1", architecture="x86_64")
-    doc["software"] = software
-    doc["network"]["reachability"] = [{"target": "hdc-portal", "ok": at.day % 3 != 0, "latency_ms": 5.0}]
-    return doc
 
 
 def _history(now: datetime) -> list[dict]:
@@ -71,10 +50,10 @@ def _history(now: datetime) -> list[dict]:
     for step in range(DAYS * 24 // EVERY_HOURS):
         at = now - timedelta(days=DAYS) + timedelta(hours=step * EVERY_HOURS, minutes=13)
         days_ago = (now - at).days
-        docs.append(_doc("a-1", UNITS[0], at, 4 if days_ago // 4 % 2 else 16, LISTS[at.day % 2]))
-        docs.append(_doc("b-1", UNITS[0], at, 8, LISTS[0]))
+        docs.append(modern_pc("a-1", UNITS[0], at, 4 if days_ago // 4 % 2 else 16, SOFTWARE_LISTS[at.day % 2]))
+        docs.append(modern_pc("b-1", UNITS[0], at, 8, SOFTWARE_LISTS[0]))
         if days_ago >= 5:
-            docs.append(_doc("c-1", UNITS[1], at, 4, LISTS[1]))
+            docs.append(modern_pc("c-1", UNITS[1], at, 4, SOFTWARE_LISTS[1]))
     return docs
 
 
@@ -142,7 +121,7 @@ def test_pruning_changes_no_figure(collector):
         assert all(n == 1 for n in daily.values()) and all(n == 1 for n in weekly.values()), device
         whole = [r for r in stored if r.device_id == device and now - r.collected_at < timedelta(days=2)]
         assert len(recent) == len([r for r in whole if r.report_id not in protected])
-    assert len(kept) < len(stored) / 3
+    assert len(kept) < len(stored) / 2
 
     assert figures(collector.url, UNITS) == before
     engine = make_engine(collector.db_url)
@@ -150,7 +129,7 @@ def test_pruning_changes_no_figure(collector):
     engine.dispose()
 
     # A device's current software list is still known by its digest after pruning (the agent sends only that).
-    doc = _doc("a-1", UNITS[0], datetime.now(timezone.utc), 16, history[-1]["software"])
+    doc = modern_pc("a-1", UNITS[0], datetime.now(timezone.utc), 16, history[-1]["software"])
     listing = json.dumps(doc["software"])
     without = json.dumps(doc).replace(f', "software": {listing}', "")
     answer = requests.post(collector.url + "/api/v1/reports", data=without.encode(), timeout=60, headers={
