@@ -174,3 +174,11 @@ def test_the_background_pruner_thins_beside_ingest_and_returns_the_space(tmp_pat
     assert tmp_path.joinpath("store.sqlite3").stat().st_size < size
     assert slowest < 2.0, f"a report waited {slowest:.2f} s for the pruner"
     c.engine.dispose()
+
+
+def test_retention_periods_that_cannot_work_are_refused_in_one_line(tmp_path):
+    url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    done = cli("collector.cli", "prune", "--db", url, "--keep-all-days", "10", "--keep-daily-days", "5")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "--keep-daily-days 5: must be at least --keep-all-days (10)" in done.stderr
+    assert not (tmp_path / "store.sqlite3").exists()  # refused before the store is touched

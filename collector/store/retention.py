@@ -51,7 +51,7 @@ class RetentionError(ValueError):
 class Retention:
     """How long raw reports are kept whole, then one a day; after that, one a week (per device)."""
 
-    keep_all_days: int = 7
+    keep_all_days: int = 2
     keep_daily_days: int = 90
 
     def __post_init__(self) -> None:
