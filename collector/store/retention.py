@@ -109,7 +109,7 @@ def prune(engine: Engine, retention: Retention, now: datetime, dry_run: bool = F
                 return result
             batch = doomed[start:start + REPORTS_PER_BATCH]
             with write_transaction(engine) as conn:
-                removed, lists = _remove(conn, batch)
+                removed, lists = _remove(conn, batch, chunk)
             result.reports += removed
             result.software_lists += lists
     if dry_run:
@@ -152,11 +152,13 @@ def _doomed(conn: Connection, chunk: list[str], retention: Retention, now: datet
     return doomed
 
 
-def _remove(conn: Connection, batch: list[tuple[str, Optional[str]]]) -> tuple[int, int]:
-    """Delete these reports, and the software lists no report refers to any more; the counts removed."""
+def _remove(conn: Connection, batch: list[tuple[str, Optional[str]]], chunk: list[str]) -> tuple[int, int]:
+    """Delete these reports (of the devices ``chunk``), and the software lists no report refers to any more; the
+    counts removed."""
     ids = [report_id for report_id, _ in batch]
-    # Re-checked in the transaction: a device whose only report is an old one (a queue flushed late) keeps it.
-    latest = sa.select(devices.c.last_report_id).where(devices.c.last_report_id.in_(ids))
+    # The devices' latest reports again, in this transaction: a report stored since the batch was chosen is not
+    # in it, but nothing is lost by making sure (read by primary key, so the write lock is held no longer).
+    latest = sa.select(devices.c.last_report_id).where(devices.c.device_id.in_(chunk))
     removed = conn.execute(reports.delete().where(reports.c.report_id.in_(ids),
                                                   reports.c.report_id.not_in(latest))).rowcount
     shas = sorted({sha for _, sha in batch if sha is not None})
