@@ -1,5 +1,6 @@
 """Storage: bytes per device per month of history at an hourly report interval, with software lists kept once
-per content (store/bodies.py) against whole bodies (how reports were stored before migration 0002_storage).
+per content (store/bodies.py) against whole bodies (how reports were stored before migration 0002_storage), and
+after pruning with the default retention (store/retention.py; target: at most 200 KB per device per month).
 
 Run: python bench/storage.py [--devices N] [--days D]
 
@@ -9,7 +10,10 @@ disk space and endpoint latencies that move, and its software list changed
 once a week (one package upgraded), as patch days do. Both stores get the
 same reports through the collector's own Ingestor; the "before" store is
 handed each body whole, which is what the store did before the split. Sizes
-are SQLite pages in use (dbstat) after a checkpoint, per table.
+are SQLite pages in use (dbstat) after a checkpoint, per table. The
+"pruned" store is the "after" one once ``hdc-collector prune`` has thinned
+it with the default retention at the end of the D days; a year is
+extrapolated from the reports that retention keeps for good.
 """
 from __future__ import annotations
 
@@ -69,6 +73,33 @@ def fill(path: Path, docs, split: bool) -> tuple[int, float]:
     return n, time.perf_counter() - start
 
 
+def pruned(path: Path) -> tuple[int, float]:
+    """Prune ``path`` with the default retention as of now; the reports removed and the seconds taken."""
+    from collector.store.engine import make_engine
+    from collector.store.retention import Retention, prune, reclaim_space
+
+    engine = make_engine(f"sqlite:///{path}")
+    start = time.perf_counter()
+    done = prune(engine, Retention(), datetime.now(timezone.utc))
+    reclaim_space(engine)
+    seconds = time.perf_counter() - start
+    engine.dispose()
+    return done.reports, seconds
+
+
+def year_bytes(sizes: dict[str, int], kept: int, days: int, devices: int) -> float:
+    """Bytes per device after a year: the reports retention keeps then, at this store's size per kept report,
+    and the other tables growing as they did over ``days``."""
+    from collector.store.retention import Retention
+
+    r = Retention()
+    per_report = sizes.get("reports", 0) / kept
+    reports_kept = devices * (r.keep_all_days * 24 + (r.keep_daily_days - r.keep_all_days)
+                              + (365 - r.keep_daily_days) / 7)
+    other = sum(sizes.values()) - sizes.get("reports", 0)
+    return (per_report * reports_kept + other * 365 / days) / devices
+
+
 def table_bytes(path: Path) -> dict[str, int]:
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -91,7 +122,12 @@ def main() -> None:
         n, seconds = fill(path, hourly(args.devices, args.days), split)
         used, base = table_bytes(path), table_bytes(empty)
         results[label] = ({t: used[t] - base.get(t, 0) for t in used}, n, seconds)
+    removed, prune_seconds = pruned(path)
+    used = table_bytes(path)
+    results["pruned: default retention"] = ({t: used[t] - base.get(t, 0) for t in used}, n - removed, prune_seconds)
     per_month = 30 / args.days
+    from collector.store.retention import Retention
+
     print(f"\nStorage: {args.devices} simulated devices reporting hourly for {args.days} days "
           f"({next(iter(results.values()))[1]:,} reports each way, software list changed weekly), SQLite\n")
     print("| layout | bytes per device per month | of which reports | software_lists | other tables | "
@@ -105,10 +141,17 @@ def main() -> None:
         f = per_month / args.devices
         print(f"| {label} | {total * f / 1e6:.2f} MB | {reports_ * f / 1e6:.2f} MB | {lists * f / 1e6:.3f} MB | "
               f"{(total - reports_ - lists) * f / 1e6:.2f} MB | {total / n / 1024:.2f} KiB |")
-    before, after = totals.values()
+    before, after, kept = totals.values()
     print(f"\nKeeping each distinct software list once stores {before / after:.1f}x less per device "
           f"({before * per_month / args.devices / 1e6:.1f} MB -> {after * per_month / args.devices / 1e6:.1f} MB "
           f"per device per month; 5,000 devices: {after * per_month / args.devices * 5000 / 1e9:.1f} GB a month).")
+    sizes, left, seconds = results["pruned: default retention"]
+    month = kept * per_month / args.devices
+    verdict = "met" if month <= 200e3 else "NOT met"
+    print(f"\nPruned with the default retention ({Retention().describe()}): {month / 1e3:.0f} KB per device "
+          f"per month after {args.days} days (target <= 200 KB: {verdict}); {left:,} reports kept, pruned in "
+          f"{seconds:.1f} s. A year, extrapolated: {year_bytes(sizes, left, args.days, args.devices) / 1e6:.2f} MB "
+          f"per device (150,000 devices: {year_bytes(sizes, left, args.days, args.devices) * 150e3 / 1e9:.0f} GB).")
 
 
 if __name__ == "__main__":

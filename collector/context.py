@@ -27,6 +27,7 @@ from collector.readiness.cache import KeptPages, OverviewCache
 from collector.readiness.overview import CityOverview
 from collector.settings import Settings
 from collector.store.engine import open_store
+from collector.store.retention import Pruner
 from inventory.baseline import Baseline, load_baseline
 from inventory.catalog import Catalog, load_catalog
 from inventory.lifecycle import load_lifecycle
@@ -58,6 +59,7 @@ class Context:
     # slow client holds up no one.
     ingest_turn: threading.Lock = field(default_factory=threading.Lock)
     observer: Optional[Observer] = None
+    pruner: Optional[Pruner] = None
 
     def overview(self, milestone_id: Optional[str] = None, consistent: bool = False) -> CityOverview:
         """The city overview the page, the JSON API and the downloads share (see ``OverviewCache.get``);
@@ -65,14 +67,16 @@ class Context:
         return self.overview_cache.get(self, datetime.now(timezone.utc), milestone_id, consistent)
 
     def start_background(self) -> None:
-        """Start the cloud-migration observer of this process (``serve`` and ``demo`` only)."""
-        if self.observer is not None and not self.observer.is_alive():
-            self.observer.start()
+        """Start the cloud-migration observer and the pruner of this process (``serve`` and ``demo`` only)."""
+        for job in (self.observer, self.pruner):
+            if job is not None and not job.is_alive():
+                job.start()
 
     def stop_background(self) -> None:
         """Stop what ``start_background`` and readers started, before the store goes away."""
-        if self.observer is not None:
-            self.observer.stop()
+        for job in (self.observer, self.pruner):
+            if job is not None:
+                job.stop()
         self.overview_cache.stop()
 
 
@@ -93,4 +97,6 @@ def build_context(settings: Settings, engine: Optional[Engine] = None) -> Contex
         StoreCollector(engine, registry, baseline, milestones, settings, catalog))
     return Context(settings, engine, registry, baseline, catalog, milestones, ingestor, metrics_registry,
                    ingest_metrics, IngestLimiter(settings.rate_limits),
-                   observer=Observer(engine, catalog, settings))
+                   observer=Observer(engine, catalog, settings),
+                   pruner=Pruner(engine, settings.retention, settings.prune_every_seconds)
+                   if settings.prune_every_seconds > 0 else None)

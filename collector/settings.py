@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Optional, Union
 
 from collector.store.engine import default_url
+from collector.store.retention import Retention
 
 MiB = 1024 * 1024
 
@@ -145,6 +146,10 @@ class Settings:
     trusted_proxies: tuple[IPNetwork, ...] = ()
     # Who may read the page, the JSON read API and the exports (http/login.py); off by default.
     login: LoginSettings = LoginSettings()
+    # How long raw reports are kept whole, then thinned (store/retention.py), and how often ``serve`` prunes
+    # them (0: never; ``hdc-collector prune`` then does it).
+    retention: Retention = Retention()
+    prune_every_seconds: float = 3600.0
 
     def active_since(self, now: Optional[datetime] = None) -> datetime:
         """The cut-off between active and silent devices, as of ``now``."""

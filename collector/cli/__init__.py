@@ -6,7 +6,20 @@ import logging
 import click
 
 from collector import __version__
-from collector.cli import ansible, cloud, dashboards, demo, devices, register, serve, simulate, store, tokens, viewers
+from collector.cli import (
+    ansible,
+    cloud,
+    dashboards,
+    demo,
+    devices,
+    prune,
+    register,
+    serve,
+    simulate,
+    store,
+    tokens,
+    viewers,
+)
 
 
 @click.group()
@@ -23,5 +36,5 @@ def main(verbose: bool) -> None:
 
 for _command in (serve.serve, demo.demo, tokens.token, viewers.viewer, devices.device, store.audit, store.recount,
                  simulate.simulate, cloud.migration, dashboards.dashboards, ansible.ansible_inventory,
-                 register.register):
+                 register.register, prune.prune, prune.backup):
     main.add_command(_command)

@@ -18,6 +18,7 @@ from collector.cli.options import (
     with_data_options,
     with_login_options,
 )
+from collector.cli.prune import retention_of, with_retention_options
 from collector.http.server import (
     GUNICORN_THREADS,
     WAITRESS_THREADS,
@@ -62,17 +63,23 @@ from collector.settings import RateLimits, Settings
               help="Serve HTTPS with this PEM certificate (chain) file; needs --tls-key (gunicorn; not on Windows).")
 @click.option("--tls-key", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="The PEM private key of --tls-cert; keep it readable by this service's user only.")
+@click.option("--prune-every-minutes", default=60, show_default=True, type=click.IntRange(0, 100_000),
+              help="Remove the raw reports the retention no longer keeps this often, in small batches beside "
+                   "ingest (0: never; run 'hdc-collector prune' instead).")
+@with_retention_options
 @with_login_options
 @with_data_options
 @clean_errors
 def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, token_rate, address_rate, failures_rate,
-          workers, tls_cert, tls_key, login_mode, viewers_path, login_header, trusted_proxies, login_rate,
-          protect_metrics, registry_path, baseline_path, catalog_path) -> None:
+          workers, tls_cert, tls_key, prune_every_minutes, keep_all_days, keep_daily_days, login_mode, viewers_path,
+          login_header, trusted_proxies, login_rate, protect_metrics, registry_path, baseline_path,
+          catalog_path) -> None:
     """Run the collector with a production WSGI server (waitress; gunicorn for --workers or --tls-cert)."""
 
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
     tls = TLSFiles(tls_cert, tls_key) if tls_cert else None
+    retention = retention_of(keep_all_days, keep_daily_days)
     login = login_settings(login_mode, viewers_path, login_header, trusted_proxies, protect_metrics, login_rate)
     gunicorn = workers > 1 or tls is not None
     threads = threads or (GUNICORN_THREADS if gunicorn else WAITRESS_THREADS)
@@ -86,7 +93,8 @@ def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, tok
                               catalog_path=catalog_path, stale_after_days=stale_after_days,
                               per_device_metrics=per_device_metrics,
                               rate_limits=RateLimits(token=token_rate, address=address_rate, failures=failures_rate),
-                              trusted_proxies=trusted_proxies, login=login))
+                              trusted_proxies=trusted_proxies, login=login, retention=retention,
+                              prune_every_seconds=prune_every_minutes * 60.0))
     settle_heap()
     keep_overview_ready(app, start=not gunicorn)
     app.extensions["hdc"].start_background()  # in the one process, or gunicorn's master (threads do not fork)

@@ -71,6 +71,9 @@ def _sqlite_engine(url: sa.engine.URL) -> Engine:
         # Let SQLAlchemy, not the driver, decide when a transaction begins.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
+        # Takes effect on a new file only (before its first table): pruned space goes back to the file system
+        # (store/retention.py switches older stores with one VACUUM).
+        cur.execute("PRAGMA auto_vacuum=INCREMENTAL")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")

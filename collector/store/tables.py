@@ -113,6 +113,8 @@ reports = sa.Table(
     # The body's software list is kept once per content in software_lists; see store/bodies.py.
     sa.Column("software_sha256", sa.String(64), sa.ForeignKey("software_lists.sha256"), nullable=True),
     sa.Column("software_at", sa.Integer, nullable=True),
+    # 0005_retention: pruning removes a software list with the last report referring to it (store/retention.py).
+    sa.Index("ix_reports_software_sha256", "software_sha256"),
 )
 
 devices = sa.Table(
