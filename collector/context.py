@@ -22,8 +22,10 @@ from collector.cloud.observer import Observer
 from collector.ingest.ingestor import Ingestor
 from collector.ingest.ratelimit import IngestLimiter
 from collector.ingest.validation import ReportValidator
+from collector.metrics.okr import OkrCollector
 from collector.metrics.store import IngestMetrics, StoreCollector, build_registry
 from collector.readiness.cache import KeptPages, OverviewCache
+from collector.readiness.okr import OkrProgress, okr_progress
 from collector.readiness.overview import CityOverview
 from collector.settings import Settings
 from collector.store.engine import open_store
@@ -31,6 +33,7 @@ from inventory.baseline import Baseline, load_baseline
 from inventory.catalog import Catalog, load_catalog
 from inventory.lifecycle import load_lifecycle
 from inventory.milestones import Milestone, load_milestones
+from inventory.okr import DEFAULT_OKR, Okr, load_okr
 from inventory.registry import Registry, load_registry
 
 
@@ -58,11 +61,17 @@ class Context:
     # slow client holds up no one.
     ingest_turn: threading.Lock = field(default_factory=threading.Lock)
     observer: Optional[Observer] = None
+    okr: Okr = field(default_factory=load_okr)
 
     def overview(self, milestone_id: Optional[str] = None, consistent: bool = False) -> CityOverview:
         """The city overview the page, the JSON API and the downloads share (see ``OverviewCache.get``);
         ``consistent`` for the API, which must read back what a script has just stored."""
         return self.overview_cache.get(self, datetime.now(timezone.utc), milestone_id, consistent)
+
+    def okr_progress(self) -> OkrProgress:
+        """The key results measured on the consistent overview: the page, the API, the exports and /metrics
+        show the same values."""
+        return okr_progress(self, self.overview(consistent=True))
 
     def start_background(self) -> None:
         """Start the cloud-migration observer of this process (``serve`` and ``demo`` only)."""
@@ -87,10 +96,14 @@ def build_context(settings: Settings, engine: Optional[Engine] = None) -> Contex
     baseline = load_baseline(settings.baseline_path)
     catalog = load_catalog(settings.catalog_path)
     milestones = load_milestones(settings.milestones_path)
+    okr = load_okr(settings.okr_path)
+    okr.check_references([m.id for m in milestones], baseline.rule_ids(), str(settings.okr_path or DEFAULT_OKR))
     engine = open_store(settings.resolved_db_url(), registry, engine=engine)
     ingestor = Ingestor(engine, baseline, catalog, load_lifecycle())
     metrics_registry, ingest_metrics = build_registry(
         StoreCollector(engine, registry, baseline, milestones, settings, catalog))
-    return Context(settings, engine, registry, baseline, catalog, milestones, ingestor, metrics_registry,
-                   ingest_metrics, IngestLimiter(settings.rate_limits),
-                   observer=Observer(engine, catalog, settings))
+    context = Context(settings, engine, registry, baseline, catalog, milestones, ingestor, metrics_registry,
+                      ingest_metrics, IngestLimiter(settings.rate_limits),
+                      observer=Observer(engine, catalog, settings), okr=okr)
+    metrics_registry.register(OkrCollector(context.okr_progress))
+    return context

@@ -95,6 +95,8 @@ class CityOverview:
     work_milestone: Milestone
     work_by_milestone: dict[str, dict[str, int]]
     history: Series
+    # milestone id -> unit code -> state -> items, for units with any item of that milestone (/metrics, OKRs)
+    work_by_unit: dict[str, dict[str, dict[str, int]]]
 
     @property
     def today(self) -> date:
@@ -160,7 +162,7 @@ def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None,
         migration=Migration(sum(r.migration.migrated for r in rows), sum(r.migration.in_scope for r in rows)),
         top=[(rule, titles.get(rule), n) for rule, n in top], milestones=c.milestones, work_milestone=focus,
         work_by_milestone={m.id: city_tally(by_due[m.date]) for m in c.milestones},
-        history=_series(lives, now, c.milestones[0].date))
+        history=_series(lives, now, c.milestones[0].date), work_by_unit={m.id: by_due[m.date] for m in c.milestones})
 
 
 def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str] = None) -> UnitDetail:
