@@ -32,7 +32,7 @@ from collector.store.engine import open_store
 from inventory.baseline import Baseline, load_baseline
 from inventory.catalog import Catalog, load_catalog
 from inventory.lifecycle import load_lifecycle
-from inventory.milestones import Milestone, load_milestones
+from inventory.milestones import DEFAULT_MILESTONES, Milestone, check_applications, load_milestones
 from inventory.okr import DEFAULT_OKR, Okr, load_okr
 from inventory.registry import Registry, load_registry
 
@@ -96,6 +96,7 @@ def build_context(settings: Settings, engine: Optional[Engine] = None) -> Contex
     baseline = load_baseline(settings.baseline_path)
     catalog = load_catalog(settings.catalog_path)
     milestones = load_milestones(settings.milestones_path)
+    check_applications(milestones, [a.id for a in catalog.apps], str(settings.milestones_path or DEFAULT_MILESTONES))
     okr = load_okr(settings.okr_path)
     okr.check_references([m.id for m in milestones], baseline.rule_ids(), str(settings.okr_path or DEFAULT_OKR))
     engine = open_store(settings.resolved_db_url(), registry, engine=engine)

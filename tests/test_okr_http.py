@@ -24,7 +24,7 @@ UNITS = "code,name,kind\n00070,Hoàn Kiếm,phuong\n00082,Cửa Nam,phuong\n0000
 STATES = ("done_on_time", "done_late", "in_progress", "overdue")
 
 
-def host(ward: str, device: str, memory_gib: int, reached: bool) -> dict[str, Any]:
+def host(ward: str, device: str, memory_gib: int, reached: bool, software: str = "") -> dict[str, Any]:
     """A Debian 12 virtual machine: passes every rule of its class unless memory is short."""
     doc = empty_report(ward, "test", "1.2.3", "agent")
     doc["report_id"] = new_report_id()
@@ -38,12 +38,15 @@ def host(ward: str, device: str, memory_gib: int, reached: bool) -> dict[str, An
     doc["os"].update(family="linux", id="debian", name="Debian GNU/Linux 12 (bookworm)", version="12",
                      architecture="x86_64")
     doc["network"]["reachability"] = [{"target": "hdc-portal", "ok": reached}]
+    doc["software"] = [{"name": software, "version": "2.0", "publisher": None}] if software else []
     return doc
 
 
-# 00070: two passing devices that reach the HDC; 00082: one short of memory and cut off, one passing; 00004: none.
-DEVICES = [host("00070", "hk-1", 16, True), host("00070", "hk-2", 16, True),
-           host("00082", "cn-1", 4, False), host("00082", "cn-2", 16, True)]
+# 00070: two passing devices that reach the HDC, one with the civil-status software (an application to move by
+# 1/1/2026); 00082: one short of memory and cut off, one passing with the queue kiosk software iHanoi replaces
+# (to move by 1/1/2026, to retire by 31/12/2026); 00004: none. The devices' failures open no item: every device milestone has passed.
+DEVICES = [host("00070", "hk-1", 16, True, "Phần mềm Hộ tịch"), host("00070", "hk-2", 16, True),
+           host("00082", "cn-1", 4, False), host("00082", "cn-2", 16, True, "Xếp hàng tự động")]
 
 
 def okr_file(tmp: Path) -> Path:
@@ -63,7 +66,7 @@ def okr_file(tmp: Path) -> Path:
         "    key_results:\n"
         + kr("passing", "devices_passing_ratio", 1, half)
         + kr("memory", "rule_passing_ratio", 1, past, ", rule: memory")
-        + kr("items", "work_items_done_ratio", 1, half, ", milestone: ihanoi_super_app")
+        + kr("items", "work_items_done_ratio", 1, half, ", milestone: integrated_operation")
         + "  - id: hdc\n    title_vi: Kết nối HDC\n    title_en: HDC connected\n    key_results:\n"
         + kr("reaching", "units_reaching_hdc", 2, half, ", threshold: 0.8")
         + kr("reporting", "units_reporting", 2, half)
@@ -76,7 +79,7 @@ def okr_file(tmp: Path) -> Path:
 EXPECTED = {
     ("equipment", "passing"): (0.75, 0.75, "on_track"),
     ("equipment", "memory"): (0.75, 0.75, "off_track"),     # past due and not done
-    ("equipment", "items"): (0.0, 0.0, "off_track"),        # cn-1's item is open: 0 of 1 done, 0.5 expected
+    ("equipment", "items"): (0.0, 0.0, "off_track"),        # civil status not moved: 0 of 1 done, 0.5 expected
     ("hdc", "reaching"): (1, 0.5, "on_track"),              # 00070 reached 2/2; 00082 1/2 is under 0.8
     ("hdc", "reporting"): (2, 1.0, "done"),
 }
@@ -116,7 +119,9 @@ def _check(c: CollectorProcess) -> None:
     milestones = {m["id"]: m["work_items"] for m in api["milestones"]}
     assert milestones == {m["id"]: m["work_items"]
                           for m in requests.get(c.url + "/api/v1/milestones", timeout=30).json()["milestones"]}
+    assert milestones["integrated_operation"] == {"done_on_time": 0, "done_late": 0, "in_progress": 0, "overdue": 2}
     assert milestones["ihanoi_super_app"] == {"done_on_time": 0, "done_late": 0, "in_progress": 1, "overdue": 0}
+    assert krs[("hdc", "moved")]["value"] == 0 and summary["applications"]["in_scope"] == 2
 
     page = requests.get(c.url + "/okr", timeout=30)
     assert page.status_code == 200 and '<html lang="vi">' in page.text
