@@ -44,7 +44,8 @@ def host(ward: str, device: str, memory_gib: int, reached: bool, software: str =
 
 # 00070: two passing devices that reach the HDC, one with the civil-status software (an application to move by
 # 1/1/2026); 00082: one short of memory and cut off, one passing with the queue kiosk software iHanoi replaces
-# (to move by 1/1/2026, to retire by 31/12/2026); 00004: none. The devices' failures open no item: every device milestone has passed.
+# (to move by 1/1/2026, to retire by 31/12/2026); 00004: none. The failing device opens no item: every
+# milestone judged on devices has passed before it reported.
 DEVICES = [host("00070", "hk-1", 16, True, "Phần mềm Hộ tịch"), host("00070", "hk-2", 16, True),
            host("00082", "cn-1", 4, False), host("00082", "cn-2", 16, True, "Xếp hàng tự động")]
 
