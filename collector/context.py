@@ -26,6 +26,7 @@ from collector.metrics.okr import OkrCollector
 from collector.metrics.store import IngestMetrics, StoreCollector, build_registry
 from collector.readiness.cache import KeptPages, OverviewCache
 from collector.readiness.okr import OkrProgress, okr_progress
+from collector.readiness.okr_sheet import load_okr_file
 from collector.readiness.overview import CityOverview
 from collector.settings import Settings
 from collector.store.engine import open_store
@@ -97,7 +98,7 @@ def build_context(settings: Settings, engine: Optional[Engine] = None) -> Contex
     catalog = load_catalog(settings.catalog_path)
     milestones = load_milestones(settings.milestones_path)
     check_applications(milestones, [a.id for a in catalog.apps], str(settings.milestones_path or DEFAULT_MILESTONES))
-    okr = load_okr(settings.okr_path)
+    okr = load_okr_file(settings.okr_path)
     okr.check_references([m.id for m in milestones], baseline.rule_ids(), str(settings.okr_path or DEFAULT_OKR))
     engine = open_store(settings.resolved_db_url(), registry, engine=engine)
     ingestor = Ingestor(engine, baseline, catalog, load_lifecycle())

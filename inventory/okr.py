@@ -15,7 +15,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Collection, Mapping, Optional
+from typing import Any, Collection, Mapping, NoReturn, Optional, Sequence
 
 from .datafile import DataFile, DataFileError, read_data
 
@@ -147,7 +147,8 @@ def _id(f: DataFile, raw: Mapping[str, Any], field: str, seen: dict[str, int]) -
     if not isinstance(value, str) or not _ID.match(value):
         f.fail(f.line(raw, "id"), f"{field}.id", f"{value!r} is not an id (lower case, digits, '_')")
     if value in seen:
-        f.fail(f.line(raw, "id"), f"{field}.id", f"duplicate id {value!r} (first on line {seen[value]})")
+        where = "row" if isinstance(f, _Row) else "line"
+        f.fail(f.line(raw, "id"), f"{field}.id", f"duplicate id {value!r} (first on {where} {seen[value]})")
     seen[value] = f.line(raw, "id")
     return value
 
@@ -178,6 +179,57 @@ def _key_result(f: DataFile, raw: Any, field: str, line: int, seen: dict[str, in
         threshold=f.number(raw, "threshold", f"{field}.threshold", 0, 0, 1) if needed == "threshold" else None,
         rule=f.text(raw, "rule", f"{field}.rule") if needed == "rule" else None,
         milestone=f.text(raw, "milestone", f"{field}.milestone") if needed == "milestone" else None)
+
+
+SHEET_COLUMNS = ("objective", "objective_title_vi", "objective_title_en", "id", "title_vi", "title_en", "measure",
+                 *PARAMETERS, "baseline", "target", "start", "due", "owner")
+_OBJECTIVE_COLUMNS = ("objective", "objective_title_vi", "objective_title_en")
+
+
+class _Row(DataFile):
+    """One spreadsheet row checked by the YAML file's rules: a complaint names the row and the column."""
+
+    def __init__(self, row: int, values: Mapping[str, Any], source: str):
+        self.source, self.error, self.row, self.root = source, OkrError, row, values
+
+    def fail(self, line: int, field: str, message: str) -> NoReturn:
+        raise OkrError(f"{self.source}: row {self.row}: column '{field.rsplit('.', 1)[-1]}': {message}")
+
+    def line(self, container: Any, key: Any = None) -> int:  # type: ignore[override]
+        return self.row
+
+
+def parse_okr_rows(rows: Sequence[tuple[int, Mapping[str, Any]]], source: str) -> Okr:
+    """OKRs from a sheet, one key result a row (``SHEET_COLUMNS``; empty cells left out, dates as dates).
+
+    Every row is checked before anything is refused, so the message lists every bad row, one line each.
+    """
+    problems: list[str] = []
+    objectives: dict[str, tuple[dict[str, str], list[KeyResult]]] = {}
+    seen: dict[str, dict[str, int]] = {}
+    for number, values in rows:
+        f = _Row(number, values, source)
+        try:
+            head = f.mapping(values, "", number, _OBJECTIVE_COLUMNS + ("id", "title_vi", "title_en", "measure",
+                                                                      "baseline", "target", "start", "due", "owner"),
+                             PARAMETERS)
+            oid = head["objective"]
+            if not isinstance(oid, str) or not _ID.match(oid):
+                f.fail(number, "objective", f"{oid!r} is not an id (lower case, digits, '_')")
+            titles = {k: f.text(head, k, k) for k in _OBJECTIVE_COLUMNS[1:]}
+            first = objectives.setdefault(oid, (titles, []))
+            if first[0] != titles:
+                f.fail(number, "objective_title_vi", f"objective {oid!r} has other titles on an earlier row")
+            kr = {k: v for k, v in head.items() if k not in _OBJECTIVE_COLUMNS}
+            first[1].append(_key_result(f, kr, "", number, seen.setdefault(oid, {})))
+        except OkrError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise OkrError("\n".join(problems))
+    if not objectives:
+        raise OkrError(f"{source}: no key result rows under the header")
+    return Okr(tuple(Objective(oid, t["objective_title_vi"], t["objective_title_en"], tuple(krs))
+                     for oid, (t, krs) in objectives.items()))
 
 
 def load_okr(path: Optional[Path] = None) -> Okr:
