@@ -69,10 +69,11 @@ class Context:
         ``consistent`` for the API, which must read back what a script has just stored."""
         return self.overview_cache.get(self, datetime.now(timezone.utc), milestone_id, consistent)
 
-    def okr_progress(self) -> OkrProgress:
-        """The key results measured on the consistent overview: the page, the API, the exports and /metrics
-        show the same values."""
-        return okr_progress(self, self.overview(consistent=True))
+    def okr_progress(self, consistent: bool = False) -> OkrProgress:
+        """The key results measured on the kept overview the page shows (``consistent`` for the API, as
+        ``overview``), so the page, the API, the exports and /metrics show the same values and a scrape never
+        waits for a composition."""
+        return okr_progress(self, self.overview(consistent=consistent))
 
     def start_background(self) -> None:
         """Start the cloud-migration observer of this process (``serve`` and ``demo`` only)."""

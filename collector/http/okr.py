@@ -30,7 +30,7 @@ def _milestones_json(p: OkrProgress) -> list[dict[str, Any]]:
 @bp.get("/api/v1/okr")
 def okr_api():
     """Objectives and key results with value, progress and pace; the milestones' four counts beside them."""
-    p = ctx().okr_progress()
+    p = ctx().okr_progress(consistent=True)
     return jsonify(as_of=p.now.isoformat(), today=p.today.isoformat(),
                    objectives=[o.to_dict() for o in p.objectives], milestones=_milestones_json(p))
 
