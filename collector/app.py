@@ -7,13 +7,13 @@ from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
 from collector.context import Context, build_context
-from collector.http import admin, cloud, foreign, login, ops, page, read_api, reports, security_headers
+from collector.http import admin, cloud, foreign, login, okr, ops, page, read_api, reports, security_headers
 from collector.http.auth import note_success
 from collector.http.errors import ApiError, error_response, http_error_response
 from collector.settings import Settings
 from collector.store.engine import STORE_UNAVAILABLE
 
-BLUEPRINTS = (reports.bp, read_api.bp, page.bp, ops.bp, foreign.bp, cloud.bp, admin.bp)
+BLUEPRINTS = (reports.bp, read_api.bp, page.bp, ops.bp, foreign.bp, cloud.bp, admin.bp, okr.bp)
 
 
 def create_app(settings: Optional[Settings] = None, context: Optional[Context] = None) -> Flask:

@@ -22,8 +22,11 @@ from collector.cloud.observer import Observer
 from collector.ingest.ingestor import Ingestor
 from collector.ingest.ratelimit import IngestLimiter
 from collector.ingest.validation import ReportValidator
+from collector.metrics.okr import OkrCollector
 from collector.metrics.store import IngestMetrics, StoreCollector, build_registry
 from collector.readiness.cache import KeptPages, OverviewCache
+from collector.readiness.okr import OkrProgress, okr_progress
+from collector.readiness.okr_sheet import load_okr_file
 from collector.readiness.overview import CityOverview
 from collector.settings import Settings
 from collector.store.engine import open_store
@@ -31,7 +34,8 @@ from collector.store.retention import Pruner
 from inventory.baseline import Baseline, load_baseline
 from inventory.catalog import Catalog, load_catalog
 from inventory.lifecycle import load_lifecycle
-from inventory.milestones import Milestone, load_milestones
+from inventory.milestones import DEFAULT_MILESTONES, Milestone, check_applications, load_milestones
+from inventory.okr import DEFAULT_OKR, Okr, load_okr
 from inventory.registry import Registry, load_registry
 
 
@@ -60,11 +64,18 @@ class Context:
     ingest_turn: threading.Lock = field(default_factory=threading.Lock)
     observer: Optional[Observer] = None
     pruner: Optional[Pruner] = None
+    okr: Okr = field(default_factory=load_okr)
 
     def overview(self, milestone_id: Optional[str] = None, consistent: bool = False) -> CityOverview:
         """The city overview the page, the JSON API and the downloads share (see ``OverviewCache.get``);
         ``consistent`` for the API, which must read back what a script has just stored."""
         return self.overview_cache.get(self, datetime.now(timezone.utc), milestone_id, consistent)
+
+    def okr_progress(self, consistent: bool = False) -> OkrProgress:
+        """The key results measured on the kept overview the page shows (``consistent`` for the API, as
+        ``overview``), so the page, the API, the exports and /metrics show the same values and a scrape never
+        waits for a composition."""
+        return okr_progress(self, self.overview(consistent=consistent))
 
     def start_background(self) -> None:
         """Start the cloud-migration observer and the pruner of this process (``serve`` and ``demo`` only)."""
@@ -91,12 +102,17 @@ def build_context(settings: Settings, engine: Optional[Engine] = None) -> Contex
     baseline = load_baseline(settings.baseline_path)
     catalog = load_catalog(settings.catalog_path)
     milestones = load_milestones(settings.milestones_path)
+    check_applications(milestones, [a.id for a in catalog.apps], str(settings.milestones_path or DEFAULT_MILESTONES))
+    okr = load_okr_file(settings.okr_path)
+    okr.check_references([m.id for m in milestones], baseline.rule_ids(), str(settings.okr_path or DEFAULT_OKR))
     engine = open_store(settings.resolved_db_url(), registry, engine=engine)
     ingestor = Ingestor(engine, baseline, catalog, load_lifecycle())
     metrics_registry, ingest_metrics = build_registry(
         StoreCollector(engine, registry, baseline, milestones, settings, catalog))
-    return Context(settings, engine, registry, baseline, catalog, milestones, ingestor, metrics_registry,
-                   ingest_metrics, IngestLimiter(settings.rate_limits),
-                   observer=Observer(engine, catalog, settings),
-                   pruner=Pruner(engine, settings.retention, settings.prune_every_seconds)
-                   if settings.prune_every_seconds > 0 else None)
+    context = Context(settings, engine, registry, baseline, catalog, milestones, ingestor, metrics_registry,
+                      ingest_metrics, IngestLimiter(settings.rate_limits),
+                      observer=Observer(engine, catalog, settings),
+                      pruner=Pruner(engine, settings.retention, settings.prune_every_seconds)
+                      if settings.prune_every_seconds > 0 else None, okr=okr)
+    metrics_registry.register(OkrCollector(context.okr_progress))
+    return context

@@ -11,10 +11,10 @@ from typing import Callable
 
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
-from . import GENERATED, city, health, migration, ward
+from . import GENERATED, city, health, migration, okr, ward
 from .panels import Board
 
-BOARDS: tuple[Callable[[], Board], ...] = (city.build, ward.build, migration.build, health.build)
+BOARDS: tuple[Callable[[], Board], ...] = (city.build, ward.build, migration.build, health.build, okr.build)
 
 
 def render() -> dict[str, str]:

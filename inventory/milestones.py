@@ -4,6 +4,13 @@ Dates are data (``data/milestones.yaml``) because plans slip by decision:
 changing a date must not need a release. Dates are Hanoi calendar days, and
 callers pass today's Hanoi date; a milestone is met or missed at the end of
 its day.
+
+Each milestone is judged on its own criteria (``criteria`` in the file):
+``devices`` (every device passes the hard rules: a failing device is a work
+item, the default), ``applications`` (every in-scope application in use at a
+unit has reached at least ``migrating`` or ``moved``, that is on the HDC or
+retired) and ``retired`` (the listed catalog applications are retired
+wherever they were used, e.g. those the iHanoi super app replaces).
 """
 from __future__ import annotations
 
@@ -11,12 +18,13 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Collection, Mapping, Optional
 
 from .datafile import DataFile, DataFileError, read_data
 
 DEFAULT_MILESTONES = "milestones.yaml"
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+APPLICATION_GOALS = ("migrating", "moved")
 
 
 class MilestoneError(DataFileError):
@@ -29,6 +37,9 @@ class Milestone:
     date: dt.date  # spelled dt.date: inside the class the field name "date" hides the type
     title_vi: str
     title_en: str
+    devices: bool = True
+    applications: Optional[str] = None  # one of APPLICATION_GOALS, or None: applications are not judged
+    retired: tuple[str, ...] = ()
 
     def days_left(self, as_of: dt.date) -> int:
         """Days until the due date: 0 on the day itself, negative once overdue."""
@@ -49,7 +60,7 @@ def parse_milestones(text: str, source: str) -> list[Milestone]:
     seen: dict[str, int] = {}
     for i, raw in enumerate(items):
         field, line = f"milestones[{i}]", f.line(items, i)
-        raw = f.mapping(raw, field, line, ("id", "date", "title_vi", "title_en"))
+        raw = f.mapping(raw, field, line, ("id", "date", "title_vi", "title_en"), ("criteria",))
         mid = raw["id"]
         if not isinstance(mid, str) or not _ID.match(mid):
             f.fail(f.line(raw, "id"), f"{field}.id", f"{mid!r} is not an id (lower case, digits, '_')")
@@ -58,8 +69,39 @@ def parse_milestones(text: str, source: str) -> list[Milestone]:
         seen[mid] = f.line(raw, "id")
         out.append(Milestone(mid, f.day(raw, "date", f"{field}.date"),
                              f.text(raw, "title_vi", f"{field}.title_vi"),
-                             f.text(raw, "title_en", f"{field}.title_en")))
+                             f.text(raw, "title_en", f"{field}.title_en"),
+                             **_criteria(f, raw, field)))
     return out
+
+
+def _criteria(f: DataFile, raw: Mapping[str, Any], field: str) -> dict[str, Any]:
+    """What a unit must show for the milestone; devices alone when the file says nothing."""
+    if "criteria" not in raw:
+        return {}
+    field = f"{field}.criteria"
+    c = f.mapping(raw["criteria"], field, f.line(raw, "criteria"), (), ("devices", "applications", "retired"))
+    devices = c.get("devices", False)
+    if not isinstance(devices, bool):
+        f.fail(f.line(c, "devices"), f"{field}.devices", f"expected true or false, got {devices!r}")
+    goal = c.get("applications")
+    if goal is not None and goal not in APPLICATION_GOALS:
+        f.fail(f.line(c, "applications"), f"{field}.applications",
+               f"{goal!r} is not one of {', '.join(APPLICATION_GOALS)}")
+    retired = f.sequence(c.get("retired", []), f"{field}.retired", f.line(c, "retired"))
+    apps = tuple(f.text(retired, i, f"{field}.retired[{i}]") for i in range(len(retired)))
+    if not (devices or goal or apps):
+        f.fail(f.line(c), field, "judges nothing: give devices: true, applications or retired")
+    return {"devices": devices, "applications": goal, "retired": apps}
+
+
+def check_applications(milestones: list[Milestone], app_ids: Collection[str], source: str) -> None:
+    """Refuse a milestone whose ``retired`` names an application the catalog does not have (at start-up,
+    where the catalog is loaded)."""
+    for m in milestones:
+        for app in m.retired:
+            if app not in app_ids:
+                raise MilestoneError(f"{source}: milestone '{m.id}': field 'criteria.retired': {app!r} is not "
+                                     f"an application of the catalog")
 
 
 def load_milestones(path: Optional[Path] = None) -> list[Milestone]:

@@ -32,6 +32,7 @@ def test_every_read_answer_matches_the_openapi_document(client, doc):
     _check(doc, "/api/v1/devices/{device_id}", client.get(f"/api/v1/devices/{device}").get_json())
     _check(doc, "/api/v1/milestones", client.get("/api/v1/milestones").get_json())
     _check(doc, "/api/v1/summary", client.get("/api/v1/summary").get_json())
+    _check(doc, "/api/v1/okr", client.get("/api/v1/okr").get_json())
     _check(doc, "/api/v1/history", client.get("/api/v1/history").get_json())
     _check(doc, "/api/v1/history", client.get(f"/api/v1/history?ward={code}").get_json())
     _check(doc, "/api/v1/wards", client.get("/api/v1/wards?sort=bad").get_json(), "400")

@@ -23,7 +23,7 @@ from dashboards.push import FOLDER_UID
 from conftest import ROOT, cli, free_port
 from support.exposition import exposed_names
 
-UIDS = {"hdc-city", "hdc-ward", "hdc-migration", "hdc-collector"}
+UIDS = {"hdc-city", "hdc-ward", "hdc-migration", "hdc-collector", "hdc-okr"}
 TOKEN = "glsa_test_0123456789abcdef"
 
 

@@ -98,7 +98,8 @@ def test_overview_language_filter_sort_unit_and_csv(served, tmp_path):
 
 @pytest.mark.parametrize("name, path, width", [
     ("overview-desktop", "/", 1280), ("overview-phone", "/", 390),
-    ("unit-desktop", "/units/00070", 1280), ("unit-phone", "/units/00070?lang=en", 390)])
+    ("unit-desktop", "/units/00070", 1280), ("unit-phone", "/units/00070?lang=en", 390),
+    ("okr-desktop", "/okr", 1280), ("okr-phone", "/okr?lang=en", 390)])
 def test_screenshots_at_desktop_and_phone_widths(served, tmp_path, name, path, width):
     target = ARTIFACTS / f"{name}.png"
     target.unlink(missing_ok=True)
@@ -117,3 +118,27 @@ def test_overview_prints_on_a4(served, tmp_path):
              re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", pdf)}
     assert boxes == {(595, 842)}, f"A4 is 595 x 842 points, got {boxes}"
     assert len(re.findall(rb"/Type\s*/Page\b", pdf)) >= 2
+
+
+def test_okr_page_shows_the_apis_values_and_prints_on_one_a4_page(served, tmp_path):
+    api = requests.get(served + "/api/v1/okr", timeout=30).json()
+    page = _dom(tmp_path, served + "/okr")
+    rows = {tr.attrs["data-key-result"]: tr for tr in page.find_all("tr", data_key_result=True)}
+    krs = {k["id"]: k for o in api["objectives"] for k in o["key_results"]}
+    assert rows.keys() == krs.keys()
+    for kid, k in krs.items():
+        assert float(rows[kid].attrs["data-progress"]) == k["progress"]
+        assert float(rows[kid].find("progress").attrs["value"]) == k["progress"]
+        assert rows[kid].attrs["data-status"] == k["status"]
+    counts = page.find("table", id="okr-milestones").find("tr", data_milestone="equipment_upgraded")
+    work = next(m["work_items"] for m in api["milestones"] if m["id"] == "equipment_upgraded")
+    assert [number(td.text()) for td in counts.find_all("td")] == [work[s] for s in
+                                                                    ("done_on_time", "done_late", "in_progress",
+                                                                     "overdue")]
+    target = ARTIFACTS / "okr-a4.pdf"
+    target.unlink(missing_ok=True)
+    _chromium(tmp_path, served + "/okr", "--no-pdf-header-footer", f"--print-to-pdf={target}")
+    pdf = target.read_bytes()
+    assert {tuple(round(float(v)) for v in m) for m in
+            re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", pdf)} == {(595, 842)}
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1, "the OKR page prints on one A4 page for a meeting"

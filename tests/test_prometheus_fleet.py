@@ -260,10 +260,14 @@ def test_series_count_with_per_device_metrics_on_and_off(fleet):
     # hdc_applications (one per unit and app), hdc_ward_applications (5 states), migrated + in use,
     # local applications, contradictions (2 kinds); and the city's local-applications target.
     migration = wards * (apps + 5 + 2 + 1 + 2) + 1
+    # OKRs: each shipped key result's progress, value, target, due day and four pace statuses; the work items
+    # of each milestone by state and unit.
+    key_results = 7
+    okr = key_results * (4 + 4) + milestones * 4 * wards
     # Connect times and failed steps exist only where schema-v2 checks measured them: units x endpoints (x steps).
     measured = sum(len(re.findall(rf"^{family}\{{", without, re.M))
                    for family in ("hdc_endpoint_connect_seconds", "hdc_endpoint_failed_devices"))
-    assert count_off == fixed + migration + reporting + 2 * targets + measured
+    assert count_off == fixed + migration + okr + reporting + 2 * targets + measured
     assert measured <= targets * (1 + 5)
     assert targets <= wards * (3 + 11)  # three HDC endpoints, plus those of the applications a unit migrates
     assert count_on - count_off == active > 3000

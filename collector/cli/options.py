@@ -25,10 +25,11 @@ from collector.store.tokens import TokenError
 from inventory.baseline import BaselineError
 from inventory.catalog import CatalogError
 from inventory.milestones import MilestoneError
+from inventory.okr import OkrError
 from inventory.registry import RegistryError
 
 DEMO_DB = "sqlite:///var/demo.sqlite3"
-DOMAIN_ERRORS = (BaselineError, CatalogError, MilestoneError, RegistryError, StoreError, TokenError,
+DOMAIN_ERRORS = (BaselineError, CatalogError, MilestoneError, OkrError, RegistryError, StoreError, TokenError,
                   LoginConfigError, ViewersError, ServeError)
 
 

@@ -67,12 +67,14 @@ from collector.settings import RateLimits, Settings
               help="Remove the raw reports the retention no longer keeps this often, in small batches beside "
                    "ingest (0: never; run 'hdc-collector prune' instead).")
 @with_retention_options
+@click.option("--okr", "okr_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Objectives and key results YAML (docs/okr.md); default: the programme's shipped OKRs.")
 @with_login_options
 @with_data_options
 @clean_errors
 def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, token_rate, address_rate, failures_rate,
-          workers, tls_cert, tls_key, prune_every_minutes, keep_all_days, keep_daily_days, login_mode, viewers_path,
-          login_header, trusted_proxies, login_rate, protect_metrics, registry_path, baseline_path,
+          workers, tls_cert, tls_key, prune_every_minutes, keep_all_days, keep_daily_days, okr_path, login_mode,
+          viewers_path, login_header, trusted_proxies, login_rate, protect_metrics, registry_path, baseline_path,
           catalog_path) -> None:
     """Run the collector with a production WSGI server (waitress; gunicorn for --workers or --tls-cert)."""
 
@@ -90,7 +92,7 @@ def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, tok
     from collector.app import create_app  # only now: it imports prometheus_client (see above)
 
     app = create_app(Settings(db_url=db_url or "", registry_path=registry_path, baseline_path=baseline_path,
-                              catalog_path=catalog_path, stale_after_days=stale_after_days,
+                              catalog_path=catalog_path, okr_path=okr_path, stale_after_days=stale_after_days,
                               per_device_metrics=per_device_metrics,
                               rate_limits=RateLimits(token=token_rate, address=address_rate, failures=failures_rate),
                               trusted_proxies=trusted_proxies, login=login, retention=retention,

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Optional, Protocol
+from typing import Mapping, Optional, Protocol
 
 from sqlalchemy.engine import Engine
 
 from collector.cloud.queries import unit_migrations
 from collector.i18n import HANOI
+from collector.readiness.criteria import application_tally, combine
 from collector.readiness.history import DeviceLife, daily_counts, day_ends, day_range, first_day, load_lives
 from collector.readiness.workitems import STATES, WorkItem, city_tally, milestone_tallies, milestone_work, tally
 from collector.settings import Settings
@@ -95,6 +96,8 @@ class CityOverview:
     work_milestone: Milestone
     work_by_milestone: dict[str, dict[str, int]]
     history: Series
+    # milestone id -> unit code -> state -> items, for units with any item of that milestone (/metrics, OKRs)
+    work_by_unit: dict[str, dict[str, dict[str, int]]]
 
     @property
     def today(self) -> date:
@@ -133,6 +136,12 @@ def _work(lives: dict[str, DeviceLife], milestones: list[Milestone], now: dateti
     return {m.id: by_due[m.date] for m in milestones}
 
 
+def _unit_work(m: Milestone, devices: Mapping[str, Mapping[str, int]], migrations: Mapping[str, UnitMigration],
+               now: datetime) -> dict[str, dict[str, int]]:
+    """A milestone's items per unit and state from its own criteria: devices, applications or both."""
+    return combine(devices if m.devices else {}, application_tally(m, migrations, now))
+
+
 def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None, top_n: int = 8) -> CityOverview:
     """The city's figures as of ``now``; work items are only counted here (the page shows no item)."""
     since = c.settings.active_since(now)
@@ -144,7 +153,8 @@ def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None,
         lives = load_lives(conn, now, since)
     focus = pick_milestone(c.milestones, milestone_id)
     by_due = milestone_tallies(lives, {m.date for m in c.milestones}, now)
-    focus_by_ward = by_due[focus.date]
+    by_milestone = {m.id: _unit_work(m, by_due[m.date], migrations, now) for m in c.milestones}
+    focus_by_ward = by_milestone[focus.id]
     zero = dict.fromkeys(STATES, 0)
     rows = [UnitRow(s, Migration(migrations[s.code].migrated, migrations[s.code].in_use),
                     focus_by_ward.get(s.code, zero)) for s in summaries]
@@ -159,8 +169,8 @@ def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None,
         silent=sum(s.silent for s in summaries),
         migration=Migration(sum(r.migration.migrated for r in rows), sum(r.migration.in_scope for r in rows)),
         top=[(rule, titles.get(rule), n) for rule, n in top], milestones=c.milestones, work_milestone=focus,
-        work_by_milestone={m.id: city_tally(by_due[m.date]) for m in c.milestones},
-        history=_series(lives, now, c.milestones[0].date))
+        work_by_milestone={m.id: city_tally(by_milestone[m.id]) for m in c.milestones},
+        history=_series(lives, now, c.milestones[0].date), work_by_unit=by_milestone)
 
 
 def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str] = None) -> UnitDetail:
@@ -174,12 +184,13 @@ def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str
         unit_migration = unit_migrations(conn, c.catalog, c.registry, now, since, code)[code]
     focus = pick_milestone(c.milestones, milestone_id)
     items = _work(lives, c.milestones, now)
+    by_milestone = {m.id: _unit_work(m, tally(items[m.id]), {code: unit_migration}, now) for m in c.milestones}
     zero = dict.fromkeys(STATES, 0)
     row = UnitRow(summary, Migration(unit_migration.migrated, unit_migration.in_use),
-                  tally(items[focus.id]).get(code, zero))
+                  by_milestone[focus.id].get(code, zero))
     return UnitDetail(
         now=now, row=row, devices=devices_,
         reachability=sorted(((t, r) for (w, t), r in reach.items() if w == code), key=lambda tr: tr[0]),
-        work_milestone=focus, work_items=items[focus.id],
-        work_by_milestone={m: city_tally(tally(i)) for m, i in items.items()},
+        work_milestone=focus, work_items=items[focus.id] if focus.devices else [],
+        work_by_milestone={m: city_tally(t) for m, t in by_milestone.items()},
         history=_series(lives, now, c.milestones[0].date), migration=unit_migration)

@@ -8,6 +8,7 @@ from collector import __version__
 from collector.http.openapi.admin import ADMIN_PATHS, ADMIN_SCHEMAS, ADMIN_SECURITY_SCHEME
 from collector.http.openapi.cloud import MIGRATION_PATHS, MIGRATION_SCHEMAS
 from collector.http.openapi.login import VIEWER_SCHEME, VIEWER_SECURITY_SCHEME, with_login
+from collector.http.openapi.okr import OKR_PATHS, OKR_SCHEMAS
 from collector.http.openapi.read import READ_SCHEMAS, array, ref
 from collector.readiness.ranking import SORT_KEYS
 from inventory.readiness import UNIT_STATUSES, VERDICTS
@@ -122,6 +123,7 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {"200": _answer("Daily series", ref("History")), "404": _answer("Unknown unit code")}}},
             **ADMIN_PATHS,
             **MIGRATION_PATHS,
+            **OKR_PATHS,
             "/healthz": {"get": {"summary": "Liveness and store reachability",
                                  "responses": {"200": _answer("Healthy", {"type": "object"}),
                                                "503": _answer("Store unreachable")}}},
@@ -148,6 +150,7 @@ def openapi_document() -> dict[str, Any]:
                 **READ_SCHEMAS,
                 **ADMIN_SCHEMAS,
                 **MIGRATION_SCHEMAS,
+                **OKR_SCHEMAS,
                 "Error": {"type": "object", "required": ["error", "message", "status"],
                           "properties": {"error": {"type": "string"}, "message": {"type": "string"},
                                          "status": {"type": "integer"},

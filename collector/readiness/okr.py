@@ -1,0 +1,149 @@
+"""Key-result values, progress and pace, measured once from the city overview for the page, API, exports and /metrics.
+
+Every view of the OKRs renders an ``OkrProgress`` and computes nothing of
+its own, so the value a leader reads on ``/okr`` is the one the API returns,
+the one the spreadsheet holds and the one Prometheus scrapes. The measures
+read the same figures as the readiness page (``CityOverview``: units by
+status, devices passing, applications migrated, work items per milestone)
+plus two small store reads (HDC reachability per unit, failures of a rule).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Callable, Protocol
+
+from collector.i18n import Translator
+from collector.readiness.export import Column, Table
+from collector.readiness.overview import CityOverview, Sources
+from collector.store import queries
+from inventory.milestones import Milestone
+from inventory.okr import KeyResult, Objective, Okr, pace, progress
+
+
+class OkrSources(Sources, Protocol):
+    """The read model's sources and the OKR file (the collector's ``Context``)."""
+
+    @property
+    def okr(self) -> Okr: ...
+
+
+@dataclass(frozen=True)
+class KeyResultProgress:
+    key_result: KeyResult
+    value: float
+    progress: float
+    status: str
+
+    def to_dict(self) -> dict:
+        k = self.key_result
+        return {"id": k.id, "title_vi": k.title_vi, "title_en": k.title_en, "measure": k.measure,
+                "value": self.value, "baseline": k.baseline, "target": k.target, "progress": self.progress,
+                "status": self.status, "start": k.start.isoformat(), "due": k.due.isoformat(), "owner": k.owner}
+
+
+@dataclass(frozen=True)
+class ObjectiveProgress:
+    objective: Objective
+    key_results: list[KeyResultProgress]
+
+    def to_dict(self) -> dict:
+        o = self.objective
+        return {"id": o.id, "title_vi": o.title_vi, "title_en": o.title_en,
+                "key_results": [k.to_dict() for k in self.key_results]}
+
+
+@dataclass(frozen=True)
+class OkrProgress:
+    now: datetime
+    today: date
+    objectives: list[ObjectiveProgress]
+    milestones: list[Milestone]
+    work_by_milestone: dict[str, dict[str, int]]
+    work_by_unit: dict[str, dict[str, dict[str, int]]]
+    unit_codes: list[str]
+
+    def key_results(self) -> list[tuple[Objective, KeyResultProgress]]:
+        return [(o.objective, k) for o in self.objectives for k in o.key_results]
+
+
+def _ratio(part: float, whole: float) -> float:
+    return part / whole if whole else 0.0
+
+
+def _units_reaching(reach: dict[tuple[str, str], queries.Reach], threshold: float) -> int:
+    """Units whose devices' last checks of the HDC endpoints succeeded in at least ``threshold`` of cases."""
+    sums: dict[str, list[int]] = {}
+    for (ward, _target), r in reach.items():
+        s = sums.setdefault(ward, [0, 0])
+        s[0] += r.reached
+        s[1] += r.checked
+    return sum(1 for reached, checked in sums.values() if checked and reached / checked >= threshold)
+
+
+def _done_ratio(tally: dict[str, int], devices: int) -> float:
+    """Done items out of all; a milestone with no item is done only where devices report (nothing to fix),
+    never in an empty store."""
+    total = sum(tally.values())
+    if not total:
+        return 1.0 if devices else 0.0
+    return (tally["done_on_time"] + tally["done_late"]) / total
+
+
+def measure(c: OkrSources, overview: CityOverview) -> Callable[[KeyResult], float]:
+    """The measuring function for ``overview``'s moment (its two extra store reads made once)."""
+    since = c.settings.active_since(overview.now)
+    with c.engine.connect() as conn:
+        reach = queries.reachability_details(conn, since)
+        failing = queries.rule_failure_counts(conn, since)
+    rule_failures: dict[str, int] = {}
+    for (_ward, rule), n in failing.items():
+        rule_failures[rule] = rule_failures.get(rule, 0) + n
+
+    def value(k: KeyResult) -> float:
+        m = k.measure
+        if m == "units_ready":
+            return overview.units_by_status.get("ready", 0)
+        if m == "units_reporting":
+            return sum(1 for r in overview.rows if r.summary.devices)
+        if m == "units_reaching_hdc":
+            return _units_reaching(reach, k.threshold or 0.0)
+        if m == "devices_passing_ratio":
+            return _ratio(overview.passing, overview.devices)
+        if m == "rule_passing_ratio":
+            return _ratio(overview.devices - rule_failures.get(k.rule or "", 0), overview.devices)
+        if m == "applications_migrated_ratio":
+            return _ratio(overview.migration.migrated, overview.migration.in_scope)
+        return _done_ratio(overview.work_by_milestone[k.milestone or ""], overview.devices)
+
+    return value
+
+
+def okr_progress(c: OkrSources, overview: CityOverview) -> OkrProgress:
+    """Every key result's value, progress and pace as of ``overview``'s moment."""
+    value_of = measure(c, overview)
+    today, margin = overview.today, c.okr.at_risk_margin
+    objectives = []
+    for o in c.okr.objectives:
+        krs = []
+        for k in o.key_results:
+            value = round(value_of(k), 4)
+            done = round(progress(value, k.baseline, k.target), 4)
+            krs.append(KeyResultProgress(k, value, done, pace(done, k.start, k.due, today, margin)))
+        objectives.append(ObjectiveProgress(o, krs))
+    return OkrProgress(overview.now, today, objectives, overview.milestones, overview.work_by_milestone,
+                       overview.work_by_unit, [r.summary.code for r in overview.rows])
+
+
+OKR_COLUMNS = (Column("objective"), Column("key_result_id"), Column("key_result"), Column("value"),
+               Column("baseline"), Column("target"), Column("progress", "ratio"), Column("status"),
+               Column("start"), Column("due"), Column("owner"))
+
+
+def okr_table(p: OkrProgress, t: Translator) -> Table:
+    """The key results as ``/okr`` shows them, one row each, for the CSV/XLSX download."""
+    rows = [[t.pick(o.title_vi, o.title_en), k.key_result.id, t.pick(k.key_result.title_vi, k.key_result.title_en),
+             k.value, k.key_result.baseline, k.key_result.target, k.progress, t(f"okr.status.{k.status}"),
+             t.date(k.key_result.start), t.date(k.key_result.due), k.key_result.owner]
+            for o, k in p.key_results()]
+    return Table(t("okr.export_title"), OKR_COLUMNS, [t(f"okr.col.{c.key}") for c in OKR_COLUMNS], rows)
