@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
 from collector.cloud.observer import Observer
+from collector.ingest.budget import UnitByteBudget
 from collector.ingest.ingestor import Ingestor
 from collector.ingest.ratelimit import IngestLimiter
 from collector.ingest.validation import ReportValidator
@@ -58,6 +59,8 @@ class Context:
     # slow client holds up no one.
     ingest_turn: threading.Lock = field(default_factory=threading.Lock)
     observer: Optional[Observer] = None
+    # Bytes of report bodies per unit and day (ingest/budget.py); set from the settings by build_context.
+    unit_budget: UnitByteBudget = field(default_factory=lambda: UnitByteBudget(0))
 
     def overview(self, milestone_id: Optional[str] = None, consistent: bool = False) -> CityOverview:
         """The city overview the page, the JSON API and the downloads share (see ``OverviewCache.get``);
@@ -93,4 +96,5 @@ def build_context(settings: Settings, engine: Optional[Engine] = None) -> Contex
         StoreCollector(engine, registry, baseline, milestones, settings, catalog))
     return Context(settings, engine, registry, baseline, catalog, milestones, ingestor, metrics_registry,
                    ingest_metrics, IngestLimiter(settings.rate_limits),
-                   observer=Observer(engine, catalog, settings))
+                   observer=Observer(engine, catalog, settings),
+                   unit_budget=UnitByteBudget(settings.unit_bytes_per_day))
