@@ -265,7 +265,7 @@ def test_rendered_units_pass_systemd_analyze_verify(tmp_path):
                  "hdc_collector_registry_src": "units.csv", "ansible_python_interpreter": sys.executable,
                  # The login's options on the command line, as systemd splits them.
                  "hdc_collector_login": "header", "hdc_collector_trusted_proxies": ["10.0.5.7", "fd00::/64"],
-                 "hdc_collector_protect_metrics": False}
+                 "hdc_collector_protect_metrics": False, "hdc_collector_endpoint_targets": ["hdc-portal", "mail.hn"]}
     done = subprocess.run([tool("ansible-playbook"), "-i", "localhost,", "-e", json.dumps(overrides), str(playbook)],
                           capture_output=True, text=True, timeout=300, cwd=ANSIBLE, env=ansible_env(tmp_path))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
@@ -276,7 +276,8 @@ def test_rendered_units_pass_systemd_analyze_verify(tmp_path):
     assert f"ExecStart={BIN}/hdc-collector serve --host 127.0.0.1 --port 8080" in collector_unit
     assert ("--registry /etc/hdc-collector/units.csv" in collector_unit
             and "StateDirectory=hdc-collector" in collector_unit)
-    assert (" --login header --login-header X-Remote-User --trusted-proxy 10.0.5.7 --trusted-proxy fd00::/64"
+    assert (" --unit-byte-budget 256 --endpoint-target hdc-portal --endpoint-target mail.hn"
+            " --login header --login-header X-Remote-User --trusted-proxy 10.0.5.7 --trusted-proxy fd00::/64"
             " --open-metrics --registry" in collector_unit)
     # The shipped proxy drops a login header a client sends: nobody names themselves through it.
     assert 'proxy_set_header X-Remote-User "";' in (tmp_path / "nginx-tls.conf").read_text()
@@ -380,6 +381,7 @@ def test_collector_role_in_check_mode_evaluates_every_task_and_changes_nothing(w
     ({"hdc_collector_login": "header", "hdc_collector_trusted_proxies": []},
      "hdc_collector_login header needs hdc_collector_trusted_proxies"),
     ({"hdc_collector_login": "sso"}, "hdc_collector_login"),
+    ({"hdc_collector_endpoint_targets": ["portal --open-metrics"]}, "hdc_collector_endpoint_targets are names"),
     ({"hdc_collector_login": "basic", "hdc_collector_viewers": [{"name": "lan"}]}, "password"),
 ])
 def test_collector_role_refuses_login_settings_serve_would_refuse(wheelhouse, tmp_path, extra, message):
