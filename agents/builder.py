@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Optional, Sequence
 
 from inventory.identity import Clues, Interface, device_identity
 from inventory.report import empty_report, rfc3339
+from inventory.text import clean_hostname, clean_report, hostname_problem
 
 from . import __version__
 
@@ -85,7 +86,8 @@ def build_report(facts: Facts, config: Optional["AgentConfig"] = None,
     report["software"] = list(facts.software)
     report["network"] = {"reachability": list(reachability), "interfaces": list(facts.interfaces)}
     notes = list(facts.notes)
-    report["device"]["id"], report["device"]["id_source"] = device_identity(_clues(facts), notes)
+    _keep_hostname_safe(report["device"], notes)
+    report["device"]["id"], report["device"]["id_source"] = device_identity(_clues(facts, report["device"]), notes)
     if config is None:
         notes.append(f"no configuration: ward code is the placeholder {PLACEHOLDER_WARD}")
     elif config.device_class and config.device_class != report["device"]["class"]:
@@ -93,11 +95,26 @@ def build_report(facts: Facts, config: Optional["AgentConfig"] = None,
                      f"(detected: {report['device']['class']})")
         report["device"]["class"] = config.device_class
     report["notes"] = _bounded_notes(notes)
-    return report
+    # What a machine (or a host the SSH prober read) says is shown on pages and in exports: no control or
+    # bidirectional characters, which the collector would refuse the whole report for (inventory/text.py).
+    return clean_report(report)
 
 
-def _clues(facts: Facts) -> Clues:
-    device = facts.device
+def _keep_hostname_safe(device: dict, notes: list) -> None:
+    """A host name the collector accepts: the machine's own, tidied, or ``unknown`` with a note saying why."""
+    hostname = device.get("hostname")
+    if hostname is None:
+        return
+    safe = clean_hostname(hostname)
+    if safe != hostname:
+        device["hostname"] = safe or "unknown"
+        if safe is None:
+            shown = hostname[:60].encode("unicode_escape").decode("ascii")
+            notes.append(f"hostname: {shown!r} is not a host name ({hostname_problem(hostname.strip())}); "
+                         "filed as unknown")
+
+
+def _clues(facts: Facts, device: dict) -> Clues:
     clues = facts.identity
     if clues is None:
         own, kind = device.get("id"), device.get("id_source")

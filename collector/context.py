@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
 from collector.cloud.observer import Observer
+from collector.ingest.budget import UnitByteBudget
 from collector.ingest.ingestor import Ingestor
 from collector.ingest.ratelimit import IngestLimiter
 from collector.ingest.validation import ReportValidator
@@ -65,6 +66,8 @@ class Context:
     observer: Optional[Observer] = None
     pruner: Optional[Pruner] = None
     okr: Okr = field(default_factory=load_okr)
+    # Bytes of report bodies per unit and day (ingest/budget.py); set from the settings by build_context.
+    unit_budget: UnitByteBudget = field(default_factory=lambda: UnitByteBudget(0))
 
     def overview(self, milestone_id: Optional[str] = None, consistent: bool = False) -> CityOverview:
         """The city overview the page, the JSON API and the downloads share (see ``OverviewCache.get``);
@@ -113,6 +116,7 @@ def build_context(settings: Settings, engine: Optional[Engine] = None) -> Contex
                       ingest_metrics, IngestLimiter(settings.rate_limits),
                       observer=Observer(engine, catalog, settings),
                       pruner=Pruner(engine, settings.retention, settings.prune_every_seconds)
-                      if settings.prune_every_seconds > 0 else None, okr=okr)
+                      if settings.prune_every_seconds > 0 else None, okr=okr,
+                      unit_budget=UnitByteBudget(settings.unit_bytes_per_day))
     metrics_registry.register(OkrCollector(context.okr_progress))
     return context

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Optional, Union
@@ -18,11 +18,14 @@ from collector.store.engine import default_url
 from collector.store.retention import Retention
 
 MiB = 1024 * 1024
+# Reachability targets named as /metrics labels unless the deployment names its own (--endpoint-target): the
+# HDC's portal, cloud and mail, as the shipped agent examples and the demo's fleet name them. The hosts of the
+# catalog's application endpoints are added (metrics/store.py); any other target counts as "other".
+DEFAULT_ENDPOINT_TARGETS = ("hdc-portal", "hdc-cloud", "hdc-mail")
 
 MODES = ("none", "basic", "header")
 DEFAULT_HEADER = "X-Remote-User"
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
-DEFAULT_TRUSTED = (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128"))
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
 
 
@@ -102,8 +105,10 @@ class LoginSettings:
     mode: str = "none"
     viewers_path: Optional[Path] = None
     header: str = DEFAULT_HEADER
-    trusted_proxies: tuple[IPNetwork, ...] = field(default=DEFAULT_TRUSTED)
-    protect_metrics: bool = False
+    # With ``header``: the proxies whose header is believed. None by default: header mode must name them.
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+    # /metrics behind the login too: None follows the mode (protected whenever a login is on), False opts out.
+    protect_metrics: Optional[bool] = None
     # Wrong passwords allowed per client address and per viewer name (http/login.py): a burst, then a trickle.
     failed_logins: Rate = Rate(per_minute=10, burst=10)
 
@@ -117,9 +122,16 @@ class LoginSettings:
         if self.mode != "basic" and self.viewers_path is not None:
             raise LoginConfigError("--viewers-file is used only with --login basic")
         if self.mode == "header" and not self.trusted_proxies:
-            raise LoginConfigError("--login header needs at least one --trusted-proxy")
+            raise LoginConfigError(f"--login header needs --trusted-proxy ADDRESS: the reverse proxy whose "
+                                   f"{self.header} header is believed (e.g. --trusted-proxy 127.0.0.1 for a proxy "
+                                   "on this host); anybody else could name themselves")
         if self.mode == "none" and self.protect_metrics:
             raise LoginConfigError("--protect-metrics needs --login basic or --login header")
+
+    @property
+    def metrics_protected(self) -> bool:
+        """Whether /metrics needs the login: yes whenever a login is on, unless opted out (``--open-metrics``)."""
+        return self.mode != "none" and self.protect_metrics is not False
 
 
 
@@ -133,6 +145,10 @@ class Settings:
     okr_path: Optional[Path] = None
     # A report with 20,000 packages is about 2 MB; 8 MiB leaves room without inviting abuse.
     max_report_bytes: int = 8 * MiB
+    # Bytes of report bodies one unit may send a day (ingest/budget.py); 0 switches the budget off. A unit's
+    # few dozen PCs reporting hourly send a few dozen MiB (unchanged software lists go by digest); a token
+    # sending 8 MiB bodies at its rate limit would send 1 GiB a minute.
+    unit_bytes_per_day: int = 256 * MiB
     # Clocks at wards drift; a report from further ahead than this is refused, not trusted.
     max_clock_skew_seconds: int = 24 * 3600
     # A device with no report for this long is counted as silent, not by its last verdict.
@@ -151,6 +167,8 @@ class Settings:
     # them (0: never; ``hdc-collector prune`` then does it).
     retention: Retention = Retention()
     prune_every_seconds: float = 3600.0
+    # The reachability targets that may be /metrics labels; None: DEFAULT_ENDPOINT_TARGETS and the catalog's hosts.
+    endpoint_targets: Optional[tuple[str, ...]] = None
 
     def active_since(self, now: Optional[datetime] = None) -> datetime:
         """The cut-off between active and silent devices, as of ``now``."""

@@ -15,6 +15,8 @@ import math
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from inventory.text import unsafe_field
+
 CURRENT_VERSION = 2
 SUPPORTED_VERSIONS = (1, 2, 3)
 # Network and power equipment (hdc-agent probe-snmp) reports in version 3. PCs keep writing version 2, a
@@ -98,7 +100,12 @@ def validate_report(doc: Any, software_checked: bool = False) -> list[SchemaErro
         _validator(version)(doc)
     except fastjsonschema.JsonSchemaValueException as exc:
         return [_error(exc)]
-    return _beyond_schema(doc, _numeric_paths(version))
+    problems = _beyond_schema(doc, _numeric_paths(version))
+    if problems:
+        return problems
+    # Every ingest path (our agents, the probers, GLPI/FusionInventory/OCS) comes through here.
+    unsafe = unsafe_field(doc)
+    return [SchemaError(*unsafe)] if unsafe else []
 
 
 _INT64 = 2 ** 63 - 1

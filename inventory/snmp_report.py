@@ -14,6 +14,7 @@ from .identity import Clues, Interface, device_identity
 from .report import empty_report
 from .schema import EQUIPMENT_VERSION
 from .snmp import EquipmentFacts
+from .text import clean_hostname, clean_report
 
 _MAX_PORTS = 1024
 _MAX_NOTES = 256
@@ -31,7 +32,10 @@ def equipment_report(facts: EquipmentFacts, unit_code: str, agent_name: str, age
     report = empty_report(unit_code, agent_name, agent_version, "snmp")
     report["schema_version"] = EQUIPMENT_VERSION
     notes = list(facts.notes)
-    hostname = (name or facts.sys_name or address)[:255]
+    # sysName is whatever the device's owner typed: a host name is kept, anything else gives way to the address.
+    hostname = clean_hostname(name) or clean_hostname(facts.sys_name) or clean_hostname(address) or "unknown"
+    if facts.sys_name and clean_hostname(facts.sys_name) is None and not name:
+        notes.append("hostname: the device's sysName is not a host name; its address names it")
     report["device"].update(hostname=hostname, serial=_clip(facts.serial, 128), manufacturer=_clip(facts.vendor, 128),
                             model=_clip(facts.model, 128), **{"class": facts.device_class or "other"})
     if facts.device_class is None:
@@ -67,7 +71,7 @@ def equipment_report(facts: EquipmentFacts, unit_code: str, agent_name: str, age
     if len(notes) > _MAX_NOTES:
         notes = notes[:_MAX_NOTES - 1] + [f"{len(notes) - _MAX_NOTES + 1} more notes left out"]
     report["notes"] = [n[:1024] for n in notes]
-    return report
+    return clean_report(report)  # what the device says is shown on pages: no control or bidi characters
 
 
 def _clip(text: Optional[str], limit: int) -> Optional[str]:

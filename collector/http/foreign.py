@@ -89,9 +89,13 @@ def _read(c: Context) -> Body:
     except RequestEntityTooLarge:
         raise ApiError(413, "too_large", f"body larger than {c.settings.max_report_bytes} bytes") from None
     try:
-        return read_body(raw, request.headers.get("Content-Type"), MAX_INVENTORY_BYTES)
+        body = read_body(raw, request.headers.get("Content-Type"), MAX_INVENTORY_BYTES)
     except BodyError as exc:
         raise ApiError(exc.status, exc.reason, exc.message) from None
+    refusal = c.unit_budget.charge(identity().ward_code or "", len(body.data))
+    if refusal is not None:
+        raise ApiError(429, "over_budget", refusal.message, headers=refusal.headers)
+    return body
 
 
 def _origin(identity: TokenIdentity, source: str, body: Body) -> Origin:

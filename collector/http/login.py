@@ -15,9 +15,10 @@ internal network. Two modes, in the manner of Prometheus' ``web.yml``
 The gate is one ``before_request`` hook for the whole app, so a page or API
 route added later is protected without anyone remembering to. Only the
 endpoints that authenticate on their own (agents' bearer tokens, admin
-tokens) and the health check are let through, and ``/metrics`` when not
-asked to be protected. Nothing here logs a password or an Authorization
-header.
+tokens) and the health check are let through, and ``/metrics`` only when the
+deployment opted out of protecting it (``--open-metrics``): per-device
+metrics name hosts and devices, which a login is meant to keep in. Nothing
+here logs a password or an Authorization header.
 """
 from __future__ import annotations
 
@@ -111,7 +112,7 @@ class Gate:
         if endpoint is None:
             return False  # unknown URLs answer 401 too: no probing for what exists
         if endpoint == "ops.metrics":
-            return not self.settings.protect_metrics
+            return not self.settings.metrics_protected
         # Routes with their own authentication (agents' and admins' tokens, ``auth.requires``) or none by design.
         view = current_app.view_functions.get(endpoint)
         return view is not None and protection(view) != VIEWER

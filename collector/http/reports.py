@@ -76,6 +76,9 @@ def _read_body(c: Context) -> bytes:
     try:
         raw = request.get_data(cache=False)
         raw = request_body(raw, request.headers.get("Content-Encoding"), c.settings.max_report_bytes)
+        refusal = c.unit_budget.charge(identity().ward_code or "", len(raw))
+        if refusal is not None:
+            raise ApiError(429, "over_budget", refusal.message, headers=refusal.headers)
         return with_software_list(c.engine, raw, request.headers.get(SOFTWARE_HEADER))
     except RequestEntityTooLarge:
         raise ApiError(413, "too_large", f"report larger than {c.settings.max_report_bytes} bytes") from None

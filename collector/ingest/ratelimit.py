@@ -53,21 +53,24 @@ class TokenBuckets:
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
         self._lock = threading.Lock()
 
-    def take(self, key: str) -> Optional[float]:
-        """Spend one request for ``key``: None when allowed, else the seconds until one would be."""
+    def take(self, key: str, cost: float = 1.0) -> Optional[float]:
+        """Spend ``cost`` (one request, or bytes) for ``key``: None when allowed, else the seconds until it would be.
+
+        A cost above the burst could never be paid: it is refused with the time a full bucket takes.
+        """
         if not self.rate.enabled:
             return None
         with self._lock:
             now = self._clock()
             tokens, at = self._buckets.get(key, (float(self.rate.burst), now))
             tokens = min(float(self.rate.burst), tokens + (now - at) * self._per_second)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
+            if tokens >= cost:
+                self._buckets[key] = (tokens - cost, now)
                 if len(self._buckets) > self._max_keys:
                     self._forget_full(now)
                 return None
             self._buckets[key] = (tokens, now)
-            return (1.0 - tokens) / self._per_second
+            return (min(cost, float(self.rate.burst)) - tokens) / self._per_second
 
     def wait(self, key: str) -> Optional[float]:
         """None when ``key`` could spend one request now, else the seconds until it could; spends nothing."""

@@ -8,8 +8,10 @@ switched on (``Settings.per_device_metrics``). Every known label value (units,
 verdicts, classes, rules, catalog applications, milestones) is emitted from
 the first scrape, with zeros, so a unit that never reported is a visible zero
 rather than a missing series; HDC endpoint targets are configured at the
-wards, so they appear once reported. Each app gets its own
-CollectorRegistry: no process-global state.
+wards, so they appear once reported, and only the names the deployment
+configured become labels (``endpoint_targets``): a target is free text of
+the report, and 256 new names per report would otherwise be 256 new series
+per unit. Each app gets its own CollectorRegistry: no process-global state.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import os
 import platform
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable, Iterator, Optional, cast
+from urllib.parse import urlsplit
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import InfoMetricFamily, Metric
@@ -27,7 +30,7 @@ from collector import __version__
 from collector.cloud.queries import unit_migrations
 from collector.metrics import cloud as migration_metrics
 from collector.metrics.exposition import Family, RowGauge
-from collector.settings import Settings
+from collector.settings import DEFAULT_ENDPOINT_TARGETS, Settings
 from collector.store import queries
 from inventory.baseline import DEVICE_CLASSES, Baseline
 from inventory.catalog import Catalog, load_catalog
@@ -68,6 +71,14 @@ INGEST_RESULTS = ("accepted", "duplicate") + REJECT_REASONS
 STORE_TABLES = ("reports", "devices")
 
 
+def endpoint_targets(settings: Settings, catalog: Catalog) -> frozenset[str]:
+    """The reachability targets that are labels of their own; the rest are counted as ``other``."""
+    if settings.endpoint_targets is not None:
+        return frozenset(settings.endpoint_targets)
+    hosts = (urlsplit(app.hdc_endpoint).hostname for app in catalog.apps if app.hdc_endpoint)
+    return frozenset(DEFAULT_ENDPOINT_TARGETS).union(host for host in hosts if host)
+
+
 class StoreCollector(Collector):
     """Reads the store on every scrape; one short read transaction, a handful of GROUP BYs."""
 
@@ -79,6 +90,7 @@ class StoreCollector(Collector):
         self.baseline = baseline
         self.milestones = list(milestones)
         self.catalog = catalog or load_catalog(settings.catalog_path)
+        self.endpoint_targets = endpoint_targets(settings, self.catalog)
         self._lines: dict[tuple, str] = {}  # series text kept between scrapes (exposition.RowGauge)
 
     def describe(self) -> Iterator[Metric]:
@@ -141,7 +153,7 @@ class StoreCollector(Collector):
             by_class = queries.class_verdict_counts(conn, since, counted)
             failing = queries.rule_failure_counts(conn, since, counted)
             apps = queries.app_device_counts(conn, since, counted=counted)
-            reach = queries.reachability_details(conn, since, counted=counted)
+            reach = queries.reachability_details(conn, since, counted=counted, targets=self.endpoint_targets)
             rows = queries.store_row_counts(conn)
             devices = queries.active_devices(conn, since) if DEVICE_INFO in f else []
             migrations = unit_migrations(conn, self.catalog, self.registry, datetime.now(timezone.utc), since,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterator, Optional
+from typing import Any, Container, Iterator, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -179,6 +179,10 @@ def devices_of_unit(conn: Connection, ward_code: str, active_since: datetime) ->
     return out
 
 
+# Where reachability targets the deployment did not name are counted together.
+OTHER_TARGET = "other"
+
+
 @dataclass(frozen=True)
 class Reach:
     """How a unit's active devices fared with one HDC endpoint at their last check.
@@ -195,18 +199,28 @@ class Reach:
 
 
 def reachability_details(conn: Connection, active_since: datetime, ward_code: Optional[str] = None,
-                         counted: Optional[Counted] = None) -> dict[tuple[str, str], Reach]:
+                         counted: Optional[Counted] = None,
+                         targets: Optional[Container[str]] = None) -> dict[tuple[str, str], Reach]:
     """Per (ward, target): active devices that reached it and that checked it, the mean connect time and failures
-    by step (of one unit when ``ward_code`` is given: a unit's page need not read the city's)."""
+    by step (of one unit when ``ward_code`` is given: a unit's page need not read the city's).
+
+    With ``targets``, a target not among them is counted under ``OTHER_TARGET``: a target is free text a
+    report chooses, and where it becomes a label (``/metrics``) only the deployment's names may multiply series.
+    """
     sums: dict[tuple[str, str], list] = {}
     connect: dict[tuple[str, str], tuple[int, int]] = {}
     kinds = [unit_counts.REACH, unit_counts.CONNECT]
+
+    def named(target: str) -> str:
+        return target if targets is None or target in targets else OTHER_TARGET
+
     for kind, ward, key, n, total in select_counted(conn, active_since, counted, kinds, ward_code):
         if kind == unit_counts.CONNECT:
-            connect[(ward, key)] = (n, total)
+            before = connect.get((ward, named(key)), (0, 0))
+            connect[(ward, named(key))] = (before[0] + n, before[1] + total)
             continue
         target, ok, step = unit_counts.split(key, 3)
-        acc = sums.setdefault((ward, target), [0, 0, {}])
+        acc = sums.setdefault((ward, named(target)), [0, 0, {}])
         acc[0] += n if ok == "1" else 0
         acc[1] += n
         if step:

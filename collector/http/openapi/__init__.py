@@ -79,7 +79,8 @@ def openapi_document() -> dict[str, Any]:
                                    "nothing is stored (an operator moves devices: `hdc-collector device move`)"),
                     "413": _answer("Body too large, or a gzip body inflating beyond the report limit"),
                     "415": _answer("Not application/json, or a Content-Encoding other than gzip or identity"),
-                    "429": _answer("Too many reports from this token or address; retry after Retry-After seconds"),
+                    "429": _answer("Too many reports from this token or address (`rate_limited`), or the unit's daily "
+                                   "budget of report bytes is spent (`over_budget`); retry after Retry-After seconds"),
                     "503": _answer("The store cannot accept reports now; retry after Retry-After seconds"),
                 }}},
             "/api/v1/wards": {"get": {
