@@ -19,18 +19,23 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
 from collector.cloud.observer import Observer
+from collector.i18n import HANOI
 from collector.ingest.ingestor import Ingestor
 from collector.ingest.ratelimit import IngestLimiter
 from collector.ingest.validation import ReportValidator
+from collector.metrics.plan import PlanCollector
 from collector.metrics.store import IngestMetrics, StoreCollector, build_registry
 from collector.readiness.cache import KeptPages, OverviewCache
 from collector.readiness.overview import CityOverview
+from collector.readiness.plan import CityPlan, PlanBook, check_prices
 from collector.settings import Settings
 from collector.store.engine import open_store
 from inventory.baseline import Baseline, load_baseline
 from inventory.catalog import Catalog, load_catalog
 from inventory.lifecycle import load_lifecycle
 from inventory.milestones import Milestone, load_milestones
+from inventory.plan import load_actions
+from inventory.prices import load_price_list
 from inventory.registry import Registry, load_registry
 
 
@@ -58,11 +63,17 @@ class Context:
     # slow client holds up no one.
     ingest_turn: threading.Lock = field(default_factory=threading.Lock)
     observer: Optional[Observer] = None
+    # The actions file and the price list, loaded once, and the plans made with them (readiness/plan.py).
+    plan_book: PlanBook = field(default_factory=lambda: PlanBook(load_actions(), load_price_list()))
 
     def overview(self, milestone_id: Optional[str] = None, consistent: bool = False) -> CityOverview:
         """The city overview the page, the JSON API and the downloads share (see ``OverviewCache.get``);
         ``consistent`` for the API, which must read back what a script has just stored."""
         return self.overview_cache.get(self, datetime.now(timezone.utc), milestone_id, consistent)
+
+    def plan(self) -> CityPlan:
+        """Every unit's upgrade plan, priced with the prices in force today (kept while the store is unchanged)."""
+        return self.plan_book.city_plan(self, datetime.now(timezone.utc))
 
     def start_background(self) -> None:
         """Start the cloud-migration observer of this process (``serve`` and ``demo`` only)."""
@@ -87,10 +98,14 @@ def build_context(settings: Settings, engine: Optional[Engine] = None) -> Contex
     baseline = load_baseline(settings.baseline_path)
     catalog = load_catalog(settings.catalog_path)
     milestones = load_milestones(settings.milestones_path)
+    plan_book = PlanBook(load_actions(), load_price_list(settings.price_list_path))
+    check_prices(plan_book.actions, plan_book.price_list, datetime.now(timezone.utc).astimezone(HANOI).date())
     engine = open_store(settings.resolved_db_url(), registry, engine=engine)
     ingestor = Ingestor(engine, baseline, catalog, load_lifecycle())
     metrics_registry, ingest_metrics = build_registry(
         StoreCollector(engine, registry, baseline, milestones, settings, catalog))
-    return Context(settings, engine, registry, baseline, catalog, milestones, ingestor, metrics_registry,
-                   ingest_metrics, IngestLimiter(settings.rate_limits),
-                   observer=Observer(engine, catalog, settings))
+    context = Context(settings, engine, registry, baseline, catalog, milestones, ingestor, metrics_registry,
+                      ingest_metrics, IngestLimiter(settings.rate_limits),
+                      observer=Observer(engine, catalog, settings), plan_book=plan_book)
+    metrics_registry.register(PlanCollector(context))
+    return context

@@ -129,6 +129,8 @@ class Settings:
     baseline_path: Optional[Path] = None
     catalog_path: Optional[Path] = None
     milestones_path: Optional[Path] = None
+    # The city's price list the upgrade plan is priced with (inventory/prices.py); None: the shipped example.
+    price_list_path: Optional[Path] = None
     # A report with 20,000 packages is about 2 MB; 8 MiB leaves room without inviting abuse.
     max_report_bytes: int = 8 * MiB
     # Clocks at wards drift; a report from further ahead than this is refused, not trusted.

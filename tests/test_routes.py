@@ -54,6 +54,9 @@ ROUTES = {
     ("GET", "/api/v1/summary"): VIEWER,
     ("GET", "/api/v1/history"): VIEWER,
     ("GET", "/api/v1/openapi.json"): VIEWER,
+    ("GET", "/api/v1/wards/<code>/plan"): VIEWER,
+    ("GET", "/api/v1/plan"): VIEWER,
+    ("GET", "/export/plan.<fmt>"): VIEWER,
 }
 SAMPLE = {"<token_id>": "0123456789abcdef", "<code>": "00070", "<fmt>": "csv", "<path:filename>": "page.css",
           "<app_id>": "land_records", "<device_id>": "no-such-device"}

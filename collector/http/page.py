@@ -14,7 +14,7 @@ from flask import Blueprint, Response, g, render_template, request, url_for
 
 from collector import __version__
 from collector.context import ctx
-from collector.i18n import DEFAULT_LANG, Translator, choose_lang
+from collector.i18n import DEFAULT_LANG, HANOI, Translator, choose_lang
 from collector.readiness.charts import Line, Marker, line_chart
 from collector.readiness.export import (
     applications_table,
@@ -24,7 +24,9 @@ from collector.readiness.export import (
     to_csv,
     to_xlsx,
 )
+from collector.readiness.forecasts import series_forecast
 from collector.readiness.overview import CityOverview, Series, UnitDetail, unit_detail
+from collector.readiness.plan import action_title, plan_table
 from collector.readiness.ranking import SORT_KEYS, RankingQuery
 
 bp = Blueprint("page", __name__)
@@ -138,7 +140,7 @@ def index():
         return _render("index.html", o=overview, rows=query.apply(overview.rows), query=query,
                        sort_keys=SORT_KEYS, sort_link=lambda col: _sort_link(query, col),
                        burndown=_burndown(overview.history, t), monthly=_monthly(overview.history, ("not_ready",)),
-                       now=overview.now)
+                       now=overview.now, **_city_plan(overview))
 
     return _kept_page(overview, render)
 
@@ -161,7 +163,23 @@ def unit(code: str):
                     key=lambda dev: (_VERDICT_RANK[dev["verdict"]], dev["hostname"]))
     return _render("unit.html", d=detail, s=detail.row.summary, trend=_trend(detail.history, t),
                    monthly=_monthly(detail.history, keys), titles=titles, active=active,
-                   silent=[dev for dev in detail.devices if dev["silent"]], now=detail.now)
+                   silent=[dev for dev in detail.devices if dev["silent"]], now=detail.now, **_unit_plan(detail, t))
+
+
+def _city_plan(overview: CityOverview) -> dict[str, Any]:
+    """The main page's plan figures: the city's total and its forecast, from the plan the API gives."""
+    plan = ctx().plan()
+    return {"city_plan_total": sum(u.total_vnd for u in plan.units.values()), "price_list": plan.price_list,
+            "city_forecast": series_forecast(overview.history.days, overview.history.values)}
+
+
+def _unit_plan(detail: UnitDetail, t: Translator) -> dict[str, Any]:
+    """A unit page's plan section: its bill of quantities, its forecast, and the actions' titles."""
+    actions = ctx().plan_book.actions
+    code = detail.row.summary.code
+    return {"plan": ctx().plan().units[code], "forecast": series_forecast(detail.history.days, detail.history.values),
+            "action_title": lambda action: action_title(action, actions, t),
+            "today": detail.now.astimezone(HANOI).date()}
 
 
 @bp.get("/work-items")
@@ -187,6 +205,19 @@ def export_units(fmt: str):
     if fmt == "xlsx":
         return _download(to_xlsx(table), XLSX, f"hdc-units-{stamp}.xlsx")
     return _render("not_found.html", 404, code=f"units.{fmt}", now=overview.now)
+
+
+@bp.get("/export/plan.<fmt>")
+def export_plan(fmt: str):
+    """The procurement estimate (docs/plan.md): every unit's bill of quantities, or one unit's with ``ward``."""
+    c, t = ctx(), _translator()
+    code = request.args.get("ward")
+    if fmt not in ("csv", "xlsx") or (code is not None and code not in c.registry):
+        return _render("not_found.html", 404, code=code or f"plan.{fmt}", now=datetime.now(timezone.utc))
+    plan = c.plan()
+    table = plan_table(plan, [code] if code else [u.code for u in c.registry], c.registry, c.plan_book.actions, t)
+    name = f"hdc-plan-{code + '-' if code else ''}{plan.day.strftime('%Y%m%d')}.{fmt}"
+    return _download(to_csv(table) if fmt == "csv" else to_xlsx(table), "text/csv" if fmt == "csv" else XLSX, name)
 
 
 @bp.get("/register-template.<fmt>")

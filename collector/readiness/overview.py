@@ -6,7 +6,7 @@ and both have those of /metrics (``queries.unit_summaries``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Optional, Protocol
 
@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from collector.cloud.queries import unit_migrations
 from collector.i18n import HANOI
+from collector.readiness.forecasts import unit_forecasts
 from collector.readiness.history import DeviceLife, daily_counts, day_ends, day_range, first_day, load_lives
 from collector.readiness.workitems import STATES, WorkItem, city_tally, milestone_tallies, milestone_work, tally
 from collector.settings import Settings
@@ -21,6 +22,7 @@ from collector.store import queries
 from collector.store.queries import UnitSummary
 from inventory.baseline import Baseline, Rule
 from inventory.catalog import Catalog
+from inventory.forecast import Forecast
 from inventory.migration import UnitMigration
 from inventory.milestones import Milestone
 from inventory.readiness import UNIT_STATUSES
@@ -95,6 +97,8 @@ class CityOverview:
     work_milestone: Milestone
     work_by_milestone: dict[str, dict[str, int]]
     history: Series
+    # Each unit's forecast (units with a device), from the lives read for the history (readiness/forecasts.py).
+    forecasts: dict[str, Forecast] = field(default_factory=dict)
 
     @property
     def today(self) -> date:
@@ -160,7 +164,7 @@ def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None,
         migration=Migration(sum(r.migration.migrated for r in rows), sum(r.migration.in_scope for r in rows)),
         top=[(rule, titles.get(rule), n) for rule, n in top], milestones=c.milestones, work_milestone=focus,
         work_by_milestone={m.id: city_tally(by_due[m.date]) for m in c.milestones},
-        history=_series(lives, now, c.milestones[0].date))
+        history=_series(lives, now, c.milestones[0].date), forecasts=unit_forecasts(lives.values(), now))
 
 
 def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str] = None) -> UnitDetail:

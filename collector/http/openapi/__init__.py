@@ -8,6 +8,7 @@ from collector import __version__
 from collector.http.openapi.admin import ADMIN_PATHS, ADMIN_SCHEMAS, ADMIN_SECURITY_SCHEME
 from collector.http.openapi.cloud import MIGRATION_PATHS, MIGRATION_SCHEMAS
 from collector.http.openapi.login import VIEWER_SCHEME, VIEWER_SECURITY_SCHEME, with_login
+from collector.http.openapi.plan import PLAN_PATHS, PLAN_SCHEMAS
 from collector.http.openapi.read import READ_SCHEMAS, array, ref
 from collector.readiness.ranking import SORT_KEYS
 from inventory.readiness import UNIT_STATUSES, VERDICTS
@@ -93,7 +94,7 @@ def openapi_document() -> dict[str, Any]:
                     *_paging(1000)],
                 "responses": {"200": _answer("Units", ref("UnitList")), "400": _answer("A bad parameter")}}},
             "/api/v1/wards/{code}": {"get": {
-                "summary": "One unit: its devices, verdicts, applications, reachability and work items",
+                "summary": "One unit: its devices, verdicts, applications, reachability, work items and forecast",
                 "parameters": [_CODE, _query("milestone", {"type": "string"}, "milestone of the work items")],
                 "responses": {"200": _answer("The unit", ref("UnitDetail")), "404": _answer("Unknown unit code")}}},
             "/api/v1/wards/{code}/devices": {"get": {
@@ -104,7 +105,8 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {"200": _answer("Devices", ref("DeviceList")), "400": _answer("A bad parameter"),
                               "404": _answer("Unknown unit code")}}},
             "/api/v1/devices/{device_id}": {"get": {
-                "summary": "One device with its verdict, failed rules and history of verdict changes",
+                "summary": "One device with its verdict, failed rules, history of verdict changes and Windows 11 "
+                           "eligibility",
                 "parameters": [{"name": "device_id", "in": "path", "required": True, "schema": {"type": "string"}}],
                 "responses": {"200": _answer("The device", ref("DeviceDetail")),
                               "404": _answer("Unknown device")}}},
@@ -122,6 +124,7 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {"200": _answer("Daily series", ref("History")), "404": _answer("Unknown unit code")}}},
             **ADMIN_PATHS,
             **MIGRATION_PATHS,
+            **PLAN_PATHS,
             "/healthz": {"get": {"summary": "Liveness and store reachability",
                                  "responses": {"200": _answer("Healthy", {"type": "object"}),
                                                "503": _answer("Store unreachable")}}},
@@ -148,6 +151,7 @@ def openapi_document() -> dict[str, Any]:
                 **READ_SCHEMAS,
                 **ADMIN_SCHEMAS,
                 **MIGRATION_SCHEMAS,
+                **PLAN_SCHEMAS,
                 "Error": {"type": "object", "required": ["error", "message", "status"],
                           "properties": {"error": {"type": "string"}, "message": {"type": "string"},
                                          "status": {"type": "integer"},
