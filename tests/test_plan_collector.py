@@ -144,6 +144,8 @@ def test_plan_is_priced_by_the_price_list_and_everything_agrees(served):
     _valid(c, detail, "UnitDetail")
     assert detail["unit"]["forecast"] == forecast
     assert _get(c, f"/api/v1/wards/{PLANNED}").json()["unit"]["forecast"]["reason"] == "too_little_history"
+    ranked = _get(c, "/api/v1/wards?sort=forecast").json()["units"]
+    assert ranked[0]["code"] == PACED and ranked[0]["forecast"] == forecast
 
     # --- /metrics: the same totals and forecast, valid for promtool.
     text = _get(c, "/metrics").text
@@ -169,7 +171,10 @@ def test_plan_is_priced_by_the_price_list_and_everything_agrees(served):
     assert f'data-ready-on="{forecast["ready_on"]}"' in page
     english = _get(c, f"/units/{PLANNED}?lang=en").text
     assert "VND 15,800,000" in english and "Replace the machine" in english
-    assert f'data-total-vnd="{city["total_vnd"]}"' in _get(c, "/").text
+    overview = _get(c, "/?sort=forecast").text
+    assert f'data-total-vnd="{city["total_vnd"]}"' in overview
+    first = re.search(r'<tr data-ward="(\d+)".*?data-col="forecast"([^>]*)>', overview, re.S)
+    assert first.groups() == (PACED, f' data-ready-on="{forecast["ready_on"]}"')
 
     # --- the estimate: Vietnamese headers, the API's sums, nothing a spreadsheet would evaluate.
     book = load_workbook(io.BytesIO(_get(c, f"/export/plan.xlsx?ward={PLANNED}").content))

@@ -34,7 +34,7 @@ bp = Blueprint("page", __name__)
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
        "frame-ancestors 'none'")
 # Columns whose first click sorts ascending; counts sort largest first.
-_ASCENDING_FIRST = {"status", "code", "name", "ratio"}
+_ASCENDING_FIRST = {"status", "code", "name", "ratio", "forecast"}
 # Devices needing work first on a unit's page.
 _VERDICT_RANK = {"not_ready": 0, "unknown": 1, "ready_with_conditions": 2, "ready": 3}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -177,7 +177,7 @@ def _unit_plan(detail: UnitDetail, t: Translator) -> dict[str, Any]:
     """A unit page's plan section: its bill of quantities, its forecast, and the actions' titles."""
     actions = ctx().plan_book.actions
     code = detail.row.summary.code
-    return {"plan": ctx().plan().units[code], "forecast": series_forecast(detail.history.days, detail.history.values),
+    return {"plan": ctx().plan().units[code], "forecast": detail.row.forecast,
             "action_title": lambda action: action_title(action, actions, t),
             "today": detail.now.astimezone(HANOI).date()}
 

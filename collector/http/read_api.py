@@ -16,7 +16,7 @@ from flask import Blueprint, Response, jsonify, request
 from collector.context import ctx
 from collector.http.errors import ApiError
 from collector.http.openapi import openapi_document
-from collector.readiness.forecasts import of_unit, series_forecast
+from collector.readiness.forecasts import NO_HISTORY, of_unit, series_forecast
 from collector.readiness.history import device_changes
 from collector.readiness.overview import UnitDetail, UnitRow, unit_detail
 from collector.readiness.ranking import BadQuery, RankingQuery
@@ -50,7 +50,7 @@ def _unit_json(row: UnitRow) -> dict[str, Any]:
     """A unit as /api/v1/wards lists it: the shared summary plus what the page's ranking shows."""
     return {**row.summary.to_dict(), "rag": row.rag,
             "applications": {"migrated": row.migration.migrated, "in_scope": row.migration.in_scope},
-            "work_items": dict(row.work)}
+            "work_items": dict(row.work), "forecast": (row.forecast or NO_HISTORY).to_dict()}
 
 
 def _milestones_json(milestones: list[Milestone], today, work: Optional[dict] = None) -> list[dict[str, Any]]:
@@ -92,8 +92,7 @@ def _detail(code: str) -> UnitDetail:
 @bp.get("/wards/<code>")
 def get_unit(code: str):
     d = _detail(code)
-    forecast = series_forecast(d.history.days, d.history.values)
-    return jsonify(unit={**_unit_json(d.row), "forecast": forecast.to_dict()}, devices=d.devices,
+    return jsonify(unit=_unit_json(d.row), devices=d.devices,
                    applications=[{"app_id": a.app.id, "devices": a.evidence.installed_devices,
                                   "name_vi": a.app.name_vi, "name_en": a.app.name_en, "target": a.app.target,
                                   "state": a.state, "source": a.source,

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from collector.cloud.queries import unit_migrations
 from collector.i18n import HANOI
-from collector.readiness.forecasts import unit_forecasts
+from collector.readiness.forecasts import of_unit, series_forecast, unit_forecasts
 from collector.readiness.history import DeviceLife, daily_counts, day_ends, day_range, first_day, load_lives
 from collector.readiness.workitems import STATES, WorkItem, city_tally, milestone_tallies, milestone_work, tally
 from collector.settings import Settings
@@ -69,6 +69,8 @@ class UnitRow:
     summary: UnitSummary
     migration: Migration
     work: dict[str, int]
+    # When the unit will be ready at its recent pace (readiness/forecasts.py); None until composed.
+    forecast: Optional[Forecast] = None
 
     @property
     def rag(self) -> str:
@@ -150,8 +152,9 @@ def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None,
     by_due = milestone_tallies(lives, {m.date for m in c.milestones}, now)
     focus_by_ward = by_due[focus.date]
     zero = dict.fromkeys(STATES, 0)
+    forecasts = unit_forecasts(lives.values(), now)
     rows = [UnitRow(s, Migration(migrations[s.code].migrated, migrations[s.code].in_use),
-                    focus_by_ward.get(s.code, zero)) for s in summaries]
+                    focus_by_ward.get(s.code, zero), of_unit(forecasts, s.code)) for s in summaries]
     by_status = dict.fromkeys(UNIT_STATUSES, 0)
     for s in summaries:
         by_status[s.status] += 1
@@ -164,7 +167,7 @@ def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None,
         migration=Migration(sum(r.migration.migrated for r in rows), sum(r.migration.in_scope for r in rows)),
         top=[(rule, titles.get(rule), n) for rule, n in top], milestones=c.milestones, work_milestone=focus,
         work_by_milestone={m.id: city_tally(by_due[m.date]) for m in c.milestones},
-        history=_series(lives, now, c.milestones[0].date), forecasts=unit_forecasts(lives.values(), now))
+        history=_series(lives, now, c.milestones[0].date), forecasts=forecasts)
 
 
 def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str] = None) -> UnitDetail:
@@ -179,11 +182,12 @@ def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str
     focus = pick_milestone(c.milestones, milestone_id)
     items = _work(lives, c.milestones, now)
     zero = dict.fromkeys(STATES, 0)
+    history = _series(lives, now, c.milestones[0].date)
     row = UnitRow(summary, Migration(unit_migration.migrated, unit_migration.in_use),
-                  tally(items[focus.id]).get(code, zero))
+                  tally(items[focus.id]).get(code, zero), series_forecast(history.days, history.values))
     return UnitDetail(
         now=now, row=row, devices=devices_,
         reachability=sorted(((t, r) for (w, t), r in reach.items() if w == code), key=lambda tr: tr[0]),
         work_milestone=focus, work_items=items[focus.id],
         work_by_milestone={m: city_tally(tally(i)) for m, i in items.items()},
-        history=_series(lives, now, c.milestones[0].date), migration=unit_migration)
+        history=history, migration=unit_migration)

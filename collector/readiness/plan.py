@@ -148,17 +148,28 @@ def _plan_devices(conn: Connection, ids: list[str], c: Sources, pricer: Pricer,
     q = (sa.select(devices.c.device_id, devices.c.device_class, reports.c.body, verdicts.c.status,
                    verdicts.c.results, verdicts.c.baseline, verdicts.c.evaluated_at)
          .join(verdicts, verdicts.c.device_id == devices.c.device_id)
-         .join(reports, reports.c.report_id == devices.c.last_report_id)
+         .outerjoin(reports, reports.c.report_id == devices.c.last_report_id)
          .where(devices.c.device_id.in_(ids)))
     for device_id, device_class, body, status, results, baseline, evaluated_at in conn.execute(q).all():
-        report = json.loads(body)
+        report = _report(body)
         rules = tuple(RuleResult.from_dict(r) for r in results)
         verdict = Verdict(status, rules, device_class, c.baseline.name, baseline, evaluated_at.astimezone(HANOI).date())
         judged = win11_eligibility(report)
-        os = report.get("os") if isinstance(report.get("os"), dict) else {}
+        raw_os = report.get("os")
+        os = raw_os if isinstance(raw_os, dict) else {}
         ward, key = keys[device_id]
         yield device_id, _Planned(key, ward, plan_device(device_id, report, verdict, judged, c.baseline, pricer),
                                   judged.eligibility, os.get("id") == "windows" and os.get("version") == "10")
+
+
+def _report(body: Optional[str]) -> dict[str, Any]:
+    """A stored body as a report; none (a body pruned or never kept) is a report whose facts are all unknown,
+    so the device is listed as unresolved rather than dropped or priced on a guess."""
+    try:
+        report = json.loads(body) if body else {}
+    except ValueError:
+        return {}
+    return report if isinstance(report, dict) else {}
 
 
 def _shortfalls(conn: Connection) -> dict[str, dict[str, int]]:
