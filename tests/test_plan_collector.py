@@ -173,8 +173,8 @@ def test_plan_is_priced_by_the_price_list_and_everything_agrees(served):
     assert "VND 15,800,000" in english and "Replace the machine" in english
     overview = _get(c, "/?sort=forecast").text
     assert f'data-total-vnd="{city["total_vnd"]}"' in overview
-    first = re.search(r'<tr data-ward="(\d+)".*?data-col="forecast"([^>]*)>', overview, re.S)
-    assert first.groups() == (PACED, f' data-ready-on="{forecast["ready_on"]}"')
+    first = re.search(r'<tr data-ward="(\d+)".*?data-forecast="([^"]*)"', overview, re.S)
+    assert first.groups() == (PACED, forecast["ready_on"])
 
     # --- the estimate: Vietnamese headers, the API's sums, nothing a spreadsheet would evaluate.
     book = load_workbook(io.BytesIO(_get(c, f"/export/plan.xlsx?ward={PLANNED}").content))
