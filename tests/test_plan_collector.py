@@ -211,3 +211,37 @@ def test_a_bad_price_list_stops_the_start_with_one_line_naming_the_row(tmp_path)
     assert done.returncode != 0 and "Traceback" not in done.stderr
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith(f"Error: {short}: no price in force on ") and "pc-desktop-office (replace_machine" in line
+
+
+def test_page_api_exports_and_metrics_agree_on_every_units_plan_for_the_simulated_fleet(fleet):
+    """The shared simulated fleet (tests/support/fleet.py): each unit's total and forecast day, everywhere."""
+    client = fleet.client()
+    city = client.get("/api/v1/plan").get_json()
+    totals = {u["unit_code"]: u["total_vnd"] for u in city["units"]}
+    days = {u["unit_code"]: u["forecast"]["ready_on"] for u in city["units"]}
+    assert len(totals) == 126 and city["total_vnd"] == sum(totals.values()) > 0
+    assert {u["code"]: u["forecast"]["ready_on"] for u in client.get("/api/v1/wards").get_json()["units"]} == days
+
+    metrics = {}
+    ready = {}
+    for family in text_string_to_metric_families(client.get("/metrics").get_data(as_text=True)):
+        for s in family.samples:
+            if s.name == "hdc_ward_plan_cost_vnd":
+                metrics[s.labels["ward"]] = metrics.get(s.labels["ward"], 0) + s.value
+            elif s.name == "hdc_ward_forecast_ready_timestamp_seconds":
+                ready[s.labels["ward"]] = datetime.fromtimestamp(s.value, timezone(timedelta(hours=7))).date()
+    assert metrics == pytest.approx(totals)
+    assert {code: day.isoformat() for code, day in ready.items()} == {c: d for c, d in days.items() if d}
+
+    overview = client.get("/").get_data(as_text=True)
+    assert f'data-total-vnd="{city["total_vnd"]}"' in overview
+    assert dict(re.findall(r'<tr data-ward="(\d+)".*?data-forecast="([^"]*)"', overview, re.S)) == {
+        c: d or "" for c, d in days.items()}
+    rows = list(csv.reader(io.StringIO(client.get("/export/plan.csv").get_data().decode("utf-8-sig"))))
+    unit_rows = {r[0]: int(r[8]) for r in rows[1:] if r[2] == "Cộng đơn vị"}
+    assert unit_rows == totals
+    costliest = max(totals, key=totals.get)
+    page = client.get(f"/units/{costliest}").get_data(as_text=True)
+    assert f'data-total-vnd="{totals[costliest]}"' in page
+    if days[costliest]:
+        assert f'data-ready-on="{days[costliest]}"' in page
