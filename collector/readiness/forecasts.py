@@ -16,7 +16,7 @@ from typing import Iterable, Mapping, Sequence
 
 from collector.i18n import HANOI
 from collector.readiness.history import DeviceLife, day_ends, day_range, first_day
-from inventory.forecast import Forecast, forecast
+from inventory.forecast import WINDOW_DAYS, Forecast, forecast
 from inventory.readiness import VERDICTS
 
 NOT_YET_READY = ("not_ready", "unknown")
@@ -55,8 +55,10 @@ def unit_forecasts(lives: Iterable[DeviceLife], now: datetime) -> dict[str, Fore
         counted, remaining = _sweep(unit_lives, keys)
         if not any(counted[offset:]):
             out[code] = NO_HISTORY
-        else:
-            out[code] = forecast(zip(days[offset:], remaining[offset:]))
+            continue
+        if remaining[-1]:  # the trend reads the last window only; the day a unit became ready may be older
+            offset = max(offset, len(days) - 1 - WINDOW_DAYS)
+        out[code] = forecast(zip(days[offset:], remaining[offset:]))
     return out
 
 
