@@ -28,6 +28,7 @@ from support.exposition import promtool_check
 from support.reports import windows_pc
 
 PLANNED, PACED = "00070", "00082"
+PLANNED_TOTAL = 15000000 + 400000 + 2 * 15000000 + 8 * 100000
 PRICES = {"ram-ddr4-4gb": 400000, "ram-ddr4-8gb": 700000, "ram-ddr4-16gb": 1300000, "pc-desktop-office": 15000000,
           "win11-upgrade": 0, "labour-hour": 100000}
 HEADER = ("item_id,description_vi,unit_of_measure,unit_price_vnd,regulation_number,regulation_date,valid_from,"
@@ -88,6 +89,11 @@ def served(db_url, tmp_path):
             post(_old(PACED, f"p{i}", f"CN-{i:02}", now - timedelta(days=20)))
             if i < 8:
                 post(_modern(PACED, f"p{i}", f"CN-{i:02}", now - timedelta(days=18 - 2 * i)))
+        # The unit's register: five workstations needed, three owned, so two to buy.
+        (tmp_path / "register.csv").write_text(f"unit_code,device_class,expected,needed\n{PLANNED},workstation,3,5\n",
+                                               encoding="utf-8")
+        done = cli("collector.cli", "register", "import", str(tmp_path / "register.csv"), "--db", db_url)
+        assert done.returncode == 0, done.stderr
         yield c
     finally:
         stop(c.proc)
@@ -107,7 +113,7 @@ def _valid(c, body: dict, schema: str) -> None:
 def test_plan_is_priced_by_the_price_list_and_everything_agrees(served):
     c = served
     # --- the unit's bill of quantities: the old PC replaced (no memory module for it), the Windows 10 PC given
-    # a 4 GB module and Windows 11, the technicians' hours priced last.
+    # a 4 GB module and Windows 11, two machines the register says it lacks, the technicians' hours last.
     unit = _get(c, f"/api/v1/wards/{PLANNED}/plan").json()
     _valid(c, unit, "UnitPlan")
     lines = [(i["action"], i["item"], i["quantity"], i["unit_price_vnd"], i["amount_vnd"], i["device_ids"])
@@ -115,8 +121,9 @@ def test_plan_is_priced_by_the_price_list_and_everything_agrees(served):
     assert lines == [("add_memory", "ram-ddr4-4gb", 1, 400000, 400000, ["w10"]),
                      ("upgrade_windows11", "win11-upgrade", 1, 0, 0, ["w10"]),
                      ("replace_machine", "pc-desktop-office", 1, 15000000, 15000000, ["old"]),
-                     ("labour", "labour-hour", 4.0, 100000, 400000, ["old", "w10"])]
-    assert unit["total_vnd"] == 15800000 and unit["labour_hours"] == 4.0
+                     ("buy_machine", "pc-desktop-office", 2, 15000000, 30000000, []),
+                     ("labour", "labour-hour", 8.0, 100000, 800000, ["old", "w10"])]
+    assert unit["total_vnd"] == PLANNED_TOTAL and unit["labour_hours"] == 8.0
     assert unit["price_list"]["example"] is False and unit["price_list"]["regulations"] == [
         "12/2025/QĐ-UBND ngày 20/11/2025"]
     assert {d["device_id"]: [a["action"] for a in d["actions"]] for d in unit["devices"]} == {
@@ -135,7 +142,7 @@ def test_plan_is_priced_by_the_price_list_and_everything_agrees(served):
     city = _get(c, "/api/v1/plan").json()
     _valid(c, city, "CityPlan")
     totals = {u["unit_code"]: u["total_vnd"] for u in city["units"]}
-    assert totals[PLANNED] == 15800000 and city["total_vnd"] == sum(totals.values())
+    assert totals[PLANNED] == PLANNED_TOTAL and city["total_vnd"] == sum(totals.values())
     assert totals[PACED] == 4 * 15000000 + 4 * 2 * 100000
     forecast = next(u["forecast"] for u in city["units"] if u["unit_code"] == PACED)
     assert forecast["reason"] is None and forecast["ready_on"] > date.today().isoformat(), forecast
@@ -157,7 +164,7 @@ def test_plan_is_priced_by_the_price_list_and_everything_agrees(served):
         if name == "hdc_ward_plan_cost_vnd":
             ward = dict(labels)["ward"]
             cost[ward] = cost.get(ward, 0) + v
-    assert cost[PLANNED] == 15800000 and cost[PACED] == totals[PACED]
+    assert cost[PLANNED] == PLANNED_TOTAL and cost[PACED] == totals[PACED]
     assert values[("hdc_win11_devices", (("eligibility", "not_eligible"), ("ward", PLANNED)))] == 1
     ready = values[("hdc_ward_forecast_ready_timestamp_seconds", (("ward", PACED),))]
     hanoi = timezone(timedelta(hours=7))
@@ -170,7 +177,7 @@ def test_plan_is_priced_by_the_price_list_and_everything_agrees(served):
     assert 'data-total-vnd="60800000"' in page and "60.800.000 đ" in page
     assert f'data-ready-on="{forecast["ready_on"]}"' in page
     english = _get(c, f"/units/{PLANNED}?lang=en").text
-    assert "VND 15,800,000" in english and "Replace the machine" in english
+    assert "VND 46,200,000" in english and "Replace the machine" in english
     overview = _get(c, "/?sort=forecast").text
     assert f'data-total-vnd="{city["total_vnd"]}"' in overview
     first = re.search(r'<tr data-ward="(\d+)".*?data-forecast="([^"]*)"', overview, re.S)
@@ -182,8 +189,8 @@ def test_plan_is_priced_by_the_price_list_and_everything_agrees(served):
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:9] == ("Mã đơn vị", "Đơn vị", "Công việc", "Mã hàng", "Tên hàng hóa, dịch vụ", "Đơn vị tính",
                            "Số lượng", "Đơn giá (đồng)", "Thành tiền (đồng)")
-    assert rows[-2][2] == "Cộng đơn vị" and rows[-2][8] == 15800000 == sum(r[8] for r in rows[1:-2])
-    assert rows[-1][2] == "Tổng cộng" and rows[-1][8] == 15800000
+    assert rows[-2][2] == "Cộng đơn vị" and rows[-2][8] == PLANNED_TOTAL == sum(r[8] for r in rows[1:-2])
+    assert rows[-1][2] == "Tổng cộng" and rows[-1][8] == PLANNED_TOTAL
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
     assert FORMULA_LIKE in [r[4] for r in rows]
     city_csv = _get(c, "/export/plan.csv").content.decode("utf-8-sig")
