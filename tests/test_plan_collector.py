@@ -180,6 +180,11 @@ def test_plan_is_priced_by_the_price_list_and_everything_agrees(served):
     assert "VND 46,200,000" in english and "Replace the machine" in english
     overview = _get(c, "/?sort=forecast").text
     assert f'data-total-vnd="{city["total_vnd"]}"' in overview
+    # The city's forecast, drawn on the burn-down as a projection from today's count to zero on that day.
+    assert city["forecast"]["reason"] is None and city["forecast"]["ready_on"] > date.today().isoformat()
+    assert f'data-ready-on="{city["forecast"]["ready_on"]}"' in overview
+    assert re.search(r'<svg id="burndown".*<polyline class="projection" points="[\d.]+,[\d.]+ [\d.]+,[\d.]+"/>',
+                     overview, re.S)
     first = re.search(r'<tr data-ward="(\d+)".*?data-forecast="([^"]*)"', overview, re.S)
     assert first.groups() == (PACED, forecast["ready_on"])
 

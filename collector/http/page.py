@@ -7,7 +7,7 @@ below holds. Nothing here changes state.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Optional
 
 from flask import Blueprint, Response, g, render_template, request, url_for
@@ -25,9 +25,11 @@ from collector.readiness.export import (
     to_xlsx,
 )
 from collector.readiness.forecasts import series_forecast
+from collector.readiness.history import day_range
 from collector.readiness.overview import CityOverview, Series, UnitDetail, unit_detail
 from collector.readiness.plan import action_title, plan_table
 from collector.readiness.ranking import SORT_KEYS, RankingQuery
+from inventory.forecast import Forecast
 
 bp = Blueprint("page", __name__)
 
@@ -87,7 +89,7 @@ def _deadline_marker(t: Translator) -> list[Marker]:
     return [Marker(deadline, t("chart.deadline", date=t.date(deadline)))]
 
 
-def _burndown(history: Series, t: Translator) -> str:
+def _burndown(history: Series, t: Translator, forecast: Optional[Forecast] = None) -> str:
     deadline = ctx().milestones[0].date
     not_ready = history.values["not_ready"]
     plan = None
@@ -95,9 +97,26 @@ def _burndown(history: Series, t: Translator) -> str:
         peak = max(range(len(not_ready)), key=lambda i: (not_ready[i], -i))
         if history.days[peak] < deadline:
             plan = (peak, not_ready[peak], (deadline - history.days[0]).days)
+    days, projection = _projected(history, forecast)
     return line_chart("burndown", t("chart.burndown.title"), t("chart.burndown.desc", date=t.date(deadline)),
-                      history.days, [Line("not-ready", t("chart.not_ready"), not_ready)], t,
-                      _deadline_marker(t), plan)
+                      days, [Line("not-ready", t("chart.not_ready"), not_ready)], t,
+                      _deadline_marker(t), plan, projection=projection)
+
+
+# A forecast further away than this is not drawn: the chart would shrink the past to a sliver.
+_PROJECTION_DAYS = 366
+
+
+def _projected(history: Series, forecast: Optional[Forecast]) -> tuple[list[date], Optional[tuple[int, float, int]]]:
+    """The burn-down's days, run on to the forecast day, and the projection from the last observed day to it."""
+    observed = len(history.values["not_ready"])
+    if forecast is None or forecast.ready_on is None or forecast.reason or not observed:
+        return history.days, None
+    last = history.days[observed - 1]
+    if not last < forecast.ready_on <= last + timedelta(days=_PROJECTION_DAYS):
+        return history.days, None
+    days = day_range(history.days[0], max(history.days[-1], forecast.ready_on))
+    return days, (observed - 1, history.values["not_ready"][-1], (forecast.ready_on - days[0]).days)
 
 
 def _trend(history: Series, t: Translator) -> str:
@@ -137,10 +156,11 @@ def index():
     def render() -> tuple[str, int]:
         t = _translator()
         query = RankingQuery.from_args(request.args, strict=False)
+        plan = _city_plan(overview)
         return _render("index.html", o=overview, rows=query.apply(overview.rows), query=query,
                        sort_keys=SORT_KEYS, sort_link=lambda col: _sort_link(query, col),
-                       burndown=_burndown(overview.history, t), monthly=_monthly(overview.history, ("not_ready",)),
-                       now=overview.now, **_city_plan(overview))
+                       burndown=_burndown(overview.history, t, plan["city_forecast"]),
+                       monthly=_monthly(overview.history, ("not_ready",)), now=overview.now, **plan)
 
     return _kept_page(overview, render)
 
