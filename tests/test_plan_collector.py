@@ -257,3 +257,28 @@ def test_page_api_exports_and_metrics_agree_on_every_units_plan_for_the_simulate
     assert f'data-total-vnd="{totals[costliest]}"' in page
     if days[costliest]:
         assert f'data-ready-on="{days[costliest]}"' in page
+
+
+def test_a_price_that_expires_while_serving_is_a_503_naming_the_item_and_metrics_go_on(tmp_path):
+    from collector.app import create_app
+    from collector.settings import Settings
+
+    app = create_app(Settings(db_url=f"sqlite:///{tmp_path / 'store.sqlite3'}"))
+    c = app.extensions["hdc"]
+    expired = tmp_path / "expired.csv"
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    expired.write_text(f"{HEADER}\nlabour-hour,Công,giờ,100000,12/2025/QĐ-UBND,20/11/2025,2025-11-01,{yesterday},\n",
+                       encoding="utf-8")
+    c.plan_book.price_list = load_price_list(expired)  # as if its lines had run out since the start
+    try:
+        client = app.test_client()
+        answer = client.get("/api/v1/plan")
+        assert answer.status_code == 503 and answer.get_json()["error"] == "price_list_incomplete"
+        assert "'labour-hour'" in answer.get_json()["message"] and "no price in force" in answer.get_json()["message"]
+        assert client.get(f"/units/{PLANNED}").status_code == 503
+        metrics = client.get("/metrics")
+        assert metrics.status_code == 200
+        names = {s.name for f in text_string_to_metric_families(metrics.get_data(as_text=True)) for s in f.samples}
+        assert "hdc_devices" in names and "hdc_ward_plan_cost_vnd" not in names
+    finally:
+        c.stop_background()

@@ -9,6 +9,7 @@ not read as a date.
 """
 from __future__ import annotations
 
+import logging
 from typing import Iterator, Optional, Protocol
 
 from prometheus_client.core import Metric
@@ -18,7 +19,10 @@ from collector.metrics.exposition import RowGauge
 from collector.readiness.forecasts import ready_timestamp
 from collector.readiness.overview import CityOverview
 from collector.readiness.plan import CityPlan, PlanBook
+from inventory.plan import PlanError
 from inventory.win11 import ELIGIBILITIES
+
+log = logging.getLogger(__name__)
 
 PLAN_COST = "hdc_ward_plan_cost_vnd"
 FORECAST_READY = "hdc_ward_forecast_ready_timestamp_seconds"
@@ -60,7 +64,18 @@ class PlanCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         cost, ready, win11 = self._families()
-        plan = self.sources.plan()
+        try:
+            self._plan_samples(self.sources.plan(), cost, win11)
+        except PlanError:  # an item's price expired since the start: the other families still go out
+            log.warning("the upgrade plan cannot be priced; its cost and Windows 11 series are left out",
+                        exc_info=True)
+        for code, forecast in sorted(self.sources.overview().forecasts.items()):
+            if forecast.ready_on is not None:
+                ready.add_metric([code], ready_timestamp(forecast.ready_on))
+        return iter((cost, ready, win11))
+
+    def _plan_samples(self, plan: CityPlan, cost: RowGauge, win11: RowGauge) -> None:
+        """Every unit x action and unit x eligibility, zeros included."""
         actions = list(self.sources.plan_book.actions.actions)
         for code, unit in plan.units.items():
             by_action = unit.cost_by_action()
@@ -68,7 +83,3 @@ class PlanCollector(Collector):
                 cost.add_metric([code, action], by_action.get(action, 0))
             for eligibility in ELIGIBILITIES:
                 win11.add_metric([code, eligibility], plan.win11[code][eligibility]["devices"])
-        for code, forecast in sorted(self.sources.overview().forecasts.items()):
-            if forecast.ready_on is not None:
-                ready.add_metric([code], ready_timestamp(forecast.ready_on))
-        return iter((cost, ready, win11))
