@@ -60,14 +60,17 @@ PLAN_SCHEMAS: dict[str, Any] = {
                          "win11": ref("Win11Tally"), "price_list": ref("PriceListUsed"), "forecast": ref("Forecast")}),
 }
 
+_GAP = _answer("`price_list_incomplete`: an item the actions use has no price in force today (a line ran out "
+               "since the collector started); the message names it. Replace the price list and restart.", ref("Error"))
+
 PLAN_PATHS: dict[str, Any] = {
     "/api/v1/wards/{code}/plan": {"get": {
         "summary": "A unit's upgrade plan: bill of quantities priced by the price list in force, each device's "
                    "actions, Windows 11 eligibility of its devices, and its forecast",
         "parameters": [_CODE],
         "responses": {"200": _answer("The unit's plan", ref("UnitPlan")),
-                      "404": _answer("Unknown unit code", ref("Error"))}}},
+                      "404": _answer("Unknown unit code", ref("Error")), "503": _GAP}}},
     "/api/v1/plan": {"get": {
         "summary": "The city's upgrade plan: total, per action and per unit, Windows 11 tally, forecasts",
-        "responses": {"200": _answer("The city's plan", ref("CityPlan"))}}},
+        "responses": {"200": _answer("The city's plan", ref("CityPlan")), "503": _GAP}}},
 }
