@@ -22,7 +22,8 @@ composing the overview from the store (what the refresher does, and what a
 reader would wait for with no overview kept), rendering the page from a kept
 overview (what the first reader after a composition waits for; later
 readers of the same address get the same page), a unit's page (read afresh),
-and the parts of the composition. No peer renders this page, so there is
+the parts of the composition, and the upgrade plan: every device planned
+(a collector's first plan) and the kept one (readiness/plan.py). No peer renders this page, so there is
 none to compare with.
 """
 from __future__ import annotations
@@ -117,6 +118,7 @@ def measure(db_url: str, runs: int) -> dict[str, float]:
     from collector.http.server import settle_heap
     from collector.readiness.history import load_lives
     from collector.readiness.overview import city_overview
+    from collector.readiness.plan import PlanBook
     from collector.settings import Settings
     from collector.store import queries
 
@@ -145,7 +147,11 @@ def measure(db_url: str, runs: int) -> dict[str, float]:
                        lambda: queries.unit_summaries(conn, c.registry, since), runs),
                    "of composing: applications": median_ms(
                        lambda: unit_migrations(conn, c.catalog, c.registry, now, since), runs),
-                   "of composing: history": median_ms(lambda: load_lives(conn, now, since), runs)}
+                   "of composing: history": median_ms(lambda: load_lives(conn, now, since), runs),
+                   # Every device planned (a collector's first plan), and the kept plan later readers get.
+                   "plan, all devices": median_ms(
+                       lambda: PlanBook(c.plan_book.actions, c.plan_book.price_list).city_plan(c, now), runs),
+                   "plan, kept": median_ms(c.plan, runs)}
     c.engine.dispose()
     return figures
 

@@ -12,6 +12,7 @@ from collector.http.auth import note_success
 from collector.http.errors import ApiError, error_response, http_error_response
 from collector.settings import Settings
 from collector.store.engine import STORE_UNAVAILABLE
+from inventory.plan import PlanError
 
 BLUEPRINTS = (reports.bp, read_api.bp, page.bp, ops.bp, foreign.bp, cloud.bp, admin.bp, okr.bp)
 
@@ -30,10 +31,17 @@ def create_app(settings: Optional[Settings] = None, context: Optional[Context] =
     app.register_error_handler(HTTPException, http_error_response)
     for unavailable in STORE_UNAVAILABLE:
         app.register_error_handler(unavailable, _store_unavailable)
+    app.register_error_handler(PlanError, _price_list_gap)
     app.after_request(note_success)
     security_headers.install(app)
     login.install(app, settings.login)
     return app
+
+
+def _price_list_gap(exc: PlanError) -> Response:
+    """A price list with no line in force today for an item the actions use (a line expired since the start):
+    a 503 naming the item, never a 500; the page and API plan again once the list is replaced."""
+    return error_response(ApiError(503, "price_list_incomplete", str(exc)))
 
 
 def _store_unavailable(_exc: Exception) -> Response:

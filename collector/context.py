@@ -19,16 +19,19 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
 from collector.cloud.observer import Observer
+from collector.i18n import HANOI
 from collector.ingest.budget import UnitByteBudget
 from collector.ingest.ingestor import Ingestor
 from collector.ingest.ratelimit import IngestLimiter
 from collector.ingest.validation import ReportValidator
 from collector.metrics.okr import OkrCollector
+from collector.metrics.plan import PlanCollector
 from collector.metrics.store import IngestMetrics, StoreCollector, build_registry
 from collector.readiness.cache import KeptPages, OverviewCache
 from collector.readiness.okr import OkrProgress, okr_progress
 from collector.readiness.okr_sheet import load_okr_file
 from collector.readiness.overview import CityOverview
+from collector.readiness.plan import CityPlan, PlanBook, check_prices
 from collector.settings import Settings
 from collector.store.engine import open_store
 from collector.store.retention import Pruner
@@ -37,6 +40,8 @@ from inventory.catalog import Catalog, load_catalog
 from inventory.lifecycle import load_lifecycle
 from inventory.milestones import DEFAULT_MILESTONES, Milestone, check_applications, load_milestones
 from inventory.okr import DEFAULT_OKR, Okr, load_okr
+from inventory.plan import load_actions
+from inventory.prices import load_price_list
 from inventory.registry import Registry, load_registry
 
 
@@ -68,6 +73,8 @@ class Context:
     okr: Okr = field(default_factory=load_okr)
     # Bytes of report bodies per unit and day (ingest/budget.py); set from the settings by build_context.
     unit_budget: UnitByteBudget = field(default_factory=lambda: UnitByteBudget(0))
+    # The actions file and the price list, loaded once, and the plans made with them (readiness/plan.py).
+    plan_book: PlanBook = field(default_factory=lambda: PlanBook(load_actions(), load_price_list()))
 
     def overview(self, milestone_id: Optional[str] = None, consistent: bool = False) -> CityOverview:
         """The city overview the page, the JSON API and the downloads share (see ``OverviewCache.get``);
@@ -79,6 +86,9 @@ class Context:
         ``overview``), so the page, the API, the exports and /metrics show the same values and a scrape never
         waits for a composition."""
         return okr_progress(self, self.overview(consistent=consistent))
+    def plan(self) -> CityPlan:
+        """Every unit's upgrade plan, priced with the prices in force today (kept while the store is unchanged)."""
+        return self.plan_book.city_plan(self, datetime.now(timezone.utc))
 
     def start_background(self) -> None:
         """Start the cloud-migration observer and the pruner of this process (``serve`` and ``demo`` only)."""
@@ -108,6 +118,8 @@ def build_context(settings: Settings, engine: Optional[Engine] = None) -> Contex
     check_applications(milestones, [a.id for a in catalog.apps], str(settings.milestones_path or DEFAULT_MILESTONES))
     okr = load_okr_file(settings.okr_path)
     okr.check_references([m.id for m in milestones], baseline.rule_ids(), str(settings.okr_path or DEFAULT_OKR))
+    plan_book = PlanBook(load_actions(), load_price_list(settings.price_list_path))
+    check_prices(plan_book.actions, plan_book.price_list, datetime.now(timezone.utc).astimezone(HANOI).date())
     engine = open_store(settings.resolved_db_url(), registry, engine=engine)
     ingestor = Ingestor(engine, baseline, catalog, load_lifecycle())
     metrics_registry, ingest_metrics = build_registry(
@@ -117,6 +129,7 @@ def build_context(settings: Settings, engine: Optional[Engine] = None) -> Contex
                       observer=Observer(engine, catalog, settings),
                       pruner=Pruner(engine, settings.retention, settings.prune_every_seconds)
                       if settings.prune_every_seconds > 0 else None, okr=okr,
-                      unit_budget=UnitByteBudget(settings.unit_bytes_per_day))
+                      unit_budget=UnitByteBudget(settings.unit_bytes_per_day), plan_book=plan_book)
     metrics_registry.register(OkrCollector(context.okr_progress))
+    metrics_registry.register(PlanCollector(context))
     return context

@@ -143,6 +143,8 @@ class Settings:
     catalog_path: Optional[Path] = None
     milestones_path: Optional[Path] = None
     okr_path: Optional[Path] = None
+    # The city's price list the upgrade plan is priced with (inventory/prices.py); None: the shipped example.
+    price_list_path: Optional[Path] = None
     # A report with 20,000 packages is about 2 MB; 8 MiB leaves room without inviting abuse.
     max_report_bytes: int = 8 * MiB
     # Bytes of report bodies one unit may send a day (ingest/budget.py); 0 switches the budget off. A unit's

@@ -80,4 +80,25 @@ def build() -> Board:
                      "ten oldest: a whole unit going quiet points at its network or its agents' schedule.", "s"),
           [Q(f"topk(10, (time() - hdc_ward_last_report_timestamp_seconds) * {WARD_NAME})", "{{name}}",
              instant=True)], span=12, height=8)
+    _plan(b)
     return b
+
+
+def _plan(b: Board) -> None:
+    """The upgrade plan (docs/plan.md): what it costs, Windows 11 eligibility, when units will be ready."""
+    b.add(stat_panel("Kinh phí nâng cấp / Upgrade plan cost", "Funds all units need to reach the baseline, by the "
+                     "price list in force today (parts and technicians' hours).", "suffix: ₫"),
+          [Q("sum(hdc_ward_plan_cost_vnd)", "total")], span=6, height=4)
+    b.add(stat_panel("Đủ điều kiện Windows 11 / Windows 11 eligibility", "Active devices by Windows 11 eligibility: "
+                     "eligible, eligible after firmware settings (a technician's visit, no purchase), not eligible "
+                     "(replace), unknown (a fact not read).", "none", by_name=True),
+          [Q("sum by (eligibility) (hdc_win11_devices)", "{{eligibility}}")], span=18, height=4)
+    b.add(bars_panel("Kinh phí theo đơn vị / Plan cost by unit", "The ten units whose upgrade plan costs most.",
+                     "suffix: ₫"),
+          [Q(f"topk(10, sum by (ward) (hdc_ward_plan_cost_vnd) * {WARD_NAME})", "{{name}}", instant=True)],
+          span=12, height=10)
+    b.add(bars_panel("Dự báo ngày sẵn sàng / Days to forecast readiness", "Days until each unit has no device "
+                     "left not ready at its pace of the last 4 weeks, the ten furthest; units with no forecast "
+                     "(no progress, too little history) are not shown.", "d"),
+          [Q(f"topk(10, (hdc_ward_forecast_ready_timestamp_seconds - time()) / 86400 * {WARD_NAME})", "{{name}}",
+             instant=True)], span=12, height=10)

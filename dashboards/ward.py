@@ -70,4 +70,12 @@ def build() -> Board:
                       "rules: this unit and the whole city.", "percentunit"),
           [Q(f"hdc_ward_readiness_ratio{{{W}}}", "$ward"), Q(f"sum({PASSING}) / sum(hdc_devices)", "city")],
           span=12, height=8)
+    b.add(bars_panel("Kinh phí theo công việc / Plan cost by action", "What the unit's upgrade plan costs per "
+                     "action (parts and that action's technician hours), by the price list in force today.",
+                     "suffix: ₫"),
+          [Q(f"sum by (action) (hdc_ward_plan_cost_vnd{{{W}}}) > 0", "{{action}}", instant=True)],
+          span=12, height=8)
+    b.add(stat_panel("Windows 11 / Windows 11 eligibility", "The unit's active devices by Windows 11 eligibility; "
+                     "after_firmware_settings needs a technician's visit, not a purchase.", "none", by_name=True),
+          [Q(f"sum by (eligibility) (hdc_win11_devices{{{W}}})", "{{eligibility}}")], span=12, height=8)
     return b

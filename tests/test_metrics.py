@@ -127,6 +127,7 @@ def seeded(db_url, tmp_path) -> tuple[str, float, float]:
     try:
         yield s.metrics_text(), before, after
     finally:
+        s.context.stop_background()  # /metrics reads the overview (forecasts), whose refresher it started
         s.context.engine.dispose()
 
 

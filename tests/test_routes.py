@@ -57,6 +57,9 @@ ROUTES = {
     ("GET", "/api/v1/okr"): VIEWER,
     ("GET", "/okr"): VIEWER,
     ("GET", "/export/okr.<fmt>"): VIEWER,
+    ("GET", "/api/v1/wards/<code>/plan"): VIEWER,
+    ("GET", "/api/v1/plan"): VIEWER,
+    ("GET", "/export/plan.<fmt>"): VIEWER,
 }
 SAMPLE = {"<token_id>": "0123456789abcdef", "<code>": "00070", "<fmt>": "csv", "<path:filename>": "page.css",
           "<app_id>": "land_records", "<device_id>": "no-such-device"}

@@ -26,11 +26,13 @@ from inventory.baseline import BaselineError
 from inventory.catalog import CatalogError
 from inventory.milestones import MilestoneError
 from inventory.okr import OkrError
+from inventory.plan import PlanError
+from inventory.prices import PriceListError
 from inventory.registry import RegistryError
 
 DEMO_DB = "sqlite:///var/demo.sqlite3"
 DOMAIN_ERRORS = (BaselineError, CatalogError, MilestoneError, OkrError, RegistryError, StoreError, TokenError,
-                  LoginConfigError, ViewersError, ServeError)
+                  LoginConfigError, ViewersError, ServeError, PriceListError, PlanError)
 
 
 def clean_errors(fn: Callable) -> Callable:
@@ -58,6 +60,12 @@ _DATA_OPTIONS = [
     click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False, path_type=Path),
                  help="Software catalog YAML; default: the shipped catalog."),
 ]
+
+
+def price_list_option():
+    return click.option("--price-list", "price_list_path", type=click.Path(dir_okay=False, path_type=Path),
+                        help="The city's price list (CSV or XLSX, docs/plan.md) the upgrade plan is priced with; "
+                             "default: the shipped example. A bad file stops the start with one line per bad row.")
 
 
 def with_data_options(fn: Callable) -> Callable:

@@ -14,6 +14,7 @@ from collector.cli.options import (
     db_option,
     login_settings,
     parse_rate,
+    price_list_option,
     rate_default,
     with_data_options,
     with_login_options,
@@ -79,11 +80,12 @@ from collector.settings import MiB, RateLimits, Settings
               help="Objectives and key results YAML (docs/okr.md); default: the programme's shipped OKRs.")
 @with_login_options
 @with_data_options
+@price_list_option()
 @clean_errors
 def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, token_rate, address_rate, failures_rate,
           unit_budget_mib, endpoint_targets, workers, tls_cert, tls_key, prune_every_minutes, keep_all_days,
           keep_daily_days, okr_path, login_mode, viewers_path, login_header, trusted_proxies, login_rate,
-          protect_metrics, registry_path, baseline_path, catalog_path) -> None:
+          protect_metrics, registry_path, baseline_path, catalog_path, price_list_path) -> None:
     """Run the collector with a production WSGI server (waitress; gunicorn for --workers or --tls-cert)."""
 
     if (tls_cert is None) != (tls_key is None):
@@ -100,7 +102,8 @@ def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, tok
     from collector.app import create_app  # only now: it imports prometheus_client (see above)
 
     app = create_app(Settings(db_url=db_url or "", registry_path=registry_path, baseline_path=baseline_path,
-                              catalog_path=catalog_path, okr_path=okr_path, stale_after_days=stale_after_days,
+                              catalog_path=catalog_path, okr_path=okr_path, price_list_path=price_list_path,
+                              stale_after_days=stale_after_days,
                               per_device_metrics=per_device_metrics,
                               rate_limits=RateLimits(token=token_rate, address=address_rate, failures=failures_rate),
                               trusted_proxies=trusted_proxies, login=login, retention=retention,

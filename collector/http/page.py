@@ -7,14 +7,14 @@ below holds. Nothing here changes state.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Optional
 
 from flask import Blueprint, Response, g, render_template, request, url_for
 
 from collector import __version__
 from collector.context import ctx
-from collector.i18n import DEFAULT_LANG, Translator, choose_lang
+from collector.i18n import DEFAULT_LANG, HANOI, Translator, choose_lang
 from collector.readiness.charts import Line, Marker, line_chart
 from collector.readiness.export import (
     applications_table,
@@ -24,15 +24,19 @@ from collector.readiness.export import (
     to_csv,
     to_xlsx,
 )
+from collector.readiness.forecasts import series_forecast
+from collector.readiness.history import day_range
 from collector.readiness.overview import CityOverview, Series, UnitDetail, unit_detail
+from collector.readiness.plan import action_title, plan_table
 from collector.readiness.ranking import SORT_KEYS, RankingQuery
+from inventory.forecast import Forecast
 
 bp = Blueprint("page", __name__)
 
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
        "frame-ancestors 'none'")
 # Columns whose first click sorts ascending; counts sort largest first.
-_ASCENDING_FIRST = {"status", "code", "name", "ratio"}
+_ASCENDING_FIRST = {"status", "code", "name", "ratio", "forecast"}
 # Devices needing work first on a unit's page.
 _VERDICT_RANK = {"not_ready": 0, "unknown": 1, "ready_with_conditions": 2, "ready": 3}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -85,7 +89,7 @@ def _deadline_marker(t: Translator) -> list[Marker]:
     return [Marker(deadline, t("chart.deadline", date=t.date(deadline)))]
 
 
-def _burndown(history: Series, t: Translator) -> str:
+def _burndown(history: Series, t: Translator, forecast: Optional[Forecast] = None) -> str:
     deadline = ctx().milestones[0].date
     not_ready = history.values["not_ready"]
     plan = None
@@ -93,9 +97,26 @@ def _burndown(history: Series, t: Translator) -> str:
         peak = max(range(len(not_ready)), key=lambda i: (not_ready[i], -i))
         if history.days[peak] < deadline:
             plan = (peak, not_ready[peak], (deadline - history.days[0]).days)
+    days, projection = _projected(history, forecast)
     return line_chart("burndown", t("chart.burndown.title"), t("chart.burndown.desc", date=t.date(deadline)),
-                      history.days, [Line("not-ready", t("chart.not_ready"), not_ready)], t,
-                      _deadline_marker(t), plan)
+                      days, [Line("not-ready", t("chart.not_ready"), not_ready)], t,
+                      _deadline_marker(t), plan, projection=projection)
+
+
+# A forecast further away than this is not drawn: the chart would shrink the past to a sliver.
+_PROJECTION_DAYS = 366
+
+
+def _projected(history: Series, forecast: Optional[Forecast]) -> tuple[list[date], Optional[tuple[int, float, int]]]:
+    """The burn-down's days, run on to the forecast day, and the projection from the last observed day to it."""
+    observed = len(history.values["not_ready"])
+    if forecast is None or forecast.ready_on is None or forecast.reason or not observed:
+        return history.days, None
+    last = history.days[observed - 1]
+    if not last < forecast.ready_on <= last + timedelta(days=_PROJECTION_DAYS):
+        return history.days, None
+    days = day_range(history.days[0], max(history.days[-1], forecast.ready_on))
+    return days, (observed - 1, history.values["not_ready"][-1], (forecast.ready_on - days[0]).days)
 
 
 def _trend(history: Series, t: Translator) -> str:
@@ -135,10 +156,11 @@ def index():
     def render() -> tuple[str, int]:
         t = _translator()
         query = RankingQuery.from_args(request.args, strict=False)
+        plan = _city_plan(overview)
         return _render("index.html", o=overview, rows=query.apply(overview.rows), query=query,
                        sort_keys=SORT_KEYS, sort_link=lambda col: _sort_link(query, col),
-                       burndown=_burndown(overview.history, t), monthly=_monthly(overview.history, ("not_ready",)),
-                       now=overview.now)
+                       burndown=_burndown(overview.history, t, plan["city_forecast"]),
+                       monthly=_monthly(overview.history, ("not_ready",)), now=overview.now, **plan)
 
     return _kept_page(overview, render)
 
@@ -161,7 +183,23 @@ def unit(code: str):
                     key=lambda dev: (_VERDICT_RANK[dev["verdict"]], dev["hostname"]))
     return _render("unit.html", d=detail, s=detail.row.summary, trend=_trend(detail.history, t),
                    monthly=_monthly(detail.history, keys), titles=titles, active=active,
-                   silent=[dev for dev in detail.devices if dev["silent"]], now=detail.now)
+                   silent=[dev for dev in detail.devices if dev["silent"]], now=detail.now, **_unit_plan(detail, t))
+
+
+def _city_plan(overview: CityOverview) -> dict[str, Any]:
+    """The main page's plan figures: the city's total and its forecast, from the plan the API gives."""
+    plan = ctx().plan()
+    return {"city_plan_total": sum(u.total_vnd for u in plan.units.values()), "price_list": plan.price_list,
+            "city_forecast": series_forecast(overview.history.days, overview.history.values)}
+
+
+def _unit_plan(detail: UnitDetail, t: Translator) -> dict[str, Any]:
+    """A unit page's plan section: its bill of quantities, its forecast, and the actions' titles."""
+    actions = ctx().plan_book.actions
+    code = detail.row.summary.code
+    return {"plan": ctx().plan().units[code], "forecast": detail.row.forecast,
+            "action_title": lambda action: action_title(action, actions, t),
+            "today": detail.now.astimezone(HANOI).date()}
 
 
 @bp.get("/work-items")
@@ -187,6 +225,19 @@ def export_units(fmt: str):
     if fmt == "xlsx":
         return _download(to_xlsx(table), XLSX, f"hdc-units-{stamp}.xlsx")
     return _render("not_found.html", 404, code=f"units.{fmt}", now=overview.now)
+
+
+@bp.get("/export/plan.<fmt>")
+def export_plan(fmt: str):
+    """The procurement estimate (docs/plan.md): every unit's bill of quantities, or one unit's with ``ward``."""
+    c, t = ctx(), _translator()
+    code = request.args.get("ward")
+    if fmt not in ("csv", "xlsx") or (code is not None and code not in c.registry):
+        return _render("not_found.html", 404, code=code or f"plan.{fmt}", now=datetime.now(timezone.utc))
+    plan = c.plan()
+    table = plan_table(plan, [code] if code else [u.code for u in c.registry], c.registry, c.plan_book.actions, t)
+    name = f"hdc-plan-{code + '-' if code else ''}{plan.day.strftime('%Y%m%d')}.{fmt}"
+    return _download(to_csv(table) if fmt == "csv" else to_xlsx(table), "text/csv" if fmt == "csv" else XLSX, name)
 
 
 @bp.get("/register-template.<fmt>")

@@ -1,4 +1,4 @@
-"""The JSON read API (``/api/v1``): units, devices, milestones, summary, history, the OpenAPI document.
+"""The JSON read API (``/api/v1``): units, devices, milestones, summary, history, the plan, the OpenAPI document.
 
 The read endpoints serve the values the readiness page renders (``overview``,
 through the same cache), so a script and a leader looking at the page see
@@ -16,14 +16,17 @@ from flask import Blueprint, Response, jsonify, request
 from collector.context import ctx
 from collector.http.errors import ApiError
 from collector.http.openapi import openapi_document
+from collector.readiness.forecasts import NO_HISTORY, of_unit, series_forecast
 from collector.readiness.history import device_changes
 from collector.readiness.overview import UnitDetail, UnitRow, unit_detail
 from collector.readiness.ranking import BadQuery, RankingQuery
 from collector.readiness.workitems import WorkItem
 from collector.store import queries
+from collector.store.bodies import read_body
 from collector.store.tables import devices
 from inventory.milestones import Milestone
 from inventory.readiness import VERDICTS
+from inventory.win11 import win11_eligibility
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -47,7 +50,7 @@ def _unit_json(row: UnitRow) -> dict[str, Any]:
     """A unit as /api/v1/wards lists it: the shared summary plus what the page's ranking shows."""
     return {**row.summary.to_dict(), "rag": row.rag,
             "applications": {"migrated": row.migration.migrated, "in_scope": row.migration.in_scope},
-            "work_items": dict(row.work)}
+            "work_items": dict(row.work), "forecast": (row.forecast or NO_HISTORY).to_dict()}
 
 
 def _milestones_json(milestones: list[Milestone], today, work: Optional[dict] = None) -> list[dict[str, Any]]:
@@ -131,13 +134,38 @@ def list_unit_devices(code: str):
 def get_device(device_id: str):
     c = ctx()
     with c.engine.connect() as conn:
-        ward = conn.execute(sa.select(devices.c.ward_code).where(devices.c.device_id == device_id)).scalar()
-        if ward is None:
+        found = conn.execute(sa.select(devices.c.ward_code, devices.c.last_report_id)
+                             .where(devices.c.device_id == device_id)).first()
+        if found is None:
             raise ApiError(404, "not_found", f"no device with id {device_id!r}")
+        ward, report_id = found
         device = next(d for d in queries.devices_of_unit(conn, ward, c.settings.active_since())
                       if d["device_id"] == device_id)
         changes = device_changes(conn, device_id)
-    return jsonify(device={**device, "ward_code": ward}, history=changes)
+        body = read_body(conn, report_id)
+    win11 = win11_eligibility(json.loads(body) if body else {})
+    return jsonify(device={**device, "ward_code": ward}, history=changes, win11=win11.to_dict())
+
+
+@bp.get("/wards/<code>/plan")
+def get_unit_plan(code: str):
+    """The unit's bill of quantities, each device's actions and Windows 11 tally, and its forecast."""
+    c = ctx()
+    if code not in c.registry:
+        raise _unknown_unit(code)
+    forecast = of_unit(c.overview(consistent=True).forecasts, code)
+    return jsonify({**c.plan().unit(code), "forecast": forecast.to_dict()})
+
+
+@bp.get("/plan")
+def get_city_plan():
+    """The city's plan: its total, per action and per unit, with each unit's forecast and the city's."""
+    c = ctx()
+    overview = c.overview(consistent=True)
+    city = c.plan().city()
+    for unit in city["units"]:
+        unit["forecast"] = of_unit(overview.forecasts, unit["unit_code"]).to_dict()
+    return jsonify({**city, "forecast": series_forecast(overview.history.days, overview.history.values).to_dict()})
 
 
 @bp.get("/milestones")

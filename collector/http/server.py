@@ -96,12 +96,13 @@ def settle_heap() -> None:
 
 
 def keep_overview_ready(app: Flask, start: bool = True) -> None:
-    """Compose the page's overview and compile the templates now and, with ``start``, keep recomposing the
+    """Compose the page's overview and plan and compile the templates now and, with ``start``, keep recomposing the
     overview in the background for as long as the process serves (see ``readiness/cache.py``): no reader of a
     served collector waits for either. A gunicorn master does this before forking and each worker starts its
     own refresher (``_in_worker``)."""
     c = app.extensions["hdc"]
     c.overview_cache.warm(c)
+    c.plan()  # every device planned now, so the first reader of the page or /metrics does not wait for it
     for name in app.jinja_env.list_templates():  # compiled now (a tenth of a second), not by the first reader
         app.jinja_env.get_template(name)
     if start:

@@ -52,8 +52,9 @@ def _month_starts(days: Sequence[date]) -> list[int]:
 
 def line_chart(chart_id: str, title: str, description: str, days: Sequence[date], lines: Sequence[Line],
                t: Translator, markers: Sequence[Marker] = (), plan: Optional[tuple[int, float, int]] = None,
-               percent: bool = False) -> Markup:
-    """An accessible SVG chart; ``plan`` is (start index, start value, index where it reaches 0)."""
+               percent: bool = False, projection: Optional[tuple[int, float, int]] = None) -> Markup:
+    """An accessible SVG chart; ``plan`` and ``projection`` (the forecast at the recent pace) are (start index,
+    start value, index where it reaches 0)."""
     n = max(len(days), 2)
     top = 1.0 if percent else _nice_max(max([max(line.values, default=0) for line in lines] + [plan[1] if plan else 0]))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -87,9 +88,10 @@ def line_chart(chart_id: str, title: str, description: str, days: Sequence[date]
             parts.append(f'<line class="marker" x1="{x(i):.1f}" x2="{x(i):.1f}" y1="{TOP}" y2="{TOP + plot_h}"/>'
                          f'<text class="marker-label" x="{x(i) + dx:.1f}" y="{TOP + 12}" text-anchor="{anchor}">'
                          f'{escape(m.label)}</text>')
-    if plan is not None:
-        start, value, zero = plan
-        parts.append(f'<polyline class="plan" points="{x(start):.1f},{y(value):.1f} {x(zero):.1f},{y(0):.1f}"/>')
+    for css, line_ in (("plan", plan), ("projection", projection)):
+        if line_ is not None:
+            start, value, zero = line_
+            parts.append(f'<polyline class="{css}" points="{x(start):.1f},{y(value):.1f} {x(zero):.1f},{y(0):.1f}"/>')
     for line in lines:
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(line.values))
         parts.append(f'<polyline class="series {line.css}" data-points="{len(line.values)}" points="{points}">'

@@ -27,7 +27,7 @@ GiB = 1024 ** 3
 @dataclass(frozen=True)
 class Column:
     key: str
-    kind: str = "text"  # text | int | ratio | datetime | gib
+    kind: str = "text"  # text | int | ratio | datetime | gib | number (as it is: quantities, hours)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ and both have those of /metrics (``queries.unit_summaries``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Mapping, Optional, Protocol
 
@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from collector.cloud.queries import unit_migrations
 from collector.i18n import HANOI
 from collector.readiness.criteria import application_tally, combine
+from collector.readiness.forecasts import of_unit, series_forecast, unit_forecasts
 from collector.readiness.history import DeviceLife, daily_counts, day_ends, day_range, first_day, load_lives
 from collector.readiness.workitems import STATES, WorkItem, city_tally, milestone_tallies, milestone_work, tally
 from collector.settings import Settings
@@ -22,6 +23,7 @@ from collector.store import queries
 from collector.store.queries import UnitSummary
 from inventory.baseline import Baseline, Rule
 from inventory.catalog import Catalog
+from inventory.forecast import Forecast
 from inventory.migration import UnitMigration
 from inventory.milestones import Milestone
 from inventory.readiness import UNIT_STATUSES
@@ -68,6 +70,8 @@ class UnitRow:
     summary: UnitSummary
     migration: Migration
     work: dict[str, int]
+    # When the unit will be ready at its recent pace (readiness/forecasts.py); None until composed.
+    forecast: Optional[Forecast] = None
 
     @property
     def rag(self) -> str:
@@ -98,6 +102,8 @@ class CityOverview:
     history: Series
     # milestone id -> unit code -> state -> items, for units with any item of that milestone (/metrics, OKRs)
     work_by_unit: dict[str, dict[str, dict[str, int]]]
+    # Each unit's forecast (units with a device), from the lives read for the history (readiness/forecasts.py).
+    forecasts: dict[str, Forecast] = field(default_factory=dict)
 
     @property
     def today(self) -> date:
@@ -156,8 +162,9 @@ def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None,
     by_milestone = {m.id: _unit_work(m, by_due[m.date], migrations, now) for m in c.milestones}
     focus_by_ward = by_milestone[focus.id]
     zero = dict.fromkeys(STATES, 0)
+    forecasts = unit_forecasts(lives.values(), now)
     rows = [UnitRow(s, Migration(migrations[s.code].migrated, migrations[s.code].in_use),
-                    focus_by_ward.get(s.code, zero)) for s in summaries]
+                    focus_by_ward.get(s.code, zero), of_unit(forecasts, s.code)) for s in summaries]
     by_status = dict.fromkeys(UNIT_STATUSES, 0)
     for s in summaries:
         by_status[s.status] += 1
@@ -170,7 +177,7 @@ def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None,
         migration=Migration(sum(r.migration.migrated for r in rows), sum(r.migration.in_scope for r in rows)),
         top=[(rule, titles.get(rule), n) for rule, n in top], milestones=c.milestones, work_milestone=focus,
         work_by_milestone={m.id: city_tally(by_milestone[m.id]) for m in c.milestones},
-        history=_series(lives, now, c.milestones[0].date), work_by_unit=by_milestone)
+        history=_series(lives, now, c.milestones[0].date), work_by_unit=by_milestone, forecasts=forecasts)
 
 
 def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str] = None) -> UnitDetail:
@@ -186,11 +193,12 @@ def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str
     items = _work(lives, c.milestones, now)
     by_milestone = {m.id: _unit_work(m, tally(items[m.id]), {code: unit_migration}, now) for m in c.milestones}
     zero = dict.fromkeys(STATES, 0)
+    history = _series(lives, now, c.milestones[0].date)
     row = UnitRow(summary, Migration(unit_migration.migrated, unit_migration.in_use),
-                  by_milestone[focus.id].get(code, zero))
+                  by_milestone[focus.id].get(code, zero), series_forecast(history.days, history.values))
     return UnitDetail(
         now=now, row=row, devices=devices_,
         reachability=sorted(((t, r) for (w, t), r in reach.items() if w == code), key=lambda tr: tr[0]),
         work_milestone=focus, work_items=items[focus.id] if focus.devices else [],
         work_by_milestone={m: city_tally(t) for m, t in by_milestone.items()},
-        history=_series(lives, now, c.milestones[0].date), migration=unit_migration)
+        history=history, migration=unit_migration)

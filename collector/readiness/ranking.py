@@ -8,6 +8,7 @@ needs no script and a link reproduces exactly what someone looked at.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any, Callable, Mapping, Optional
 
 from collector.readiness.overview import UnitRow
@@ -20,6 +21,12 @@ _STATUS_RANK = {"not_ready": 0, "unknown": 1, "no_data": 2, "ready": 3}
 
 def _last_report(r: UnitRow) -> float:
     return r.summary.last_report_at.timestamp() if r.summary.last_report_at else 0.0
+
+
+def _forecast(r: UnitRow) -> tuple[bool, date]:
+    """Soonest forecast first; units with no forecast after every dated one."""
+    day = r.forecast.ready_on if r.forecast else None
+    return day is None, day or date.max
 
 
 SORT_KEYS: Mapping[str, Callable[[UnitRow], Any]] = {
@@ -38,6 +45,7 @@ SORT_KEYS: Mapping[str, Callable[[UnitRow], Any]] = {
     "apps": lambda r: r.migration.migrated,
     "overdue": lambda r: r.work["overdue"],
     "last_report": _last_report,
+    "forecast": _forecast,
 }
 
 

@@ -19,6 +19,7 @@ def exposed_names(db_path: Path) -> set[str]:
     try:
         return {f.name + suffix for f in context.metrics_registry.collect() for suffix in suffixes[f.type]}
     finally:
+        context.stop_background()  # collecting read the overview, whose refresher it started
         context.engine.dispose()
 
 

@@ -9,6 +9,7 @@ from collector.http.openapi.admin import ADMIN_PATHS, ADMIN_SCHEMAS, ADMIN_SECUR
 from collector.http.openapi.cloud import MIGRATION_PATHS, MIGRATION_SCHEMAS
 from collector.http.openapi.login import VIEWER_SCHEME, VIEWER_SECURITY_SCHEME, with_login
 from collector.http.openapi.okr import OKR_PATHS, OKR_SCHEMAS
+from collector.http.openapi.plan import PLAN_PATHS, PLAN_SCHEMAS
 from collector.http.openapi.read import READ_SCHEMAS, array, ref
 from collector.readiness.ranking import SORT_KEYS
 from inventory.readiness import UNIT_STATUSES, VERDICTS
@@ -95,7 +96,7 @@ def openapi_document() -> dict[str, Any]:
                     *_paging(1000)],
                 "responses": {"200": _answer("Units", ref("UnitList")), "400": _answer("A bad parameter")}}},
             "/api/v1/wards/{code}": {"get": {
-                "summary": "One unit: its devices, verdicts, applications, reachability and work items",
+                "summary": "One unit: its devices, verdicts, applications, reachability, work items and forecast",
                 "parameters": [_CODE, _query("milestone", {"type": "string"}, "milestone of the work items")],
                 "responses": {"200": _answer("The unit", ref("UnitDetail")), "404": _answer("Unknown unit code")}}},
             "/api/v1/wards/{code}/devices": {"get": {
@@ -106,7 +107,8 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {"200": _answer("Devices", ref("DeviceList")), "400": _answer("A bad parameter"),
                               "404": _answer("Unknown unit code")}}},
             "/api/v1/devices/{device_id}": {"get": {
-                "summary": "One device with its verdict, failed rules and history of verdict changes",
+                "summary": "One device with its verdict, failed rules, history of verdict changes and Windows 11 "
+                           "eligibility",
                 "parameters": [{"name": "device_id", "in": "path", "required": True, "schema": {"type": "string"}}],
                 "responses": {"200": _answer("The device", ref("DeviceDetail")),
                               "404": _answer("Unknown device")}}},
@@ -125,6 +127,7 @@ def openapi_document() -> dict[str, Any]:
             **ADMIN_PATHS,
             **MIGRATION_PATHS,
             **OKR_PATHS,
+            **PLAN_PATHS,
             "/healthz": {"get": {"summary": "Liveness and store reachability",
                                  "responses": {"200": _answer("Healthy", {"type": "object"}),
                                                "503": _answer("Store unreachable")}}},
@@ -152,6 +155,7 @@ def openapi_document() -> dict[str, Any]:
                 **ADMIN_SCHEMAS,
                 **MIGRATION_SCHEMAS,
                 **OKR_SCHEMAS,
+                **PLAN_SCHEMAS,
                 "Error": {"type": "object", "required": ["error", "message", "status"],
                           "properties": {"error": {"type": "string"}, "message": {"type": "string"},
                                          "status": {"type": "integer"},
