@@ -11,6 +11,7 @@ import click
 from collector import __version__
 from collector.cli.options import (
     clean_errors,
+    coverage_threshold_option,
     db_option,
     login_settings,
     parse_rate,
@@ -62,12 +63,13 @@ from collector.settings import RateLimits, Settings
               help="Serve HTTPS with this PEM certificate (chain) file; needs --tls-key (gunicorn; not on Windows).")
 @click.option("--tls-key", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="The PEM private key of --tls-cert; keep it readable by this service's user only.")
+@coverage_threshold_option
 @with_login_options
 @with_data_options
 @clean_errors
 def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, token_rate, address_rate, failures_rate,
-          workers, tls_cert, tls_key, login_mode, viewers_path, login_header, trusted_proxies, login_rate,
-          protect_metrics, registry_path, baseline_path, catalog_path) -> None:
+          workers, tls_cert, tls_key, coverage_threshold, login_mode, viewers_path, login_header, trusted_proxies,
+          login_rate, protect_metrics, registry_path, baseline_path, catalog_path) -> None:
     """Run the collector with a production WSGI server (waitress; gunicorn for --workers or --tls-cert)."""
 
     if (tls_cert is None) != (tls_key is None):
@@ -86,7 +88,8 @@ def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, tok
                               catalog_path=catalog_path, stale_after_days=stale_after_days,
                               per_device_metrics=per_device_metrics,
                               rate_limits=RateLimits(token=token_rate, address=address_rate, failures=failures_rate),
-                              trusted_proxies=trusted_proxies, login=login))
+                              trusted_proxies=trusted_proxies, login=login,
+                              coverage_threshold=coverage_threshold))
     settle_heap()
     keep_overview_ready(app, start=not gunicorn)
     app.extensions["hdc"].start_background()  # in the one process, or gunicorn's master (threads do not fork)
