@@ -13,6 +13,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from collector.i18n import LANGS, Translator, catalog
+from collector.readiness.ranking import STATUS_ORDER
 from inventory.registry import fold
 
 from support.fleet import number, parse, ranking
@@ -158,7 +159,7 @@ def test_sorting_is_server_side_and_links_toggle_the_order(client):
     assert [fold(n) for n in names] == sorted(fold(n) for n in names)
 
     worst_first = list(ranking(_page(client, "/")).values())
-    order = {"not_ready": 0, "unknown": 1, "no_data": 2, "ready": 3}
+    order = {status: rank for rank, status in enumerate(STATUS_ORDER)}
     assert [order[r["status"]] for r in worst_first] == sorted(order[r["status"]] for r in worst_first)
 
 
