@@ -9,7 +9,7 @@ from typing import Callable, Optional
 import click
 
 from collector.cli.options import clean_errors, db_option
-from collector.simulate import generate_changes, generate_fleet, generate_history
+from collector.simulate import Planned, fleet_slots, generate_changes, generate_fleet, generate_history
 from collector.simulate.load import post_fleet
 from collector.simulate.register import generate_register
 from collector.store.engine import open_store
@@ -60,7 +60,10 @@ def simulate(url, db_url, seed, mode, start, interval_days, unit_codes, devices_
                                             interval_days=interval_days, devices_per_unit=sizes, only=only),
         "snapshot": lambda: generate_fleet(registry, seed=seed, devices_per_unit=sizes, only=only),
     }[mode]()
-    register = generate_register(registry, seed, sizes, today, only) if with_register else None
+    register = None
+    if with_register:
+        slots = reports.slots if isinstance(reports, Planned) else fleet_slots(registry, seed, sizes, only)
+        register = generate_register(slots, seed, today)
     stats = post_fleet(url, engine, registry, reports, tokens.__getitem__, seed, concurrency=concurrency,
                        progress=_progress(getattr(reports, "total", None)), only=only, register=register)
     click.echo(f"\rposted {stats.sent} reports: "

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
-from typing import Any, Collection, Optional
+from itertools import groupby
+from typing import Any, Iterable
 
 from collector.readiness.export import Table, register_sheet
-from collector.simulate.fleet import hostname_stem, unit_slots
+from collector.simulate.fleet import Slot, hostname_stem
 from collector.simulate.units import unit_rng
-from inventory.catalog import load_catalog
-from inventory.registry import Registry, Unit
+from inventory.registry import Unit
 
 # Shares of the units, drawn per unit: no register at all; a register naming its machines (the rest keep counts).
 NO_REGISTER = 0.08
@@ -28,17 +28,13 @@ _PLACES = ("Bộ phận một cửa", "Văn phòng", "Phòng kế toán", "Phòn
 _PEOPLE = ("Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường", "Phạm Thị Dung", "Hoàng Văn Em")
 
 
-def generate_register(registry: Registry, seed: int, devices_per_unit: tuple[int, int], today: date,
-                      only: Optional[Collection[str]] = None) -> Table:
-    """Every simulated unit's register (of the units coded in ``only``, when given) as one sheet."""
-    catalog = load_catalog()
+def generate_register(slots: Iterable[Slot], seed: int, today: date) -> Table:
+    """The registers of the units ``slots`` belong to (``simulate.fleet_slots``, unit by unit), as one sheet."""
     rows: list[list[Any]] = []
-    for unit_no, ward in enumerate(registry):
-        if only is None or ward.code in only:
-            machines = [(slot.hostname, machine.platform.device_class)
-                        for slot in unit_slots(unit_no, ward, seed, devices_per_unit, catalog)
-                        if (machine := slot.machine_at(today)) is not None]
-            rows += _unit_rows(ward, seed, machines)
+    for ward, of_unit in groupby(slots, key=lambda slot: slot.ward):
+        machines = [(slot.hostname, machine.platform.device_class) for slot in of_unit
+                    if (machine := slot.machine_at(today)) is not None]
+        rows += _unit_rows(ward, seed, machines)
     return register_sheet(rows)
 
 

@@ -122,13 +122,14 @@ def fleet(tmp_path_factory) -> Fleet:
     db_url = f"sqlite:///{tmp_path_factory.mktemp('fleet') / 'fleet.sqlite3'}"
     context = build_context(Settings(db_url=db_url))
     n = 0
-    for doc in generate_changes(context.registry, devices_per_unit=DEVICES_PER_UNIT):
+    reports = generate_changes(context.registry, devices_per_unit=DEVICES_PER_UNIT)
+    for doc in reports:
         context.ingestor.ingest(doc, json.dumps(doc, ensure_ascii=False))
         n += 1
     # The units' registers, as the demo imports them: some units without one, some with machines never reporting.
     now = datetime.now(timezone.utc)
     sheet = tmp_path_factory.mktemp("register") / "register.csv"
-    sheet.write_bytes(to_csv(generate_register(context.registry, 2025, DEVICES_PER_UNIT, now.date())))
+    sheet.write_bytes(to_csv(generate_register(reports.slots, 2025, now.date())))
     imported = import_sheet(context.engine, context.registry, sheet, "test", "simulated fleet", now, dry_run=False)
     assert not imported.errors, imported.errors[:5]
     return Fleet(db_url, context, create_app(context=context), n)
