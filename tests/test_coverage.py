@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from collector.i18n import HANOI
 from collector.readiness.export import RANKING
+from collector.readiness.history import DeviceLife, first_ready
 from collector.store import queries
 from collector.store.engine import make_engine
 from inventory.readiness import DEADLINE, unit_status
@@ -160,3 +161,18 @@ def test_a_bad_coverage_threshold_is_one_line_naming_the_option(value):
     done = cli("collector.cli", "serve", "--coverage-threshold", value, "--port", "0")
     assert done.returncode == 2, done.stdout + done.stderr
     assert "--coverage-threshold" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_first_ready_is_the_first_moment_the_register_was_covered_and_every_device_passed():
+    """Judged against the register as it is now: ready once both PCs report and pass, not when the first one did,
+    and the first such moment even if the unit fell back later."""
+    day = datetime(2025, 11, 1, 3, tzinfo=timezone.utc)
+    lives = [DeviceLife("a", WARD, "pc-a", ((day, "ready"),), None, None),
+             DeviceLife("b", WARD, "pc-b", ((day + timedelta(days=2), "not_ready"), (day + timedelta(days=5), "ready"),
+                                            (day + timedelta(days=9), "not_ready")), None, None),
+             DeviceLife("c", WARD, "vm-c", ((day, "ready"),), day + timedelta(days=1), None)]
+    classes = {"a": "workstation", "b": "workstation", "c": "virtual_machine"}
+    assert first_ready(lives, classes, {"workstation": 2}, 1.0) == day + timedelta(days=5)
+    assert first_ready(lives, classes, {"workstation": 2}, 0.5) == day
+    assert first_ready(lives, classes, {"workstation": 2, "virtual_machine": 1}, 1.0) is None  # c fell silent
+    assert first_ready(lives, classes, {}, 1.0) is None  # no register, never ready
