@@ -16,6 +16,7 @@ from typing import Optional, Union
 
 from collector.store.engine import default_url
 from collector.store.retention import Retention
+from inventory.readiness import COVERAGE_THRESHOLD
 
 MiB = 1024 * 1024
 # Reachability targets named as /metrics labels unless the deployment names its own (--endpoint-target): the
@@ -135,6 +136,13 @@ class LoginSettings:
 
 
 
+def check_coverage_threshold(value: float) -> float:
+    """A coverage threshold is a share above 0 and at most 1 (1 = every registered machine reports)."""
+    if not (isinstance(value, (int, float)) and 0 < value <= 1):
+        raise ValueError(f"coverage threshold {value!r}: must be a share above 0 and at most 1 (e.g. 0.95)")
+    return float(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     db_url: str = ""
@@ -171,6 +179,12 @@ class Settings:
     prune_every_seconds: float = 3600.0
     # The reachability targets that may be /metrics labels; None: DEFAULT_ENDPOINT_TARGETS and the catalog's hosts.
     endpoint_targets: Optional[tuple[str, ...]] = None
+    # Share of a unit's registered machines that must report before its verdicts can make it ready
+    # (docs/register.md): every one by default, since any machine that does not report could be the one failing.
+    coverage_threshold: float = COVERAGE_THRESHOLD
+
+    def __post_init__(self) -> None:
+        check_coverage_threshold(self.coverage_threshold)
 
     def active_since(self, now: Optional[datetime] = None) -> datetime:
         """The cut-off between active and silent devices, as of ``now``."""

@@ -26,8 +26,9 @@ def build() -> Board:
     b = Board("HDC – Tổng quan thành phố / City overview", UID,
               "Readiness of Hanoi's 126 commune-level units against the equipment baseline, from the agents' "
               "reports as judged by hdc-collector.")
-    b.add(stat_panel("Đơn vị sẵn sàng / Units ready", "Units whose every active device passes the hard rules, "
-                     "out of all units of the registry.", "none"),
+    b.add(stat_panel("Đơn vị sẵn sàng / Units ready", "Units with a register, enough of its machines reporting "
+                     "(the coverage threshold) and every active device passing the hard rules, out of all units "
+                     "of the registry.", "none"),
           [Q('sum(hdc_units{status="ready"})', "ready"), Q("sum(hdc_units)", "units")], span=6, height=4)
     b.add(stat_panel("Thiết bị đạt / Devices passing", "Share of active devices passing every hard rule "
                      "(ready, or ready with conditions).", "percentunit", thresholds=RED_ORANGE_GREEN),
@@ -38,7 +39,9 @@ def build() -> Board:
                      "successor with their name: someone should look at them.", "none", thresholds=GREEN_ORANGE_RED),
           [Q("sum(hdc_silent_devices)", "silent")], span=4, height=4)
     b.add(stat_panel("Đơn vị theo trạng thái / Units by status", "ready, not_ready (a device fails a hard rule), "
-                     "unknown (a fact could not be read), no_data (nothing reported).", "none", by_name=True),
+                     "unknown (a fact could not be read), incomplete (too few registered machines report), "
+                     "no_register (no register imported), no_data (neither a register nor a report).", "none",
+                     by_name=True),
           [Q("sum by (status) (hdc_units)", "{{status}}")], span=6, height=4)
     b.add(stat_panel("Số ngày đến hạn / Days to each milestone", "Days left until each programme milestone "
                      "(0 on its day, negative once it has passed).", "d", by_name=True),
@@ -49,6 +52,14 @@ def build() -> Board:
                             thresholds=RED_ORANGE_GREEN, by_name=True),
                  [Q(f"hdc_ward_readiness_ratio * {WARD_NAME}", "{{name}}")], span=24, height=18)
     grid.override_by_field_type("number", [ward_links("${__field.labels.ward}")])
+
+    coverage = b.add(stat_panel("Tỷ lệ máy báo cáo theo đơn vị / Coverage per unit", "Share of each unit's "
+                                "registered machines that report (each class counted up to its registered number); "
+                                "a unit without a register is absent. Below 100% the unit cannot be ready: its page "
+                                "lists the machines that never reported.", "percentunit",
+                                thresholds=RED_ORANGE_GREEN, by_name=True),
+                     [Q(f"hdc_ward_coverage_ratio * {WARD_NAME}", "{{name}}")], span=24, height=18)
+    coverage.override_by_field_type("number", [ward_links("${__field.labels.ward}")])
 
     b.add(table_panel("Mức sẵn sàng theo đơn vị / Readiness by unit", "One row per unit: share of devices "
                       "passing, devices, devices not passing, silent devices, time since the last report.", "none",

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Mapping, Optional
 
 VERDICTS = ("ready", "ready_with_conditions", "not_ready", "unknown")
-UNIT_STATUSES = ("ready", "not_ready", "unknown", "no_data")
+UNIT_STATUSES = ("ready", "not_ready", "unknown", "incomplete", "no_register", "no_data")
 
 
 def unit_status(counts: Mapping[str, int]) -> str:
@@ -34,10 +34,11 @@ DEADLINE = date(2025, 11, 30)  # the programme's date for every unit to be ready
 
 def unit_status_covered(counts: Mapping[str, int], coverage_ratio: Optional[float],
                         threshold: float = COVERAGE_THRESHOLD) -> str:
-    """``no_register`` without a register; ``incomplete`` when coverage is below ``threshold``; else
-    :func:`unit_status`. So ``ready`` needs a register, enough of it reporting, and every device passing."""
+    """``no_data`` with neither a register nor a report (nothing is known of the unit); ``no_register`` without a
+    register; ``incomplete`` when coverage is below ``threshold``; else :func:`unit_status`. So ``ready`` needs a
+    register, enough of it reporting, and every device passing."""
     if coverage_ratio is None:
-        return "no_register"
+        return "no_register" if any(counts.get(v, 0) for v in VERDICTS) else "no_data"
     if coverage_ratio < threshold:
         return "incomplete"
     return unit_status(counts)

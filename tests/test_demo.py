@@ -4,6 +4,7 @@ Then the page, the JSON API and /metrics must tell the same numbers for every un
 """
 from __future__ import annotations
 
+import io
 import re
 import signal
 import socket
@@ -16,7 +17,12 @@ from pathlib import Path
 
 import pytest
 import requests
+from openpyxl import load_workbook
 from prometheus_client.parser import text_string_to_metric_families
+
+from collector.i18n import catalog
+from collector.readiness.export import RANKING
+from inventory.readiness import UNIT_STATUSES
 
 from conftest import ROOT
 
@@ -24,12 +30,13 @@ pytestmark = pytest.mark.integration
 
 
 class UnitRows(HTMLParser):
-    """Reads the units table of the page: ward code -> {column: number}."""
+    """Reads the units table of the page: ward code -> {column: number, "status": its status, "coverage": the
+    coverage cell's percent text}."""
 
     def __init__(self):
         super().__init__()
-        self.rows: dict[str, dict[str, int]] = {}
-        self._ward = self._col = None
+        self.rows: dict[str, dict] = {}
+        self._ward = self._col = self._text = None
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -38,11 +45,18 @@ class UnitRows(HTMLParser):
             self.rows[self._ward] = {}
         elif tag == "td" and self._ward and "data-col" in a:
             self._col = a["data-col"]
+        elif tag == "td" and self._ward and "data-status" in a:
+            self.rows[self._ward]["status"] = a["data-status"]
+        elif tag == "td" and self._ward and a.get("data-pct") == "coverage":
+            self._text = "coverage"
 
     def handle_data(self, data):
         if self._col:
             self.rows[self._ward][self._col] = int(data.strip().replace(".", ""))
             self._col = None
+        elif self._text:
+            self.rows[self._ward][self._text] = data.strip()
+            self._text = None
 
 
 def _as_from_a_terminal() -> None:
@@ -122,6 +136,64 @@ def test_page_api_and_metrics_agree_for_every_unit(demo):
     for verdict in ("ready", "ready_with_conditions", "not_ready", "unknown"):
         assert sum(u["verdicts"][verdict] for u in api.values()) > 0, verdict
     assert accepted > total
+
+
+def test_page_api_exports_and_metrics_agree_on_coverage_and_status(demo):
+    """For all 126 units: status and coverage agree on the page, the API, the CSV and XLSX rankings and /metrics,
+    and the demo shows what the register changes: incomplete units, units without one, ready below passing."""
+    base = demo[0]
+    api = {u["code"]: u for u in requests.get(base + "/api/v1/wards", timeout=30).json()["units"]}
+    page = UnitRows()
+    page.feed(requests.get(base + "/?lang=en", timeout=30).text)
+    export = {r["code"]: r for r in _csv_rows(requests.get(base + "/export/units.csv?lang=en", timeout=30))}
+    sheet = list(load_workbook(io.BytesIO(requests.get(base + "/export/units.xlsx?lang=en", timeout=60).content),
+                               read_only=True).active.iter_rows(values_only=True))
+    xlsx = {r[0]: dict(zip([c.key for c in RANKING], r)) for r in sheet[1:]}
+    by_status: dict[str, float] = {}
+    ratio: dict[str, float] = {}
+    per_class: dict[tuple[str, str, str], float] = {}
+    for family in text_string_to_metric_families(requests.get(base + "/metrics", timeout=30).text):
+        for sample in family.samples:
+            if sample.name == "hdc_units":
+                by_status[sample.labels["status"]] = sample.value
+            elif sample.name == "hdc_ward_coverage_ratio":
+                ratio[sample.labels["ward"]] = sample.value
+            elif sample.name in ("hdc_ward_expected_devices", "hdc_ward_reporting_devices"):
+                per_class[(sample.name, sample.labels["ward"], sample.labels["device_class"])] = sample.value
+    english = {s: catalog("en")[f"unit_status.{s}"] for s in UNIT_STATUSES}
+    assert len(api) == len(page.rows) == len(export) == len(xlsx) == 126
+    for code, unit in api.items():
+        cover, status = unit["coverage"], unit["status"]
+        assert page.rows[code]["status"] == status, code
+        assert export[code]["Status"] == xlsx[code]["status"] == english[status], code
+        if cover["ratio"] is None:
+            assert cover["expected"] == 0 and code not in ratio and page.rows[code]["coverage"] == "—", code
+            assert (export[code]["Coverage"], xlsx[code]["coverage"]) == ("", None), code
+            assert status in ("no_register", "no_data"), code
+            continue
+        assert ratio[code] == pytest.approx(cover["ratio"], abs=1e-4), code
+        assert page.rows[code]["coverage"] == f"{round(100 * cover['ratio'])}%", code
+        assert float(export[code]["Coverage"]) == xlsx[code]["coverage"] == cover["ratio"], code
+        assert (int(export[code]["Registered machines"]), int(export[code]["Registered machines reporting"])) \
+            == (xlsx[code]["expected"], xlsx[code]["reporting"]) == (cover["expected"], cover["reporting"]), code
+        for cls, c in cover["by_class"].items():
+            assert per_class[("hdc_ward_expected_devices", code, cls)] == c["expected"], (code, cls)
+            assert per_class[("hdc_ward_reporting_devices", code, cls)] == c["reporting"], (code, cls)
+        assert (status == "incomplete") == (cover["ratio"] < 1), code
+    counted = {s: sum(1 for u in api.values() if u["status"] == s) for s in UNIT_STATUSES}
+    assert by_status == counted
+    # What the registers change: some units lack one, some have machines that never report, and the units ready
+    # are fewer than those whose reporting devices all pass.
+    assert counted["no_register"] >= 3 and counted["incomplete"] >= 10, counted
+    all_passing = sum(1 for u in api.values()
+                      if u["devices"] and not u["verdicts"]["not_ready"] and not u["verdicts"]["unknown"])
+    assert counted["ready"] < all_passing, (counted, all_passing)
+    # An incomplete unit that names its machines lists the missing ones by name on its page and in the API.
+    named = next(code for code, u in api.items() if u["status"] == "incomplete"
+                 and requests.get(f"{base}/api/v1/wards/{code}", timeout=30).json()["register"]["missing"])
+    missing = requests.get(f"{base}/api/v1/wards/{named}", timeout=30).json()["register"]["missing"]
+    unit_page = requests.get(f"{base}/units/{named}?lang=en", timeout=30).text
+    assert all(f'data-asset="{m["asset_tag"]}"' in unit_page and m["hostname"] in unit_page for m in missing)
 
 
 def _migration_metrics(text: str) -> dict[str, dict]:

@@ -61,6 +61,8 @@ def test_a_unit_without_a_register_or_short_of_the_threshold_is_never_ready():
     passing = {"ready": 3, "ready_with_conditions": 0, "not_ready": 0, "unknown": 0}
     failing = dict(passing, not_ready=1)
     assert unit_status_covered(passing, None) == "no_register"
+    assert unit_status_covered(dict.fromkeys(passing, 0), None) == "no_data"  # neither a register nor a report
+    assert unit_status_covered(dict.fromkeys(passing, 0), 0.0) == "incomplete"  # registered, nothing reports
     assert unit_status_covered(passing, 29 / 30) == "incomplete"
     assert unit_status_covered(passing, 29 / 30, threshold=0.95) == "ready"
     assert unit_status_covered(passing, 1.0) == "ready"

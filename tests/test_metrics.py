@@ -71,6 +71,10 @@ SEEDED = [
 ]
 
 
+REGISTER = ("unit_code,device_class,expected\n00070,virtual_machine,2\n00070,server,1\n"
+            "00082,virtual_machine,4\n")
+
+
 class Seeded:
     """A collector app (in-process, real store) after ``SEEDED`` and a few refused requests."""
 
@@ -97,6 +101,12 @@ class Seeded:
         assert self.post(first, token="hdc_0123456789abcdef_" + "x" * 43).status_code == 401
         assert self.post(dict(first, schema_version="one")).status_code == 400
         assert self.post(first, token=self.tokens["00082"]).status_code == 403
+        # The registers: 00070 owns what reports (covered); 00082 owns a fourth VM that never reports.
+        with self.context.engine.begin() as conn:
+            admin = create_token(conn, None, "test", kind="admin")
+        answer = self.client.post("/api/v1/admin/register", data=REGISTER.encode(), content_type="text/csv",
+                                  headers={"Authorization": f"Bearer {admin}"})
+        assert answer.status_code == 200 and answer.json["stored"], answer.json
 
     def metrics_text(self) -> str:
         answer = self.client.get("/metrics")
@@ -144,7 +154,13 @@ def test_seeded_store_gives_exact_values(seeded):
         ("virtual_machine", "ready_with_conditions", "00082"): 1, ("virtual_machine", "unknown", "00082"): 1}
     assert nonzero(got, "hdc_ward_readiness_ratio") == {("00070",): pytest.approx(2 / 3),
                                                         ("00082",): pytest.approx(2 / 3)}
-    assert nonzero(got, "hdc_units") == {("not_ready",): 1, ("unknown",): 1, ("no_data",): 1}
+    # 00082's devices alone would make it unknown; one of its four registered VMs never reports: incomplete.
+    assert nonzero(got, "hdc_units") == {("not_ready",): 1, ("incomplete",): 1, ("no_data",): 1}
+    assert of(got, "hdc_ward_coverage_ratio") == {(("ward", "00070"),): 1.0, (("ward", "00082"),): 0.75}
+    assert nonzero(got, "hdc_ward_expected_devices") == {
+        ("virtual_machine", "00070"): 2, ("server", "00070"): 1, ("virtual_machine", "00082"): 4}
+    assert nonzero(got, "hdc_ward_reporting_devices") == {
+        ("virtual_machine", "00070"): 2, ("server", "00070"): 1, ("virtual_machine", "00082"): 3}
     assert nonzero(got, "hdc_silent_devices") == {("00082",): 1}
     assert nonzero(got, "hdc_replaced_devices") == {("00082",): 1}
     assert nonzero(got, "hdc_rule_failures") == {("memory", "00070"): 1, ("system_disk_free", "00082"): 1}
@@ -192,7 +208,10 @@ def test_every_known_label_value_is_there_before_any_report(tmp_path):
     assert labels("hdc_milestone_due_timestamp_seconds") == {(m,) for m in milestones}
     assert {dict(k)["milestone"] for k in of(got, "hdc_milestone_info")} == set(milestones)
     assert of(got, "hdc_units") == {(("status", "no_data"),): 3, (("status", "not_ready"),): 0,
-                                    (("status", "ready"),): 0, (("status", "unknown"),): 0}
+                                    (("status", "ready"),): 0, (("status", "unknown"),): 0,
+                                    (("status", "incomplete"),): 0, (("status", "no_register"),): 0}
+    # No register, no coverage series: a zero would say "none of its machines report".
+    assert not any(of(got, name) for name in ("hdc_ward_coverage_ratio", "hdc_ward_expected_devices"))
     assert set(of(got, "hdc_ingest_reports_total")) == {
         (("result", r),) for r in ("accepted", "duplicate", "unauthenticated", "forbidden", "malformed", "invalid",
                                    "too_large", "unsupported_media_type", "unavailable", "software_list_unknown",

@@ -13,6 +13,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from collector.i18n import LANGS, Translator, catalog
+from collector.readiness.ranking import STATUS_ORDER
 from inventory.registry import fold
 
 from support.fleet import number, parse, ranking
@@ -123,6 +124,31 @@ def test_page_api_metrics_and_headline_agree_for_every_unit(client):
     first = summary["milestones"][0]["work_items"]
     assert work == {f"work_{k}": v for k, v in first.items()}
     assert work["work_overdue"] == sum(u["work_items"]["overdue"] for u in api.values())
+    for status, card in (("incomplete", "units-incomplete"), ("no_register", "units-no-register"),
+                         ("not_ready", "units-not-ready"), ("no_data", "units-no-data")):
+        shown = number(page.find(id=card).find("span").text())
+        assert shown == summary["units"]["by_status"][status] == sum(u["status"] == status for u in api.values())
+    assert {code: row["days_overdue"] for code, row in rows.items()} == {
+        code: unit["days_overdue"] for code, unit in api.items()}
+
+
+def test_legend_says_what_to_do_for_every_status_and_the_threshold(client):
+    """The legend under the ranking: each status, worst first, with its colour and what the unit should do."""
+    for lang in LANGS:
+        t = Translator(lang)
+        legend = _page(client, f"/?lang={lang}").find("details", id="status-legend")
+        assert [dt.attrs["data-status"] for dt in legend.find_all("dt")] == list(STATUS_ORDER)
+        assert [dd.text() for dd in legend.find_all("dd")] == [t(f"status_todo.{s}") for s in STATUS_ORDER]
+        assert "100%" in legend.find("p").text()
+    incomplete = next(u for u in client.get("/api/v1/wards?status=incomplete").get_json()["units"])
+    assert 0 <= incomplete["coverage"]["ratio"] < 1
+    unit = _page(client, f"/units/{incomplete['code']}?lang=en")
+    assert unit.find(id="unit-status-todo").text().startswith(
+        "What to do: Install the agent on the registered machines that do not report.")
+    by_class = {tr.attrs["data-class"]: (number(tr.find("td", data_col="expected").text(), "en"),
+                                         number(tr.find("td", data_col="reporting").text(), "en"))
+                for tr in unit.find("table", id="coverage").find_all("tr", data_class=True)}
+    assert by_class == {cls: (c["expected"], c["reporting"]) for cls, c in incomplete["coverage"]["by_class"].items()}
 
 
 @pytest.mark.parametrize("query", ["hoan kiem", "Hoàn Kiếm", "HOÀN KIẾM", "phuong hoan kiem"])
@@ -158,7 +184,7 @@ def test_sorting_is_server_side_and_links_toggle_the_order(client):
     assert [fold(n) for n in names] == sorted(fold(n) for n in names)
 
     worst_first = list(ranking(_page(client, "/")).values())
-    order = {"not_ready": 0, "unknown": 1, "no_data": 2, "ready": 3}
+    order = {status: rank for rank, status in enumerate(STATUS_ORDER)}
     assert [order[r["status"]] for r in worst_first] == sorted(order[r["status"]] for r in worst_first)
 
 

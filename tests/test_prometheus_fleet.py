@@ -255,8 +255,13 @@ def test_series_count_with_per_device_metrics_on_and_off(fleet):
     wards, verdicts, classes, rules, apps, milestones = 126, 4, 12, 17, 20, 5  # classes and rules: PCs and equipment
     reporting = sum(1 for u in fleet.units if u["last_report_at"])
     targets = len(re.findall(r"^hdc_endpoint_checked_devices\{", without, re.M))
+    statuses = 6  # ready, not_ready, unknown, incomplete, no_register, no_data
     fixed = (2 + wards * (1 + verdicts + classes * verdicts + 2 + rules + apps + 1) + rules + apps
-             + 2 * milestones + 4 + 2)
+             + 2 * milestones + statuses + 2)
+    # Coverage (the simulated registers): units with a register only, expected and reporting per class listed.
+    registered = [u["coverage"] for u in fleet.units if u["coverage"]["ratio"] is not None]
+    coverage = sum(1 + 2 * len(c["by_class"]) for c in registered)
+    assert 0 < len(registered) < wards
     # hdc_applications (one per unit and app), hdc_ward_applications (5 states), migrated + in use,
     # local applications, contradictions (2 kinds); and the city's local-applications target.
     migration = wards * (apps + 5 + 2 + 1 + 2) + 1
@@ -267,7 +272,7 @@ def test_series_count_with_per_device_metrics_on_and_off(fleet):
     # Connect times and failed steps exist only where schema-v2 checks measured them: units x endpoints (x steps).
     measured = sum(len(re.findall(rf"^{family}\{{", without, re.M))
                    for family in ("hdc_endpoint_connect_seconds", "hdc_endpoint_failed_devices"))
-    assert count_off == fixed + migration + okr + reporting + 2 * targets + measured
+    assert count_off == fixed + migration + okr + reporting + 2 * targets + measured + coverage
     assert measured <= targets * (1 + 5)
     assert targets <= wards * (3 + 11)  # three HDC endpoints, plus those of the applications a unit migrates
     assert count_on - count_off == active > 3000

@@ -10,7 +10,7 @@ from typing import Optional
 
 import click
 
-from collector.cli.options import DEMO_DB, clean_errors, db_option, price_list_option
+from collector.cli.options import DEMO_DB, clean_errors, coverage_threshold_option, db_option, price_list_option
 from collector.http.server import keep_overview_ready, listening, settle_heap
 from collector.settings import Settings
 from collector.store.engine import make_engine
@@ -26,25 +26,26 @@ from inventory.registry import load_registry
 @click.option("--ward", "own_unit", default=None, help="Unit this machine reports for (default: the first unit).")
 @click.option("--keep", is_flag=True, help="Keep the demo store from an earlier run instead of starting afresh.")
 @price_list_option()
+@coverage_threshold_option
 @clean_errors
-def demo(host, port, db_url, seed, own_unit, keep, price_list_path) -> None:
+def demo(host, port, db_url, seed, own_unit, keep, price_list_path, coverage_threshold) -> None:
     """Start the collector on SQLite, send this machine's report and a simulated fleet, and keep serving."""
     try:
-        _run_demo(host, port, db_url, seed, own_unit, keep, price_list_path)
+        _run_demo(host, port, db_url, seed, own_unit, keep, price_list_path, coverage_threshold)
     except KeyboardInterrupt:
         # Ctrl-C at any moment ends the demo with one line, whatever it was doing.
         click.echo("\nDemo stopped (Ctrl-C).", err=True)
 
 
 def _run_demo(host: str, port: int, db_url: str, seed: int, own_unit: Optional[str], keep: bool,
-              price_list_path: Optional[Path]) -> None:
+              price_list_path: Optional[Path], coverage_threshold: float) -> None:
     from collector.app import create_app  # imported by the command that serves, as ``serve`` does (see there)
 
     if not keep:
         _remove_sqlite(db_url)
     registry = load_registry()
     own_unit = own_unit or next(iter(registry)).code
-    app = create_app(Settings(db_url=db_url, price_list_path=price_list_path))
+    app = create_app(Settings(db_url=db_url, price_list_path=price_list_path, coverage_threshold=coverage_threshold))
     settle_heap()
     server = listening(app, host, port, "make demo PORT=8081, or hdc-collector demo --port 8081")
     server.start_in_background()

@@ -17,6 +17,8 @@ from collector.settings import (
     LoginSettings,
     Rate,
     RateLimits,
+    Settings,
+    check_coverage_threshold,
     parse_header_name,
     parse_network,
 )
@@ -72,6 +74,21 @@ def with_data_options(fn: Callable) -> Callable:
     for option in reversed(_DATA_OPTIONS):
         fn = option(fn)
     return fn
+
+def _parse_threshold(_ctx, _param, value: float) -> float:
+    try:
+        return check_coverage_threshold(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def coverage_threshold_option(fn: Callable) -> Callable:
+    """``--coverage-threshold``: the share of its registered machines a unit needs reporting to be ready."""
+    return click.option("--coverage-threshold", "coverage_threshold", type=float, show_default=True,
+                        default=Settings.coverage_threshold, callback=_parse_threshold, metavar="SHARE",
+                        help="Share of a unit's registered machines that must report (above 0, at most 1) before "
+                             "the unit can be ready; 1 means every one (docs/register.md).")(fn)
+
 
 def rate_default(which: str) -> str:
     rate = getattr(RateLimits(), which)

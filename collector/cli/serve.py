@@ -11,6 +11,7 @@ import click
 from collector import __version__
 from collector.cli.options import (
     clean_errors,
+    coverage_threshold_option,
     db_option,
     login_settings,
     parse_rate,
@@ -78,14 +79,15 @@ from collector.settings import MiB, RateLimits, Settings
 @with_retention_options
 @click.option("--okr", "okr_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Objectives and key results YAML (docs/okr.md); default: the programme's shipped OKRs.")
+@coverage_threshold_option
 @with_login_options
 @with_data_options
 @price_list_option()
 @clean_errors
 def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, token_rate, address_rate, failures_rate,
           unit_budget_mib, endpoint_targets, workers, tls_cert, tls_key, prune_every_minutes, keep_all_days,
-          keep_daily_days, okr_path, login_mode, viewers_path, login_header, trusted_proxies, login_rate,
-          protect_metrics, registry_path, baseline_path, catalog_path, price_list_path) -> None:
+          keep_daily_days, okr_path, coverage_threshold, login_mode, viewers_path, login_header, trusted_proxies,
+          login_rate, protect_metrics, registry_path, baseline_path, catalog_path, price_list_path) -> None:
     """Run the collector with a production WSGI server (waitress; gunicorn for --workers or --tls-cert)."""
 
     if (tls_cert is None) != (tls_key is None):
@@ -109,7 +111,8 @@ def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, tok
                               trusted_proxies=trusted_proxies, login=login, retention=retention,
                               prune_every_seconds=prune_every_minutes * 60.0,
                               unit_bytes_per_day=unit_budget_mib * MiB,
-                              endpoint_targets=tuple(endpoint_targets) or None))
+                              endpoint_targets=tuple(endpoint_targets) or None,
+                              coverage_threshold=coverage_threshold))
     settle_heap()
     keep_overview_ready(app, start=not gunicorn)
     app.extensions["hdc"].start_background()  # in the one process, or gunicorn's master (threads do not fork)

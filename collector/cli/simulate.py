@@ -9,8 +9,9 @@ from typing import Callable, Optional
 import click
 
 from collector.cli.options import clean_errors, db_option
-from collector.simulate import generate_changes, generate_fleet, generate_history
+from collector.simulate import Planned, fleet_slots, generate_changes, generate_fleet, generate_history
 from collector.simulate.load import post_fleet
+from collector.simulate.register import generate_register
 from collector.store.engine import open_store
 from collector.store.tokens import create_token
 from inventory.registry import load_registry
@@ -34,10 +35,13 @@ from inventory.registry import load_registry
               help="Devices of each unit, drawn per unit between MIN and MAX (servers included).")
 @click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 64))
 @click.option("--registry", "registry_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--register/--no-register", "with_register", default=True, show_default=True,
+              help="Also import the simulated units' equipment registers (a few units get none, some own "
+                   "machines that never report, some run machines their register forgot).")
 @clean_errors
 def simulate(url, db_url, seed, mode, start, interval_days, unit_codes, devices_per_unit, concurrency,
-             registry_path) -> None:
-    """Post a realistic simulated fleet for every unit to a collector over HTTP.
+             registry_path, with_register) -> None:
+    """Post a realistic simulated fleet for every unit to a collector over HTTP, then import their registers.
 
     Tokens for the simulated units are created in the collector's store
     (--db), so run it beside the collector you are loading.
@@ -56,8 +60,12 @@ def simulate(url, db_url, seed, mode, start, interval_days, unit_codes, devices_
                                             interval_days=interval_days, devices_per_unit=sizes, only=only),
         "snapshot": lambda: generate_fleet(registry, seed=seed, devices_per_unit=sizes, only=only),
     }[mode]()
+    register = None
+    if with_register:
+        slots = reports.slots if isinstance(reports, Planned) else fleet_slots(registry, seed, sizes, only)
+        register = generate_register(slots, seed, today)
     stats = post_fleet(url, engine, registry, reports, tokens.__getitem__, seed, concurrency=concurrency,
-                       progress=_progress(getattr(reports, "total", None)), only=only)
+                       progress=_progress(getattr(reports, "total", None)), only=only, register=register)
     click.echo(f"\rposted {stats.sent} reports: "
                + ", ".join(f"HTTP {k}: {v}" for k, v in sorted(stats.by_status.items())))
     if stats.errors:

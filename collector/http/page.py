@@ -28,7 +28,8 @@ from collector.readiness.forecasts import series_forecast
 from collector.readiness.history import day_range
 from collector.readiness.overview import CityOverview, Series, UnitDetail, unit_detail
 from collector.readiness.plan import action_title, plan_table
-from collector.readiness.ranking import SORT_KEYS, RankingQuery
+from collector.readiness.ranking import SORT_KEYS, STATUS_ORDER, RankingQuery
+from inventory.equipment import REGISTER_CLASSES
 from inventory.forecast import Forecast
 
 bp = Blueprint("page", __name__)
@@ -80,7 +81,8 @@ def _url_self(**changes: Any) -> str:
 def _render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     t = _translator()
     return render_template(template, _=t, t=t, lang=t.lang, link=_link, url_self=_url_self,
-                           stale_days=ctx().settings.stale_after_days, version=__version__, **context), status
+                           stale_days=ctx().settings.stale_after_days, version=__version__, statuses=STATUS_ORDER,
+                           coverage_threshold=ctx().settings.coverage_threshold, **context), status
 
 
 def _deadline_marker(t: Translator) -> list[Marker]:
@@ -183,7 +185,9 @@ def unit(code: str):
                     key=lambda dev: (_VERDICT_RANK[dev["verdict"]], dev["hostname"]))
     return _render("unit.html", d=detail, s=detail.row.summary, trend=_trend(detail.history, t),
                    monthly=_monthly(detail.history, keys), titles=titles, active=active,
-                   silent=[dev for dev in detail.devices if dev["silent"]], now=detail.now, **_unit_plan(detail, t))
+                   silent=[dev for dev in detail.devices if dev["silent"]], now=detail.now,
+                   deadline=ctx().milestones[0].date, class_name=lambda cls: _class_name(t, cls),
+                   **_unit_plan(detail, t))
 
 
 def _city_plan(overview: CityOverview) -> dict[str, Any]:
@@ -200,6 +204,11 @@ def _unit_plan(detail: UnitDetail, t: Translator) -> dict[str, Any]:
     return {"plan": ctx().plan().units[code], "forecast": detail.row.forecast,
             "action_title": lambda action: action_title(action, actions, t),
             "today": detail.now.astimezone(HANOI).date()}
+
+
+def _class_name(t: Translator, device_class: str) -> str:
+    """A device class in the reader's words; a class no register knows (a foreign agent's) as it was reported."""
+    return t(f"device_class.{device_class}") if device_class in REGISTER_CLASSES else device_class
 
 
 @bp.get("/work-items")

@@ -48,9 +48,18 @@ def _page_args(default_limit: int) -> tuple[int, int]:
 
 def _unit_json(row: UnitRow) -> dict[str, Any]:
     """A unit as /api/v1/wards lists it: the shared summary plus what the page's ranking shows."""
-    return {**row.summary.to_dict(), "rag": row.rag,
+    return {**row.summary.to_dict(), "rag": row.rag, "days_overdue": row.days_overdue,
             "applications": {"migrated": row.migration.migrated, "in_scope": row.migration.in_scope},
             "work_items": dict(row.work), "forecast": (row.forecast or NO_HISTORY).to_dict()}
+
+
+def _register_json(d: UnitDetail) -> dict[str, Any]:
+    """The unit's named assets that never reported, by name, and the reporting devices its register lacks."""
+    return {"missing": [{"device_class": a.device_class, "asset_tag": a.asset_tag, "serial": a.serial,
+                         "hostname": a.hostname, "location": a.location, "responsible": a.responsible}
+                        for a in d.assets.missing],
+            "unregistered": [{"device_id": r.device_id, "hostname": r.hostname, "device_class": r.device_class}
+                             for r in d.assets.unregistered]}
 
 
 def _milestones_json(milestones: list[Milestone], today, work: Optional[dict] = None) -> list[dict[str, Any]]:
@@ -92,7 +101,9 @@ def _detail(code: str) -> UnitDetail:
 @bp.get("/wards/<code>")
 def get_unit(code: str):
     d = _detail(code)
-    return jsonify(unit=_unit_json(d.row), devices=d.devices,
+    ready_since = d.ready_since.isoformat() if d.ready_since else None
+    return jsonify(unit={**_unit_json(d.row), "ready_since": ready_since}, register=_register_json(d),
+                   devices=d.devices,
                    applications=[{"app_id": a.app.id, "devices": a.evidence.installed_devices,
                                   "name_vi": a.app.name_vi, "name_en": a.app.name_en, "target": a.app.target,
                                   "state": a.state, "source": a.source,

@@ -50,6 +50,9 @@ WARD_INFO = "hdc_ward"
 WARD_READINESS = "hdc_ward_readiness_ratio"
 WARD_LAST_REPORT = "hdc_ward_last_report_timestamp_seconds"
 UNITS = "hdc_units"
+WARD_EXPECTED = "hdc_ward_expected_devices"
+WARD_REPORTING = "hdc_ward_reporting_devices"
+WARD_COVERAGE = "hdc_ward_coverage_ratio"
 APP_DEVICES = "hdc_app_devices"
 APP_INFO = "hdc_app"
 ENDPOINT_REACHABLE = "hdc_endpoint_reachable_devices"
@@ -122,7 +125,14 @@ class StoreCollector(Collector):
             gauge(RULE_FAILURES, "Devices failing a baseline rule, by unit and rule.", labels=["ward", "rule"]),
             gauge(WARD_READINESS, "Share of a unit's devices passing every hard rule (0..1).", labels=["ward"]),
             gauge(WARD_LAST_REPORT, "When a unit's most recent report was received (Unix time).", labels=["ward"]),
-            gauge(UNITS, "Units by readiness status.", labels=["status"]),
+            gauge(UNITS, "Units by readiness status (no_register and incomplete: the register is missing or too "
+                         "few of its machines report).", labels=["status"]),
+            gauge(WARD_EXPECTED, "Devices of a class a unit's register lists (units with a register only).",
+                  labels=["ward", "device_class"]),
+            gauge(WARD_REPORTING, "Active devices of a class reporting in a unit with a register (not capped at the "
+                                  "register's number).", labels=["ward", "device_class"]),
+            gauge(WARD_COVERAGE, "Share of a unit's registered devices that report, each class counted at most up to "
+                                 "its registered number (0..1; units with a register only).", labels=["ward"]),
             gauge(APP_DEVICES, "Active devices of a unit with a catalog application installed.",
                   labels=["ward", "app"]),
             gauge(ENDPOINT_REACHABLE, "Devices of a unit that reached an HDC endpoint at their last check.",
@@ -149,7 +159,7 @@ class StoreCollector(Collector):
         since = self.settings.active_since()
         with self.engine.connect() as conn:
             counted = queries.active_counts(conn, since)
-            summaries = queries.unit_summaries(conn, self.registry, since, counted)
+            summaries = queries.unit_summaries(conn, self.registry, since, counted, self.settings.coverage_threshold)
             by_class = queries.class_verdict_counts(conn, since, counted)
             failing = queries.rule_failure_counts(conn, since, counted)
             apps = queries.app_device_counts(conn, since, counted=counted)
@@ -207,11 +217,22 @@ class StoreCollector(Collector):
             for app in self.catalog.apps:
                 f[APP_DEVICES].add_metric([s.code, app.id], apps.get((s.code, app.id), 0))
             f[WARD_READINESS].add_metric([s.code], s.readiness_ratio)
+            _coverage(f, s)
             if s.last_report_at is not None:
                 f[WARD_LAST_REPORT].add_metric([s.code], s.last_report_at.timestamp())
             by_status[s.status] += 1
         for status, n in by_status.items():
             f[UNITS].add_metric([status], n)
+
+
+def _coverage(f: dict[str, Family], s: queries.UnitSummary) -> None:
+    """A unit's coverage by its register; nothing for a unit without one (a zero would read as "none report")."""
+    if s.coverage.ratio is None:
+        return
+    for cls, c in s.coverage.by_class.items():
+        f[WARD_EXPECTED].add_metric([s.code, cls], c["expected"])
+        f[WARD_REPORTING].add_metric([s.code, cls], c["reporting"])
+    f[WARD_COVERAGE].add_metric([s.code], s.coverage.ratio)
 
 
 def _metrics(families: dict[str, Family]) -> Iterator[Metric]:

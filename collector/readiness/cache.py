@@ -30,7 +30,7 @@ from typing import Callable, Hashable, NamedTuple, Optional, TypeVar
 import sqlalchemy as sa
 
 from collector.readiness.overview import CityOverview, Sources, city_overview, pick_milestone
-from collector.store.tables import devices, migration_declarations
+from collector.store.tables import devices, migration_declarations, register_changes
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +41,11 @@ class _Entry(NamedTuple):
 
 
 def store_version(c: Sources) -> tuple:
-    """Changes whenever a report or a declaration is stored: one cheap query, not a composition."""
+    """Changes whenever a report, a declaration or a register is stored: cheap queries, not a composition."""
     with c.engine.connect() as conn:
         version = tuple(conn.execute(sa.select(sa.func.count(), sa.func.max(devices.c.last_received_at))).one())
-        return version + (conn.execute(sa.select(sa.func.max(migration_declarations.c.id))).scalar(),)
+        return version + (conn.execute(sa.select(sa.func.max(migration_declarations.c.id))).scalar(),
+                          conn.execute(sa.select(sa.func.max(register_changes.c.id))).scalar())
 
 
 class OverviewCache:

@@ -41,7 +41,8 @@ class Table:
 RANKING = (Column("code"), Column("unit"), Column("kind"), Column("status"), Column("devices", "int"),
            Column("ready", "int"), Column("ready_with_conditions", "int"), Column("not_ready", "int"),
            Column("unknown", "int"), Column("silent", "int"), Column("ratio", "ratio"),
-           Column("apps_migrated", "int"), Column("apps_in_scope", "int"),
+           Column("expected", "int"), Column("reporting", "int"), Column("coverage", "ratio"),
+           Column("days_overdue", "int"), Column("apps_migrated", "int"), Column("apps_in_scope", "int"),
            *(Column(f"work_{s}", "int") for s in STATES), Column("last_report", "datetime"))
 
 DEVICES = (Column("hostname"), Column("class"), Column("os"), Column("cpu"), Column("memory", "gib"),
@@ -52,11 +53,13 @@ DEVICES = (Column("hostname"), Column("class"), Column("os"), Column("cpu"), Col
 def ranking_table(rows: Sequence[UnitRow], t: Translator) -> Table:
     body = []
     for r in rows:
-        s = r.summary
+        s, cover = r.summary, r.summary.coverage
         body.append([s.code, f"{KINDS[s.kind][0 if t.lang == 'vi' else 1]} {s.name}", t(f"kind.{s.kind}"),
                      t(f"unit_status.{s.status}"), s.devices, s.counts["ready"], s.counts["ready_with_conditions"],
                      s.counts["not_ready"], s.counts["unknown"], s.silent, round(s.readiness_ratio, 4),
-                     r.migration.migrated, r.migration.in_scope, *(r.work[k] for k in STATES), s.last_report_at])
+                     cover.expected, cover.reporting, None if cover.ratio is None else round(cover.ratio, 4),
+                     r.days_overdue, r.migration.migrated, r.migration.in_scope, *(r.work[k] for k in STATES),
+                     s.last_report_at])
     headers = [t(f"export.col.{c.key}") for c in RANKING]
     return Table(t("export.ranking_title"), RANKING, headers, body)
 
@@ -101,8 +104,13 @@ def applications_table(detail: UnitDetail, t: Translator) -> Table:
 
 def register_template() -> Table:
     """The equipment register sheet an IT officer fills in (docs/register.md), with example rows to overwrite."""
+    return register_sheet(TEMPLATE_ROWS)
+
+
+def register_sheet(rows: Sequence[Sequence[Any]]) -> Table:
+    """A register sheet with the template's columns: what ``hdc-collector register import`` reads."""
     columns = [Column(h, "int" if h in ("expected", "needed") else "text") for h in TEMPLATE_HEADERS]
-    return Table("register", columns, TEMPLATE_HEADERS, TEMPLATE_ROWS)
+    return Table("register", columns, TEMPLATE_HEADERS, rows)
 
 
 def _gib(value: Optional[int]) -> Optional[float]:

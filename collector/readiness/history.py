@@ -14,14 +14,15 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterable, NamedTuple, Optional
+from typing import Iterable, Mapping, NamedTuple, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from collector.i18n import HANOI
 from collector.store.tables import devices, utc_iso, verdict_changes
-from inventory.readiness import VERDICTS
+from inventory.equipment import coverage
+from inventory.readiness import VERDICTS, unit_status_covered
 
 PASSING = ("ready", "ready_with_conditions")
 
@@ -137,6 +138,42 @@ def daily_counts(lives: Iterable[DeviceLife], ends: list[datetime]) -> dict[str,
             series.append(running)
         out[v] = series
     return out
+
+
+def first_ready(lives: Iterable[DeviceLife], classes: Mapping[str, str], expected: Mapping[str, int],
+                threshold: float) -> Optional[datetime]:
+    """The first moment a unit's devices made it ``ready`` (``unit_status_covered``), or None if they never did.
+
+    The devices' past verdicts are judged against the unit's register as it is now: the register says what the
+    unit owns, and the day its machines first all reported and passed is when the unit met the programme's bar.
+    A unit has a few dozen devices and changes, so trying every change moment is cheap.
+    """
+    lives = list(lives)
+    moments = sorted({at for life in lives for at, _ in life.changes} | {life.end for life in lives if life.end})
+    for moment in moments:
+        counts = dict.fromkeys(VERDICTS, 0)
+        reporting: dict[str, int] = {}
+        for life in lives:
+            status = _status_at(life, moment)
+            if status is not None:
+                counts[status] = counts.get(status, 0) + 1
+                cls = classes.get(life.device_id, "other")
+                reporting[cls] = reporting.get(cls, 0) + 1
+        if unit_status_covered(counts, coverage(expected, reporting).ratio, threshold) == "ready":
+            return moment
+    return None
+
+
+def _status_at(life: DeviceLife, moment: datetime) -> Optional[str]:
+    """The device's verdict just after ``moment``; None before its first or once it stopped counting."""
+    if life.end is not None and life.end <= moment:
+        return None
+    status = None
+    for at, to in life.changes:
+        if at > moment:
+            break
+        status = to
+    return status
 
 
 def device_changes(conn: Connection, device_id: str) -> list[dict]:

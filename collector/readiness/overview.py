@@ -16,17 +16,26 @@ from collector.cloud.queries import unit_migrations
 from collector.i18n import HANOI
 from collector.readiness.criteria import application_tally, combine
 from collector.readiness.forecasts import of_unit, series_forecast, unit_forecasts
-from collector.readiness.history import DeviceLife, daily_counts, day_ends, day_range, first_day, load_lives
+from collector.readiness.history import (
+    DeviceLife,
+    daily_counts,
+    day_ends,
+    day_range,
+    first_day,
+    first_ready,
+    load_lives,
+)
 from collector.readiness.workitems import STATES, WorkItem, city_tally, milestone_tallies, milestone_work, tally
 from collector.settings import Settings
 from collector.store import queries
 from collector.store.queries import UnitSummary
 from inventory.baseline import Baseline, Rule
 from inventory.catalog import Catalog
+from inventory.equipment import Matching
 from inventory.forecast import Forecast
 from inventory.migration import UnitMigration
 from inventory.milestones import Milestone
-from inventory.readiness import UNIT_STATUSES
+from inventory.readiness import UNIT_STATUSES, days_overdue
 from inventory.registry import Registry
 
 
@@ -52,7 +61,8 @@ class Sources(Protocol):
     def milestones(self) -> list[Milestone]: ...
 
 
-RAG = {"ready": "green", "unknown": "amber", "not_ready": "red", "no_data": "grey"}
+RAG = {"ready": "green", "unknown": "amber", "incomplete": "amber", "not_ready": "red", "no_register": "grey",
+       "no_data": "grey"}
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,7 @@ class UnitRow:
     summary: UnitSummary
     migration: Migration
     work: dict[str, int]
+    days_overdue: int = 0  # past the equipment deadline while not ready (inventory.readiness.days_overdue)
     # When the unit will be ready at its recent pace (readiness/forecasts.py); None until composed.
     forecast: Optional[Forecast] = None
 
@@ -121,6 +132,8 @@ class UnitDetail:
     work_by_milestone: dict[str, dict[str, int]]
     history: Series
     migration: UnitMigration
+    assets: Matching
+    ready_since: Optional[date]  # the Hanoi day the unit first met the bar (history.first_ready); None if not ready
 
 
 def pick_milestone(milestones: list[Milestone], milestone_id: Optional[str]) -> Milestone:
@@ -153,7 +166,7 @@ def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None,
     since = c.settings.active_since(now)
     with c.engine.connect() as conn:
         counted = queries.active_counts(conn, since, kinds=queries.OVERVIEW_KINDS)
-        summaries = queries.unit_summaries(conn, c.registry, since, counted)
+        summaries = queries.unit_summaries(conn, c.registry, since, counted, c.settings.coverage_threshold)
         top = queries.top_failures(conn, since, limit=top_n, counted=counted)
         migrations = unit_migrations(conn, c.catalog, c.registry, now, since, counted=counted)
         lives = load_lives(conn, now, since)
@@ -163,8 +176,10 @@ def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None,
     focus_by_ward = by_milestone[focus.id]
     zero = dict.fromkeys(STATES, 0)
     forecasts = unit_forecasts(lives.values(), now)
+    today = now.astimezone(HANOI).date()
     rows = [UnitRow(s, Migration(migrations[s.code].migrated, migrations[s.code].in_use),
-                    focus_by_ward.get(s.code, zero), of_unit(forecasts, s.code)) for s in summaries]
+                    focus_by_ward.get(s.code, zero), days_overdue(s.status, today), of_unit(forecasts, s.code))
+            for s in summaries]
     by_status = dict.fromkeys(UNIT_STATUSES, 0)
     for s in summaries:
         by_status[s.status] += 1
@@ -184,21 +199,29 @@ def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str
     """One unit's drill-down, read afresh (one unit is cheap); ``code`` must be in the registry."""
     since = c.settings.active_since(now)
     with c.engine.connect() as conn:
-        summary = next(s for s in queries.unit_summaries(conn, c.registry, since) if s.code == code)
+        summary = next(s for s in queries.unit_summaries(conn, c.registry, since,
+                                                          threshold=c.settings.coverage_threshold)
+                       if s.code == code)
         devices_ = queries.devices_of_unit(conn, code, since)
         reach = queries.reachability_details(conn, since, ward_code=code)
         lives = load_lives(conn, now, since, ward_code=code)
         unit_migration = unit_migrations(conn, c.catalog, c.registry, now, since, code)[code]
+        assets = queries.unit_assets(conn, code, since)
     focus = pick_milestone(c.milestones, milestone_id)
     items = _work(lives, c.milestones, now)
     by_milestone = {m.id: _unit_work(m, tally(items[m.id]), {code: unit_migration}, now) for m in c.milestones}
     zero = dict.fromkeys(STATES, 0)
     history = _series(lives, now, c.milestones[0].date)
     row = UnitRow(summary, Migration(unit_migration.migrated, unit_migration.in_use),
-                  by_milestone[focus.id].get(code, zero), series_forecast(history.days, history.values))
+                  by_milestone[focus.id].get(code, zero), days_overdue(summary.status, now.astimezone(HANOI).date()),
+                  series_forecast(history.days, history.values))
+    classes = {dev["device_id"]: dev["class"] for dev in devices_}
+    expected = {cls: n["expected"] for cls, n in summary.coverage.by_class.items()}
+    ready_at = first_ready(lives.values(), classes, expected, summary.threshold) if summary.status == "ready" else None
+    ready_since = ready_at.astimezone(HANOI).date() if ready_at else None
     return UnitDetail(
         now=now, row=row, devices=devices_,
         reachability=sorted(((t, r) for (w, t), r in reach.items() if w == code), key=lambda tr: tr[0]),
         work_milestone=focus, work_items=items[focus.id] if focus.devices else [],
         work_by_milestone={m: city_tally(t) for m, t in by_milestone.items()},
-        history=history, migration=unit_migration)
+        history=history, migration=unit_migration, assets=assets, ready_since=ready_since)

@@ -16,7 +16,8 @@ from inventory.readiness import UNIT_STATUSES
 from inventory.registry import KINDS, fold
 
 # Worst first: the order a leader wants to read a ranking in.
-_STATUS_RANK = {"not_ready": 0, "unknown": 1, "no_data": 2, "ready": 3}
+_STATUS_RANK = {"not_ready": 0, "incomplete": 1, "unknown": 2, "no_register": 3, "no_data": 4, "ready": 5}
+STATUS_ORDER = tuple(sorted(UNIT_STATUSES, key=_STATUS_RANK.__getitem__))  # the page's filter and legend
 
 
 def _last_report(r: UnitRow) -> float:
@@ -42,6 +43,9 @@ SORT_KEYS: Mapping[str, Callable[[UnitRow], Any]] = {
     "unknown": lambda r: r.summary.counts["unknown"],
     "silent": lambda r: r.summary.silent,
     "ratio": lambda r: r.summary.readiness_ratio,
+    # Units without a register first (they have no coverage at all), then the lowest coverage.
+    "coverage": lambda r: (r.summary.coverage.ratio is not None, r.summary.coverage.ratio or 0.0),
+    "days_overdue": lambda r: r.days_overdue,
     "apps": lambda r: r.migration.migrated,
     "overdue": lambda r: r.work["overdue"],
     "last_report": _last_report,

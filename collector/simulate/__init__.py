@@ -76,7 +76,7 @@ def generate_history(registry: Registry, seed: int = 2025, start: date = HISTORY
     """
     if end < start or interval_days < 1:
         raise ValueError("need start <= end and interval_days >= 1")
-    slots = _all_slots(registry, seed, devices_per_unit, only)
+    slots = fleet_slots(registry, seed, devices_per_unit, only)
     stop = datetime.combine(end + timedelta(days=1), time(0), timezone.utc)
     window = timedelta(days=interval_days)
     begin = datetime.combine(start, time(0), timezone.utc)
@@ -96,8 +96,9 @@ def _units(registry: Registry, only: Optional[Collection[str]]) -> Iterator[tupl
     return ((unit_no, ward) for unit_no, ward in enumerate(registry) if only is None or ward.code in only)
 
 
-def _all_slots(registry: Registry, seed: int, devices_per_unit: tuple[int, int],
-               only: Optional[Collection[str]] = None) -> list[Slot]:
+def fleet_slots(registry: Registry, seed: int, devices_per_unit: tuple[int, int],
+                only: Optional[Collection[str]] = None) -> list[Slot]:
+    """Every slot of the units simulated (all, or those coded in ``only``), unit by unit in registry order."""
     catalog = load_catalog()
     return [s for unit_no, ward in _units(registry, only)
             for s in unit_slots(unit_no, ward, seed, devices_per_unit, catalog)]
@@ -144,11 +145,11 @@ def _report_times(slot: Slot, begin: datetime, window: timedelta, until: datetim
 
 
 class Planned(Iterator[dict]):
-    """Simulated reports in collected_at order, rendered one at a time, and how many there will be (the demo's
-    progress shows it)."""
+    """Simulated reports in collected_at order, rendered one at a time, how many there will be (the demo's
+    progress shows it), and the slots they come from (the simulated registers list them: no second draw)."""
 
-    def __init__(self, total: int, reports: Iterator[dict]):
-        self.total, self._reports = total, reports
+    def __init__(self, total: int, reports: Iterator[dict], slots: list[Slot]):
+        self.total, self._reports, self.slots = total, reports, slots
 
     def __next__(self) -> dict:
         return next(self._reports)
@@ -166,7 +167,7 @@ def generate_changes(registry: Registry, seed: int = 2025, start: date = HISTORY
     now = now or datetime.now(timezone.utc)
     if now.date() < start:
         raise ValueError("need start <= now")
-    slots = _all_slots(registry, seed, devices_per_unit, only)
+    slots = fleet_slots(registry, seed, devices_per_unit, only)
     first = datetime.combine(start, time(0), timezone.utc)
     events = []
     for i, slot in enumerate(slots):
@@ -176,7 +177,7 @@ def generate_changes(registry: Registry, seed: int = 2025, start: date = HISTORY
         events += [(when, i) for when in times
                    if first <= when <= now and slot.machine_at(when.date()) is not None]
     events.sort()
-    return Planned(len(events), _render(slots, events))
+    return Planned(len(events), _render(slots, events), slots)
 
 
 def _render(slots: list[Slot], events: list[tuple[datetime, int]]) -> Iterator[dict]:

@@ -69,7 +69,8 @@ class Slot:
         return current
 
 
-def _hostname_stem(ward: Unit) -> str:
+def hostname_stem(ward: Unit) -> str:
+    """The unit's name in capitals without accents or spaces, as its machines' host names carry it."""
     return "".join(c for c in fold(ward.name).upper() if c.isalnum())
 
 
@@ -90,7 +91,7 @@ def unit_slots(registry_index: int, ward: Unit, seed: int, devices_per_unit: tup
     plan = unit_plan(rng, catalog, unit_diligence(seed, ward))
     total = rng.randint(*devices_per_unit)
     servers = 3 if total >= 32 else 2 if total >= 26 else 1 if total >= 20 or rng.random() < 0.5 else 0
-    stem = _hostname_stem(ward)
+    stem = hostname_stem(ward)
     slots = []
     counters = {"PC": 0, "LT": 0, "SRV": 0, "VM": 0}
     roles = _roles(rng, total - servers) + ["server"] * servers

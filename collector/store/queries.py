@@ -20,12 +20,18 @@ from sqlalchemy.engine import Connection
 from collector.store import counts as unit_counts
 from collector.store.tables import UTCDateTime, devices, register_assets, register_counts, reports, verdicts, wards
 from inventory.equipment import Coverage, Matching, ReportingDevice, UnitAsset, coverage, match_assets
-from inventory.readiness import VERDICTS, readiness_ratio, unit_status
+from inventory.readiness import COVERAGE_THRESHOLD, VERDICTS, readiness_ratio, unit_status_covered
 from inventory.registry import Registry
 
 
 @dataclass(frozen=True)
 class UnitSummary:
+    """A unit's verdict counts and its coverage by the register: what its status is judged on.
+
+    The status takes the coverage into account (``unit_status_covered``), so a unit whose few reporting machines
+    pass is not ``ready`` while most of its registered machines have never reported.
+    """
+
     code: str
     name: str
     kind: str
@@ -33,6 +39,8 @@ class UnitSummary:
     silent: int
     replaced: int
     last_report_at: Optional[datetime]
+    coverage: Coverage
+    threshold: float = COVERAGE_THRESHOLD
 
     @property
     def devices(self) -> int:
@@ -40,17 +48,19 @@ class UnitSummary:
 
     @property
     def status(self) -> str:
-        return unit_status(self.counts)
+        return unit_status_covered(self.counts, self.coverage.ratio, self.threshold)
 
     @property
     def readiness_ratio(self) -> float:
         return readiness_ratio(self.counts)
 
     def to_dict(self) -> dict[str, Any]:
+        ratio = self.coverage.ratio
         return {"code": self.code, "name": self.name, "kind": self.kind, "status": self.status,
                 "devices": self.devices, "verdicts": dict(self.counts), "silent_devices": self.silent,
                 "replaced_devices": self.replaced,
                 "readiness_ratio": round(self.readiness_ratio, 4),
+                "coverage": {**self.coverage.to_dict(), "ratio": None if ratio is None else round(ratio, 4)},
                 "last_report_at": self.last_report_at.isoformat() if self.last_report_at else None}
 
 
@@ -58,7 +68,8 @@ Counted = unit_counts.Counts
 
 
 # What the overview shows: verdicts and silent devices, failed rules, applications and their endpoints.
-OVERVIEW_KINDS = (unit_counts.DEVICE, unit_counts.VERDICT, unit_counts.RULE, unit_counts.APP, unit_counts.REACH)
+OVERVIEW_KINDS = (unit_counts.DEVICE, unit_counts.VERDICT, unit_counts.CLASS, unit_counts.RULE, unit_counts.APP,
+                  unit_counts.REACH)
 
 
 def active_counts(conn: Connection, active_since: datetime, ward_code: Optional[str] = None,
@@ -80,11 +91,16 @@ def select_counted(conn: Connection, active_since: datetime, counted: Optional[C
 
 
 def unit_summaries(conn: Connection, registry: Registry, active_since: datetime,
-                   counted: Optional[Counted] = None) -> list[UnitSummary]:
-    """Every unit of the registry, in registry order, with zero counts where nothing reported."""
+                   counted: Optional[Counted] = None, threshold: float = COVERAGE_THRESHOLD) -> list[UnitSummary]:
+    """Every unit of the registry, in registry order, with zero counts where nothing reported, and its coverage
+    (``counted`` must hold the verdict, device and class kinds when given); ``threshold`` is the coverage a unit
+    needs to be judged on its verdicts (``Settings.coverage_threshold``)."""
+    kinds = [unit_counts.VERDICT, unit_counts.DEVICE, unit_counts.CLASS]
+    if counted is None:
+        counted = unit_counts.read(conn, active_since, kinds)
     counts: dict[str, dict[str, int]] = {w.code: dict.fromkeys(VERDICTS, 0) for w in registry}
     active: dict[str, int] = {}
-    for kind, code, key, n, _ in select_counted(conn, active_since, counted, [unit_counts.VERDICT, unit_counts.DEVICE]):
+    for kind, code, key, n, _ in select_counted(conn, active_since, counted, kinds[:2]):
         if kind == unit_counts.DEVICE:
             active[code] = n
         elif code in counts and key in counts[code]:
@@ -95,8 +111,9 @@ def unit_summaries(conn: Connection, registry: Registry, active_since: datetime,
     replaced = {code: n - active.get(code, 0) for code, n in at_active_desks.items()}
     silent = {code: n - at_active_desks.get(code, 0) for code, n in everyone.items()}
     last = _last_received(conn)
+    covered = unit_coverage(conn, registry, active_since, counted)
     return [UnitSummary(w.code, w.name, w.kind, counts[w.code], silent.get(w.code, 0), replaced.get(w.code, 0),
-                        last.get(w.code)) for w in registry]
+                        last.get(w.code), covered[w.code], threshold) for w in registry]
 
 
 def unit_coverage(conn: Connection, registry: Registry, active_since: datetime,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from html.parser import HTMLParser
 from typing import Iterator, Optional
 
@@ -12,8 +13,11 @@ from flask.testing import FlaskClient
 
 from collector.app import create_app
 from collector.context import Context, build_context
+from collector.readiness.export import to_csv
+from collector.register.importer import import_sheet
 from collector.settings import Settings
 from collector.simulate import generate_changes
+from collector.simulate.register import generate_register
 
 DEVICES_PER_UNIT = (3, 6)
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -118,7 +122,14 @@ def fleet(tmp_path_factory) -> Fleet:
     db_url = f"sqlite:///{tmp_path_factory.mktemp('fleet') / 'fleet.sqlite3'}"
     context = build_context(Settings(db_url=db_url))
     n = 0
-    for doc in generate_changes(context.registry, devices_per_unit=DEVICES_PER_UNIT):
+    reports = generate_changes(context.registry, devices_per_unit=DEVICES_PER_UNIT)
+    for doc in reports:
         context.ingestor.ingest(doc, json.dumps(doc, ensure_ascii=False))
         n += 1
+    # The units' registers, as the demo imports them: some units without one, some with machines never reporting.
+    now = datetime.now(timezone.utc)
+    sheet = tmp_path_factory.mktemp("register") / "register.csv"
+    sheet.write_bytes(to_csv(generate_register(reports.slots, 2025, now.date())))
+    imported = import_sheet(context.engine, context.registry, sheet, "test", "simulated fleet", now, dry_run=False)
+    assert not imported.errors, imported.errors[:5]
     return Fleet(db_url, context, create_app(context=context), n)

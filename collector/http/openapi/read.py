@@ -30,6 +30,7 @@ def _closed(properties: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[
 _INT = {"type": "integer", "minimum": 0}
 _MOMENT = {"type": ["string", "null"], "format": "date-time"}
 _COUNTS = _closed({v: _INT for v in VERDICTS})
+_SHARE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
 _PAGE = {"count": _INT, "total": _INT, "limit": {"type": "integer", "minimum": 1}, "offset": _INT}
 
 READ_SCHEMAS: dict[str, Any] = {
@@ -44,8 +45,30 @@ READ_SCHEMAS: dict[str, Any] = {
         "rag": {"enum": ["green", "amber", "red", "grey"]}, "devices": _INT, "verdicts": _COUNTS,
         "silent_devices": _INT, "replaced_devices": _INT,
         "readiness_ratio": {"type": "number", "minimum": 0, "maximum": 1}, "last_report_at": _MOMENT,
+        "coverage": ref("Coverage"),
+        "days_overdue": {"type": "integer", "minimum": 0,
+                         "description": "Days past the equipment deadline (30/11/2025) while the unit is not ready"},
+        "ready_since": {"type": ["string", "null"], "format": "date",
+                        "description": "The first day (Hanoi) the unit was ready; null while it is not (unit detail "
+                                       "only)"},
         "applications": _closed({"migrated": _INT, "in_scope": _INT}), "work_items": ref("WorkCounts"),
-        "forecast": ref("Forecast")}, optional=("forecast",)),
+        "forecast": ref("Forecast")}, optional=("ready_since", "forecast")),
+    "Coverage": {**_closed({
+        "expected": {**_INT, "description": "Machines the unit's register lists (0 without a register)"},
+        "reporting": {**_INT, "description": "Active reporting machines, each class counted up to its registered "
+                                             "number"},
+        "ratio": {**_SHARE, "description": "reporting / expected; null without a register"},
+        "by_class": {"type": "object", "additionalProperties": _closed({
+            "expected": _INT, "reporting": _INT, "ratio": _SHARE})}}),
+        "description": "The unit's coverage by its equipment register: a unit is never ready below the threshold "
+                       "(serve --coverage-threshold) or without a register"},
+    "RegisterMatching": _closed({
+        "missing": {"type": "array", "description": "Named machines of the register that never reported",
+                    "items": _closed({k: {"type": ["string", "null"]} for k in (
+                        "device_class", "asset_tag", "serial", "hostname", "location", "responsible")})},
+        "unregistered": {"type": "array", "description": "Reporting devices the register does not name",
+                         "items": _closed({"device_id": {"type": "string"}, "hostname": {"type": "string"},
+                                           "device_class": {"type": "string"}})}}),
     "UnitList": _closed({"units": array("Unit"), **_PAGE, "work_items_milestone": {"type": "string"},
                          "milestones": array("Milestone")}),
     "RuleResult": _closed({"rule_id": {"type": "string"}, "severity": {"enum": ["hard", "soft"]},
@@ -73,7 +96,8 @@ READ_SCHEMAS: dict[str, Any] = {
                          "state": {"enum": list(STATES)}, "opened_at": _MOMENT, "done_at": _MOMENT,
                          "done_by": {"type": ["string", "null"]}}),
     "UnitDetail": _closed({
-        "unit": ref("Unit"), "devices": array("Device"), "applications": array("Application"),
+        "unit": ref("Unit"), "register": ref("RegisterMatching"), "devices": array("Device"),
+        "applications": array("Application"),
         "reachability": {"type": "array", "items": _closed({
             "target": {"type": "string"}, "reachable": _INT, "checked": _INT,
             "connect_ms": {"type": ["number", "null"],
