@@ -24,6 +24,9 @@ import pytest
 import requests
 import yaml
 
+from inventory.plan import load_actions
+from inventory.win11 import ELIGIBILITIES
+
 from conftest import ROOT, cli, free_port, need, start_collector, stop
 from support.exposition import promtool_check
 
@@ -130,6 +133,10 @@ def fleet(tmp_path_factory) -> Iterator[Fleet]:
         total = sum(u["devices"] for u in units)
         # A scrape after the load, then a rule evaluation after that scrape.
         _wait_until(lambda: f.query("sum(hdc_devices)") and f.scalar("sum(hdc_devices)") == total, "a full scrape")
+        # The registers are imported after the reports: a scrape that has them too.
+        registered = sum(1 for u in units if u["coverage"]["ratio"] is not None)
+        _wait_until(lambda: f.query("count(hdc_ward_coverage_ratio)")
+                    and f.scalar("count(hdc_ward_coverage_ratio)") == registered, "the registers' coverage")
         _wait_until(lambda: f.query("sum(ward:hdc_devices:sum)") and f.scalar("sum(ward:hdc_devices:sum)") == total,
                     "the recording rules")
         yield f
@@ -272,7 +279,11 @@ def test_series_count_with_per_device_metrics_on_and_off(fleet):
     # Connect times and failed steps exist only where schema-v2 checks measured them: units x endpoints (x steps).
     measured = sum(len(re.findall(rf"^{family}\{{", without, re.M))
                    for family in ("hdc_endpoint_connect_seconds", "hdc_endpoint_failed_devices"))
-    assert count_off == fixed + migration + okr + reporting + 2 * targets + measured + coverage
+    # The upgrade plan: each unit's cost by action and devices by Windows 11 eligibility, zeros included; a
+    # forecast readiness day only where the unit's pace gives one.
+    forecasts = len(re.findall(r"^hdc_ward_forecast_ready_timestamp_seconds\{", without, re.M))
+    plan = wards * (len(load_actions().actions) + len(ELIGIBILITIES)) + forecasts
+    assert count_off == fixed + migration + okr + reporting + 2 * targets + measured + coverage + plan
     assert measured <= targets * (1 + 5)
     assert targets <= wards * (3 + 11)  # three HDC endpoints, plus those of the applications a unit migrates
     assert count_on - count_off == active > 3000
