@@ -14,11 +14,11 @@ from sqlalchemy.engine import Engine
 
 from collector.cloud.queries import unit_migrations
 from collector.i18n import HANOI
-from collector.readiness.criteria import application_tally, combine
+from collector.readiness.criteria import application_tally, combine, contradiction_tally, reachability_tally
 from collector.readiness.history import DeviceLife, daily_counts, day_ends, day_range, first_day, load_lives
 from collector.readiness.workitems import STATES, WorkItem, city_tally, milestone_tallies, milestone_work, tally
 from collector.settings import Settings
-from collector.store import queries
+from collector.store import queries, reach_history
 from collector.store.queries import UnitSummary
 from inventory.baseline import Baseline, Rule
 from inventory.catalog import Catalog
@@ -137,9 +137,11 @@ def _work(lives: dict[str, DeviceLife], milestones: list[Milestone], now: dateti
 
 
 def _unit_work(m: Milestone, devices: Mapping[str, Mapping[str, int]], migrations: Mapping[str, UnitMigration],
-               now: datetime) -> dict[str, dict[str, int]]:
-    """A milestone's items per unit and state from its own criteria: devices, applications or both."""
-    return combine(devices if m.devices else {}, application_tally(m, migrations, now))
+               reach: list[reach_history.ReachChange], now: datetime) -> dict[str, dict[str, int]]:
+    """A milestone's items per unit and state from its own criteria: devices, applications, links to the HDC,
+    contradictions."""
+    return combine(devices if m.devices else {}, application_tally(m, migrations, now),
+                   reachability_tally(m, reach, now), contradiction_tally(m, migrations, now))
 
 
 def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None, top_n: int = 8) -> CityOverview:
@@ -151,9 +153,10 @@ def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None,
         top = queries.top_failures(conn, since, limit=top_n, counted=counted)
         migrations = unit_migrations(conn, c.catalog, c.registry, now, since, counted=counted)
         lives = load_lives(conn, now, since)
+        reach = reach_history.changes(conn, since)
     focus = pick_milestone(c.milestones, milestone_id)
     by_due = milestone_tallies(lives, {m.date for m in c.milestones}, now)
-    by_milestone = {m.id: _unit_work(m, by_due[m.date], migrations, now) for m in c.milestones}
+    by_milestone = {m.id: _unit_work(m, by_due[m.date], migrations, reach, now) for m in c.milestones}
     focus_by_ward = by_milestone[focus.id]
     zero = dict.fromkeys(STATES, 0)
     rows = [UnitRow(s, Migration(migrations[s.code].migrated, migrations[s.code].in_use),
@@ -182,9 +185,11 @@ def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str
         reach = queries.reachability_details(conn, since, ward_code=code)
         lives = load_lives(conn, now, since, ward_code=code)
         unit_migration = unit_migrations(conn, c.catalog, c.registry, now, since, code)[code]
+        reach_changes = reach_history.changes(conn, since, code)
     focus = pick_milestone(c.milestones, milestone_id)
     items = _work(lives, c.milestones, now)
-    by_milestone = {m.id: _unit_work(m, tally(items[m.id]), {code: unit_migration}, now) for m in c.milestones}
+    by_milestone = {m.id: _unit_work(m, tally(items[m.id]), {code: unit_migration}, reach_changes, now)
+                    for m in c.milestones}
     zero = dict.fromkeys(STATES, 0)
     row = UnitRow(summary, Migration(unit_migration.migrated, unit_migration.in_use),
                   by_milestone[focus.id].get(code, zero))
