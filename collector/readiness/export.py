@@ -42,7 +42,8 @@ RANKING = (Column("code"), Column("unit"), Column("kind"), Column("status"), Col
            Column("ready", "int"), Column("ready_with_conditions", "int"), Column("not_ready", "int"),
            Column("unknown", "int"), Column("silent", "int"), Column("ratio", "ratio"),
            Column("apps_migrated", "int"), Column("apps_in_scope", "int"),
-           *(Column(f"work_{s}", "int") for s in STATES), Column("last_report", "datetime"))
+           *(Column(f"work_{s}", "int") for s in STATES), Column("last_report", "datetime"), Column("responsible"),
+           Column("contact"))
 
 DEVICES = (Column("hostname"), Column("class"), Column("os"), Column("cpu"), Column("memory", "gib"),
            Column("disk", "gib"), Column("media"), Column("verdict"), Column("verdict_since", "datetime"),
@@ -56,7 +57,8 @@ def ranking_table(rows: Sequence[UnitRow], t: Translator) -> Table:
         body.append([s.code, f"{KINDS[s.kind][0 if t.lang == 'vi' else 1]} {s.name}", t(f"kind.{s.kind}"),
                      t(f"unit_status.{s.status}"), s.devices, s.counts["ready"], s.counts["ready_with_conditions"],
                      s.counts["not_ready"], s.counts["unknown"], s.silent, round(s.readiness_ratio, 4),
-                     r.migration.migrated, r.migration.in_scope, *(r.work[k] for k in STATES), s.last_report_at])
+                     r.migration.migrated, r.migration.in_scope, *(r.work[k] for k in STATES), s.last_report_at,
+                     r.contact.responsible if r.contact else "", (r.contact.contact or "") if r.contact else ""])
     headers = [t(f"export.col.{c.key}") for c in RANKING]
     return Table(t("export.ranking_title"), RANKING, headers, body)
 

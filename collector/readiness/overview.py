@@ -18,7 +18,8 @@ from collector.readiness.criteria import application_tally, combine, contradicti
 from collector.readiness.history import DeviceLife, daily_counts, day_ends, day_range, first_day, load_lives
 from collector.readiness.workitems import STATES, WorkItem, city_tally, milestone_tallies, milestone_work, tally
 from collector.settings import Settings
-from collector.store import queries, reach_history
+from collector.store import contacts, queries, reach_history
+from collector.store.contacts import UnitContact
 from collector.store.queries import UnitSummary
 from inventory.baseline import Baseline, Rule
 from inventory.catalog import Catalog
@@ -68,6 +69,7 @@ class UnitRow:
     summary: UnitSummary
     migration: Migration
     work: dict[str, int]
+    contact: Optional[UnitContact] = None  # the person responsible, from the units sheet
 
     @property
     def rag(self) -> str:
@@ -154,13 +156,14 @@ def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None,
         migrations = unit_migrations(conn, c.catalog, c.registry, now, since, counted=counted)
         lives = load_lives(conn, now, since)
         reach = reach_history.changes(conn, since)
+        people = contacts.read(conn)
     focus = pick_milestone(c.milestones, milestone_id)
     by_due = milestone_tallies(lives, {m.date for m in c.milestones}, now)
     by_milestone = {m.id: _unit_work(m, by_due[m.date], migrations, reach, now) for m in c.milestones}
     focus_by_ward = by_milestone[focus.id]
     zero = dict.fromkeys(STATES, 0)
     rows = [UnitRow(s, Migration(migrations[s.code].migrated, migrations[s.code].in_use),
-                    focus_by_ward.get(s.code, zero)) for s in summaries]
+                    focus_by_ward.get(s.code, zero), people.get(s.code)) for s in summaries]
     by_status = dict.fromkeys(UNIT_STATUSES, 0)
     for s in summaries:
         by_status[s.status] += 1
@@ -186,13 +189,14 @@ def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str
         lives = load_lives(conn, now, since, ward_code=code)
         unit_migration = unit_migrations(conn, c.catalog, c.registry, now, since, code)[code]
         reach_changes = reach_history.changes(conn, since, code)
+        person = contacts.read(conn, code).get(code)
     focus = pick_milestone(c.milestones, milestone_id)
     items = _work(lives, c.milestones, now)
     by_milestone = {m.id: _unit_work(m, tally(items[m.id]), {code: unit_migration}, reach_changes, now)
                     for m in c.milestones}
     zero = dict.fromkeys(STATES, 0)
     row = UnitRow(summary, Migration(unit_migration.migrated, unit_migration.in_use),
-                  by_milestone[focus.id].get(code, zero))
+                  by_milestone[focus.id].get(code, zero), person)
     return UnitDetail(
         now=now, row=row, devices=devices_,
         reachability=sorted(((t, r) for (w, t), r in reach.items() if w == code), key=lambda tr: tr[0]),

@@ -320,3 +320,14 @@ key_result_weeks = sa.Table(
     sa.Column("value", sa.Float, nullable=False),
     sa.Column("recorded_at", UTCDateTime(), nullable=False),
 )
+
+# 0006_okr_history: each unit's person responsible and how to reach them ("every unit must have a clear address"),
+# from a units sheet (collector/register/contacts.py); every change is in the audit log.
+unit_contacts = sa.Table(
+    "unit_contacts", metadata,
+    sa.Column("ward_code", sa.String(16), sa.ForeignKey("wards.code"), primary_key=True),
+    sa.Column("responsible", sa.String(256), nullable=False),
+    sa.Column("contact", sa.String(256), nullable=True),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_by", sa.String(128), nullable=False),
+)

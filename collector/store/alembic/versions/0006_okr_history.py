@@ -6,6 +6,7 @@ to the HDC repaired on a known day could not close its work item on that day.
 Ingest now appends a row when a device's reach changes; an existing store
 starts the history from each device's last checks. Key results kept no past
 values; one row per key result and week now gives their weekly history.
+Each unit gets its person responsible and their contact (a units sheet).
 
 Revision ID: 0006_okr_history
 Revises: 0004_register, 0005_retention
@@ -36,6 +37,14 @@ def upgrade() -> None:
         sa.Column("value", sa.Float, nullable=False),
         sa.Column("recorded_at", sa.DateTime(), nullable=False),
     )
+    op.create_table(
+        "unit_contacts",
+        sa.Column("ward_code", sa.String(16), sa.ForeignKey("wards.code"), primary_key=True),
+        sa.Column("responsible", sa.String(256), nullable=False),
+        sa.Column("contact", sa.String(256), nullable=True),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_by", sa.String(128), nullable=False),
+    )
     op.create_index("ix_reachability_changes_device_id", "reachability_changes", ["device_id"])
     op.create_index("ix_reachability_changes_unit_time", "reachability_changes", ["ward_code", "changed_at"])
     # A device reached the HDC at its last check when every endpoint it checked answered.
@@ -45,5 +54,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("unit_contacts")
     op.drop_table("key_result_weeks")
     op.drop_table("reachability_changes")
