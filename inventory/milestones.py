@@ -10,7 +10,10 @@ Each milestone is judged on its own criteria (``criteria`` in the file):
 item, the default), ``applications`` (every in-scope application in use at a
 unit has reached at least ``migrating`` or ``moved``, that is on the HDC or
 retired) and ``retired`` (the listed catalog applications are retired
-wherever they were used, e.g. those the iHanoi super app replaces).
+wherever they were used, e.g. those the iHanoi super app replaces),
+``reachability`` (a share from 0 to 1: the unit reaches the HDC endpoints
+from at least that share of its reporting devices) and ``contradictions``
+(no open contradiction between a unit's declarations and its reports).
 """
 from __future__ import annotations
 
@@ -40,6 +43,8 @@ class Milestone:
     devices: bool = True
     applications: Optional[str] = None  # one of APPLICATION_GOALS, or None: applications are not judged
     retired: tuple[str, ...] = ()
+    reachability: Optional[float] = None  # share of a unit's reporting devices that must reach the HDC
+    contradictions: bool = False
 
     def days_left(self, as_of: dt.date) -> int:
         """Days until the due date: 0 on the day itself, negative once overdue."""
@@ -79,19 +84,31 @@ def _criteria(f: DataFile, raw: Mapping[str, Any], field: str) -> dict[str, Any]
     if "criteria" not in raw:
         return {}
     field = f"{field}.criteria"
-    c = f.mapping(raw["criteria"], field, f.line(raw, "criteria"), (), ("devices", "applications", "retired"))
-    devices = c.get("devices", False)
-    if not isinstance(devices, bool):
-        f.fail(f.line(c, "devices"), f"{field}.devices", f"expected true or false, got {devices!r}")
+    c = f.mapping(raw["criteria"], field, f.line(raw, "criteria"), (),
+                  ("devices", "applications", "retired", "reachability", "contradictions"))
+    devices, contradictions = (_flag(f, c, name, field) for name in ("devices", "contradictions"))
+    reach = c.get("reachability")
+    if reach is not None and (isinstance(reach, bool) or not isinstance(reach, (int, float)) or not 0 < reach <= 1):
+        f.fail(f.line(c, "reachability"), f"{field}.reachability",
+               f"expected a share of devices above 0 and at most 1, got {reach!r}")
     goal = c.get("applications")
     if goal is not None and goal not in APPLICATION_GOALS:
         f.fail(f.line(c, "applications"), f"{field}.applications",
                f"{goal!r} is not one of {', '.join(APPLICATION_GOALS)}")
     retired = f.sequence(c.get("retired", []), f"{field}.retired", f.line(c, "retired"))
     apps = tuple(f.text(retired, i, f"{field}.retired[{i}]") for i in range(len(retired)))
-    if not (devices or goal or apps):
-        f.fail(f.line(c), field, "judges nothing: give devices: true, applications or retired")
-    return {"devices": devices, "applications": goal, "retired": apps}
+    if not (devices or goal or apps or reach or contradictions):
+        f.fail(f.line(c), field, "judges nothing: give devices: true, applications, retired, reachability or "
+                                 "contradictions: true")
+    return {"devices": devices, "applications": goal, "retired": apps, "contradictions": contradictions,
+            "reachability": None if reach is None else float(reach)}
+
+
+def _flag(f: DataFile, c: Mapping[str, Any], name: str, field: str) -> bool:
+    value = c.get(name, False)
+    if not isinstance(value, bool):
+        f.fail(f.line(c, name), f"{field}.{name}", f"expected true or false, got {value!r}")
+    return value
 
 
 def check_applications(milestones: list[Milestone], app_ids: Collection[str], source: str) -> None:

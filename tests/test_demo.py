@@ -265,6 +265,31 @@ def test_demo_migration_picture_moves_over_time(demo):
     assert contradictions > 0
 
 
+def test_key_results_agree_and_later_milestones_move_on_their_own_evidence(demo):
+    """Each key result's value is one number on /okr, in the API, the download and /metrics; the milestones of
+    the HDC and of operating together count links and applications, not the equipment milestone's devices."""
+    base = demo[0]
+    api = {k["id"]: k for o in requests.get(base + "/api/v1/okr", timeout=60).json()["objectives"]
+           for k in o["key_results"]}
+    page = dict(re.findall(r'data-key-result="([a-z_]+)" data-progress="[\d.]+" data-value="([\d.]+)"',
+                           requests.get(base + "/okr", timeout=60).text))
+    export = {r["Key result id"]: r["Value now"] for r in _csv_rows(requests.get(base + "/export/okr.csv?lang=en",
+                                                                               timeout=60))}
+    scraped = {s.labels["key_result"]: s.value for f in text_string_to_metric_families(
+        requests.get(base + "/metrics", timeout=60).text) for s in f.samples if s.name == "hdc_key_result_value"}
+    assert len(api) >= 7 and set(api) == set(page) == set(export) == set(scraped)
+    for kid, k in api.items():
+        assert k["value"] == float(page[kid]) == float(export[kid]) == scraped[kid], kid
+        assert k["history"][-1]["value"] == k["value"], kid
+    milestones = requests.get(base + "/api/v1/milestones", timeout=60).json()["milestones"]
+    work = {m["id"]: m["work_items"] for m in milestones}
+    equipment, cloud, together = work["equipment_upgraded"], work["hdc_cloud_start"], work["integrated_operation"]
+    assert len({tuple(w.values()) for w in (equipment, cloud, together)}) == 3
+    # Links to the HDC: every unit whose devices checked it has one item for 1/12/2025 beside its applications.
+    assert sum(cloud.values()) >= 126 and cloud["done_late"] > 0
+    assert sum(together.values()) > sum(cloud.values())    # devices and open contradictions on top
+
+
 def test_demo_stops_cleanly_on_ctrl_c(demo):
     proc = demo[2]
     proc.send_signal(signal.SIGINT)

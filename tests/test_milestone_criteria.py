@@ -11,11 +11,15 @@ import json
 from datetime import date, datetime, timezone
 
 import pytest
+import sqlalchemy as sa
 
 from collector.cloud.queries import Proposed, apply
 from collector.context import build_context
+from collector.readiness.okr import okr_progress
 from collector.readiness.overview import city_overview, unit_detail
 from collector.settings import Settings
+from collector.store import okr_weeks
+from collector.store.tables import key_result_weeks, reachability_changes
 from inventory.milestones import MilestoneError, check_applications, parse_milestones
 from inventory.report import GiB, empty_report, new_report_id
 
@@ -76,13 +80,16 @@ def test_each_milestone_counts_its_own_evidence(overview):
     # HDC cloud (1/12/2025, applications at least migrating): 00070 never started; 00082 was migrating from 25/11.
     assert _items(by_unit["hdc_cloud_start"]["00070"]) == {"overdue": 1}
     assert _items(by_unit["hdc_cloud_start"]["00082"]) == {"done_on_time": 1}
-    # Operating together (1/1/2026, devices and applications moved): the PC was fixed in time for it, the
-    # application retired on 20/12; 00070's application is overdue although its devices all pass.
+    # Operating together (1/1/2026, devices and applications moved, no open contradiction): the PC was fixed in
+    # time for it, the application retired on 20/12; but the retired software is still installed on cn-1, an
+    # open contradiction (overdue). 00070's application is overdue although its devices all pass.
     assert _items(by_unit["integrated_operation"]["00070"]) == {"overdue": 1}
-    assert _items(by_unit["integrated_operation"]["00082"]) == {"done_on_time": 2}
+    assert _items(by_unit["integrated_operation"]["00082"]) == {"done_on_time": 2, "overdue": 1}
     # iHanoi (31/12/2026, the queue kiosks retired): neither unit uses them.
     assert by_unit["ihanoi_super_app"] == {}
-    assert city.work_by_milestone["integrated_operation"] == {**ZERO, "done_on_time": 2, "overdue": 1}
+    assert city.work_by_milestone["integrated_operation"] == {**ZERO, "done_on_time": 2, "overdue": 2}
+    # The contradiction criterion is the 1/1/2026 milestone's alone: the 31/12/2025 one has the two items.
+    assert _items(by_unit["key_tasks_done"]["00082"]) == {"done_on_time": 2}
     assert city.work_by_milestone["equipment_upgraded"] != city.work_by_milestone["hdc_cloud_start"]
 
 
@@ -93,6 +100,83 @@ def test_a_units_view_counts_the_same_items(overview):
     assert unit.work_items == []          # its devices opened no item: the one item is an application
 
 
+def checking(ward: str, device: str, at: str, reached: bool) -> dict:
+    """A passing PC whose check of the two HDC endpoints both answered, or both failed."""
+    doc = pc(ward, device, at, 16)
+    doc["software"] = []
+    doc["network"]["reachability"] = [{"target": t, "ok": reached, "latency_ms": 9.0 if reached else None}
+                                      for t in ("hdc-portal", "hdc-cloud")]
+    return doc
+
+
+@pytest.fixture(scope="module")
+def links(tmp_path_factory):
+    """A store where 00070's link to the HDC is repaired on known days; the collector built for reading it."""
+    tmp = tmp_path_factory.mktemp("links")
+    (tmp / "units.csv").write_text(UNITS, encoding="utf-8")
+    c = build_context(Settings(db_url=f"sqlite:///{tmp / 'store.sqlite3'}", registry_path=tmp / "units.csv"))
+    # 00070: both PCs fail to reach the HDC from 1/11/2025; hk-1 is repaired on 10/12 (one in two: short of the
+    # file's 0.8), hk-2 on 20/12/2025 (10:00 Hanoi): the link is repaired that day, late for 1/12, in time for
+    # 1/1/2026. 00082: its PC reaches the HDC from 10/11, loses it on 15/12 and is never repaired.
+    # Reports in between repeat the same reach and add no history.
+    history = [("00070", "hk-1", "2025-11-01T02:00:00Z", False), ("00070", "hk-2", "2025-11-01T02:00:00Z", False),
+               ("00082", "cn-1", "2025-11-10T02:00:00Z", True), ("00070", "hk-1", "2025-12-10T02:00:00Z", True),
+               ("00070", "hk-2", "2025-12-12T02:00:00Z", False), ("00082", "cn-1", "2025-12-15T02:00:00Z", False),
+               ("00070", "hk-2", "2025-12-20T03:00:00Z", True), ("00070", "hk-1", "2025-12-28T02:00:00Z", True),
+               ("00070", "hk-2", "2025-12-28T02:00:00Z", True), ("00082", "cn-1", "2025-12-28T02:00:00Z", False)]
+    for ward, device, at, reached in history:
+        doc = checking(ward, device, at, reached)
+        c.ingestor.ingest(doc, json.dumps(doc, ensure_ascii=False))
+    try:
+        yield c
+    finally:
+        c.engine.dispose()
+
+
+def test_a_link_repaired_on_a_known_day_closes_its_item_that_day(links):
+    with links.engine.connect() as conn:
+        kept = conn.execute(sa.select(reachability_changes.c.device_id, reachability_changes.c.reached)
+                            .order_by(reachability_changes.c.id)).all()
+    assert kept == [("hk-1", False), ("hk-2", False), ("cn-1", True), ("hk-1", True), ("cn-1", False),
+                    ("hk-2", True)]
+    before = city_overview(links, datetime(2025, 12, 20, 2, tzinfo=timezone.utc)).work_by_unit  # 09:00, 20/12
+    after = city_overview(links, datetime(2025, 12, 20, 4, tzinfo=timezone.utc)).work_by_unit   # 11:00, 20/12
+    later = city_overview(links, datetime(2026, 1, 2, 3, tzinfo=timezone.utc)).work_by_unit
+    # 1/12/2025 (HDC in operation): 00070 overdue until 20/12, then done late on that day; 00082's link, reached
+    # on 1/12, broke on 15/12: overdue (a link is done only while it holds).
+    assert _items(before["hdc_cloud_start"]["00070"]) == {"overdue": 1}
+    assert _items(after["hdc_cloud_start"]["00070"]) == {"done_late": 1}
+    assert _items(after["hdc_cloud_start"]["00082"]) == {"overdue": 1}
+    # 1/1/2026 (operating together): in progress until 20/12, done on time from then on; the devices pass.
+    assert _items(before["integrated_operation"]["00070"]) == {"in_progress": 1}
+    assert _items(later["integrated_operation"]["00070"]) == {"done_on_time": 1}
+    assert _items(later["integrated_operation"]["00082"]) == {"overdue": 1}
+    # Equipment (devices alone) and 31/12/2025 (no reachability criterion) open no link item.
+    assert "00070" not in later["equipment_upgraded"] and "00070" not in later["key_tasks_done"]
+    unit = unit_detail(links, "00070", datetime(2026, 1, 2, 3, tzinfo=timezone.utc), "integrated_operation")
+    assert unit.work_by_milestone["hdc_cloud_start"] == {**ZERO, "done_late": 1}
+
+
+def test_key_results_keep_one_value_a_week(links):
+    """Read in three weeks (twice in one of them): one row per key result and week, the week's last value."""
+    moments = [datetime(2025, 12, 10, 3, tzinfo=timezone.utc), datetime(2025, 12, 20, 2, tzinfo=timezone.utc),
+               datetime(2025, 12, 20, 4, tzinfo=timezone.utc), datetime(2026, 1, 2, 3, tzinfo=timezone.utc)]
+    read = [okr_progress(links, city_overview(links, now)) for now in moments]
+    last = {k.key_result.id: k for _, k in read[-1].key_results()}
+    week_values = [{k.key_result.id: k.value for _, k in p.key_results()} for p in (read[0], read[2], read[3])]
+    for kid, k in last.items():
+        assert k.history == tuple(zip(("2025-W50", "2025-W51", "2026-W01"), (v[kid] for v in week_values)))
+        assert len(k.sparkline().split()) == 3
+    with links.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(key_result_weeks)).scalar() == 3 * len(last)
+    # A value that moves: within a week the last one stands, the next week adds a row.
+    okr_weeks.keep(links.engine, date(2025, 12, 1), {"test.k": 0.2}, moments[0])
+    assert okr_weeks.keep(links.engine, date(2025, 12, 7), {"test.k": 0.4}, moments[0])["test.k"] == [
+        ("2025-W49", 0.4)]
+    okr_weeks.keep(links.engine, date(2025, 12, 8), {"test.k": 0.5}, moments[0])
+    assert okr_weeks.read(links.engine)["test.k"] == [("2025-W49", 0.4), ("2025-W50", 0.5)]
+
+
 BASE = "milestones:\n  - {id: a, date: 2026-01-01, title_vi: A, title_en: A"
 
 
@@ -101,6 +185,8 @@ BASE = "milestones:\n  - {id: a, date: 2026-01-01, title_vi: A, title_en: A"
     (BASE + ", criteria: {devices: yes please}}\n", "field 'milestones[0].criteria.devices': expected true or false"),
     (BASE + ", criteria: {}}\n", "field 'milestones[0].criteria': judges nothing"),
     (BASE + ", criteria: {reachable: true}}\n", "field 'milestones[0].criteria.reachable': unknown key"),
+    (BASE + ", criteria: {reachability: 1.5}}\n", "field 'milestones[0].criteria.reachability': expected a share"),
+    (BASE + ", criteria: {contradictions: 1}}\n", "field 'milestones[0].criteria.contradictions': expected true"),
 ])
 def test_bad_criteria_are_refused_naming_the_field(text, fragment):
     with pytest.raises(MilestoneError, match="plan.yaml: line 2: ") as caught:

@@ -80,7 +80,9 @@ def okr_file(tmp: Path) -> Path:
 EXPECTED = {
     ("equipment", "passing"): (0.75, 0.75, "on_track"),
     ("equipment", "memory"): (0.75, 0.75, "off_track"),     # past due and not done
-    ("equipment", "items"): (0.0, 0.0, "off_track"),        # civil status not moved: 0 of 1 done, 0.5 expected
+    # 1/1/2026's items: two applications not moved, 00082's link to the HDC short (1 of 2), 00070's link done
+    # (late: first checked today): 1 of 4 done, 0.5 expected.
+    ("equipment", "items"): (0.25, 0.25, "off_track"),
     ("hdc", "reaching"): (1, 0.5, "on_track"),              # 00070 reached 2/2; 00082 1/2 is under 0.8
     ("hdc", "reporting"): (2, 1.0, "done"),
 }
@@ -113,6 +115,8 @@ def _check(c: CollectorProcess) -> None:
     krs = {(o["id"], k["id"]): k for o in api["objectives"] for k in o["key_results"]}
     for key, (value, done, status) in EXPECTED.items():
         assert (krs[key]["value"], krs[key]["progress"], krs[key]["status"]) == (value, done, status), key
+    week = "{}-W{:02d}".format(*datetime.now(HANOI).isocalendar()[:2])
+    assert all(k["history"] == [{"week": week, "value": k["value"]}] for k in krs.values())   # this week's, kept
     summary = requests.get(c.url + "/api/v1/summary", timeout=30).json()
     assert krs[("hdc", "ready")]["value"] == summary["units"]["by_status"]["ready"]
     assert krs[("hdc", "moved")]["value"] == round(
@@ -120,7 +124,8 @@ def _check(c: CollectorProcess) -> None:
     milestones = {m["id"]: m["work_items"] for m in api["milestones"]}
     assert milestones == {m["id"]: m["work_items"]
                           for m in requests.get(c.url + "/api/v1/milestones", timeout=30).json()["milestones"]}
-    assert milestones["integrated_operation"] == {"done_on_time": 0, "done_late": 0, "in_progress": 0, "overdue": 2}
+    # Two applications to move and 00082's link to the HDC overdue; 00070's link reached, late (first checked today).
+    assert milestones["integrated_operation"] == {"done_on_time": 0, "done_late": 1, "in_progress": 0, "overdue": 3}
     assert milestones["ihanoi_super_app"] == {"done_on_time": 0, "done_late": 0, "in_progress": 1, "overdue": 0}
     assert krs[("hdc", "moved")]["value"] == 0 and summary["applications"]["in_scope"] == 2
 
@@ -132,6 +137,7 @@ def _check(c: CollectorProcess) -> None:
     assert shown == {k: (v["progress"], v["value"], v["status"]) for (_, k), v in krs.items()}
     assert "&lt;b&gt;Sở KH&amp;CN&lt;/b&gt;" in page.text and "<b>Sở" not in page.text   # data, escaped
     assert "Chậm tiến độ" in page.text and "Hoàn thành đúng hạn" in page.text
+    assert page.text.count(f'<td class="spark"><small>{week}</small></td>') == len(krs)     # one week so far
     english = requests.get(c.url + "/okr?lang=en", timeout=30).text
     assert '<html lang="en">' in english and "Off track" in english and "Result passing" in english
     assert 'href="/okr"' in requests.get(c.url + "/", timeout=30).text                   # the overview links it

@@ -20,6 +20,7 @@ from alembic.config import Config
 from agents.outbox import Outbox
 from collector.ingest.ingestor import Ingestor
 from collector.store.engine import WRITE, make_engine
+from collector.store.tables import reachability_changes
 from collector.store.tokens import create_token
 from collector.store.units import sync_units
 from inventory.baseline import load_baseline
@@ -32,7 +33,7 @@ from support.relay import WARD, run_agent, write_config
 from support.reports import SOFTWARE_LISTS, modern_pc
 
 pytestmark = pytest.mark.integration
-# The schema heads of the release before this one (0005_retention is new in it).
+# The schema heads of the release before this one (0005_retention and 0006_okr_history are new).
 PREVIOUS_RELEASE = ("0004_device_vendor", "0004_register")
 
 
@@ -49,11 +50,14 @@ def _previous_release_store(url: str) -> str:
     with engine.begin() as conn:
         sync_units(conn, load_registry())
         token = create_token(conn, WARD)
+        reachability_changes.create(conn)  # today's ingest writes reach history; the previous release kept none
     ingestor = Ingestor(engine, load_baseline(), load_catalog(), load_lifecycle())
     now = datetime.now(timezone.utc)
     for i in range(6):
         doc = modern_pc(f"old-{i}", WARD, now - timedelta(days=i, hours=3), 4 + 4 * (i % 2), SOFTWARE_LISTS[i % 2])
         ingestor.ingest(doc, json.dumps(doc))
+    with engine.begin() as conn:
+        reachability_changes.drop(conn)
     engine.dispose()
     return token
 
@@ -81,7 +85,12 @@ def test_an_upgrade_under_load_loses_no_report(tmp_path):
             versions = {r[0] for r in conn.execute("SELECT version_num FROM alembic_version")}
             after = [r[0] for r in conn.execute("SELECT report_id FROM reports")]
             indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-        assert "0005_retention" in versions and "ix_reports_software_sha256" in indexes
+            reach_started = conn.execute("SELECT COUNT(DISTINCT device_id) FROM reachability_changes").fetchone()[0]
+            checking = conn.execute("SELECT COUNT(DISTINCT device_id) FROM reachability").fetchone()[0]
+        # One head again (0006 merges 0004_register and 0005_retention); each checking device's reach history
+        # starts from its last checks.
+        assert versions == {"0006_okr_history"} and "ix_reports_software_sha256" in indexes
+        assert reach_started == checking
         assert len(after) == len(set(after)) == len(before) + 2  # the queued one and this run's, each once
         assert before | set(queued) < set(after)
         unit = requests.get(f"{collector.url}/api/v1/wards/{WARD}", timeout=30).json()

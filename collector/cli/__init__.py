@@ -18,6 +18,7 @@ from collector.cli import (
     simulate,
     store,
     tokens,
+    units,
     viewers,
 )
 
@@ -36,5 +37,5 @@ def main(verbose: bool) -> None:
 
 for _command in (serve.serve, demo.demo, tokens.token, viewers.viewer, devices.device, store.audit, store.recount,
                  simulate.simulate, cloud.migration, dashboards.dashboards, ansible.ansible_inventory,
-                 register.register, prune.prune, prune.backup):
+                 register.register, units.units, prune.prune, prune.backup):
     main.add_command(_command)

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from collector.store import audit, bodies, counts
+from collector.store import audit, bodies, counts, reach_history
 from collector.store.engine import write_transaction
 from collector.store.tables import (
     device_apps,
@@ -237,6 +237,9 @@ class Ingestor:
             counts.record_desks(conn, desks, desk, old_desk, collected)
         self._record_verdict(conn, p, state)
         self._replace_children(conn, p, state)
+        reach_history.record(conn, device_id, ward, reach_history.counted_reach(state.counted if state else None),
+                             reach_history.reached(t["ok"] for t in p.targets.values()), collected,
+                             moved=state is not None and state.ward_code != ward)
         counts.update(conn, state.counted if state else None, p.counted)
         return IngestResult(ACCEPTED, doc["report_id"], device_id, p.verdict.status)
 

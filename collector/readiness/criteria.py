@@ -1,4 +1,4 @@
-"""Work items of a milestone beyond devices: applications to move and applications to retire, in the four states.
+"""Work items of a milestone beyond devices: applications to move or retire, links to the HDC, contradictions.
 
 A milestone's criteria are data (``inventory.milestones``). With
 ``applications``, every application a unit uses that the programme moves is
@@ -11,15 +11,25 @@ met with no recorded moment (an inferred state the observer has not yet
 recorded) counts as done when it is read. States as for device items
 (``workitems``): done on time or late against the end of the due day, else
 in progress or overdue.
+
+With ``reachability`` (a share), each unit whose devices ever checked the HDC
+has one item, its link: done at the start of the trailing stretch during
+which at least that share of its active devices reached the HDC (replayed
+from the reach history kept at ingest, ``store.reach_history``), so a link
+repaired on a known day is done on that day. With ``contradictions``, each
+open contradiction of a unit (``inventory.migration``) is an item not done:
+the store keeps contradictions as they stand now, so a resolved one leaves
+no item behind.
 """
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import datetime, time, timezone
-from typing import Callable, Iterable, Mapping, Optional
+from typing import Callable, Iterable, Mapping, Optional, Sequence
 
 from collector.i18n import HANOI
 from collector.readiness.workitems import STATES, due_moment
+from collector.store.reach_history import ReachChange
 from inventory.migration import DONE, MIGRATING, RETIRED, AppMigration, UnitMigration
 from inventory.milestones import Milestone
 
@@ -44,8 +54,11 @@ def _reached_at(a: AppMigration, goal: Goal) -> Optional[datetime]:
 
 
 def _state(a: AppMigration, goal: Goal, deadline: datetime, now: datetime) -> str:
-    if goal(a.state):
-        done_at = _reached_at(a, goal) or now
+    return _item_state(goal(a.state), _reached_at(a, goal) or now, deadline, now)
+
+
+def _item_state(done: bool, done_at: datetime, deadline: datetime, now: datetime) -> str:
+    if done:
         return "done_on_time" if done_at < deadline else "done_late"
     return "overdue" if now >= deadline else "in_progress"
 
@@ -70,6 +83,52 @@ def application_tally(m: Milestone, units: Mapping[str, UnitMigration], now: dat
     out: dict[str, dict[str, int]] = {}
     for (code, state), n in counts.items():
         out.setdefault(code, dict.fromkeys(STATES, 0))[state] = n
+    return out
+
+
+def _met_since(changes: Sequence[ReachChange], threshold: float) -> Optional[datetime]:
+    """When the unit's trailing stretch with at least ``threshold`` of its checking devices reaching the HDC
+    began; None if it falls short now. Changes at one moment are applied together."""
+    reach: dict[str, bool] = {}
+    since: Optional[datetime] = None
+    for i, ch in enumerate(changes):
+        reach[ch.device_id] = ch.reached
+        if i + 1 < len(changes) and changes[i + 1].changed_at == ch.changed_at:
+            continue
+        if sum(reach.values()) < threshold * len(reach):
+            since = None
+        elif since is None:
+            since = ch.changed_at
+    return since
+
+
+def reachability_tally(m: Milestone, changes: Iterable[ReachChange], now: datetime) -> dict[str, dict[str, int]]:
+    """The milestone's link items (one per unit that checked the HDC) by unit and state, as of ``now``."""
+    if m.reachability is None:
+        return {}
+    deadline, now = due_moment(m.date), now.astimezone(timezone.utc)
+    by_unit: dict[str, list[ReachChange]] = defaultdict(list)
+    for ch in changes:
+        if ch.changed_at <= now:
+            by_unit[ch.ward_code].append(ch)
+    out: dict[str, dict[str, int]] = {}
+    for code, unit_changes in by_unit.items():
+        since = _met_since(unit_changes, m.reachability)
+        out.setdefault(code, dict.fromkeys(STATES, 0))[_item_state(since is not None, since or now, deadline,
+                                                                   now)] += 1
+    return out
+
+
+def contradiction_tally(m: Milestone, units: Mapping[str, UnitMigration], now: datetime
+                        ) -> dict[str, dict[str, int]]:
+    """The milestone's contradiction items (each open one, not done) by unit and state, as of ``now``."""
+    if not m.contradictions:
+        return {}
+    state = "overdue" if now.astimezone(timezone.utc) >= due_moment(m.date) else "in_progress"
+    out: dict[str, dict[str, int]] = {}
+    for code, unit in units.items():
+        if unit.contradictions:
+            out.setdefault(code, dict.fromkeys(STATES, 0))[state] = unit.contradictions
     return out
 
 

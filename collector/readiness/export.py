@@ -43,7 +43,8 @@ RANKING = (Column("code"), Column("unit"), Column("kind"), Column("status"), Col
            Column("unknown", "int"), Column("silent", "int"), Column("ratio", "ratio"),
            Column("expected", "int"), Column("reporting", "int"), Column("coverage", "ratio"),
            Column("days_overdue", "int"), Column("apps_migrated", "int"), Column("apps_in_scope", "int"),
-           *(Column(f"work_{s}", "int") for s in STATES), Column("last_report", "datetime"))
+           *(Column(f"work_{s}", "int") for s in STATES), Column("last_report", "datetime"), Column("responsible"),
+           Column("contact"))
 
 DEVICES = (Column("hostname"), Column("class"), Column("os"), Column("cpu"), Column("memory", "gib"),
            Column("disk", "gib"), Column("media"), Column("verdict"), Column("verdict_since", "datetime"),
@@ -59,7 +60,8 @@ def ranking_table(rows: Sequence[UnitRow], t: Translator) -> Table:
                      s.counts["not_ready"], s.counts["unknown"], s.silent, round(s.readiness_ratio, 4),
                      cover.expected, cover.reporting, None if cover.ratio is None else round(cover.ratio, 4),
                      r.days_overdue, r.migration.migrated, r.migration.in_scope, *(r.work[k] for k in STATES),
-                     s.last_report_at])
+                     s.last_report_at,
+                     r.contact.responsible if r.contact else "", (r.contact.contact or "") if r.contact else ""])
     headers = [t(f"export.col.{c.key}") for c in RANKING]
     return Table(t("export.ranking_title"), RANKING, headers, body)
 

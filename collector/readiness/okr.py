@@ -16,7 +16,7 @@ from typing import Callable, Protocol
 from collector.i18n import Translator
 from collector.readiness.export import Column, Table
 from collector.readiness.overview import CityOverview, Sources
-from collector.store import queries
+from collector.store import okr_weeks, queries
 from inventory.milestones import Milestone
 from inventory.okr import KeyResult, Objective, Okr, pace, progress
 
@@ -34,12 +34,21 @@ class KeyResultProgress:
     value: float
     progress: float
     status: str
+    history: tuple[tuple[str, float], ...] = ()  # (ISO week, its last value), oldest first, this week included
+
+    def sparkline(self, width: int = 96, height: int = 24) -> str:
+        """The weekly history's progress as an SVG polyline's points (x right by week, y up by progress)."""
+        k, n = self.key_result, len(self.history)
+        step = width / max(n - 1, 1)
+        return " ".join(f"{i * step:.1f},{height - progress(v, k.baseline, k.target) * height:.1f}"
+                        for i, (_, v) in enumerate(self.history))
 
     def to_dict(self) -> dict:
         k = self.key_result
         return {"id": k.id, "title_vi": k.title_vi, "title_en": k.title_en, "measure": k.measure,
                 "value": self.value, "baseline": k.baseline, "target": k.target, "progress": self.progress,
-                "status": self.status, "start": k.start.isoformat(), "due": k.due.isoformat(), "owner": k.owner}
+                "status": self.status, "start": k.start.isoformat(), "due": k.due.isoformat(), "owner": k.owner,
+                "history": [{"week": w, "value": v} for w, v in self.history]}
 
 
 @dataclass(frozen=True)
@@ -123,13 +132,16 @@ def okr_progress(c: OkrSources, overview: CityOverview) -> OkrProgress:
     """Every key result's value, progress and pace as of ``overview``'s moment."""
     value_of = measure(c, overview)
     today, margin = overview.today, c.okr.at_risk_margin
+    values = {f"{o.id}.{k.id}": round(value_of(k), 4) for o, k in c.okr.key_results()}
+    history = okr_weeks.keep(c.engine, today, values, overview.now)
     objectives = []
     for o in c.okr.objectives:
         krs = []
         for k in o.key_results:
-            value = round(value_of(k), 4)
+            value = values[f"{o.id}.{k.id}"]
             done = round(progress(value, k.baseline, k.target), 4)
-            krs.append(KeyResultProgress(k, value, done, pace(done, k.start, k.due, today, margin)))
+            krs.append(KeyResultProgress(k, value, done, pace(done, k.start, k.due, today, margin),
+                                         tuple(history.get(f"{o.id}.{k.id}", ()))))
         objectives.append(ObjectiveProgress(o, krs))
     return OkrProgress(overview.now, today, objectives, overview.milestones, overview.work_by_milestone,
                        overview.work_by_unit, [r.summary.code for r in overview.rows])

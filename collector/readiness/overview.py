@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from collector.cloud.queries import unit_migrations
 from collector.i18n import HANOI
-from collector.readiness.criteria import application_tally, combine
+from collector.readiness.criteria import application_tally, combine, contradiction_tally, reachability_tally
 from collector.readiness.forecasts import of_unit, series_forecast, unit_forecasts
 from collector.readiness.history import (
     DeviceLife,
@@ -27,7 +27,8 @@ from collector.readiness.history import (
 )
 from collector.readiness.workitems import STATES, WorkItem, city_tally, milestone_tallies, milestone_work, tally
 from collector.settings import Settings
-from collector.store import queries
+from collector.store import contacts, queries, reach_history
+from collector.store.contacts import UnitContact
 from collector.store.queries import UnitSummary
 from inventory.baseline import Baseline, Rule
 from inventory.catalog import Catalog
@@ -83,6 +84,7 @@ class UnitRow:
     days_overdue: int = 0  # past the equipment deadline while not ready (inventory.readiness.days_overdue)
     # When the unit will be ready at its recent pace (readiness/forecasts.py); None until composed.
     forecast: Optional[Forecast] = None
+    contact: Optional[UnitContact] = None  # the person responsible, from the units sheet
 
     @property
     def rag(self) -> str:
@@ -156,9 +158,11 @@ def _work(lives: dict[str, DeviceLife], milestones: list[Milestone], now: dateti
 
 
 def _unit_work(m: Milestone, devices: Mapping[str, Mapping[str, int]], migrations: Mapping[str, UnitMigration],
-               now: datetime) -> dict[str, dict[str, int]]:
-    """A milestone's items per unit and state from its own criteria: devices, applications or both."""
-    return combine(devices if m.devices else {}, application_tally(m, migrations, now))
+               reach: list[reach_history.ReachChange], now: datetime) -> dict[str, dict[str, int]]:
+    """A milestone's items per unit and state from its own criteria: devices, applications, links to the HDC,
+    contradictions."""
+    return combine(devices if m.devices else {}, application_tally(m, migrations, now),
+                   reachability_tally(m, reach, now), contradiction_tally(m, migrations, now))
 
 
 def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None, top_n: int = 8) -> CityOverview:
@@ -170,15 +174,18 @@ def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None,
         top = queries.top_failures(conn, since, limit=top_n, counted=counted)
         migrations = unit_migrations(conn, c.catalog, c.registry, now, since, counted=counted)
         lives = load_lives(conn, now, since)
+        reach = reach_history.changes(conn, since)
+        people = contacts.read(conn)
     focus = pick_milestone(c.milestones, milestone_id)
     by_due = milestone_tallies(lives, {m.date for m in c.milestones}, now)
-    by_milestone = {m.id: _unit_work(m, by_due[m.date], migrations, now) for m in c.milestones}
+    by_milestone = {m.id: _unit_work(m, by_due[m.date], migrations, reach, now) for m in c.milestones}
     focus_by_ward = by_milestone[focus.id]
     zero = dict.fromkeys(STATES, 0)
     forecasts = unit_forecasts(lives.values(), now)
     today = now.astimezone(HANOI).date()
     rows = [UnitRow(s, Migration(migrations[s.code].migrated, migrations[s.code].in_use),
-                    focus_by_ward.get(s.code, zero), days_overdue(s.status, today), of_unit(forecasts, s.code))
+                    focus_by_ward.get(s.code, zero), days_overdue(s.status, today), of_unit(forecasts, s.code),
+                    people.get(s.code))
             for s in summaries]
     by_status = dict.fromkeys(UNIT_STATUSES, 0)
     for s in summaries:
@@ -207,14 +214,17 @@ def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str
         lives = load_lives(conn, now, since, ward_code=code)
         unit_migration = unit_migrations(conn, c.catalog, c.registry, now, since, code)[code]
         assets = queries.unit_assets(conn, code, since)
+        reach_changes = reach_history.changes(conn, since, code)
+        person = contacts.read(conn, code).get(code)
     focus = pick_milestone(c.milestones, milestone_id)
     items = _work(lives, c.milestones, now)
-    by_milestone = {m.id: _unit_work(m, tally(items[m.id]), {code: unit_migration}, now) for m in c.milestones}
+    by_milestone = {m.id: _unit_work(m, tally(items[m.id]), {code: unit_migration}, reach_changes, now)
+                    for m in c.milestones}
     zero = dict.fromkeys(STATES, 0)
     history = _series(lives, now, c.milestones[0].date)
     row = UnitRow(summary, Migration(unit_migration.migrated, unit_migration.in_use),
                   by_milestone[focus.id].get(code, zero), days_overdue(summary.status, now.astimezone(HANOI).date()),
-                  series_forecast(history.days, history.values))
+                  series_forecast(history.days, history.values), person)
     classes = {dev["device_id"]: dev["class"] for dev in devices_}
     expected = {cls: n["expected"] for cls, n in summary.coverage.by_class.items()}
     ready_at = first_ready(lives.values(), classes, expected, summary.threshold) if summary.status == "ready" else None

@@ -297,3 +297,37 @@ register_changes = sa.Table(
     sa.Column("before", sa.JSON(none_as_null=True), nullable=True),
     sa.Column("after", sa.JSON(none_as_null=True), nullable=True),
 )
+
+# 0006_okr_history: when a device's reach of the HDC changed (it reached every endpoint it checked, or not),
+# written at ingest only on a change, so that a unit's link repaired on a known day closes its work item on that day
+# (readiness/criteria.py); the reachability table keeps only each device's last check.
+reachability_changes = sa.Table(
+    "reachability_changes", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("device_id", sa.String(128), nullable=False, index=True),
+    sa.Column("ward_code", sa.String(16), sa.ForeignKey("wards.code"), nullable=False),
+    sa.Column("reached", sa.Boolean, nullable=False),
+    sa.Column("changed_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_reachability_changes_unit_time", "ward_code", "changed_at"),
+)
+
+# 0006_okr_history: each key result's value in each ISO week ('2025-W49'), the last one measured that week; keyed
+# '<objective>.<key result>' (readiness/okr.py).
+key_result_weeks = sa.Table(
+    "key_result_weeks", metadata,
+    sa.Column("key_result", sa.String(200), primary_key=True),
+    sa.Column("week", sa.String(8), primary_key=True),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("recorded_at", UTCDateTime(), nullable=False),
+)
+
+# 0006_okr_history: each unit's person responsible and how to reach them ("every unit must have a clear address"),
+# from a units sheet (collector/register/contacts.py); every change is in the audit log.
+unit_contacts = sa.Table(
+    "unit_contacts", metadata,
+    sa.Column("ward_code", sa.String(16), sa.ForeignKey("wards.code"), primary_key=True),
+    sa.Column("responsible", sa.String(256), nullable=False),
+    sa.Column("contact", sa.String(256), nullable=True),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_by", sa.String(128), nullable=False),
+)

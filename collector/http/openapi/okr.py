@@ -24,7 +24,11 @@ OKR_SCHEMAS: dict[str, Any] = {
         "progress": {"type": "number", "minimum": 0, "maximum": 1,
                      "description": "(value - baseline) / (target - baseline), held within 0..1"},
         "status": {"enum": list(STATUSES), "description": "Pace against the straight line from start to due"},
-        "start": _DATE, "due": _DATE, "owner": _TEXT}),
+        "start": _DATE, "due": _DATE, "owner": _TEXT,
+        "history": {"type": "array", "description": "The value in each ISO week, the last one measured that week "
+                                                    "(this week's is the value now), oldest first",
+                    "items": _closed({"week": {"type": "string", "pattern": "^[0-9]{4}-W[0-9]{2}$"},
+                                      "value": _NUMBER})}}),
     "Objective": _closed({"id": _TEXT, "title_vi": _TEXT, "title_en": _TEXT, "key_results": array("KeyResult")}),
     "Okr": _closed({"as_of": {"type": "string", "format": "date-time"}, "today": _DATE,
                     "objectives": array("Objective"), "milestones": array("Milestone")}),

@@ -1,0 +1,54 @@
+"""Each key result's weekly history: one row per key result and ISO week, the last value measured that week.
+
+Written when the OKR figures are composed (the overview's refresh, a page, a
+scrape), and only when a value differs from the one kept for this week, so
+most reads write nothing. Read back for the API's and the page's history.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from collector.store.engine import write_transaction
+from collector.store.tables import key_result_weeks
+
+History = dict[str, list[tuple[str, float]]]  # key result -> [(week, value)], oldest first
+
+
+def iso_week(day: date) -> str:
+    """``day``'s ISO week as '2025-W49' (weeks start on Monday; sorting the text sorts the weeks)."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def keep(engine: Engine, day: date, values: Mapping[str, float], now: datetime) -> History:
+    """Keep ``values`` (key result -> value) as ``day``'s week's and return every key result's weekly history."""
+    week = iso_week(day)
+    history = read(engine)
+    changed = {k: v for k, v in values.items() if dict(history.get(k, ())).get(week) != v}
+    if changed:
+        c = key_result_weeks.c
+        try:
+            with write_transaction(engine) as conn:
+                conn.execute(key_result_weeks.delete().where(c.week == week, c.key_result.in_(list(changed))))
+                conn.execute(key_result_weeks.insert(), [dict(key_result=k, week=week, value=v, recorded_at=now)
+                                                         for k, v in changed.items()])
+        except sa.exc.IntegrityError:
+            pass  # another collector of the same store kept this week's values at the same moment
+        for k, v in changed.items():
+            weeks = [wv for wv in history.get(k, []) if wv[0] != week]
+            history[k] = sorted([*weeks, (week, v)])
+    return history
+
+
+def read(engine: Engine) -> History:
+    c = key_result_weeks.c
+    out: History = {}
+    with engine.connect() as conn:
+        for key_result, week, value in conn.execute(sa.select(c.key_result, c.week, c.value)
+                                                    .order_by(c.key_result, c.week)):
+            out.setdefault(key_result, []).append((week, value))
+    return out
