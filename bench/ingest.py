@@ -441,8 +441,10 @@ def profile(work: Path, texts: list[str]) -> None:
         profiler.disable()
     timings = pstats.Stats(profiler).stats  # type: ignore[attr-defined]  # {(file, line, name): (.., ct, ..)}
     inner = {"judge (Ingestor._prepare: baseline rules, catalog match, counts)": ("ingestor.py", "_prepare"),
+             "  of which matching the list with the catalog (Catalog.match)": ("catalog.py", "match"),
+             "  of which compressing the new list (SplitBody.packed_software)": ("bodies.py", "packed_software"),
              "store (Ingestor._store: the transaction's rows)": ("ingestor.py", "_store"),
-             "  of which the new software list (Ingestor._keep_list, compressing it)": ("ingestor.py", "_keep_list"),
+             "  of which inserting the new list (Ingestor._keep_list)": ("ingestor.py", "_keep_list"),
              "  of which compressing the report's body (SplitBody.report_columns)": ("bodies.py", "report_columns"),
              "commit (Connection._commit_impl)": ("base.py", "_commit_impl")}
     whole = max(ct for (f, _, n), (_, _, _, ct, _) in timings.items() if f.endswith("ingestor.py") and n == "ingest")
