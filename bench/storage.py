@@ -1,19 +1,20 @@
-"""Storage: bytes per device per month of history at an hourly report interval, with software lists kept once
-per content (store/bodies.py) against whole bodies (how reports were stored before migration 0002_storage), and
-after pruning with the default retention (store/retention.py; target: at most 200 KB per device per month).
+"""Storage: bytes per device per month of history at an hourly report interval: whole bodies (how reports were
+stored before migration 0002_storage), software lists kept once per content (store/bodies.py) with the rest of
+each body as text (before 0007_body_zlib), the same with that rest compressed (now), and the last after pruning
+with the default retention (store/retention.py; target: at most 200 KB per device per month).
 
 Run: python bench/storage.py [--devices N] [--days D]
 
 Each of N simulated devices (collector.simulate.generate_fleet, hundreds of
 packages each) reports every hour for D days: new report id and time, free
 disk space and endpoint latencies that move, and its software list changed
-once a week (one package upgraded), as patch days do. Both stores get the
-same reports through the collector's own Ingestor; the "before" store is
-handed each body whole, which is what the store did before the split. Sizes
-are SQLite pages in use (dbstat) after a checkpoint, per table. The
-"pruned" store is the "after" one once ``hdc-collector prune`` has thinned
-it with the default retention at the end of the D days; a year is
-extrapolated from the reports that retention keeps for good.
+once a week (one package upgraded), as patch days do. Every store gets the
+same reports through the collector's own Ingestor; the earlier layouts are
+handed each body as those releases stored it. Sizes are SQLite pages in use
+(dbstat) after a checkpoint, per table. The "pruned" store is the compressed
+one once ``hdc-collector prune`` has thinned it with the default retention
+at the end of the D days; a year is extrapolated from the reports that
+retention keeps for good.
 """
 from __future__ import annotations
 
@@ -56,18 +57,34 @@ def hourly(devices: int, days: int):
             yield doc
 
 
-def fill(path: Path, docs, split: bool) -> tuple[int, float]:
-    """Store ``docs``; returns the number stored and the seconds taken."""
+def stored_as(layout: str, text: str):
+    """The body as the store keeps it in ``layout``: "whole", "split" (text) or "compressed" (this release)."""
+    from collector.store import bodies
+
+    class AsText(bodies.SplitBody):
+        """A body whose rest is kept as text, as releases before 0007_body_zlib kept it."""
+
+        def report_columns(self) -> dict:
+            return {"body": self.body, "body_zlib": None, "software_sha256": self.sha256,
+                    "software_at": self.software_at}
+
+    if layout == "whole":
+        return AsText(text)
+    part = bodies.split(text)
+    return part if layout == "compressed" else AsText(part.body, part.software_at, part.software)
+
+
+def fill(path: Path, docs, layout: str) -> tuple[int, float]:
+    """Store ``docs`` in ``layout``; returns the number stored and the seconds taken."""
     from collector.context import build_context
     from collector.settings import Settings
-    from collector.store import bodies
 
     context = build_context(Settings(db_url=f"sqlite:///{path}"))
     start = time.perf_counter()
     n = 0
     for doc in docs:
         text = json.dumps(doc, ensure_ascii=False)
-        context.ingestor.ingest(doc, text, bodies.split(text) if split else bodies.SplitBody(text))
+        context.ingestor.ingest(doc, text, stored_as(layout, text))
         n += 1
     context.engine.dispose()
     return n, time.perf_counter() - start
@@ -115,16 +132,19 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="hdc-bench-storage-"))
     results = {}
-    for label, split in (("before: whole bodies", False), ("after: lists kept once", True)):
-        empty = work / f"empty-{split}.sqlite3"
-        fill(empty, [], split)
-        path = work / f"store-{split}.sqlite3"
-        n, seconds = fill(path, hourly(args.devices, args.days), split)
+    layouts = {"whole": "before 0002: whole bodies", "split": "before 0006: lists kept once, rest as text",
+               "compressed": "now: lists kept once, rest compressed"}
+    for layout, label in layouts.items():
+        empty = work / f"empty-{layout}.sqlite3"
+        fill(empty, [], layout)
+        path = work / f"store-{layout}.sqlite3"
+        n, seconds = fill(path, hourly(args.devices, args.days), layout)
         used, base = table_bytes(path), table_bytes(empty)
         results[label] = ({t: used[t] - base.get(t, 0) for t in used}, n, seconds)
     removed, prune_seconds = pruned(path)
     used = table_bytes(path)
-    results["pruned: default retention"] = ({t: used[t] - base.get(t, 0) for t in used}, n - removed, prune_seconds)
+    results["now, pruned: default retention"] = ({t: used[t] - base.get(t, 0) for t in used}, n - removed,
+                                                 prune_seconds)
     per_month = 30 / args.days
     from collector.store.retention import Retention
 
@@ -141,11 +161,15 @@ def main() -> None:
         f = per_month / args.devices
         print(f"| {label} | {total * f / 1e6:.2f} MB | {reports_ * f / 1e6:.2f} MB | {lists * f / 1e6:.3f} MB | "
               f"{(total - reports_ - lists) * f / 1e6:.2f} MB | {total / n / 1024:.2f} KiB |")
-    before, after, kept = totals.values()
-    print(f"\nKeeping each distinct software list once stores {before / after:.1f}x less per device "
-          f"({before * per_month / args.devices / 1e6:.1f} MB -> {after * per_month / args.devices / 1e6:.1f} MB "
+    whole, split, after, kept = totals.values()
+    print(f"\nKeeping each distinct software list once stores {whole / split:.1f}x less per device, compressing "
+          f"the rest {split / after:.1f}x less again ({whole * per_month / args.devices / 1e6:.1f} MB -> "
+          f"{split * per_month / args.devices / 1e6:.2f} MB -> {after * per_month / args.devices / 1e6:.2f} MB "
           f"per device per month; 5,000 devices: {after * per_month / args.devices * 5000 / 1e9:.1f} GB a month).")
-    sizes, left, seconds = results["pruned: default retention"]
+    print("Storing: " + ", ".join(f"{label.split(':')[0]} {n / seconds:.0f} reports/s"
+                                  for label, (_, n, seconds) in list(results.items())[:3])
+          + " (one process, the Ingestor without HTTP)")
+    sizes, left, seconds = results["now, pruned: default retention"]
     month = kept * per_month / args.devices
     verdict = "met" if month <= 200e3 else "NOT met"
     print(f"\nPruned with the default retention ({Retention().describe()}): {month / 1e3:.0f} KB per device "

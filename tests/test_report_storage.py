@@ -101,9 +101,12 @@ def test_unchanged_software_list_is_stored_once_and_every_body_reads_back(ingest
     assert _count(ingestor, software_lists) == 2
     with ingestor.engine.connect() as conn:
         assert bodies.read_bodies(conn, list(texts)) == texts
-        stored = conn.execute(sa.select(sa.func.sum(sa.func.length(reports.c.body)))).scalar()
-    # Only the list's placeholder is left in each stored body.
-    assert stored < sum(len(t) for t in texts.values()) - 5 * len(json.dumps(base["software"]))
+        stored = conn.execute(sa.select(reports.c.body, reports.c.body_zlib)).all()
+    # Each body is kept compressed, with only the list's placeholder left in it.
+    assert {row.body for row in stored} == {""}
+    kept = [bodies.unpack(row.body_zlib) for row in stored]
+    assert all(json.loads(text)["software"] is None for text in kept)
+    assert sum(len(row.body_zlib) for row in stored) < 0.6 * sum(len(text) for text in kept)
 
 
 def test_a_list_shared_by_two_devices_is_stored_once(ingestor):
@@ -162,6 +165,22 @@ def test_report_posted_over_http_is_kept_byte_for_byte(tmp_path):
         stop(collector.proc)
     with engine.connect() as conn:
         assert bodies.read_body(conn, doc["report_id"]) == text
-        row = conn.execute(sa.select(reports.c.body, reports.c.software_sha256)).one()
-    assert row.software_sha256 is not None and "HTKK" not in row.body
+        row = conn.execute(sa.select(reports.c.body_zlib, reports.c.software_sha256)).one()
+    assert row.software_sha256 is not None and "HTKK" not in bodies.unpack(row.body_zlib)
     engine.dispose()
+
+
+def test_bodies_stored_before_compression_still_read_back(ingestor):
+    """Rows from before 0007_body_zlib keep their text in ``body``; they read back beside compressed ones."""
+    old, old_text = _report(windows_pc(device="dev-old"), "2025-10-01T08:00:00Z")
+    new, new_text = _report(windows_pc(device="dev-new"), "2025-10-01T09:00:00Z")
+    ingestor.ingest(old, old_text)
+    ingestor.ingest(new, new_text)
+    with ingestor.engine.begin() as conn:
+        packed = conn.execute(sa.select(reports.c.body_zlib).where(reports.c.report_id == old["report_id"])).scalar()
+        # As an earlier release stored it: the split body's text, no compressed copy.
+        conn.execute(reports.update().where(reports.c.report_id == old["report_id"])
+                     .values(body=bodies.unpack(packed), body_zlib=None))
+    with ingestor.engine.connect() as conn:
+        assert bodies.read_bodies(conn, [old["report_id"], new["report_id"]]) == {
+            old["report_id"]: old_text, new["report_id"]: new_text}

@@ -147,7 +147,10 @@ def test_the_background_pruner_thins_beside_ingest_and_returns_the_space(tmp_pat
     ingestor = Ingestor(c.engine, load_baseline(), load_catalog(), load_lifecycle())
     old = _history(now - timedelta(days=30))
     for doc in old:
-        doc["software"] = [{"name": f"pkg-{doc['report_id']}", "version": "1", "publisher": None}] * 40
+        # Names that do not compress, so the old reports hold enough pages for the file to shrink visibly.
+        seeds = (f"{doc['report_id']}/{i}".encode() for i in range(40))
+        doc["software"] = [{"name": f"pkg-{hashlib.sha256(seed).hexdigest()}", "version": "1", "publisher": None}
+                           for seed in seeds]
         ingestor.ingest(doc, json.dumps(doc))
     size = tmp_path.joinpath("store.sqlite3").stat().st_size
     c.start_background()

@@ -19,8 +19,9 @@ from alembic.config import Config
 
 from agents.outbox import Outbox
 from collector.ingest.ingestor import Ingestor
-from collector.store.engine import WRITE, make_engine
-from collector.store.tables import reachability_changes
+from collector.store import bodies
+from collector.store.engine import WRITE, make_engine, migrate
+from collector.store.tables import metadata
 from collector.store.tokens import create_token
 from collector.store.units import sync_units
 from inventory.baseline import load_baseline
@@ -37,8 +38,9 @@ pytestmark = pytest.mark.integration
 PREVIOUS_RELEASE = ("0004_device_vendor", "0004_register")
 
 
-def _previous_release_store(url: str) -> str:
-    """A store migrated to the previous release's heads, with a unit's devices in it and a ward token."""
+def _previous_release_store(url: str) -> tuple[str, dict[str, str]]:
+    """A store migrated to the previous release's heads, with a unit's devices in it and a ward token; the
+    token and the bodies of the reports stored, by report id."""
     engine = make_engine(url)
     cfg = Config()
     cfg.set_main_option("script_location", "collector.store:alembic")
@@ -50,22 +52,43 @@ def _previous_release_store(url: str) -> str:
     with engine.begin() as conn:
         sync_units(conn, load_registry())
         token = create_token(conn, WARD)
-        reachability_changes.create(conn)  # today's ingest writes reach history; the previous release kept none
-    ingestor = Ingestor(engine, load_baseline(), load_catalog(), load_lifecycle())
-    now = datetime.now(timezone.utc)
+    engine.dispose()
+    return token, _store_as_previous_release(url)
+
+
+def _store_as_previous_release(url: str) -> dict[str, str]:
+    """Six devices' reports, stored by this release's Ingestor in a scratch store and copied into the previous
+    release's tables in its own form (each body's text in ``body``: it had no ``body_zlib``)."""
+    scratch_url = url.replace(".sqlite3", "-scratch.sqlite3")
+    scratch = make_engine(scratch_url)
+    migrate(scratch)
+    with scratch.begin() as conn:
+        sync_units(conn, load_registry())
+    ingestor = Ingestor(scratch, load_baseline(), load_catalog(), load_lifecycle())
+    now, texts = datetime.now(timezone.utc), {}
     for i in range(6):
         doc = modern_pc(f"old-{i}", WARD, now - timedelta(days=i, hours=3), 4 + 4 * (i % 2), SOFTWARE_LISTS[i % 2])
-        ingestor.ingest(doc, json.dumps(doc))
-    with engine.begin() as conn:
-        reachability_changes.drop(conn)
-    engine.dispose()
-    return token
+        texts[doc["report_id"]] = json.dumps(doc)
+        ingestor.ingest(doc, texts[doc["report_id"]])
+    scratch.dispose()
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+        conn.execute("ATTACH DATABASE ? AS scratch", (scratch_url.removeprefix("sqlite:///"),))
+        for table in metadata.sorted_tables:
+            columns = [r[1] for r in conn.execute(f"PRAGMA main.table_info({table.name})")]
+            if columns:
+                names = ", ".join(columns)
+                conn.execute(f"INSERT OR IGNORE INTO main.{table.name} ({names}) "
+                             f"SELECT {names} FROM scratch.{table.name}")
+        for report_id, packed in conn.execute("SELECT report_id, body_zlib FROM scratch.reports").fetchall():
+            conn.execute("UPDATE main.reports SET body = ? WHERE report_id = ?", (bodies.unpack(packed), report_id))
+    conn.close()
+    return texts
 
 
 def test_an_upgrade_under_load_loses_no_report(tmp_path):
     db_file = tmp_path / "store.sqlite3"
     url = f"sqlite:///{db_file}"
-    token = _previous_release_store(url)
+    token, old_bodies = _previous_release_store(url)
     with sqlite3.connect(db_file) as conn:
         assert {r[0] for r in conn.execute("SELECT version_num FROM alembic_version")} == set(PREVIOUS_RELEASE)
         before = {r[0] for r in conn.execute("SELECT report_id FROM reports")}
@@ -87,12 +110,16 @@ def test_an_upgrade_under_load_loses_no_report(tmp_path):
             indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
             reach_started = conn.execute("SELECT COUNT(DISTINCT device_id) FROM reachability_changes").fetchone()[0]
             checking = conn.execute("SELECT COUNT(DISTINCT device_id) FROM reachability").fetchone()[0]
-        # One head again (0006 merges 0004_register and 0005_retention); each checking device's reach history
-        # starts from its last checks.
-        assert versions == {"0006_okr_history"} and "ix_reports_software_sha256" in indexes
-        assert reach_started == checking
+        # One head again (0006_okr_history merges 0004_register and 0005_retention; 0007_body_zlib follows it);
+        # each checking device's reach history starts from its last checks.
+        assert versions == {"0007_body_zlib"} and "ix_reports_software_sha256" in indexes
+        assert reach_started == checking > 0
         assert len(after) == len(set(after)) == len(before) + 2  # the queued one and this run's, each once
         assert before | set(queued) < set(after)
+        engine = make_engine(url)
+        with engine.connect() as conn:  # bodies stored before compression read back as they were received
+            assert bodies.read_bodies(conn, list(old_bodies)) == old_bodies
+        engine.dispose()
         unit = requests.get(f"{collector.url}/api/v1/wards/{WARD}", timeout=30).json()
         assert len(unit["devices"]) == 7 and unit["unit"]["devices"] == 7  # six from before, this machine
     finally:

@@ -73,3 +73,24 @@ def test_odd_schema_versions_are_refused_not_cached(texts, version):
     doc["schema_version"] = version
     assert _problems(validator, json.dumps(doc)) == ["schema_version"]
     assert len(validator) == 0
+
+
+@pytest.mark.parametrize("bad", [{"name": ""}, {"name": "x", "version": 12}, {"name": "x", "size": "1"},
+                                 {"name": "x", "publisher": ["a"]}, "package", {"version": "1"}])
+def test_a_new_list_of_known_packages_gets_the_schemas_answer(texts, bad):
+    """First reports: packages other lists had are not walked again, and a bad one is named where it is."""
+    validator = ReportValidator()
+    for text in texts[:10]:
+        assert _problems(validator, text) == []
+    doc = json.loads(texts[10])
+    known = [p for t in texts[:3] for p in json.loads(t)["software"]]
+    doc["software"] = known[::-1] + [{"name": "a package no list had", "version": "1.0", "publisher": None}]
+    good = json.dumps(doc, ensure_ascii=False)
+    assert _problems(validator, good) == [] == [p.field for p in validate_report(json.loads(good))]
+    for where in (0, len(known) // 2, len(doc["software"])):
+        doc["software"].insert(where, bad)
+        text = json.dumps(doc, ensure_ascii=False)
+        expected = [p.field for p in validate_report(json.loads(text))]
+        assert expected and expected[0].startswith(f"software[{where}]")
+        assert _problems(validator, text) == expected
+        del doc["software"][where]

@@ -185,6 +185,7 @@ class Ingestor:
             apps = tuple((m.app_id, m.software_name[:512], m.version)
                          for m in self.catalog.match(doc.get("software", [])))
             if sha:
+                _ = body.packed_software  # a list new to this process: compressed before the store's lock
                 if len(self._apps_by_list) >= _APPS_CACHE_SIZE:
                     self._apps_by_list.clear()
                 self._apps_by_list[sha] = apps
@@ -216,8 +217,7 @@ class Ingestor:
         conn.execute(_INSERT["reports"], dict(
             report_id=doc["report_id"], device_id=device_id, ward_code=ward,
             schema_version=doc["schema_version"], source=doc["agent"]["source"],
-            collected_at=collected, received_at=now, body=p.body.body,
-            software_sha256=p.software_sha256, software_at=p.body.software_at))
+            collected_at=collected, received_at=now, **p.body.report_columns()))
 
         last_collected = state.last_collected_at if state else None
         if state is not None and last_collected is not None and collected < last_collected:

@@ -8,6 +8,11 @@ list's text is cut out of the body as received, never re-serialised, so
 joining the two gives back the original body byte for byte (``full_body``).
 Bodies stored before this split, or without a software list, are whole.
 
+What is left of the body (a few KB of JSON) is zlib-compressed too, into
+``reports.body_zlib`` (migration 0007_body_zlib), with ``body`` left empty:
+a kept report then costs about a third of the space. Rows stored before that
+migration have ``body_zlib`` NULL and their text in ``body``, and read the same.
+
 An agent whose list has not changed sends the report without it and names
 the list's digest in the ``Hdc-Software-Sha256`` header; ``ingest/digest.py``
 puts the stored list back, so the report is validated and stored as a full
@@ -32,6 +37,9 @@ from collector.store.tables import reports, software_lists
 SOFTWARE = "software"
 SOFTWARE_HEADER = "Hdc-Software-Sha256"
 _PLACEHOLDER = "null"
+# A 110 KB list: level 1 takes 1.9 ms and gives 17 KB, the default 4.4 ms and 14 KB (docs/benchmarks.md). Each
+# distinct list is stored once, so its compression is paid by every first report, its size only once.
+_LIST_LEVEL = 1
 _WS = re.compile(r"[ \t\n\r]*")
 
 
@@ -47,8 +55,29 @@ class SplitBody:
     def sha256(self) -> Optional[str]:
         return None if self.software is None else hashlib.sha256(self.software.encode("utf-8")).hexdigest()
 
+    @cached_property
+    def packed_software(self) -> Optional[bytes]:
+        """The list's text as ``software_lists`` keeps it; ``Ingestor._prepare`` asks for it before the write
+        transaction when the list is new to the process, so no writer waits while it is compressed."""
+        return None if self.software is None else pack(self.software, _LIST_LEVEL)
+
     def join(self) -> str:
         return full_body(self.body, self.software_at, self.software)
+
+    def report_columns(self) -> dict[str, Any]:
+        """The ``reports`` columns that keep this body: compressed, and where its software list goes back."""
+        return {"body": "", "body_zlib": pack(self.body), "software_sha256": self.sha256,
+                "software_at": self.software_at}
+
+
+def pack(text: str, level: int = zlib.Z_DEFAULT_COMPRESSION) -> bytes:
+    """Text as stored compressed (``body_zlib`` and ``software_lists.body``)."""
+    return zlib.compress(text.encode("utf-8"), level)
+
+
+def unpack(packed: bytes) -> str:
+    """The text ``pack`` was given."""
+    return zlib.decompress(packed).decode("utf-8")
 
 
 def full_body(body: str, software_at: Optional[int], software: Optional[str]) -> str:
@@ -139,17 +168,20 @@ def software_row(part: SplitBody, now: datetime) -> dict[str, Any]:
     """The ``software_lists`` row for a body's list (compressed; text is read back by ``full_body``)."""
     # Only bodies with a software list (software_sha256 set) are passed here.
     assert part.software is not None, "a body without a software list has no software_lists row"
-    return {"sha256": part.sha256, "body": zlib.compress(part.software.encode("utf-8")), "first_seen_at": now}
+    return {"sha256": part.sha256, "body": part.packed_software, "first_seen_at": now}
 
 
 def read_bodies(conn: Connection, report_ids: list[str]) -> dict[str, str]:
     """The full bodies of these reports, as received, by report id (unknown ids are left out)."""
-    q = (sa.select(reports.c.report_id, reports.c.body, reports.c.software_at, software_lists.c.body)
+    q = (sa.select(reports.c.report_id, reports.c.body, reports.c.body_zlib, reports.c.software_at,
+                   software_lists.c.body)
          .select_from(reports.outerjoin(software_lists, software_lists.c.sha256 == reports.c.software_sha256))
          .where(reports.c.report_id.in_(report_ids)))
     out = {}
-    for report_id, body, at, packed in conn.execute(q):
-        out[report_id] = full_body(body, at, zlib.decompress(packed).decode("utf-8") if packed is not None else None)
+    for report_id, body, body_zlib, at, listing in conn.execute(q):
+        # body_zlib is NULL on rows stored before 0007_body_zlib: their body is the text itself.
+        text = body if body_zlib is None else unpack(body_zlib)
+        out[report_id] = full_body(text, at, unpack(listing) if listing is not None else None)
     return out
 
 
@@ -161,7 +193,7 @@ def read_body(conn: Connection, report_id: str) -> Optional[str]:
 def software_text(conn: Connection, sha256: str) -> Optional[str]:
     """The text of the stored software list with this digest, exactly as it was received, or None."""
     packed = conn.execute(sa.select(software_lists.c.body).where(software_lists.c.sha256 == sha256)).scalar()
-    return None if packed is None else zlib.decompress(packed).decode("utf-8")
+    return None if packed is None else unpack(packed)
 
 
 def join_software(text: str, listing: str) -> str:

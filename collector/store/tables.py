@@ -109,7 +109,9 @@ reports = sa.Table(
     sa.Column("source", sa.String(32), nullable=False),
     sa.Column("collected_at", UTCDateTime(), nullable=False),
     sa.Column("received_at", UTCDateTime(), nullable=False),
+    # 0007_body_zlib: new rows keep the body compressed in body_zlib and "" here; older rows the text here.
     sa.Column("body", sa.Text, nullable=False),
+    sa.Column("body_zlib", sa.LargeBinary, nullable=True),
     # The body's software list is kept once per content in software_lists; see store/bodies.py.
     sa.Column("software_sha256", sa.String(64), sa.ForeignKey("software_lists.sha256"), nullable=True),
     sa.Column("software_at", sa.Integer, nullable=True),
