@@ -71,9 +71,11 @@ def _sqlite_engine(url: sa.engine.URL) -> Engine:
         # Let SQLAlchemy, not the driver, decide when a transaction begins.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        # Takes effect on a new file only (before its first table): pruned space goes back to the file system
-        # (store/retention.py switches older stores with one VACUUM).
-        cur.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        # On a new file only (it takes effect before the first table): pruned space goes back to the file system
+        # (store/retention.py switches older stores with one VACUUM). Set on an existing file it would write a
+        # page on every connection, and opening a store must leave it byte for byte as it was.
+        if cur.execute("PRAGMA page_count").fetchone()[0] == 0:
+            cur.execute("PRAGMA auto_vacuum=INCREMENTAL")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
