@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, jsonify, render_template, request
 
 from collector import __version__
 from collector.context import ctx
 from collector.http.errors import ApiError
-from collector.i18n import DEFAULT_LANG, Translator, choose_lang
+from collector.http.links import link, url_self
+from collector.i18n import Translator, choose_lang
 from collector.readiness.export import to_csv, to_xlsx
 from collector.readiness.okr import OkrProgress, okr_table
 
@@ -35,27 +36,11 @@ def okr_api():
                    objectives=[o.to_dict() for o in p.objectives], milestones=_milestones_json(p))
 
 
-def _link(endpoint: str, **values: Any) -> str:
-    """A URL that keeps the reader's language (the base template's navigation uses it)."""
-    lang = choose_lang(request.args.get("lang"))
-    if lang != DEFAULT_LANG:
-        values.setdefault("lang", lang)
-    return url_for(endpoint, **{k: v for k, v in values.items() if v not in (None, "")})
-
-
-def _url_self(**changes: Any) -> str:
-    args = {**request.args.to_dict(), **changes}
-    if args.get("lang") == DEFAULT_LANG:
-        args.pop("lang")
-    return url_for(request.endpoint or "okr.page", **(request.view_args or {}),
-                   **{k: v for k, v in args.items() if v not in (None, "")})
-
-
 @bp.get("/okr")
 def page():
     p = ctx().okr_progress()
     t = Translator(choose_lang(request.args.get("lang")))
-    return render_template("okr.html", p=p, _=t, t=t, lang=t.lang, link=_link, url_self=_url_self,
+    return render_template("okr.html", p=p, _=t, t=t, lang=t.lang, link=link, url_self=url_self,
                            now=p.now, version=__version__)
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Optional
 
-from flask import Blueprint, Response, g, render_template, request, url_for
+from flask import Blueprint, Response, g, render_template, request
 
 from collector import __version__
 from collector.context import ctx
-from collector.i18n import DEFAULT_LANG, HANOI, Translator, choose_lang
+from collector.http.links import link, url_self
+from collector.i18n import HANOI, Translator, choose_lang
 from collector.readiness.charts import Line, Marker, line_chart
 from collector.readiness.export import (
     applications_table,
@@ -61,26 +62,9 @@ def _translator() -> Translator:
     return Translator(choose_lang(request.args.get("lang")))
 
 
-def _link(endpoint: str, **values: Any) -> str:
-    """A URL inside the page that keeps the reader's language."""
-    lang = choose_lang(request.args.get("lang"))
-    if lang != DEFAULT_LANG:
-        values.setdefault("lang", lang)
-    return url_for(endpoint, **{k: v for k, v in values.items() if v not in (None, "")})
-
-
-def _url_self(**changes: Any) -> str:
-    """This page's URL with some parameters changed (None removes one); the language switch uses it."""
-    args = {**request.args.to_dict(), **changes}
-    if args.get("lang") == DEFAULT_LANG:
-        args.pop("lang")
-    return url_for(request.endpoint or "page.index", **(request.view_args or {}),
-                   **{k: v for k, v in args.items() if v not in (None, "")})
-
-
 def _render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     t = _translator()
-    return render_template(template, _=t, t=t, lang=t.lang, link=_link, url_self=_url_self,
+    return render_template(template, _=t, t=t, lang=t.lang, link=link, url_self=url_self,
                            stale_days=ctx().settings.stale_after_days, version=__version__, statuses=STATUS_ORDER,
                            coverage_threshold=ctx().settings.coverage_threshold, **context), status
 
@@ -137,13 +121,13 @@ def _monthly(history: Series, keys: tuple[str, ...]) -> list[tuple[Any, dict[str
     return [(history.days[i], {k: history.values[k][i] for k in keys}) for i in dict.fromkeys(picks) if i >= 0]
 
 
-def _sort_link(query: RankingQuery, column: str) -> str:
+def _sortlink(query: RankingQuery, column: str) -> str:
     if query.sort == column:
         order = "asc" if query.desc else "desc"
     else:
         order = "asc" if column in _ASCENDING_FIRST else "desc"
     args = {**query.args(), "sort": column, "order": order}
-    return _link("page.index", **args)
+    return link("page.index", **args)
 
 
 def _kept_page(overview: CityOverview, render: Callable[[], tuple[str, int]]) -> tuple[str, int]:
@@ -160,7 +144,7 @@ def index():
         query = RankingQuery.from_args(request.args, strict=False)
         plan = _city_plan(overview)
         return _render("index.html", o=overview, rows=query.apply(overview.rows), query=query,
-                       sort_keys=SORT_KEYS, sort_link=lambda col: _sort_link(query, col),
+                       sort_keys=SORT_KEYS, sort_link=lambda col: _sortlink(query, col),
                        burndown=_burndown(overview.history, t, plan["city_forecast"]),
                        monthly=_monthly(overview.history, ("not_ready",)), now=overview.now, **plan)
 
