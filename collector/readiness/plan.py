@@ -24,6 +24,7 @@ from collector.i18n import HANOI, Translator
 from collector.readiness.cache import store_version
 from collector.readiness.export import Column, Table
 from collector.readiness.overview import Sources
+from collector.store.bodies import stored_text
 from collector.store.tables import devices, register_changes, register_counts, reports, verdicts
 from inventory.evaluate import RuleResult, Verdict
 from inventory.plan import LABOUR, Actions, DevicePlan, PlanError, Pricer, UnitPlan, plan_city, plan_device, plan_unit
@@ -145,13 +146,13 @@ def _plan_devices(conn: Connection, ids: list[str], c: Sources, pricer: Pricer,
                   keys: dict[str, tuple[str, tuple]]) -> Iterable[tuple[str, _Planned]]:
     """Plan these devices from their latest report (its body without the software list, which no rule of
     the plan reads) and their stored verdict."""
-    q = (sa.select(devices.c.device_id, devices.c.device_class, reports.c.body, verdicts.c.status,
-                   verdicts.c.results, verdicts.c.baseline, verdicts.c.evaluated_at)
+    q = (sa.select(devices.c.device_id, devices.c.device_class, reports.c.body, reports.c.body_zlib,
+                   verdicts.c.status, verdicts.c.results, verdicts.c.baseline, verdicts.c.evaluated_at)
          .join(verdicts, verdicts.c.device_id == devices.c.device_id)
          .outerjoin(reports, reports.c.report_id == devices.c.last_report_id)
          .where(devices.c.device_id.in_(ids)))
-    for device_id, device_class, body, status, results, baseline, evaluated_at in conn.execute(q).all():
-        report = _report(body)
+    for device_id, device_class, body, body_zlib, status, results, baseline, evaluated_at in conn.execute(q).all():
+        report = _report(None if body is None else stored_text(body, body_zlib))
         rules = tuple(RuleResult.from_dict(r) for r in results)
         verdict = Verdict(status, rules, device_class, c.baseline.name, baseline, evaluated_at.astimezone(HANOI).date())
         judged = win11_eligibility(report)

@@ -80,6 +80,12 @@ def unpack(packed: bytes) -> str:
     return zlib.decompress(packed).decode("utf-8")
 
 
+def stored_text(body: str, body_zlib: Optional[bytes]) -> str:
+    """A report's stored body without its software list: compressed in ``body_zlib``, or the text in ``body`` on
+    rows stored before 0007_body_zlib."""
+    return body if body_zlib is None else unpack(body_zlib)
+
+
 def full_body(body: str, software_at: Optional[int], software: Optional[str]) -> str:
     """The body as received, from its stored parts."""
     if software_at is None or software is None:
@@ -179,9 +185,7 @@ def read_bodies(conn: Connection, report_ids: list[str]) -> dict[str, str]:
          .where(reports.c.report_id.in_(report_ids)))
     out = {}
     for report_id, body, body_zlib, at, listing in conn.execute(q):
-        # body_zlib is NULL on rows stored before 0007_body_zlib: their body is the text itself.
-        text = body if body_zlib is None else unpack(body_zlib)
-        out[report_id] = full_body(text, at, unpack(listing) if listing is not None else None)
+        out[report_id] = full_body(stored_text(body, body_zlib), at, unpack(listing) if listing is not None else None)
     return out
 
 
