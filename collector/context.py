@@ -27,6 +27,7 @@ from collector.ingest.validation import ReportValidator
 from collector.metrics.okr import OkrCollector
 from collector.metrics.plan import PlanCollector
 from collector.metrics.store import IngestMetrics, StoreCollector, build_registry
+from collector.metrics.units import UnitDatesCollector
 from collector.readiness.cache import KeptPages, OverviewCache
 from collector.readiness.okr import OkrProgress, okr_progress
 from collector.readiness.okr_sheet import load_okr_file
@@ -132,4 +133,5 @@ def build_context(settings: Settings, engine: Optional[Engine] = None) -> Contex
                       unit_budget=UnitByteBudget(settings.unit_bytes_per_day), plan_book=plan_book)
     metrics_registry.register(OkrCollector(context.okr_progress))
     metrics_registry.register(PlanCollector(context))
+    metrics_registry.register(UnitDatesCollector(context.overview))
     return context

@@ -69,7 +69,8 @@ def served(collector) -> dict:
     for family in text_string_to_metric_families(requests.get(collector.url + "/metrics", timeout=30).text):
         for sample in family.samples:
             if sample.name in ("hdc_units", "hdc_ward_coverage_ratio", "hdc_ward_expected_devices",
-                               "hdc_ward_reporting_devices"):
+                               "hdc_ward_reporting_devices", "hdc_ward_overdue_seconds",
+                               "hdc_ward_ready_since_timestamp_seconds"):
                 metrics[(sample.name, *sorted(sample.labels.items()))] = sample.value
     answer = requests.get(collector.url + "/export/units.csv?lang=en", timeout=30)
     rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
@@ -122,6 +123,9 @@ def test_one_passing_device_of_thirty_is_not_ready_and_thirty_are(collector, tmp
         "expected": 30, "reporting": 1, "ratio": round(1 / 30, 4),
         "by_class": {"workstation": {"expected": 30, "reporting": 1, "ratio": 1 / 30}}}
     assert unit["days_overdue"] == seen["listed"]["days_overdue"] == overdue and unit["ready_since"] is None
+    assert seen["listed"]["ready_since"] is None and seen["export"]["ready_since"] == ""
+    assert seen["metrics"][("hdc_ward_overdue_seconds", ("ward", WARD))] == overdue * 86_400
+    assert ("hdc_ward_ready_since_timestamp_seconds", ("ward", WARD)) not in seen["metrics"]
     assert seen["detail"]["register"] == {"unregistered": [], "missing": [
         {"device_class": "workstation", "asset_tag": "HK-TS-099", "serial": "SN9999", "hostname": None,
          "location": "Phòng kế toán", "responsible": "Lê Thị C"}]}
@@ -148,6 +152,11 @@ def test_one_passing_device_of_thirty_is_not_ready_and_thirty_are(collector, tmp
     # The 30th machine's first report made the unit ready: that is its day (Hanoi).
     today = now.astimezone(HANOI).date().isoformat()
     assert (unit["status"], unit["rag"], unit["days_overdue"], unit["ready_since"]) == ("ready", "green", 0, today)
+    # The same day in the ranking, its download and /metrics (start of that day in Hanoi).
+    assert seen["listed"]["ready_since"] == today and seen["metrics"][("hdc_ward_overdue_seconds", ("ward", WARD))] == 0
+    assert seen["export"]["ready_since"] == now.astimezone(HANOI).strftime("%d/%m/%Y")
+    day_start = datetime.combine(now.astimezone(HANOI).date(), datetime.min.time(), HANOI)
+    assert seen["metrics"][("hdc_ward_ready_since_timestamp_seconds", ("ward", WARD))] == day_start.timestamp()
     assert unit["coverage"]["ratio"] == seen["listed"]["coverage"]["ratio"] == 1.0
     assert seen["metrics"][("hdc_ward_coverage_ratio", ("ward", WARD))] == 1.0
     assert seen["metrics"][("hdc_units", ("status", "ready"))] == 1

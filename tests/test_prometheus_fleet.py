@@ -283,7 +283,9 @@ def test_series_count_with_per_device_metrics_on_and_off(fleet):
     # forecast readiness day only where the unit's pace gives one.
     forecasts = len(re.findall(r"^hdc_ward_forecast_ready_timestamp_seconds\{", without, re.M))
     plan = wards * (len(load_actions().actions) + len(ELIGIBILITIES)) + forecasts
-    assert count_off == fixed + migration + okr + reporting + 2 * targets + measured + coverage + plan
+    # Each unit's days overdue; the day it became ready only for a ready unit.
+    dates = wards + len(re.findall(r"^hdc_ward_ready_since_timestamp_seconds\{", without, re.M))
+    assert count_off == fixed + migration + okr + reporting + 2 * targets + measured + coverage + plan + dates
     assert measured <= targets * (1 + 5)
     assert targets <= wards * (3 + 11)  # three HDC endpoints, plus those of the applications a unit migrates
     assert count_on - count_off == active > 3000

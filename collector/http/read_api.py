@@ -49,6 +49,7 @@ def _page_args(default_limit: int) -> tuple[int, int]:
 def _unit_json(row: UnitRow) -> dict[str, Any]:
     """A unit as /api/v1/wards lists it: the shared summary plus what the page's ranking shows."""
     return {**row.summary.to_dict(), "rag": row.rag, "days_overdue": row.days_overdue,
+            "ready_since": row.ready_since.isoformat() if row.ready_since else None,
             "applications": {"migrated": row.migration.migrated, "in_scope": row.migration.in_scope},
             "work_items": dict(row.work), "forecast": (row.forecast or NO_HISTORY).to_dict()}
 
@@ -101,8 +102,7 @@ def _detail(code: str) -> UnitDetail:
 @bp.get("/wards/<code>")
 def get_unit(code: str):
     d = _detail(code)
-    ready_since = d.ready_since.isoformat() if d.ready_since else None
-    return jsonify(unit={**_unit_json(d.row), "ready_since": ready_since}, register=_register_json(d),
+    return jsonify(unit=_unit_json(d.row), register=_register_json(d),
                    devices=d.devices,
                    applications=[{"app_id": a.app.id, "devices": a.evidence.installed_devices,
                                   "name_vi": a.app.name_vi, "name_en": a.app.name_en, "target": a.app.target,

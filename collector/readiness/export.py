@@ -27,7 +27,7 @@ GiB = 1024 ** 3
 @dataclass(frozen=True)
 class Column:
     key: str
-    kind: str = "text"  # text | int | ratio | datetime | gib | number (as it is: quantities, hours)
+    kind: str = "text"  # text | int | ratio | datetime | date | gib | number (as it is: quantities, hours)
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,8 @@ RANKING = (Column("code"), Column("unit"), Column("kind"), Column("status"), Col
            Column("ready", "int"), Column("ready_with_conditions", "int"), Column("not_ready", "int"),
            Column("unknown", "int"), Column("silent", "int"), Column("ratio", "ratio"),
            Column("expected", "int"), Column("reporting", "int"), Column("coverage", "ratio"),
-           Column("days_overdue", "int"), Column("apps_migrated", "int"), Column("apps_in_scope", "int"),
+           Column("days_overdue", "int"), Column("ready_since", "date"), Column("apps_migrated", "int"),
+           Column("apps_in_scope", "int"),
            *(Column(f"work_{s}", "int") for s in STATES), Column("last_report", "datetime"), Column("responsible"),
            Column("contact"))
 
@@ -59,8 +60,8 @@ def ranking_table(rows: Sequence[UnitRow], t: Translator) -> Table:
                      t(f"unit_status.{s.status}"), s.devices, s.counts["ready"], s.counts["ready_with_conditions"],
                      s.counts["not_ready"], s.counts["unknown"], s.silent, round(s.readiness_ratio, 4),
                      cover.expected, cover.reporting, None if cover.ratio is None else round(cover.ratio, 4),
-                     r.days_overdue, r.migration.migrated, r.migration.in_scope, *(r.work[k] for k in STATES),
-                     s.last_report_at,
+                     r.days_overdue, r.ready_since, r.migration.migrated, r.migration.in_scope,
+                     *(r.work[k] for k in STATES), s.last_report_at,
                      r.contact.responsible if r.contact else "", (r.contact.contact or "") if r.contact else ""])
     headers = [t(f"export.col.{c.key}") for c in RANKING]
     return Table(t("export.ranking_title"), RANKING, headers, body)
@@ -124,6 +125,8 @@ def _plain(value: Any, column: Column) -> Any:
         return ""
     if column.kind == "datetime":
         return value.astimezone(HANOI).strftime("%d/%m/%Y %H:%M")
+    if column.kind == "date":
+        return value.strftime("%d/%m/%Y")
     return value
 
 
@@ -161,7 +164,7 @@ def to_xlsx(table: Table) -> bytes:
     sheet.append(list(table.headers))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    formats = {"ratio": "0.0%", "datetime": "dd/mm/yyyy hh:mm", "gib": "0.0", "int": "#,##0"}
+    formats = {"ratio": "0.0%", "datetime": "dd/mm/yyyy hh:mm", "date": "dd/mm/yyyy", "gib": "0.0", "int": "#,##0"}
     for row in table.rows:
         sheet.append([v.astimezone(HANOI).replace(tzinfo=None) if c.kind == "datetime" and v else v
                       for v, c in zip(row, table.columns)])

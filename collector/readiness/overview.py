@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Mapping, Optional, Protocol
+from typing import Iterable, Mapping, Optional, Protocol
 
 from sqlalchemy.engine import Engine
 
@@ -85,6 +85,7 @@ class UnitRow:
     # When the unit will be ready at its recent pace (readiness/forecasts.py); None until composed.
     forecast: Optional[Forecast] = None
     contact: Optional[UnitContact] = None  # the person responsible, from the units sheet
+    ready_since: Optional[date] = None  # the Hanoi day a ready unit first met the bar (history.first_ready)
 
     @property
     def rag(self) -> str:
@@ -135,7 +136,6 @@ class UnitDetail:
     history: Series
     migration: UnitMigration
     assets: Matching
-    ready_since: Optional[date]  # the Hanoi day the unit first met the bar (history.first_ready); None if not ready
 
 
 def pick_milestone(milestones: list[Milestone], milestone_id: Optional[str]) -> Milestone:
@@ -165,6 +165,16 @@ def _unit_work(m: Milestone, devices: Mapping[str, Mapping[str, int]], migration
                    reachability_tally(m, reach, now), contradiction_tally(m, migrations, now))
 
 
+def _ready_since(s: UnitSummary, lives: Iterable[DeviceLife], classes: Mapping[str, str]) -> Optional[date]:
+    """The Hanoi day a ready unit first met the bar (its devices' past verdicts against its register as it is);
+    None for a unit that is not ready. The page's ranking, the unit page, the API and /metrics all read this."""
+    if s.status != "ready":
+        return None
+    expected = {cls: n["expected"] for cls, n in s.coverage.by_class.items()}
+    at = first_ready(lives, classes, expected, s.threshold)
+    return at.astimezone(HANOI).date() if at else None
+
+
 def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None, top_n: int = 8) -> CityOverview:
     """The city's figures as of ``now``; work items are only counted here (the page shows no item)."""
     since = c.settings.active_since(now)
@@ -176,6 +186,8 @@ def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None,
         lives = load_lives(conn, now, since)
         reach = reach_history.changes(conn, since)
         people = contacts.read(conn)
+        ready = {s.code: s for s in summaries if s.status == "ready"}
+        classes = queries.device_classes(conn, ready)
     focus = pick_milestone(c.milestones, milestone_id)
     by_due = milestone_tallies(lives, {m.date for m in c.milestones}, now)
     by_milestone = {m.id: _unit_work(m, by_due[m.date], migrations, reach, now) for m in c.milestones}
@@ -183,9 +195,13 @@ def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None,
     zero = dict.fromkeys(STATES, 0)
     forecasts = unit_forecasts(lives.values(), now)
     today = now.astimezone(HANOI).date()
+    lives_of: dict[str, list[DeviceLife]] = {}
+    for life in lives.values():
+        if life.ward_code in ready:
+            lives_of.setdefault(life.ward_code, []).append(life)
     rows = [UnitRow(s, Migration(migrations[s.code].migrated, migrations[s.code].in_use),
                     focus_by_ward.get(s.code, zero), days_overdue(s.status, today), of_unit(forecasts, s.code),
-                    people.get(s.code))
+                    people.get(s.code), _ready_since(s, lives_of.get(s.code, ()), classes))
             for s in summaries]
     by_status = dict.fromkeys(UNIT_STATUSES, 0)
     for s in summaries:
@@ -224,14 +240,11 @@ def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str
     history = _series(lives, now, c.milestones[0].date)
     row = UnitRow(summary, Migration(unit_migration.migrated, unit_migration.in_use),
                   by_milestone[focus.id].get(code, zero), days_overdue(summary.status, now.astimezone(HANOI).date()),
-                  series_forecast(history.days, history.values), person)
-    classes = {dev["device_id"]: dev["class"] for dev in devices_}
-    expected = {cls: n["expected"] for cls, n in summary.coverage.by_class.items()}
-    ready_at = first_ready(lives.values(), classes, expected, summary.threshold) if summary.status == "ready" else None
-    ready_since = ready_at.astimezone(HANOI).date() if ready_at else None
+                  series_forecast(history.days, history.values), person,
+                  _ready_since(summary, lives.values(), {dev["device_id"]: dev["class"] for dev in devices_}))
     return UnitDetail(
         now=now, row=row, devices=devices_,
         reachability=sorted(((t, r) for (w, t), r in reach.items() if w == code), key=lambda tr: tr[0]),
         work_milestone=focus, work_items=items[focus.id] if focus.devices else [],
         work_by_milestone={m: city_tally(t) for m, t in by_milestone.items()},
-        history=history, migration=unit_migration, assets=assets, ready_since=ready_since)
+        history=history, migration=unit_migration, assets=assets)

@@ -46,6 +46,8 @@ SORT_KEYS: Mapping[str, Callable[[UnitRow], Any]] = {
     # Units without a register first (they have no coverage at all), then the lowest coverage.
     "coverage": lambda r: (r.summary.coverage.ratio is not None, r.summary.coverage.ratio or 0.0),
     "days_overdue": lambda r: r.days_overdue,
+    # Ready units by the day they became so, earliest first; units not ready after them.
+    "ready_since": lambda r: (r.ready_since is None, r.ready_since or date.min),
     "apps": lambda r: r.migration.migrated,
     "overdue": lambda r: r.work["overdue"],
     "last_report": _last_report,

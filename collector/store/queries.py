@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Container, Iterator, Optional
+from typing import Any, Container, Iterable, Iterator, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -194,6 +194,16 @@ def devices_of_unit(conn: Connection, ward_code: str, active_since: datetime) ->
             "failures": results,
         })
     return out
+
+
+def device_classes(conn: Connection, ward_codes: Iterable[str]) -> dict[str, str]:
+    """The class of every judged device of these units (the drill-down's devices), by device id."""
+    codes = list(ward_codes)
+    if not codes:
+        return {}
+    q = (sa.select(devices.c.device_id, devices.c.device_class)
+         .join(verdicts, verdicts.c.device_id == devices.c.device_id).where(devices.c.ward_code.in_(codes)))
+    return {device_id: cls for device_id, cls in conn.execute(q).all()}
 
 
 # Where reachability targets the deployment did not name are counted together.

@@ -49,10 +49,9 @@ READ_SCHEMAS: dict[str, Any] = {
         "days_overdue": {"type": "integer", "minimum": 0,
                          "description": "Days past the equipment deadline (30/11/2025) while the unit is not ready"},
         "ready_since": {"type": ["string", "null"], "format": "date",
-                        "description": "The first day (Hanoi) the unit was ready; null while it is not (unit detail "
-                                       "only)"},
+                        "description": "The first day (Hanoi) a ready unit met the bar; null while it is not ready"},
         "applications": _closed({"migrated": _INT, "in_scope": _INT}), "work_items": ref("WorkCounts"),
-        "forecast": ref("Forecast")}, optional=("ready_since", "forecast")),
+        "forecast": ref("Forecast")}, optional=("forecast",)),
     "Coverage": {**_closed({
         "expected": {**_INT, "description": "Machines the unit's register lists (0 without a register)"},
         "reporting": {**_INT, "description": "Active reporting machines, each class counted up to its registered "
