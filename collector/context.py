@@ -9,6 +9,7 @@ nothing running.
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -29,7 +30,7 @@ from collector.metrics.plan import PlanCollector
 from collector.metrics.store import IngestMetrics, StoreCollector, build_registry
 from collector.metrics.units import UnitDatesCollector
 from collector.readiness.cache import KeptPages, OverviewCache
-from collector.readiness.okr import OkrProgress, okr_progress
+from collector.readiness.okr import OkrProgress, WeekKeeper, okr_progress
 from collector.readiness.okr_sheet import load_okr_file
 from collector.readiness.overview import CityOverview
 from collector.readiness.plan import CityPlan, PlanBook, check_prices
@@ -71,6 +72,7 @@ class Context:
     ingest_turn: threading.Lock = field(default_factory=threading.Lock)
     observer: Optional[Observer] = None
     pruner: Optional[Pruner] = None
+    okr_keeper: Optional[WeekKeeper] = None
     okr: Okr = field(default_factory=load_okr)
     # Bytes of report bodies per unit and day (ingest/budget.py); set from the settings by build_context.
     unit_budget: UnitByteBudget = field(default_factory=lambda: UnitByteBudget(0))
@@ -91,15 +93,20 @@ class Context:
         """Every unit's upgrade plan, priced with the prices in force today (kept while the store is unchanged)."""
         return self.plan_book.city_plan(self, datetime.now(timezone.utc))
 
+    def keep_okr_week(self) -> None:
+        """Store this week's key-result values (the weekly history); ``okr_keeper`` calls it."""
+        okr_progress(self, self.overview(), keep_week=True)
+
     def start_background(self) -> None:
-        """Start the cloud-migration observer and the pruner of this process (``serve`` and ``demo`` only)."""
-        for job in (self.observer, self.pruner):
+        """Start the cloud-migration observer, the pruner and the OKR week keeper of this process (``serve`` and
+        ``demo`` only)."""
+        for job in (self.observer, self.pruner, self.okr_keeper):
             if job is not None and not job.is_alive():
                 job.start()
 
     def stop_background(self) -> None:
         """Stop what ``start_background`` and readers started, before the store goes away."""
-        for job in (self.observer, self.pruner):
+        for job in (self.observer, self.pruner, self.okr_keeper):
             if job is not None:
                 job.stop()
         self.overview_cache.stop()
@@ -134,4 +141,6 @@ def build_context(settings: Settings, engine: Optional[Engine] = None) -> Contex
     metrics_registry.register(OkrCollector(context.okr_progress))
     metrics_registry.register(PlanCollector(context))
     metrics_registry.register(UnitDatesCollector(context.overview))
-    return context
+    # The keeper measures through the context it belongs to; the copy shares every part of it (the same cache,
+    # engine and collectors), so both read one overview.
+    return dataclasses.replace(context, okr_keeper=WeekKeeper(context.keep_okr_week))

@@ -14,6 +14,7 @@ from inventory.evaluate import OUTCOMES, STATUSES, RuleResult, Verdict, evaluate
 from inventory.lifecycle import load_lifecycle
 from inventory.report import empty_report
 from inventory.schema import validate_report
+from inventory.text import unsafe_character
 
 GiB = 1024 ** 3
 AS_OF = date(2026, 11, 28)
@@ -287,7 +288,8 @@ def _maybe(strategy):
     return st.one_of(st.none(), strategy)
 
 
-TEXT = st.text(min_size=1, max_size=12)
+# Text a report may carry: the collector refuses control and bidirectional characters (inventory/text.py).
+TEXT = st.text(min_size=1, max_size=12).filter(lambda s: unsafe_character(s) is None)
 SIZES = _maybe(st.integers(0, 2 ** 44))
 
 

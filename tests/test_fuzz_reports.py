@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from inventory.report import GiB, empty_report
 from inventory.schema import SUPPORTED_VERSIONS, schema_document
-from inventory.text import unencodable_field
+from inventory.text import unencodable_field, unsafe_field
 
 from conftest import start_collector, stop
 from support.fuzz import Judge, Tally, TokenPool, fuzz_settings
@@ -74,7 +74,11 @@ def schema_errors(doc) -> list[str]:
 
 
 def beyond_schema(doc) -> list[str]:
-    """What the collector refuses although the schema allows it: an impossible time, numbers no column holds."""
+    """What the collector refuses although the schema allows it: an impossible time, numbers no column holds,
+    text that cannot be shown safely (inventory/text.py: a host name that is not one, control characters)."""
+    unsafe = unsafe_field(doc)
+    if unsafe:
+        return [f"{unsafe[0]}: {unsafe[1]}"]
     try:
         if datetime.fromisoformat(doc["collected_at"].replace("Z", "+00:00")).year < 2000:
             return ["collected_at before 2000"]

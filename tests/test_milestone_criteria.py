@@ -158,10 +158,14 @@ def test_a_link_repaired_on_a_known_day_closes_its_item_that_day(links):
 
 
 def test_key_results_keep_one_value_a_week(links):
-    """Read in three weeks (twice in one of them): one row per key result and week, the week's last value."""
+    """Kept in three weeks (twice in one of them): one row per key result and week, the week's last value; a
+    reader sees the kept weeks and this week's value as measured, and writes nothing."""
     moments = [datetime(2025, 12, 10, 3, tzinfo=timezone.utc), datetime(2025, 12, 20, 2, tzinfo=timezone.utc),
                datetime(2025, 12, 20, 4, tzinfo=timezone.utc), datetime(2026, 1, 2, 3, tzinfo=timezone.utc)]
-    read = [okr_progress(links, city_overview(links, now)) for now in moments]
+    okr_progress(links, city_overview(links, moments[0]))
+    with links.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(key_result_weeks)).scalar() == 0
+    read = [okr_progress(links, city_overview(links, now), keep_week=True) for now in moments]
     last = {k.key_result.id: k for _, k in read[-1].key_results()}
     week_values = [{k.key_result.id: k.value for _, k in p.key_results()} for p in (read[0], read[2], read[3])]
     for kid, k in last.items():

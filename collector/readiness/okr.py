@@ -9,6 +9,8 @@ plus two small store reads (HDC reachability per unit, failures of a rule).
 """
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Callable, Protocol
@@ -19,6 +21,8 @@ from collector.readiness.overview import CityOverview, Sources
 from collector.store import okr_weeks, queries
 from inventory.milestones import Milestone
 from inventory.okr import KeyResult, Objective, Okr, pace, progress
+
+log = logging.getLogger(__name__)
 
 
 class OkrSources(Sources, Protocol):
@@ -128,12 +132,14 @@ def measure(c: OkrSources, overview: CityOverview) -> Callable[[KeyResult], floa
     return value
 
 
-def okr_progress(c: OkrSources, overview: CityOverview) -> OkrProgress:
-    """Every key result's value, progress and pace as of ``overview``'s moment."""
+def okr_progress(c: OkrSources, overview: CityOverview, keep_week: bool = False) -> OkrProgress:
+    """Every key result's value, progress and pace as of ``overview``'s moment; ``keep_week`` also stores this
+    week's values (``WeekKeeper`` only: a page, the API or a scrape never writes to the store)."""
     value_of = measure(c, overview)
     today, margin = overview.today, c.okr.at_risk_margin
     values = {f"{o.id}.{k.id}": round(value_of(k), 4) for o, k in c.okr.key_results()}
-    history = okr_weeks.keep(c.engine, today, values, overview.now)
+    history = (okr_weeks.keep(c.engine, today, values, overview.now) if keep_week
+               else okr_weeks.current(okr_weeks.read(c.engine), today, values))
     objectives = []
     for o in c.okr.objectives:
         krs = []
@@ -159,3 +165,33 @@ def okr_table(p: OkrProgress, t: Translator) -> Table:
              t.date(k.key_result.start), t.date(k.key_result.due), k.key_result.owner]
             for o, k in p.key_results()]
     return Table(t("okr.export_title"), OKR_COLUMNS, [t(f"okr.col.{c.key}") for c in OKR_COLUMNS], rows)
+
+
+class WeekKeeper(threading.Thread):
+    """Keeps each key result's value of the week: once when ``serve`` starts (before it listens, so what it
+    stores is there before any reader), then every ``every`` seconds."""
+
+    def __init__(self, keep: Callable[[], object], every: float = 3600.0):
+        super().__init__(name="hdc-okr-weeks", daemon=True)
+        self.keep, self.every = keep, every
+        self.stopped = threading.Event()
+
+    def start(self) -> None:
+        self._keep_once()
+        super().start()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.every):
+            self._keep_once()
+
+    def _keep_once(self) -> None:
+        try:
+            self.keep()
+        except Exception:  # a store hiccup must not stop serve; the next round retries
+            log.warning("keeping the key results' weekly values failed; the next round retries", exc_info=True)
+
+    def stop(self) -> None:
+        """End the thread and wait for it."""
+        self.stopped.set()
+        if self.is_alive():
+            self.join(30)

@@ -1,8 +1,9 @@
 """Each key result's weekly history: one row per key result and ISO week, the last value measured that week.
 
-Written when the OKR figures are composed (the overview's refresh, a page, a
-scrape), and only when a value differs from the one kept for this week, so
-most reads write nothing. Read back for the API's and the page's history.
+Written by ``serve`` (at start, then hourly: ``readiness.okr.WeekKeeper``),
+only when a value differs from the one kept for this week; readers never
+write: they see the kept weeks with this week's value as measured now
+(``current``).
 """
 from __future__ import annotations
 
@@ -24,6 +25,15 @@ def iso_week(day: date) -> str:
     return f"{year}-W{week:02d}"
 
 
+def current(history: History, day: date, values: Mapping[str, float]) -> History:
+    """``history`` with ``values`` as ``day``'s week's (nothing written)."""
+    week = iso_week(day)
+    out = dict(history)
+    for k, v in values.items():
+        out[k] = sorted([*(wv for wv in history.get(k, []) if wv[0] != week), (week, v)])
+    return out
+
+
 def keep(engine: Engine, day: date, values: Mapping[str, float], now: datetime) -> History:
     """Keep ``values`` (key result -> value) as ``day``'s week's and return every key result's weekly history."""
     week = iso_week(day)
@@ -38,10 +48,7 @@ def keep(engine: Engine, day: date, values: Mapping[str, float], now: datetime) 
                                                          for k, v in changed.items()])
         except sa.exc.IntegrityError:
             pass  # another collector of the same store kept this week's values at the same moment
-        for k, v in changed.items():
-            weeks = [wv for wv in history.get(k, []) if wv[0] != week]
-            history[k] = sorted([*weeks, (week, v)])
-    return history
+    return current(history, day, changed)
 
 
 def read(engine: Engine) -> History:
