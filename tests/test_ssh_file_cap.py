@@ -27,7 +27,7 @@ def host(sshd_server, tmp_path):
 def test_a_file_larger_than_the_cap_is_not_read_whole(host, tmp_path):
     huge = tmp_path / "os-release"
     with huge.open("wb") as out:
-        out.truncate(16 * MAX_FILE)  # 64 MiB of zeros, sparse on disk
+        out.truncate(32 * MAX_FILE)  # 128 MiB of zeros, sparse on disk
     notes: list = []
     tracemalloc.start()
     try:
@@ -36,7 +36,9 @@ def test_a_file_larger_than_the_cap_is_not_read_whole(host, tmp_path):
     finally:
         tracemalloc.stop()
     assert notes == [f"operating system: {huge} larger than {MAX_FILE // 2**20} MiB, not read"]
-    assert peak < 3 * MAX_FILE, f"reading took {peak / 2**20:.0f} MiB"
+    # What is read stops at the cap; paramiko's prefetch buffers and read() concatenation hold a few copies of
+    # it at once (about 3x, more when its transport thread runs ahead on a loaded machine) -- never the file.
+    assert peak < 6 * MAX_FILE, f"reading took {peak / 2**20:.0f} MiB of a {32 * MAX_FILE // 2**20} MiB file"
 
 
 def test_a_file_within_the_cap_is_read_whole(host, tmp_path):
