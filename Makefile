@@ -19,7 +19,7 @@ PYTEST_WORKERS ?= 2
 # First the house rules (lint), then the system packages the tests start for real, where this run may install
 # them (root, apt-get); elsewhere the run names the missing ones at its start and end
 # (tests/support/missing_components.py).
-test: lint
+test: lint $(VENV)/wheelhouse/.done
 	@sh tests/system-packages.sh --if-root
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=25 $(PYTEST_ARGS)
 
@@ -53,6 +53,13 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 	@echo "Installing hdc-readiness with every test dependency into $(VENV) (a few minutes the first time)..."
 	@$(PIP_INSTALL) -e '.[test]'
 	@touch $@ $(VENV)/.collector
+
+# The wheels two tests install into Debian's python3 (the Ansible agent role's, snmpsim's), fetched here so that
+# the tests themselves talk only to this machine (tests/support/wheelhouse.py).
+$(VENV)/wheelhouse/.done: tests/support/wheelhouse.py $(VENV)/.test
+	@echo "Fetching the wheels the Ansible and SNMP tests install offline into $(VENV)/wheelhouse..."
+	@$(BIN)/python tests/support/wheelhouse.py
+	@touch $@
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .hypothesis

@@ -31,7 +31,7 @@ def snmpsim_server():
     try:
         venv = snmpsim_venv()
     except (RuntimeError, subprocess.SubprocessError) as exc:
-        need(False, f"snmpsim could not be installed from PyPI: {exc}")
+        need(False, f"snmpsim could not be installed: {exc}")
     server = Snmpsim(venv, [*sorted(RECORDED.glob("*.snmprec")), HANDMADE]).start()
     try:
         yield server

@@ -4,7 +4,8 @@ snmpsim (PyPI, not packaged by Debian) runs from a virtual environment made
 once per test session from Debian's ``/usr/bin/python3`` under ``/tmp``:
 run as root it insists on dropping to ``nobody``, which must then read its
 interpreter, its data and write its cache, none of which it can under
-``/root``. snmpsim 1.2 imports pysmi without declaring it, so both are installed.
+``/root``. snmpsim 1.2 imports pysmi without declaring it, so both are installed,
+from the wheelhouse ``make`` fetched (``support.wheelhouse``).
 """
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ import time
 from pathlib import Path
 from typing import Iterable, Optional
 
+from support.wheelhouse import SNMPSIM as PACKAGES
+from support.wheelhouse import SNMPSIM_DIR, missing
+
 DEBIAN_PYTHON = "/usr/bin/python3"
 SNMPD = "/usr/sbin/snmpd"
-PACKAGES = ("snmpsim>=1.2,<1.3", "pysmi>=1.5")
 
 
 def free_udp_port() -> int:
@@ -79,10 +82,15 @@ class Snmpsim:
 
 
 def snmpsim_venv() -> Path:
-    """A fresh venv with snmpsim, made from Debian's interpreter under /tmp (readable by nobody)."""
+    """A fresh venv with snmpsim, made from Debian's interpreter under /tmp (readable by nobody), installed from
+    the wheelhouse `make` filled."""
+    why = missing(SNMPSIM_DIR)
+    if why is not None:
+        raise RuntimeError(why)
     home = Path(tempfile.mkdtemp(prefix="hdc-snmpsim-venv-"))
     subprocess.run([DEBIAN_PYTHON, "-m", "venv", str(home)], check=True, capture_output=True, timeout=120)
-    done = subprocess.run([str(home / "bin" / "pip"), "install", "--quiet", *PACKAGES], capture_output=True,
+    done = subprocess.run([str(home / "bin" / "pip"), "install", "--quiet", "--no-index", "--find-links",
+                           str(SNMPSIM_DIR), *PACKAGES], capture_output=True,
                           text=True, timeout=600)
     if done.returncode != 0:
         raise RuntimeError(f"pip install {' '.join(PACKAGES)} failed: {done.stderr[-2000:]}")
