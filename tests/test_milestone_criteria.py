@@ -13,13 +13,17 @@ from datetime import date, datetime, timezone
 import pytest
 import sqlalchemy as sa
 
-from collector.cloud.queries import Proposed, apply
+from collector.cloud.queries import Proposed, apply, observe_now
 from collector.context import build_context
+from collector.readiness.criteria import Registered, register_tally
 from collector.readiness.okr import okr_progress
 from collector.readiness.overview import city_overview, unit_detail
 from collector.settings import Settings
-from collector.store import okr_weeks
+from collector.store import contradictions, okr_weeks
+from collector.store import register as register_store
+from collector.store.engine import write_transaction
 from collector.store.tables import key_result_weeks, reachability_changes
+from inventory.equipment import Register, UnitCount
 from inventory.milestones import MilestoneError, check_applications, parse_milestones
 from inventory.report import GiB, empty_report, new_report_id
 
@@ -203,3 +207,117 @@ def test_retired_applications_must_be_in_the_catalog():
     assert plan[0].retired == ("fax_machine",) and not plan[0].devices
     with pytest.raises(MilestoneError, match="plan.yaml: milestone 'a': field 'criteria.retired': 'fax_machine'"):
         check_applications(plan, ["civil_status"], "plan.yaml")
+
+
+@pytest.fixture(scope="module")
+def registered(tmp_path_factory):
+    """00070's register (imported on 1/11/2025) lists five virtual machines; two report and pass from 10/11, the
+    other three first report on 5/12/2025 (10:00 Hanoi), after the equipment milestone. 00082 has no register."""
+    tmp = tmp_path_factory.mktemp("register")
+    (tmp / "units.csv").write_text(UNITS, encoding="utf-8")
+    c = build_context(Settings(db_url=f"sqlite:///{tmp / 'store.sqlite3'}", registry_path=tmp / "units.csv"))
+    with write_transaction(c.engine) as conn:
+        register_store.store(conn, Register((UnitCount("00070", "virtual_machine", 5, 5),), ()), "test", "test",
+                             datetime(2025, 11, 1, 2, tzinfo=timezone.utc))
+    reports = [pc("00070", f"hk-{i}", "2025-11-10T02:00:00Z", 16) for i in (1, 2)]
+    reports += [pc("00070", f"hk-{i}", "2025-12-05T03:00:00Z", 16) for i in (3, 4, 5)]
+    reports += [pc("00082", "cn-1", "2025-11-10T02:00:00Z", 16)]
+    for doc in reports:
+        doc["software"] = []
+        c.ingestor.ingest(doc, json.dumps(doc, ensure_ascii=False))
+    try:
+        yield c
+    finally:
+        c.engine.dispose()
+
+
+def test_a_register_short_of_its_devices_is_an_equipment_item_until_they_report(registered):
+    """Every device of 00070 passes, but 2 of its 5 registered machines report: not done for 30/11/2025; the day
+    the other three report, the item closes (late). The unit's own view counts the same."""
+    before = city_overview(registered, datetime(2025, 12, 5, 2, tzinfo=timezone.utc))   # 09:00, 5/12
+    after = city_overview(registered, datetime(2025, 12, 5, 4, tzinfo=timezone.utc))    # 11:00, 5/12
+    november = city_overview(registered, datetime(2025, 11, 20, 2, tzinfo=timezone.utc))
+    assert [r.summary.coverage.expected for r in before.rows] == [5, 0]  # 00082 has no register
+    assert _items(november.work_by_unit["equipment_upgraded"]["00070"]) == {"in_progress": 1}
+    assert _items(before.work_by_unit["equipment_upgraded"]["00070"]) == {"overdue": 1}
+    assert _items(after.work_by_unit["equipment_upgraded"]["00070"]) == {"done_late": 1}
+    # A unit without a register opens no register item; milestones without the criterion count none.
+    assert "00082" not in before.work_by_unit["equipment_upgraded"]
+    assert "00070" not in before.work_by_unit["key_tasks_done"]
+    unit = unit_detail(registered, "00070", datetime(2025, 12, 5, 4, tzinfo=timezone.utc))
+    assert unit.work_by_milestone["equipment_upgraded"] == {**ZERO, "done_late": 1}
+    assert unit.work_items == []  # no device item: the one item is the register's
+
+
+def test_register_items_follow_the_coverage_threshold():
+    """At a threshold of 40% the two machines reporting from 10/11 complete the register in time; a register
+    imported when its devices already covered it (and that stayed covered) opens no item; one whose devices
+    stopped counting is short again."""
+    at = datetime(2025, 11, 1, 2, tzinfo=timezone.utc)
+    first, fifth = datetime(2025, 11, 10, 2, tzinfo=timezone.utc), datetime(2025, 12, 5, 3, tzinfo=timezone.utc)
+    devices = [("virtual_machine", first, None)] * 2 + [("virtual_machine", fifth, None)] * 3
+    plan = parse_milestones(BASE + ", criteria: {register: true}}\n", "plan.yaml")[0]
+    now = datetime(2026, 1, 2, 3, tzinfo=timezone.utc)
+    assert register_tally(plan, {"u": Registered(at, {"virtual_machine": 5}, devices)}, 0.4, now) == {
+        "u": {**ZERO, "done_on_time": 1}}
+    late = Registered(datetime(2025, 12, 6, tzinfo=timezone.utc), {"virtual_machine": 5}, devices)
+    assert register_tally(plan, {"u": late}, 1.0, now) == {}
+    gone = [("virtual_machine", first, datetime(2025, 12, 20, tzinfo=timezone.utc))] + devices[1:]
+    assert register_tally(plan, {"u": Registered(at, {"virtual_machine": 5}, gone)}, 1.0, now) == {
+        "u": {**ZERO, "overdue": 1}}
+
+
+@pytest.fixture(scope="module")
+def settled(tmp_path_factory):
+    """Both units' civil-status software declared retired from 20/12/2025 (on 21/12) while still installed: a
+    contradiction each. 00082 uninstalls it on 28/12, in time for 1/1/2026; 00070 on 10/1/2026, late. The
+    migration observer runs on the days the test names, as serve's would."""
+    tmp = tmp_path_factory.mktemp("settled")
+    (tmp / "units.csv").write_text(UNITS, encoding="utf-8")
+    c = build_context(Settings(db_url=f"sqlite:///{tmp / 'store.sqlite3'}", registry_path=tmp / "units.csv"))
+
+    def report(ward: str, device: str, at: str, installed: bool) -> None:
+        doc = pc(ward, device, at, 16)
+        doc["software"] = doc["software"] if installed else []
+        c.ingestor.ingest(doc, json.dumps(doc, ensure_ascii=False))
+
+    def observe(at: datetime) -> None:
+        observe_now(c.engine, c.catalog, at, c.settings.active_since(at))
+
+    report("00070", "hk-1", "2025-12-15T02:00:00Z", True)
+    report("00082", "cn-1", "2025-12-15T02:00:00Z", True)
+    declared = datetime(2025, 12, 21, 3, tzinfo=timezone.utc)
+    checked = apply(c.engine, c.catalog, c.registry,
+                    [Proposed(w, "civil_status", "retired", date(2025, 12, 20), "test") for w in ("00070", "00082")],
+                    "test", declared, c.settings.active_since(declared), declared.date())
+    assert not [k.error for k in checked if k.error]
+    report("00082", "cn-1", "2025-12-28T02:00:00Z", False)
+    observe(datetime(2025, 12, 28, 3, tzinfo=timezone.utc))
+    report("00070", "hk-1", "2026-01-10T02:00:00Z", False)
+    observe(datetime(2026, 1, 10, 3, tzinfo=timezone.utc))
+    observe(datetime(2026, 1, 10, 4, tzinfo=timezone.utc))  # nothing changed: nothing written
+    try:
+        yield c
+    finally:
+        c.engine.dispose()
+
+
+def test_settled_contradictions_keep_their_days(settled):
+    with settled.engine.connect() as conn:
+        spans = [(s.ward_code, s.code, s.opened_at, s.closed_at) for s in contradictions.read(conn)]
+    assert spans == [("00070", "still_installed", datetime(2025, 12, 21, 3, tzinfo=timezone.utc),
+                      datetime(2026, 1, 10, 3, tzinfo=timezone.utc)),
+                     ("00082", "still_installed", datetime(2025, 12, 21, 3, tzinfo=timezone.utc),
+                      datetime(2025, 12, 28, 3, tzinfo=timezone.utc))]
+    # Read on 25/12/2025 both are open and the day is ahead; on 2/1/2026 00070's is overdue and 00082's done on
+    # time; from 10/1/2026 00070's is done late. The application itself was retired on 20/12: done on time.
+    days = [datetime(2025, 12, 25, 3, tzinfo=timezone.utc), datetime(2026, 1, 2, 3, tzinfo=timezone.utc),
+            datetime(2026, 1, 11, 3, tzinfo=timezone.utc)]
+    unit_00070 = [_items(city_overview(settled, at).work_by_unit["integrated_operation"]["00070"]) for at in days]
+    assert unit_00070[1:] == [{"done_on_time": 1, "overdue": 1}, {"done_on_time": 1, "done_late": 1}]
+    later = city_overview(settled, days[2]).work_by_unit["integrated_operation"]
+    assert _items(later["00082"]) == {"done_on_time": 2}
+    # Before it settled (as of 25/12), the span is open: in progress.
+    assert unit_00070[0]["in_progress"] == 1
+    unit = unit_detail(settled, "00070", days[2], "integrated_operation")
+    assert unit.work_by_milestone["integrated_operation"] == {**ZERO, "done_on_time": 1, "done_late": 1}
