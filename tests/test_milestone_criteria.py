@@ -8,15 +8,17 @@ the equipment milestone and overdue for operating together.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
 
 from collector.cloud.queries import Proposed, apply, observe_now
 from collector.context import build_context
+from collector.i18n import HANOI
 from collector.readiness.criteria import Registered, register_tally
 from collector.readiness.okr import okr_progress
+from collector.readiness.okr_backfill import backfill
 from collector.readiness.overview import city_overview, unit_detail
 from collector.settings import Settings
 from collector.store import contradictions, okr_weeks
@@ -212,7 +214,9 @@ def test_retired_applications_must_be_in_the_catalog():
 @pytest.fixture(scope="module")
 def registered(tmp_path_factory):
     """00070's register (imported on 1/11/2025) lists five virtual machines; two report and pass from 10/11, the
-    other three first report on 5/12/2025 (10:00 Hanoi), after the equipment milestone. 00082 has no register."""
+    other three first report on 5/12/2025 (10:00 Hanoi, when the first two report again), after the equipment
+    milestone. 00082 has no register;
+    its PC fails (4 GiB) from 10/11 until fixed at the same moment on 5/12."""
     tmp = tmp_path_factory.mktemp("register")
     (tmp / "units.csv").write_text(UNITS, encoding="utf-8")
     c = build_context(Settings(db_url=f"sqlite:///{tmp / 'store.sqlite3'}", registry_path=tmp / "units.csv"))
@@ -220,8 +224,8 @@ def registered(tmp_path_factory):
         register_store.store(conn, Register((UnitCount("00070", "virtual_machine", 5, 5),), ()), "test", "test",
                              datetime(2025, 11, 1, 2, tzinfo=timezone.utc))
     reports = [pc("00070", f"hk-{i}", "2025-11-10T02:00:00Z", 16) for i in (1, 2)]
-    reports += [pc("00070", f"hk-{i}", "2025-12-05T03:00:00Z", 16) for i in (3, 4, 5)]
-    reports += [pc("00082", "cn-1", "2025-11-10T02:00:00Z", 16)]
+    reports += [pc("00070", f"hk-{i}", "2025-12-05T03:00:00Z", 16) for i in (1, 2, 3, 4, 5)]
+    reports += [pc("00082", "cn-1", "2025-11-10T02:00:00Z", 4), pc("00082", "cn-1", "2025-12-05T03:00:00Z", 16)]
     for doc in reports:
         doc["software"] = []
         c.ingestor.ingest(doc, json.dumps(doc, ensure_ascii=False))
@@ -241,8 +245,9 @@ def test_a_register_short_of_its_devices_is_an_equipment_item_until_they_report(
     assert _items(november.work_by_unit["equipment_upgraded"]["00070"]) == {"in_progress": 1}
     assert _items(before.work_by_unit["equipment_upgraded"]["00070"]) == {"overdue": 1}
     assert _items(after.work_by_unit["equipment_upgraded"]["00070"]) == {"done_late": 1}
-    # A unit without a register opens no register item; milestones without the criterion count none.
-    assert "00082" not in before.work_by_unit["equipment_upgraded"]
+    # A unit without a register opens no register item (00082's one item is its PC); milestones without the
+    # criterion count none.
+    assert _items(after.work_by_unit["equipment_upgraded"]["00082"]) == {"done_late": 1}
     assert "00070" not in before.work_by_unit["key_tasks_done"]
     unit = unit_detail(registered, "00070", datetime(2025, 12, 5, 4, tzinfo=timezone.utc))
     assert unit.work_by_milestone["equipment_upgraded"] == {**ZERO, "done_late": 1}
@@ -321,3 +326,30 @@ def test_settled_contradictions_keep_their_days(settled):
     assert unit_00070[0]["in_progress"] == 1
     unit = unit_detail(settled, "00070", days[2], "integrated_operation")
     assert unit.work_by_milestone["integrated_operation"] == {**ZERO, "done_on_time": 1, "done_late": 1}
+
+
+def test_past_weeks_no_collector_kept_are_filled_from_the_history(registered):
+    """Read on 17/12/2025 (2025-W51), the weeks from the first verdict (10/11, W46) to last week get the values
+    their Sundays ended on; a week a collector kept stands; measures the history cannot tell stay gaps; serve's
+    keeper fills once at start, up to last week."""
+    okr_weeks.keep(registered.engine, date(2025, 11, 20), {"hdc_cloud.units_reporting": 7.0},
+                   datetime(2025, 11, 20, 3, tzinfo=timezone.utc))
+    added = backfill(registered, datetime(2025, 12, 17, 3, tzinfo=timezone.utc))
+    kept = okr_weeks.read(registered.engine)
+    weeks = ["2025-W46", "2025-W47", "2025-W48", "2025-W49", "2025-W50"]
+    assert kept["equipment.units_ready"] == list(zip(weeks, [0.0, 0.0, 0.0, 1.0, 1.0]))   # 5 of 5 report from 5/12
+    assert kept["equipment.devices_passing"] == list(zip(weeks, [0.6667, 0.6667, 0.6667, 1.0, 1.0]))
+    assert kept["hdc_cloud.units_reporting"] == list(zip(weeks, [2.0, 7.0, 2.0, 2.0, 2.0]))  # W47 was kept
+    assert added == 3 * 5 - 1
+    assert not {"equipment.supported_os", "equipment.equipment_items_done", "hdc_cloud.units_reaching_hdc",
+                "hdc_cloud.applications_migrated"} & set(kept)
+    assert backfill(registered, datetime(2025, 12, 17, 3, tzinfo=timezone.utc)) == 0   # once filled, nothing more
+    keeper = registered.okr_keeper
+    keeper.start()
+    keeper.stop()
+    history = okr_weeks.read(registered.engine)["equipment.units_ready"]
+    last_week = okr_weeks.iso_week(datetime.now(HANOI).date() - timedelta(days=7))
+    assert last_week in dict(history) and history[:5] == kept["equipment.units_ready"]
+    # The devices fell silent 30 days after their last report (4/1/2026): from then on no unit reports.
+    assert dict(history)["2026-W10"] == 0.0 and dict(okr_weeks.read(registered.engine)["equipment.devices_passing"])[
+        "2026-W10"] == 0.0

@@ -13,7 +13,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Callable, Protocol
+from typing import Callable, Optional, Protocol
 
 from collector.i18n import Translator
 from collector.readiness.export import Column, Table
@@ -169,14 +169,21 @@ def okr_table(p: OkrProgress, t: Translator) -> Table:
 
 class WeekKeeper(threading.Thread):
     """Keeps each key result's value of the week: once when ``serve`` starts (before it listens, so what it
-    stores is there before any reader), then every ``every`` seconds."""
+    stores is there before any reader), then every ``every`` seconds. At start it first fills, once, the past
+    weeks no collector kept where the stored history tells their values (``backfill``, ``okr_backfill``)."""
 
-    def __init__(self, keep: Callable[[], object], every: float = 3600.0):
+    def __init__(self, keep: Callable[[], object], every: float = 3600.0,
+                 backfill: Optional[Callable[[], object]] = None):
         super().__init__(name="hdc-okr-weeks", daemon=True)
-        self.keep, self.every = keep, every
+        self.keep, self.every, self.backfill = keep, every, backfill
         self.stopped = threading.Event()
 
     def start(self) -> None:
+        if self.backfill is not None:
+            try:
+                self.backfill()
+            except Exception:  # the past weeks stay gaps; serving and this week's keeping go on
+                log.warning("filling the key results' past weeks from the stored history failed", exc_info=True)
         self._keep_once()
         super().start()
 
