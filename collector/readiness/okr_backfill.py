@@ -21,10 +21,14 @@ from collections import Counter
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable, Mapping, NamedTuple, Optional
 
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
 from collector.i18n import HANOI
 from collector.readiness.history import PASSING, DeviceLife, load_lives
 from collector.readiness.okr import OkrSources
 from collector.store import okr_weeks, queries
+from collector.store.tables import verdict_changes
 from inventory.equipment import coverage
 from inventory.readiness import unit_status_covered
 
@@ -84,22 +88,36 @@ def _value(measure: str, week: _Week, expected: Mapping[str, Mapping[str, int]],
     return sum(c[v] for c in counts for v in PASSING) / total if total else 0.0
 
 
+def _first_verdict(conn: Connection) -> Optional[datetime]:
+    return conn.execute(sa.select(sa.func.min(verdict_changes.c.changed_at))).scalar()
+
+
+def _wanted(c: OkrSources) -> list[tuple[str, str]]:
+    """(key, measure) of the key results whose measure is recomputable."""
+    return [(f"{o.id}.{k.id}", k.measure) for o, k in c.okr.key_results() if k.measure in BACKFILLED]
+
+
+def _past_weeks(c: OkrSources, now: datetime, first: datetime) -> list[tuple[str, datetime]]:
+    """The weeks from the programme's start to last week that end after ``first`` (the first stored verdict)."""
+    start = min(k.start for _, k in c.okr.key_results())
+    return [(w, end) for w, end in week_ends(start, now.astimezone(HANOI).date()) if end > first]
+
+
 def past_values(c: OkrSources, now: datetime) -> okr_weeks.History:
     """The key results whose measure is recomputable (``BACKFILLED``), each with its value at the end of every
     past week from the programme's start that ends after the first stored verdict, oldest first."""
-    wanted = [(f"{o.id}.{k.id}", k.measure) for o, k in c.okr.key_results() if k.measure in BACKFILLED]
+    wanted = _wanted(c)
     if not wanted:
         return {}
     since = c.settings.active_since(now)
     with c.engine.connect() as conn:
+        first = _first_verdict(conn)
+        if first is None:
+            return {}
         lives = load_lives(conn, now, since)
         summaries = queries.unit_summaries(conn, c.registry, since, threshold=c.settings.coverage_threshold)
         classes = queries.device_classes(conn, [s.code for s in summaries])
-    first = min((life.changes[0][0] for life in lives.values()), default=None)
-    if first is None:
-        return {}
-    start = min(k.start for _, k in c.okr.key_results())
-    weeks = [(w, end) for w, end in week_ends(start, now.astimezone(HANOI).date()) if end > first]
+    weeks = _past_weeks(c, now, first)
     expected = {s.code: {cls: n["expected"] for cls, n in s.coverage.by_class.items()} for s in summaries}
     shown = _weeks(lives.values(), classes, [end for _, end in weeks])
     threshold = c.settings.coverage_threshold
@@ -107,7 +125,20 @@ def past_values(c: OkrSources, now: datetime) -> okr_weeks.History:
             for key, measure in wanted}
 
 
+def _all_kept(c: OkrSources, now: datetime) -> bool:
+    """Whether every past week that could be filled already has its row (a restart reads no history then)."""
+    with c.engine.connect() as conn:
+        first = _first_verdict(conn)
+    if first is None:
+        return True
+    weeks = {w for w, _ in _past_weeks(c, now, first)}
+    kept = okr_weeks.read(c.engine)
+    return all(weeks <= {w for w, _ in kept.get(key, ())} for key, _ in _wanted(c))
+
+
 def backfill(c: OkrSources, now: datetime) -> int:
     """Keep the recomputed value of every past week that has none; rows added (none where a collector kept the
     week: what was measured then stands)."""
+    if _all_kept(c, now):
+        return 0
     return okr_weeks.fill(c.engine, past_values(c, now), now)
