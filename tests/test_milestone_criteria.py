@@ -274,14 +274,16 @@ def test_register_items_follow_the_coverage_threshold():
         "u": {**ZERO, "overdue": 1}}
 
 
-@pytest.fixture(scope="module")
-def settled(tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def settled(request, tmp_path_factory):
     """Both units' civil-status software declared retired from 20/12/2025 (on 21/12) while still installed: a
     contradiction each. 00082 uninstalls it on 28/12, in time for 1/1/2026; 00070 on 10/1/2026, late. The
-    migration observer runs on the days the test names, as serve's would."""
+    migration observer runs on the days the test names, as serve's would; on both stores."""
     tmp = tmp_path_factory.mktemp("settled")
     (tmp / "units.csv").write_text(UNITS, encoding="utf-8")
-    c = build_context(Settings(db_url=f"sqlite:///{tmp / 'store.sqlite3'}", registry_path=tmp / "units.csv"))
+    url = (f"sqlite:///{tmp / 'store.sqlite3'}" if request.param == "sqlite"
+           else request.getfixturevalue("postgres_server").new_database())
+    c = build_context(Settings(db_url=url, registry_path=tmp / "units.csv"))
 
     def report(ward: str, device: str, at: str, installed: bool) -> None:
         doc = pc(ward, device, at, 16)
