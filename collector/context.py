@@ -31,6 +31,7 @@ from collector.metrics.store import IngestMetrics, StoreCollector, build_registr
 from collector.metrics.units import UnitDatesCollector
 from collector.readiness.cache import KeptPages, OverviewCache
 from collector.readiness.okr import OkrProgress, WeekKeeper, okr_progress
+from collector.readiness.okr_backfill import backfill
 from collector.readiness.okr_sheet import load_okr_file
 from collector.readiness.overview import CityOverview
 from collector.readiness.plan import CityPlan, PlanBook, check_prices
@@ -97,6 +98,10 @@ class Context:
         """Store this week's key-result values (the weekly history); ``okr_keeper`` calls it."""
         okr_progress(self, self.overview(), keep_week=True)
 
+    def backfill_okr_weeks(self) -> None:
+        """Fill the past weeks no collector kept, from the stored history; ``okr_keeper`` calls it once."""
+        backfill(self, datetime.now(timezone.utc))
+
     def start_background(self) -> None:
         """Start the cloud-migration observer, the pruner and the OKR week keeper of this process (``serve`` and
         ``demo`` only)."""
@@ -143,4 +148,5 @@ def build_context(settings: Settings, engine: Optional[Engine] = None) -> Contex
     metrics_registry.register(UnitDatesCollector(context.overview))
     # The keeper measures through the context it belongs to; the copy shares every part of it (the same cache,
     # engine and collectors), so both read one overview.
-    return dataclasses.replace(context, okr_keeper=WeekKeeper(context.keep_okr_week))
+    return dataclasses.replace(context, okr_keeper=WeekKeeper(context.keep_okr_week,
+                                                            backfill=context.backfill_okr_weeks))

@@ -12,8 +12,10 @@ unit has reached at least ``migrating`` or ``moved``, that is on the HDC or
 retired) and ``retired`` (the listed catalog applications are retired
 wherever they were used, e.g. those the iHanoi super app replaces),
 ``reachability`` (a share from 0 to 1: the unit reaches the HDC endpoints
-from at least that share of its reporting devices) and ``contradictions``
-(no open contradiction between a unit's declarations and its reports).
+from at least that share of its reporting devices), ``register`` (where a
+unit has an equipment register, enough of its registered devices report:
+the collector's coverage threshold) and ``contradictions`` (no open
+contradiction between a unit's declarations and its reports).
 """
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ class Milestone:
     retired: tuple[str, ...] = ()
     reachability: Optional[float] = None  # share of a unit's reporting devices that must reach the HDC
     contradictions: bool = False
+    register: bool = False  # a unit with a register must reach the coverage threshold
 
     def days_left(self, as_of: dt.date) -> int:
         """Days until the due date: 0 on the day itself, negative once overdue."""
@@ -85,8 +88,8 @@ def _criteria(f: DataFile, raw: Mapping[str, Any], field: str) -> dict[str, Any]
         return {}
     field = f"{field}.criteria"
     c = f.mapping(raw["criteria"], field, f.line(raw, "criteria"), (),
-                  ("devices", "applications", "retired", "reachability", "contradictions"))
-    devices, contradictions = (_flag(f, c, name, field) for name in ("devices", "contradictions"))
+                  ("devices", "applications", "retired", "reachability", "contradictions", "register"))
+    devices, contradictions, register = (_flag(f, c, name, field) for name in ("devices", "contradictions", "register"))
     reach = c.get("reachability")
     if reach is not None and (isinstance(reach, bool) or not isinstance(reach, (int, float)) or not 0 < reach <= 1):
         f.fail(f.line(c, "reachability"), f"{field}.reachability",
@@ -97,11 +100,11 @@ def _criteria(f: DataFile, raw: Mapping[str, Any], field: str) -> dict[str, Any]
                f"{goal!r} is not one of {', '.join(APPLICATION_GOALS)}")
     retired = f.sequence(c.get("retired", []), f"{field}.retired", f.line(c, "retired"))
     apps = tuple(f.text(retired, i, f"{field}.retired[{i}]") for i in range(len(retired)))
-    if not (devices or goal or apps or reach or contradictions):
-        f.fail(f.line(c), field, "judges nothing: give devices: true, applications, retired, reachability or "
-                                 "contradictions: true")
+    if not (devices or goal or apps or reach or contradictions or register):
+        f.fail(f.line(c), field, "judges nothing: give devices: true, applications, retired, reachability, "
+                                 "contradictions: true or register: true")
     return {"devices": devices, "applications": goal, "retired": apps, "contradictions": contradictions,
-            "reachability": None if reach is None else float(reach)}
+            "reachability": None if reach is None else float(reach), "register": register}
 
 
 def _flag(f: DataFile, c: Mapping[str, Any], name: str, field: str) -> bool:

@@ -8,18 +8,24 @@ the equipment milestone and overdue for operating together.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
 
-from collector.cloud.queries import Proposed, apply
+from collector.cloud.queries import Proposed, apply, observe_now
 from collector.context import build_context
+from collector.i18n import HANOI
+from collector.readiness.criteria import Registered, register_tally
 from collector.readiness.okr import okr_progress
+from collector.readiness.okr_backfill import backfill
 from collector.readiness.overview import city_overview, unit_detail
 from collector.settings import Settings
-from collector.store import okr_weeks
+from collector.store import contradictions, okr_weeks
+from collector.store import register as register_store
+from collector.store.engine import write_transaction
 from collector.store.tables import key_result_weeks, reachability_changes
+from inventory.equipment import Register, UnitCount
 from inventory.milestones import MilestoneError, check_applications, parse_milestones
 from inventory.report import GiB, empty_report, new_report_id
 
@@ -170,7 +176,9 @@ def test_key_results_keep_one_value_a_week(links):
     week_values = [{k.key_result.id: k.value for _, k in p.key_results()} for p in (read[0], read[2], read[3])]
     for kid, k in last.items():
         assert k.history == tuple(zip(("2025-W50", "2025-W51", "2026-W01"), (v[kid] for v in week_values)))
-        assert len(k.sparkline().split()) == 3
+        # 2025-W52 was not kept: the line breaks there (two weeks, then a lone week drawn as a dot).
+        assert [len(points.split()) for points in k.sparklines()] == [2, 2]
+        assert k.sparklines()[1].split()[0].startswith("96.0,")
     with links.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(key_result_weeks)).scalar() == 3 * len(last)
     # A value that moves: within a week the last one stands, the next week adds a row.
@@ -203,3 +211,149 @@ def test_retired_applications_must_be_in_the_catalog():
     assert plan[0].retired == ("fax_machine",) and not plan[0].devices
     with pytest.raises(MilestoneError, match="plan.yaml: milestone 'a': field 'criteria.retired': 'fax_machine'"):
         check_applications(plan, ["civil_status"], "plan.yaml")
+
+
+@pytest.fixture(scope="module")
+def registered(tmp_path_factory):
+    """00070's register (imported on 1/11/2025) lists five virtual machines; two report and pass from 10/11, the
+    other three first report on 5/12/2025 (10:00 Hanoi, when the first two report again), after the equipment
+    milestone. 00082 has no register;
+    its PC fails (4 GiB) from 10/11 until fixed at the same moment on 5/12."""
+    tmp = tmp_path_factory.mktemp("register")
+    (tmp / "units.csv").write_text(UNITS, encoding="utf-8")
+    c = build_context(Settings(db_url=f"sqlite:///{tmp / 'store.sqlite3'}", registry_path=tmp / "units.csv"))
+    with write_transaction(c.engine) as conn:
+        register_store.store(conn, Register((UnitCount("00070", "virtual_machine", 5, 5),), ()), "test", "test",
+                             datetime(2025, 11, 1, 2, tzinfo=timezone.utc))
+    reports = [pc("00070", f"hk-{i}", "2025-11-10T02:00:00Z", 16) for i in (1, 2)]
+    reports += [pc("00070", f"hk-{i}", "2025-12-05T03:00:00Z", 16) for i in (1, 2, 3, 4, 5)]
+    reports += [pc("00082", "cn-1", "2025-11-10T02:00:00Z", 4), pc("00082", "cn-1", "2025-12-05T03:00:00Z", 16)]
+    for doc in reports:
+        doc["software"] = []
+        c.ingestor.ingest(doc, json.dumps(doc, ensure_ascii=False))
+    try:
+        yield c
+    finally:
+        c.engine.dispose()
+
+
+def test_a_register_short_of_its_devices_is_an_equipment_item_until_they_report(registered):
+    """Every device of 00070 passes, but 2 of its 5 registered machines report: not done for 30/11/2025; the day
+    the other three report, the item closes (late). The unit's own view counts the same."""
+    before = city_overview(registered, datetime(2025, 12, 5, 2, tzinfo=timezone.utc))   # 09:00, 5/12
+    after = city_overview(registered, datetime(2025, 12, 5, 4, tzinfo=timezone.utc))    # 11:00, 5/12
+    november = city_overview(registered, datetime(2025, 11, 20, 2, tzinfo=timezone.utc))
+    assert [r.summary.coverage.expected for r in before.rows] == [5, 0]  # 00082 has no register
+    assert _items(november.work_by_unit["equipment_upgraded"]["00070"]) == {"in_progress": 1}
+    assert _items(before.work_by_unit["equipment_upgraded"]["00070"]) == {"overdue": 1}
+    assert _items(after.work_by_unit["equipment_upgraded"]["00070"]) == {"done_late": 1}
+    # A unit without a register opens no register item (00082's one item is its PC); milestones without the
+    # criterion count none.
+    assert _items(after.work_by_unit["equipment_upgraded"]["00082"]) == {"done_late": 1}
+    assert "00070" not in before.work_by_unit["key_tasks_done"]
+    unit = unit_detail(registered, "00070", datetime(2025, 12, 5, 4, tzinfo=timezone.utc))
+    assert unit.work_by_milestone["equipment_upgraded"] == {**ZERO, "done_late": 1}
+    assert unit.work_items == []  # no device item: the one item is the register's
+
+
+def test_register_items_follow_the_coverage_threshold():
+    """At a threshold of 40% the two machines reporting from 10/11 complete the register in time; a register
+    imported when its devices already covered it (and that stayed covered) opens no item; one whose devices
+    stopped counting is short again."""
+    at = datetime(2025, 11, 1, 2, tzinfo=timezone.utc)
+    first, fifth = datetime(2025, 11, 10, 2, tzinfo=timezone.utc), datetime(2025, 12, 5, 3, tzinfo=timezone.utc)
+    devices = [("virtual_machine", first, None)] * 2 + [("virtual_machine", fifth, None)] * 3
+    plan = parse_milestones(BASE + ", criteria: {register: true}}\n", "plan.yaml")[0]
+    now = datetime(2026, 1, 2, 3, tzinfo=timezone.utc)
+    assert register_tally(plan, {"u": Registered(at, {"virtual_machine": 5}, devices)}, 0.4, now) == {
+        "u": {**ZERO, "done_on_time": 1}}
+    late = Registered(datetime(2025, 12, 6, tzinfo=timezone.utc), {"virtual_machine": 5}, devices)
+    assert register_tally(plan, {"u": late}, 1.0, now) == {}
+    gone = [("virtual_machine", first, datetime(2025, 12, 20, tzinfo=timezone.utc))] + devices[1:]
+    assert register_tally(plan, {"u": Registered(at, {"virtual_machine": 5}, gone)}, 1.0, now) == {
+        "u": {**ZERO, "overdue": 1}}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def settled(request, tmp_path_factory):
+    """Both units' civil-status software declared retired from 20/12/2025 (on 21/12) while still installed: a
+    contradiction each. 00082 uninstalls it on 28/12, in time for 1/1/2026; 00070 on 10/1/2026, late. The
+    migration observer runs on the days the test names, as serve's would; on both stores."""
+    tmp = tmp_path_factory.mktemp("settled")
+    (tmp / "units.csv").write_text(UNITS, encoding="utf-8")
+    url = (f"sqlite:///{tmp / 'store.sqlite3'}" if request.param == "sqlite"
+           else request.getfixturevalue("postgres_server").new_database())
+    c = build_context(Settings(db_url=url, registry_path=tmp / "units.csv"))
+
+    def report(ward: str, device: str, at: str, installed: bool) -> None:
+        doc = pc(ward, device, at, 16)
+        doc["software"] = doc["software"] if installed else []
+        c.ingestor.ingest(doc, json.dumps(doc, ensure_ascii=False))
+
+    def observe(at: datetime) -> None:
+        observe_now(c.engine, c.catalog, at, c.settings.active_since(at))
+
+    report("00070", "hk-1", "2025-12-15T02:00:00Z", True)
+    report("00082", "cn-1", "2025-12-15T02:00:00Z", True)
+    declared = datetime(2025, 12, 21, 3, tzinfo=timezone.utc)
+    checked = apply(c.engine, c.catalog, c.registry,
+                    [Proposed(w, "civil_status", "retired", date(2025, 12, 20), "test") for w in ("00070", "00082")],
+                    "test", declared, c.settings.active_since(declared), declared.date())
+    assert not [k.error for k in checked if k.error]
+    report("00082", "cn-1", "2025-12-28T02:00:00Z", False)
+    observe(datetime(2025, 12, 28, 3, tzinfo=timezone.utc))
+    report("00070", "hk-1", "2026-01-10T02:00:00Z", False)
+    observe(datetime(2026, 1, 10, 3, tzinfo=timezone.utc))
+    observe(datetime(2026, 1, 10, 4, tzinfo=timezone.utc))  # nothing changed: nothing written
+    try:
+        yield c
+    finally:
+        c.engine.dispose()
+
+
+def test_settled_contradictions_keep_their_days(settled):
+    with settled.engine.connect() as conn:
+        spans = [(s.ward_code, s.code, s.opened_at, s.closed_at) for s in contradictions.read(conn)]
+    assert spans == [("00070", "still_installed", datetime(2025, 12, 21, 3, tzinfo=timezone.utc),
+                      datetime(2026, 1, 10, 3, tzinfo=timezone.utc)),
+                     ("00082", "still_installed", datetime(2025, 12, 21, 3, tzinfo=timezone.utc),
+                      datetime(2025, 12, 28, 3, tzinfo=timezone.utc))]
+    # Read on 25/12/2025 both are open and the day is ahead; on 2/1/2026 00070's is overdue and 00082's done on
+    # time; from 10/1/2026 00070's is done late. The application itself was retired on 20/12: done on time.
+    days = [datetime(2025, 12, 25, 3, tzinfo=timezone.utc), datetime(2026, 1, 2, 3, tzinfo=timezone.utc),
+            datetime(2026, 1, 11, 3, tzinfo=timezone.utc)]
+    unit_00070 = [_items(city_overview(settled, at).work_by_unit["integrated_operation"]["00070"]) for at in days]
+    assert unit_00070[1:] == [{"done_on_time": 1, "overdue": 1}, {"done_on_time": 1, "done_late": 1}]
+    later = city_overview(settled, days[2]).work_by_unit["integrated_operation"]
+    assert _items(later["00082"]) == {"done_on_time": 2}
+    # Before it settled (as of 25/12), the span is open: in progress.
+    assert unit_00070[0]["in_progress"] == 1
+    unit = unit_detail(settled, "00070", days[2], "integrated_operation")
+    assert unit.work_by_milestone["integrated_operation"] == {**ZERO, "done_on_time": 1, "done_late": 1}
+
+
+def test_past_weeks_no_collector_kept_are_filled_from_the_history(registered):
+    """Read on 17/12/2025 (2025-W51), the weeks from the first verdict (10/11, W46) to last week get the values
+    their Sundays ended on; a week a collector kept stands; measures the history cannot tell stay gaps; serve's
+    keeper fills once at start, up to last week."""
+    okr_weeks.keep(registered.engine, date(2025, 11, 20), {"hdc_cloud.units_reporting": 7.0},
+                   datetime(2025, 11, 20, 3, tzinfo=timezone.utc))
+    added = backfill(registered, datetime(2025, 12, 17, 3, tzinfo=timezone.utc))
+    kept = okr_weeks.read(registered.engine)
+    weeks = ["2025-W46", "2025-W47", "2025-W48", "2025-W49", "2025-W50"]
+    assert kept["equipment.units_ready"] == list(zip(weeks, [0.0, 0.0, 0.0, 1.0, 1.0]))   # 5 of 5 report from 5/12
+    assert kept["equipment.devices_passing"] == list(zip(weeks, [0.6667, 0.6667, 0.6667, 1.0, 1.0]))
+    assert kept["hdc_cloud.units_reporting"] == list(zip(weeks, [2.0, 7.0, 2.0, 2.0, 2.0]))  # W47 was kept
+    assert added == 3 * 5 - 1
+    assert not {"equipment.supported_os", "equipment.equipment_items_done", "hdc_cloud.units_reaching_hdc",
+                "hdc_cloud.applications_migrated"} & set(kept)
+    assert backfill(registered, datetime(2025, 12, 17, 3, tzinfo=timezone.utc)) == 0   # once filled, nothing more
+    keeper = registered.okr_keeper
+    keeper.start()
+    keeper.stop()
+    history = okr_weeks.read(registered.engine)["equipment.units_ready"]
+    last_week = okr_weeks.iso_week(datetime.now(HANOI).date() - timedelta(days=7))
+    assert last_week in dict(history) and history[:5] == kept["equipment.units_ready"]
+    # The devices fell silent 30 days after their last report (4/1/2026): from then on no unit reports.
+    assert dict(history)["2026-W10"] == 0.0 and dict(okr_weeks.read(registered.engine)["equipment.devices_passing"])[
+        "2026-W10"] == 0.0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 
+from jsonschema import Draft202012Validator
 from openpyxl import Workbook
 
 from collector.app import create_app
@@ -79,3 +80,13 @@ def test_units_sheet_import_shows_on_the_unit_page_and_in_the_export(tmp_path):
     assert rows[0][-2:] == ["Person responsible", "Contact"]
     assert by_code["00070"][-2:] == ["<b>Nguyễn Văn A</b>", "'+84 912 345 678"]        # never a formula
     assert by_code["00082"][-2:] == ["Trần Thị B", ""] and by_code["00004"][-2:] == ["", ""]
+    # The JSON API carries the same person, as the OpenAPI document describes it; a unit not named has null.
+    unit = client.get("/api/v1/wards/00070").get_json()
+    assert unit["unit"]["responsible"] == {"name": "<b>Nguyễn Văn A</b>", "contact": "+84 912 345 678"}
+    listed = {u["code"]: u["responsible"] for u in client.get("/api/v1/wards").get_json()["units"]}
+    assert listed == {"00070": unit["unit"]["responsible"], "00082": {"name": "Trần Thị B", "contact": None},
+                      "00004": None}
+    doc = client.get("/api/v1/openapi.json").get_json()
+    for path, body in (("/api/v1/wards/{code}", unit), ("/api/v1/wards", client.get("/api/v1/wards").get_json())):
+        schema = doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        Draft202012Validator({**schema, "components": doc["components"]}).validate(body)

@@ -16,8 +16,8 @@ from typing import Iterable, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from collector.store import contradictions, queries
 from collector.store import counts as unit_counts
-from collector.store import queries
 from collector.store.engine import write_transaction
 from collector.store.tables import migration_declarations, migration_observations
 from inventory.catalog import Catalog
@@ -127,7 +127,8 @@ def observe(conn: Connection, catalog: Catalog, now: datetime, active_since: dat
     """Append a dated observation wherever the inferred state or the evidence behind it changed; rows added.
 
     Only changes are written (state, installed or not, endpoint status), so
-    the table grows with events, not with time.
+    the table grows with events, not with time. The contradictions open now
+    are kept too (``store.contradictions``): a settled one's span closes now.
     """
     history = load_history(conn)
     evidence = _evidence_now(conn, catalog, active_since, _ever_installed(history))
@@ -146,9 +147,29 @@ def observe(conn: Connection, catalog: Catalog, now: datetime, active_since: dat
             continue
         rows.append(dict(ward_code=ward, app_id=app_id, state=state, installed_devices=ev.installed_devices,
                          endpoint=ev.endpoint, observed_at=now))
+        history.observations.setdefault((ward, app_id), []).append(
+            Observation(state, ev.installed_devices, ev.endpoint, now))
     if rows:
         conn.execute(migration_observations.insert(), rows)
+    contradictions.keep(conn, _open_contradictions(catalog, history, evidence, now), now)
     return len(rows)
+
+
+def _open_contradictions(catalog: Catalog, history: History, evidence: dict[Pair, Evidence], now: datetime
+                         ) -> dict[contradictions.Key, datetime]:
+    """Each contradiction open now (only a declaration can contradict the reports), with when it began: not
+    before the declaration took effect, nor before the evidence against it."""
+    out: dict[contradictions.Key, datetime] = {}
+    for (ward, app_id), declared in history.declarations.items():
+        app = catalog.get(app_id)
+        if app is None:
+            continue
+        a = resolve(app, evidence.get((ward, app_id), Evidence(0, False)), declared,
+                    history.observations.get((ward, app_id), []), now)
+        for c in a.contradictions:
+            known = [at for at in (c.since, a.since) if at is not None]
+            out[(ward, app_id, c.code)] = max(known) if known else now
+    return out
 
 
 @dataclass(frozen=True)
@@ -243,8 +264,8 @@ def apply(engine: sa.engine.Engine, catalog: Catalog, registry: Registry, propos
         _serialise(conn)
         checked = check(conn, catalog, registry, proposals, now, active_since, today)
         if not dry_run and not any(c.error for c in checked):
-            observe(conn, catalog, now, active_since)
             record(conn, [c.proposed for c in checked], source, now)
+            observe(conn, catalog, now, active_since)
     return checked
 
 

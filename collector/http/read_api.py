@@ -47,11 +47,13 @@ def _page_args(default_limit: int) -> tuple[int, int]:
 
 
 def _unit_json(row: UnitRow) -> dict[str, Any]:
-    """A unit as /api/v1/wards lists it: the shared summary plus what the page's ranking shows."""
+    """A unit as /api/v1/wards lists it: the shared summary plus what the page's ranking shows, and who answers
+    for the unit (``hdc-collector units import``; null until named)."""
     return {**row.summary.to_dict(), "rag": row.rag, "days_overdue": row.days_overdue,
             "ready_since": row.ready_since.isoformat() if row.ready_since else None,
             "applications": {"migrated": row.migration.migrated, "in_scope": row.migration.in_scope},
-            "work_items": dict(row.work), "forecast": (row.forecast or NO_HISTORY).to_dict()}
+            "work_items": dict(row.work), "forecast": (row.forecast or NO_HISTORY).to_dict(),
+            "responsible": {"name": row.contact.responsible, "contact": row.contact.contact} if row.contact else None}
 
 
 def _register_json(d: UnitDetail) -> dict[str, Any]:

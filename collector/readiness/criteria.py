@@ -17,19 +17,33 @@ has one item, its link: done at the start of the trailing stretch during
 which at least that share of its active devices reached the HDC (replayed
 from the reach history kept at ingest, ``store.reach_history``), so a link
 repaired on a known day is done on that day. With ``contradictions``, each
-open contradiction of a unit (``inventory.migration``) is an item not done:
-the store keeps contradictions as they stand now, so a resolved one leaves
-no item behind.
+contradiction between a unit's declarations and its reports
+(``inventory.migration``) is an item: one open now is not done; one settled
+is done when its span closed (kept by the migration observer,
+``store.contradictions``), if it opened before the deadline.
+
+With ``register``, a unit with an equipment register has one item, its
+register to complete (or its missing devices to bring to report), when its
+coverage (active devices of each class over the register's expected ones,
+``inventory.equipment.coverage``) was below the collector's threshold at
+some moment since the register was first imported: opened on that import,
+done at the start of the trailing stretch at or above the threshold. The
+coverage of past moments is replayed from the devices' lives (each counts
+from its first verdict until it stops counting, ``readiness.history``)
+against the register as it is now.
 """
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import datetime, time, timezone
-from typing import Callable, Iterable, Mapping, Optional, Sequence
+from typing import Callable, Iterable, Mapping, NamedTuple, Optional, Sequence
 
 from collector.i18n import HANOI
+from collector.readiness.history import DeviceLife
 from collector.readiness.workitems import STATES, due_moment
+from collector.store.contradictions import Span
 from collector.store.reach_history import ReachChange
+from inventory.equipment import coverage
 from inventory.migration import DONE, MIGRATING, RETIRED, AppMigration, UnitMigration
 from inventory.milestones import Milestone
 
@@ -119,16 +133,85 @@ def reachability_tally(m: Milestone, changes: Iterable[ReachChange], now: dateti
     return out
 
 
-def contradiction_tally(m: Milestone, units: Mapping[str, UnitMigration], now: datetime
+def contradiction_tally(m: Milestone, units: Mapping[str, UnitMigration], spans: Iterable[Span], now: datetime
                         ) -> dict[str, dict[str, int]]:
-    """The milestone's contradiction items (each open one, not done) by unit and state, as of ``now``."""
+    """The milestone's contradiction items by unit and state, as of ``now``: each one open now (not done), and
+    each span kept by the observer that opened before the deadline and is settled (done when it closed; one the
+    observer has not yet seen settled counts as done when it is read)."""
     if not m.contradictions:
         return {}
-    state = "overdue" if now.astimezone(timezone.utc) >= due_moment(m.date) else "in_progress"
+    deadline, now = due_moment(m.date), now.astimezone(timezone.utc)
+    open_now = {(code, a.app.id, c.code) for code, unit in units.items() for a in unit.apps
+                for c in a.contradictions}
+    states: list[tuple[str, str]] = [(code, _item_state(False, now, deadline, now)) for code, _, _ in open_now]
+    for span in spans:
+        if span.key in open_now or span.opened_at >= deadline or span.opened_at > now:
+            continue
+        closed_at = now if span.closed_at is None or span.closed_at > now else span.closed_at
+        states.append((span.ward_code, _item_state(span.closed_at is None or span.closed_at <= now, closed_at,
+                                                   deadline, now)))
+    out: dict[str, dict[str, int]] = {}
+    for (code, state), n in Counter(states).items():
+        out.setdefault(code, dict.fromkeys(STATES, 0))[state] = n
+    return out
+
+
+class Registered(NamedTuple):
+    """What the register criterion reads of a unit: when its register was first imported, the devices it
+    expects per class, and each of its devices' class and counted stretch (first verdict, end or None)."""
+
+    imported_at: datetime
+    expected: Mapping[str, int]
+    devices: Sequence[tuple[str, datetime, Optional[datetime]]]
+
+
+def registered_units(imported: Mapping[str, datetime], expected: Mapping[str, Mapping[str, int]],
+                     lives: Iterable[DeviceLife], classes: Mapping[str, str]) -> dict[str, Registered]:
+    """The units with a register (some device expected), from their import moments, expected counts, the
+    devices' lives and classes (a device of no known class counts as ``other``)."""
+    stretches: dict[str, list[tuple[str, datetime, Optional[datetime]]]] = {
+        code: [] for code in imported if sum(expected.get(code, {}).values())}
+    for life in lives:
+        if life.ward_code in stretches:
+            stretches[life.ward_code].append((classes.get(life.device_id, "other"), life.changes[0][0], life.end))
+    return {code: Registered(imported[code], expected[code], found) for code, found in stretches.items()}
+
+
+def _coverage_item(unit: Registered, threshold: float, now: datetime) -> tuple[bool, Optional[datetime]]:
+    """Whether the unit's coverage fell short at some moment since its register was imported (an item), and
+    when its trailing stretch at or above ``threshold`` began (None: short now). Devices join and leave at
+    their stretches' ends, those of one moment together."""
+    events: dict[datetime, Counter[str]] = defaultdict(Counter)
+    for cls, start, end in unit.devices:
+        if start <= now:
+            events[start][cls] += 1
+        if end is not None and end <= now:
+            events[end][cls] -= 1
+    reporting: Counter[str] = Counter()
+    met, short, since = False, False, None
+    for at in sorted(events):
+        short = short or (not met and at > unit.imported_at)  # the state before ``at`` held after the import
+        reporting.update(events[at])
+        met = (coverage(unit.expected, reporting).ratio or 0.0) >= threshold
+        since = (since or at) if met else None
+    return short or not met, since
+
+
+def register_tally(m: Milestone, units: Mapping[str, Registered], threshold: float, now: datetime
+                   ) -> dict[str, dict[str, int]]:
+    """The milestone's register items (one per unit whose coverage fell short since its register was
+    imported) by unit and state, as of ``now``."""
+    if not m.register:
+        return {}
+    deadline, now = due_moment(m.date), now.astimezone(timezone.utc)
     out: dict[str, dict[str, int]] = {}
     for code, unit in units.items():
-        if unit.contradictions:
-            out.setdefault(code, dict.fromkeys(STATES, 0))[state] = unit.contradictions
+        if unit.imported_at > now:
+            continue
+        item, since = _coverage_item(unit, threshold, now)
+        if item:
+            out.setdefault(code, dict.fromkeys(STATES, 0))[_item_state(since is not None, since or now,
+                                                                       deadline, now)] += 1
     return out
 
 

@@ -13,7 +13,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Callable, Protocol
+from typing import Callable, Optional, Protocol
 
 from collector.i18n import Translator
 from collector.readiness.export import Column, Table
@@ -32,6 +32,12 @@ class OkrSources(Sources, Protocol):
     def okr(self) -> Okr: ...
 
 
+def _week_index(week: str) -> int:
+    """An ISO week ('2025-W49') as a count of weeks, so that consecutive weeks differ by one across years."""
+    year, number = week.split("-W")
+    return date.fromisocalendar(int(year), int(number), 1).toordinal() // 7
+
+
 @dataclass(frozen=True)
 class KeyResultProgress:
     key_result: KeyResult
@@ -40,12 +46,19 @@ class KeyResultProgress:
     status: str
     history: tuple[tuple[str, float], ...] = ()  # (ISO week, its last value), oldest first, this week included
 
-    def sparkline(self, width: int = 96, height: int = 24) -> str:
-        """The weekly history's progress as an SVG polyline's points (x right by week, y up by progress)."""
-        k, n = self.key_result, len(self.history)
-        step = width / max(n - 1, 1)
-        return " ".join(f"{i * step:.1f},{height - progress(v, k.baseline, k.target) * height:.1f}"
-                        for i, (_, v) in enumerate(self.history))
+    def sparklines(self, width: int = 96, height: int = 24) -> list[str]:
+        """The weekly history's progress as SVG polylines' points, one per run of consecutive weeks (x right by
+        week from the first kept, y up by progress): a week without a value is a gap in the line, never a zero.
+        A lone week is a point drawn twice (a dot with round line caps)."""
+        k = self.key_result
+        weeks = [_week_index(w) for w, _ in self.history]
+        step = width / max(weeks[-1] - weeks[0], 1) if weeks else 0.0
+        runs: list[list[str]] = []
+        for i, (week, (_, v)) in enumerate(zip(weeks, self.history)):
+            if i == 0 or week != weeks[i - 1] + 1:
+                runs.append([])
+            runs[-1].append(f"{(week - weeks[0]) * step:.1f},{height - progress(v, k.baseline, k.target) * height:.1f}")
+        return [" ".join(run if len(run) > 1 else run * 2) for run in runs]
 
     def to_dict(self) -> dict:
         k = self.key_result
@@ -169,14 +182,21 @@ def okr_table(p: OkrProgress, t: Translator) -> Table:
 
 class WeekKeeper(threading.Thread):
     """Keeps each key result's value of the week: once when ``serve`` starts (before it listens, so what it
-    stores is there before any reader), then every ``every`` seconds."""
+    stores is there before any reader), then every ``every`` seconds. At start it first fills, once, the past
+    weeks no collector kept where the stored history tells their values (``backfill``, ``okr_backfill``)."""
 
-    def __init__(self, keep: Callable[[], object], every: float = 3600.0):
+    def __init__(self, keep: Callable[[], object], every: float = 3600.0,
+                 backfill: Optional[Callable[[], object]] = None):
         super().__init__(name="hdc-okr-weeks", daemon=True)
-        self.keep, self.every = keep, every
+        self.keep, self.every, self.backfill = keep, every, backfill
         self.stopped = threading.Event()
 
     def start(self) -> None:
+        if self.backfill is not None:
+            try:
+                self.backfill()
+            except Exception:  # the past weeks stay gaps; serving and this week's keeping go on
+                log.warning("filling the key results' past weeks from the stored history failed", exc_info=True)
         self._keep_once()
         super().start()
 

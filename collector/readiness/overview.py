@@ -14,7 +14,15 @@ from sqlalchemy.engine import Engine
 
 from collector.cloud.queries import unit_migrations
 from collector.i18n import HANOI
-from collector.readiness.criteria import application_tally, combine, contradiction_tally, reachability_tally
+from collector.readiness.criteria import (
+    Registered,
+    application_tally,
+    combine,
+    contradiction_tally,
+    reachability_tally,
+    register_tally,
+    registered_units,
+)
 from collector.readiness.forecasts import of_unit, series_forecast, unit_forecasts
 from collector.readiness.history import (
     DeviceLife,
@@ -27,7 +35,7 @@ from collector.readiness.history import (
 )
 from collector.readiness.workitems import STATES, WorkItem, city_tally, milestone_tallies, milestone_work, tally
 from collector.settings import Settings
-from collector.store import contacts, queries, reach_history
+from collector.store import contacts, contradictions, queries, reach_history, register
 from collector.store.contacts import UnitContact
 from collector.store.queries import UnitSummary
 from inventory.baseline import Baseline, Rule
@@ -158,11 +166,18 @@ def _work(lives: dict[str, DeviceLife], milestones: list[Milestone], now: dateti
 
 
 def _unit_work(m: Milestone, devices: Mapping[str, Mapping[str, int]], migrations: Mapping[str, UnitMigration],
-               reach: list[reach_history.ReachChange], now: datetime) -> dict[str, dict[str, int]]:
+               reach: list[reach_history.ReachChange], spans: list[contradictions.Span],
+               registers: Mapping[str, Registered], threshold: float, now: datetime) -> dict[str, dict[str, int]]:
     """A milestone's items per unit and state from its own criteria: devices, applications, links to the HDC,
-    contradictions."""
+    contradictions, registers to complete."""
     return combine(devices if m.devices else {}, application_tally(m, migrations, now),
-                   reachability_tally(m, reach, now), contradiction_tally(m, migrations, now))
+                   reachability_tally(m, reach, now), contradiction_tally(m, migrations, spans, now),
+                   register_tally(m, registers, threshold, now))
+
+
+def _expected(summaries: Iterable[UnitSummary]) -> dict[str, dict[str, int]]:
+    """Each unit's register: devices expected per class."""
+    return {s.code: {cls: n["expected"] for cls, n in s.coverage.by_class.items()} for s in summaries}
 
 
 def _ready_since(s: UnitSummary, lives: Iterable[DeviceLife], classes: Mapping[str, str]) -> Optional[date]:
@@ -185,12 +200,18 @@ def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None,
         migrations = unit_migrations(conn, c.catalog, c.registry, now, since, counted=counted)
         lives = load_lives(conn, now, since)
         reach = reach_history.changes(conn, since)
+        spans = contradictions.read(conn)
         people = contacts.read(conn)
         ready = {s.code: s for s in summaries if s.status == "ready"}
-        classes = queries.device_classes(conn, ready)
+        imported = register.first_imported(conn)
+        classes = queries.device_classes(conn, set(ready) | {s.code for s in summaries
+                                                             if s.code in imported and s.coverage.expected})
     focus = pick_milestone(c.milestones, milestone_id)
     by_due = milestone_tallies(lives, {m.date for m in c.milestones}, now)
-    by_milestone = {m.id: _unit_work(m, by_due[m.date], migrations, reach, now) for m in c.milestones}
+    registers = registered_units(imported, _expected(summaries), lives.values(), classes)
+    threshold = c.settings.coverage_threshold
+    by_milestone = {m.id: _unit_work(m, by_due[m.date], migrations, reach, spans, registers, threshold, now)
+                    for m in c.milestones}
     focus_by_ward = by_milestone[focus.id]
     zero = dict.fromkeys(STATES, 0)
     forecasts = unit_forecasts(lives.values(), now)
@@ -231,10 +252,14 @@ def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str
         unit_migration = unit_migrations(conn, c.catalog, c.registry, now, since, code)[code]
         assets = queries.unit_assets(conn, code, since)
         reach_changes = reach_history.changes(conn, since, code)
+        spans = contradictions.read(conn, code)
         person = contacts.read(conn, code).get(code)
+        registers = registered_units(register.first_imported(conn, code), _expected([summary]), lives.values(),
+                                     queries.device_classes(conn, [code]))
     focus = pick_milestone(c.milestones, milestone_id)
     items = _work(lives, c.milestones, now)
-    by_milestone = {m.id: _unit_work(m, tally(items[m.id]), {code: unit_migration}, reach_changes, now)
+    by_milestone = {m.id: _unit_work(m, tally(items[m.id]), {code: unit_migration}, reach_changes, spans, registers,
+                                     c.settings.coverage_threshold, now)
                     for m in c.milestones}
     zero = dict.fromkeys(STATES, 0)
     history = _series(lives, now, c.milestones[0].date)

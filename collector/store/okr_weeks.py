@@ -59,3 +59,18 @@ def read(engine: Engine) -> History:
                                                     .order_by(c.key_result, c.week)):
             out.setdefault(key_result, []).append((week, value))
     return out
+
+
+def fill(engine: Engine, past: History, now: datetime) -> int:
+    """Add the weeks of ``past`` (key result -> [(week, value)]) that have no row; rows added. A week kept by a
+    collector is never overwritten."""
+    kept = {k: {w for w, _ in weeks} for k, weeks in read(engine).items()}
+    rows = [dict(key_result=k, week=w, value=v, recorded_at=now) for k, weeks in past.items()
+            for w, v in weeks if w not in kept.get(k, ())]
+    if rows:
+        try:
+            with write_transaction(engine) as conn:
+                conn.execute(key_result_weeks.insert(), rows)
+        except sa.exc.IntegrityError:
+            return 0  # another collector of the same store filled them at the same moment
+    return len(rows)

@@ -85,3 +85,13 @@ def store(conn: Connection, register: Register, actor: str, reason: str, now: da
     conn.execute(register_changes.insert(), [{"at": now, "actor": actor, "reason": reason, "ward_code": c.unit_code,
                                               "item": c.item, "before": c.before, "after": c.after} for c in found])
     return found
+
+
+def first_imported(conn: Connection, ward_code: Optional[str] = None) -> dict[str, datetime]:
+    """When each unit's register was first stored (its oldest logged change): the register item of a milestone
+    opens then (``readiness.criteria``)."""
+    q = sa.select(register_changes.c.ward_code, sa.func.min(register_changes.c.at)).group_by(
+        register_changes.c.ward_code)
+    if ward_code is not None:
+        q = q.where(register_changes.c.ward_code == ward_code)
+    return {code: at for code, at in conn.execute(q).all()}

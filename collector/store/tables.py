@@ -313,6 +313,19 @@ reachability_changes = sa.Table(
     sa.Index("ix_reachability_changes_unit_time", "ward_code", "changed_at"),
 )
 
+# 0008_contradiction_spans: each contradiction between a unit's declarations and its reports (inventory.migration)
+# while it lasts (closed_at NULL) and when it was settled, kept by the migration observer (cloud/queries.py), so the
+# "no open contradiction" criterion has items done on time or late (readiness/criteria.py).
+contradiction_spans = sa.Table(
+    "contradiction_spans", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ward_code", sa.String(16), sa.ForeignKey("wards.code"), nullable=False, index=True),
+    sa.Column("app_id", sa.String(64), nullable=False),
+    sa.Column("code", sa.String(32), nullable=False),
+    sa.Column("opened_at", UTCDateTime(), nullable=False),
+    sa.Column("closed_at", UTCDateTime(), nullable=True),
+)
+
 # 0006_okr_history: each key result's value in each ISO week ('2025-W49'), the last one measured that week; keyed
 # '<objective>.<key result>' (readiness/okr.py).
 key_result_weeks = sa.Table(

@@ -51,7 +51,11 @@ READ_SCHEMAS: dict[str, Any] = {
         "ready_since": {"type": ["string", "null"], "format": "date",
                         "description": "The first day (Hanoi) a ready unit met the bar; null while it is not ready"},
         "applications": _closed({"migrated": _INT, "in_scope": _INT}), "work_items": ref("WorkCounts"),
-        "forecast": ref("Forecast")}, optional=("forecast",)),
+        "forecast": ref("Forecast"),
+        "responsible": {"oneOf": [{"type": "null"}, _closed({
+            "name": {"type": "string", "minLength": 1}, "contact": {"type": ["string", "null"]}})],
+            "description": "The person responsible for the unit and how to reach them (hdc-collector units import); "
+                           "null until named"}}, optional=("forecast",)),
     "Coverage": {**_closed({
         "expected": {**_INT, "description": "Machines the unit's register lists (0 without a register)"},
         "reporting": {**_INT, "description": "Active reporting machines, each class counted up to its registered "
