@@ -412,3 +412,74 @@ def _loaders(tmp_path: Path) -> list[int]:
             found.append(int(proc_dir.name))
     return found
 
+
+PRICE_HEADER = ("item_id,description_vi,unit_of_measure,unit_price_vnd,regulation_number,regulation_date,valid_from,"
+                "valid_to,source")
+
+
+def test_demo_prices_its_plan_with_the_given_price_list_and_refuses_a_bad_one_in_one_line(tmp_path):
+    """A two-unit demo (``--units``) priced by a list whose every price differs from the shipped example: the API
+    and /metrics totals follow the file. A malformed list stops the demo before it touches anything."""
+    from inventory.prices import load_price_list
+
+    store = tmp_path / "demo.sqlite3"
+    store.write_bytes(b"the last demo's store")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"{PRICE_HEADER}\nlabour-hour,Công,giờ,100000,12/2025/QĐ-UBND,20/11/2025,2025-11-01,,\n"
+                   "ram-ddr4-4gb,RAM,thanh,\"1,5\",12/2025/QĐ-UBND,20/11/2025,2025-11-01,,\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "collector.cli", "demo", "--port", "0", "--db", f"sqlite:///{store}",
+                           "--price-list", str(bad)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"Error: {bad}: row 3: column unit_price_vnd: '1,5' is not a whole amount in VND (e.g. 1250000 or "
+        "1.250.000)"]
+    assert "Collector started" not in done.stdout and store.read_bytes() == b"the last demo's store"
+
+    shipped = load_price_list().prices_on(date.today())
+    prices = {item: line.unit_price_vnd * 2 + 1000 for item, line in shipped.items()}
+    good = tmp_path / "gia.csv"
+    good.write_text("\n".join([PRICE_HEADER] + [
+        f'{item},"{line.description_vi.replace(chr(34), chr(34) * 2)}",{line.unit_of_measure},{prices[item]},'
+        "15/2025/QĐ-UBND,20/11/2025,2025-11-01,," for item, line in sorted(shipped.items())]) + "\n",
+        encoding="utf-8")
+    units = ("00070", "00082")
+    proc = subprocess.Popen([sys.executable, "-m", "collector.cli", "demo", "--port", "0", "--db",
+                             f"sqlite:///{store}", "--units", ",".join(units), "--price-list", str(good)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+                            preexec_fn=_as_from_a_terminal)
+    timer = threading.Timer(300, proc.kill)
+    timer.start()
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("JSON API:"):
+                break
+        base = re.search(r"^Readiness page[^:]*:\s+(\S+)/$", "".join(lines), re.M)
+        assert base, "".join(lines)
+        base = base.group(1)
+        threading.Thread(target=lines.extend, args=(proc.stdout,), daemon=True).start()   # never a full pipe
+        city = requests.get(base + "/api/v1/plan", timeout=60).json()
+        assert city["price_list"]["example"] is False
+        totals = {u["unit_code"]: u["total_vnd"] for u in city["units"] if u["total_vnd"]}
+        assert set(totals) == set(units), totals
+        for code in units:
+            plan = requests.get(f"{base}/api/v1/wards/{code}/plan", timeout=30).json()
+            assert plan["items"] and plan["total_vnd"] == totals[code] == sum(i["amount_vnd"] for i in plan["items"])
+            priced = [item for item in plan["items"] if item["item"] is not None]
+            assert priced and all(item["amount_vnd"] == 0 for item in plan["items"] if item["item"] is None)
+            for item in priced:   # (an action of labour alone, a firmware setting, has its hours in the labour line)
+                assert item["unit_price_vnd"] == prices[item["item"]] != shipped[item["item"]].unit_price_vnd, item
+        cost: dict[str, float] = {}
+        for family in text_string_to_metric_families(requests.get(base + "/metrics", timeout=30).text):
+            for s in family.samples:
+                if s.name == "hdc_ward_plan_cost_vnd" and s.value:
+                    cost[s.labels["ward"]] = cost.get(s.labels["ward"], 0) + s.value
+        assert cost == pytest.approx(totals)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        timer.cancel()
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
