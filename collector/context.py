@@ -34,7 +34,7 @@ from collector.readiness.okr import OkrProgress, WeekKeeper, okr_progress
 from collector.readiness.okr_backfill import backfill
 from collector.readiness.okr_sheet import load_okr_file
 from collector.readiness.overview import CityOverview
-from collector.readiness.plan import CityPlan, PlanBook, check_prices
+from collector.readiness.plan import CityPlan, PlanBook, load_plan_book
 from collector.settings import Settings
 from collector.store.engine import open_store
 from collector.store.retention import Pruner
@@ -131,8 +131,7 @@ def build_context(settings: Settings, engine: Optional[Engine] = None) -> Contex
     check_applications(milestones, [a.id for a in catalog.apps], str(settings.milestones_path or DEFAULT_MILESTONES))
     okr = load_okr_file(settings.okr_path)
     okr.check_references([m.id for m in milestones], baseline.rule_ids(), str(settings.okr_path or DEFAULT_OKR))
-    plan_book = PlanBook(load_actions(), load_price_list(settings.price_list_path))
-    check_prices(plan_book.actions, plan_book.price_list, datetime.now(timezone.utc).astimezone(HANOI).date())
+    plan_book = load_plan_book(settings.price_list_path, datetime.now(timezone.utc).astimezone(HANOI).date())
     engine = open_store(settings.resolved_db_url(), registry, engine=engine)
     ingestor = Ingestor(engine, baseline, catalog, load_lifecycle())
     metrics_registry, ingest_metrics = build_registry(

@@ -17,6 +17,7 @@ from conftest import cli, free_port
     (["simulate", "--url", "http://127.0.0.1:1", "--devices-per-unit", "40-15"], "MIN <= MAX"),
     (["simulate", "--url", "http://127.0.0.1:1", "--devices-per-unit", "many"], "--devices-per-unit"),
     (["simulate", "--url", "http://127.0.0.1:1", "--devices-per-unit", "0"], "from 1 to 10000"),
+    (["demo", "--port", "0", "--units", "00070,99999"], "'99999' is not a unit code"),
 ])
 def test_bad_arguments(tmp_path, args, needle):
     if "--db" not in args and args[0] != "serve":

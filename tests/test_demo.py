@@ -4,6 +4,7 @@ Then the page, the JSON API and /metrics must tell the same numbers for every un
 """
 from __future__ import annotations
 
+import csv
 import io
 import re
 import signal
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import requests
 from openpyxl import load_workbook
 from prometheus_client.parser import text_string_to_metric_families
 
-from collector.i18n import catalog
+from collector.i18n import HANOI, catalog
 from collector.readiness.export import RANKING
 from inventory.readiness import UNIT_STATUSES
 
@@ -196,6 +198,61 @@ def test_page_api_exports_and_metrics_agree_on_coverage_and_status(demo):
     assert all(f'data-asset="{m["asset_tag"]}"' in unit_page and m["hostname"] in unit_page for m in missing)
 
 
+def test_page_api_exports_and_metrics_agree_on_each_units_plan_total_and_forecast(demo):
+    """For all 126 units: the plan's total (API, estimate CSV, /metrics) and the forecast day (API, ranking page,
+    ranking CSV and XLSX, /metrics); on a few unit pages, the total, the forecast and its projection."""
+    base = demo[0]
+    city = requests.get(base + "/api/v1/plan", timeout=60).json()
+    totals = {u["unit_code"]: u["total_vnd"] for u in city["units"]}
+    days = {u["unit_code"]: u["forecast"]["ready_on"] for u in city["units"]}
+    assert len(totals) == 126 and city["total_vnd"] == sum(totals.values()) > 0
+    assert {u["code"]: u["forecast"]["ready_on"] for u in
+            requests.get(base + "/api/v1/wards", timeout=30).json()["units"]} == days
+    cost: dict[str, float] = {}
+    ready: dict[str, str] = {}
+    for family in text_string_to_metric_families(requests.get(base + "/metrics", timeout=30).text):
+        for s in family.samples:
+            if s.name == "hdc_ward_plan_cost_vnd":
+                cost[s.labels["ward"]] = cost.get(s.labels["ward"], 0) + s.value
+            elif s.name == "hdc_ward_forecast_ready_timestamp_seconds":
+                ready[s.labels["ward"]] = datetime.fromtimestamp(s.value, HANOI).date().isoformat()
+    assert cost == pytest.approx(totals)
+    assert ready == {code: day for code, day in days.items() if day}
+    estimate = list(csv.reader(io.StringIO(requests.get(base + "/export/plan.csv", timeout=60).content
+                                           .decode("utf-8-sig"))))
+    assert {r[0]: int(r[8]) for r in estimate[1:] if r[2] == "Cộng đơn vị"} == totals
+    page = requests.get(base + "/?sort=forecast", timeout=30).text
+    assert f'data-total-vnd="{city["total_vnd"]}"' in page
+    assert dict(re.findall(r'<tr data-ward="(\d+)".*?data-forecast="([^"]*)"', page, re.S)) == {
+        code: day or "" for code, day in days.items()}
+    export = {r["code"]: r for r in _csv_rows(requests.get(base + "/export/units.csv?lang=en", timeout=30))}
+    sheet = list(load_workbook(io.BytesIO(requests.get(base + "/export/units.xlsx", timeout=60).content),
+                               read_only=True).active.iter_rows(values_only=True))
+    xlsx = {r[0]: dict(zip([c.key for c in RANKING], r)) for r in sheet[1:]}
+    for code, day in days.items():
+        as_written = date.fromisoformat(day).strftime("%d/%m/%Y") if day else ""
+        assert export[code]["Forecast ready on"] == as_written, code
+        assert (xlsx[code]["forecast"].date().isoformat() if xlsx[code]["forecast"] else None) == day, code
+    # Units with a forecast day (ahead, or "ready since" once the simulated upgrades are long past) and without
+    # one (with its reason): each says so beside its chart, and a day ahead is drawn on it.
+    today = datetime.now(HANOI).date().isoformat()
+    dated = [code for code, day in days.items() if day]
+    none = [u["unit_code"] for u in city["units"] if u["forecast"]["reason"]]
+    assert dated and none, days
+    ahead = [code for code in dated if days[code] > today]
+    for code in {max(totals, key=totals.get), dated[0], none[0], *ahead[:1]}:
+        unit = requests.get(f"{base}/units/{code}?lang=en", timeout=30).text
+        plan = requests.get(f"{base}/api/v1/wards/{code}/plan", timeout=30).json()
+        assert plan["total_vnd"] == totals[code] and f'data-total-vnd="{totals[code]}"' in unit, code
+        said = re.search(r'<p id="trend-forecast"><span data-(ready-on|reason)="([^"]+)">', unit)
+        drawn = re.search(r'<g class="forecast" data-ready-on="([-\d]+)"', unit)
+        if days[code]:
+            assert said.groups() == ("ready-on", days[code]) and plan["forecast"]["ready_on"] == days[code], code
+            assert (drawn.group(1) if drawn else None) == (days[code] if code in ahead else None), code
+        else:
+            assert said.groups() == ("reason", plan["forecast"]["reason"]) and not drawn, code
+
+
 def _migration_metrics(text: str) -> dict[str, dict]:
     out: dict[str, dict] = {"migrated": {}, "in_use": {}, "states": {}, "contradictions": {}}
     for family in text_string_to_metric_families(text):
@@ -236,9 +293,6 @@ def test_migration_numbers_agree_on_page_api_exports_and_metrics(demo):
 
 
 def _csv_rows(answer) -> list[dict]:
-    import csv
-    import io
-
     reader = csv.reader(io.StringIO(answer.content.decode("utf-8-sig")))
     header = next(reader)
     keys = {"Code": "code", "Applications moved": "migrated", "Applications to move": "in_scope"}
@@ -357,3 +411,75 @@ def _loaders(tmp_path: Path) -> list[int]:
         if b"simulate" in cmdline and any(str(tmp_path).encode() in part for part in cmdline):
             found.append(int(proc_dir.name))
     return found
+
+
+PRICE_HEADER = ("item_id,description_vi,unit_of_measure,unit_price_vnd,regulation_number,regulation_date,valid_from,"
+                "valid_to,source")
+
+
+def test_demo_prices_its_plan_with_the_given_price_list_and_refuses_a_bad_one_in_one_line(tmp_path):
+    """A two-unit demo (``--units``) priced by a list whose every price differs from the shipped example: the API
+    and /metrics totals follow the file. A malformed list stops the demo before it touches anything."""
+    from inventory.prices import load_price_list
+
+    store = tmp_path / "demo.sqlite3"
+    store.write_bytes(b"the last demo's store")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"{PRICE_HEADER}\nlabour-hour,Công,giờ,100000,12/2025/QĐ-UBND,20/11/2025,2025-11-01,,\n"
+                   "ram-ddr4-4gb,RAM,thanh,\"1,5\",12/2025/QĐ-UBND,20/11/2025,2025-11-01,,\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "collector.cli", "demo", "--port", "0", "--db", f"sqlite:///{store}",
+                           "--price-list", str(bad)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"Error: {bad}: row 3: column unit_price_vnd: '1,5' is not a whole amount in VND (e.g. 1250000 or "
+        "1.250.000)"]
+    assert "Collector started" not in done.stdout and store.read_bytes() == b"the last demo's store"
+
+    shipped = load_price_list().prices_on(date.today())
+    prices = {item: line.unit_price_vnd * 2 + 1000 for item, line in shipped.items()}
+    good = tmp_path / "gia.csv"
+    good.write_text("\n".join([PRICE_HEADER] + [
+        f'{item},"{line.description_vi.replace(chr(34), chr(34) * 2)}",{line.unit_of_measure},{prices[item]},'
+        "15/2025/QĐ-UBND,20/11/2025,2025-11-01,," for item, line in sorted(shipped.items())]) + "\n",
+        encoding="utf-8")
+    units = ("00070", "00082")
+    proc = subprocess.Popen([sys.executable, "-m", "collector.cli", "demo", "--port", "0", "--db",
+                             f"sqlite:///{store}", "--units", ",".join(units), "--price-list", str(good)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+                            preexec_fn=_as_from_a_terminal)
+    timer = threading.Timer(300, proc.kill)
+    timer.start()
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("JSON API:"):
+                break
+        base = re.search(r"^Readiness page[^:]*:\s+(\S+)/$", "".join(lines), re.M)
+        assert base, "".join(lines)
+        base = base.group(1)
+        threading.Thread(target=lines.extend, args=(proc.stdout,), daemon=True).start()   # never a full pipe
+        city = requests.get(base + "/api/v1/plan", timeout=60).json()
+        assert city["price_list"]["example"] is False
+        totals = {u["unit_code"]: u["total_vnd"] for u in city["units"] if u["total_vnd"]}
+        assert set(totals) == set(units), totals
+        for code in units:
+            plan = requests.get(f"{base}/api/v1/wards/{code}/plan", timeout=30).json()
+            assert plan["items"] and plan["total_vnd"] == totals[code] == sum(i["amount_vnd"] for i in plan["items"])
+            priced = [item for item in plan["items"] if item["item"] is not None]
+            assert priced and all(item["amount_vnd"] == 0 for item in plan["items"] if item["item"] is None)
+            for item in priced:   # (an action of labour alone, a firmware setting, has its hours in the labour line)
+                assert item["unit_price_vnd"] == prices[item["item"]] != shipped[item["item"]].unit_price_vnd, item
+        cost: dict[str, float] = {}
+        for family in text_string_to_metric_families(requests.get(base + "/metrics", timeout=30).text):
+            for s in family.samples:
+                if s.name == "hdc_ward_plan_cost_vnd" and s.value:
+                    cost[s.labels["ward"]] = cost.get(s.labels["ward"], 0) + s.value
+        assert cost == pytest.approx(totals)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        timer.cancel()
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()

@@ -1,9 +1,12 @@
-"""Forecasts on hand-made histories: steady, stalled, noisy, already ready, too short."""
+"""Forecasts on hand-made histories: steady, stalled, noisy, already ready, too short; and how a chart draws them."""
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
-from inventory.forecast import forecast
+from collector.i18n import Translator
+from collector.readiness.charts import PROJECTION_DAYS, Line, line_chart, projected
+from inventory.forecast import Forecast, forecast
 
 START = date(2025, 11, 1)
 
@@ -88,3 +91,38 @@ def test_order_does_not_matter_and_the_forecast_is_never_in_the_past():
     assert result.ready_on == START + timedelta(days=9)
     late = [(d, 1) for d, _ in series[-3:]]       # a line that "should" have reached zero already
     assert forecast(series[:-3] + late).ready_on > series[-1][0]
+
+
+def _drawn(values: list[int], result: Forecast) -> str:
+    days = [START + timedelta(days=i) for i in range(len(values))]
+    run, projection = projected(days, values, result)
+    assert run[0] == START and len(run) >= len(days)
+    return str(line_chart("c", "t", "d", run, [Line("not-ready", "n", values)], Translator("en"),
+                          projection=projection))
+
+
+def test_a_chart_projects_the_forecast_with_its_interval_and_only_a_future_one():
+    noise = [3, -2, 0, 4, -3, 1, -1, 2, -4, 0, 3, -2, 1, -1, 0, 2, -3, 1, 0, -1, 2]
+    values = [max(0, 100 - 3 * i + noise[i]) for i in range(21)]
+    result = forecast(_series(values))
+    svg = _drawn(values, result)
+    group = re.search(r'<g class="forecast" data-ready-on="([-\d]+)" data-low="([-\d]+)" data-high="([-\d]+)">'
+                      r'<polygon class="projection-interval" points="([^"]+)"/>'
+                      r'<polyline class="projection" points="([\d.]+),([\d.]+) ([\d.]+),([\d.]+)"/></g>', svg)
+    assert group, svg
+    assert group.groups()[:3] == (result.ready_on.isoformat(), result.low.isoformat(), result.high.isoformat())
+    # From the last observed point down to the axis at the chart's right end: the days run on to the forecast day
+    # (here the interval's far end, which lies later still, is cut at that edge).
+    x0, y0, x1, y1 = map(float, group.groups()[4:])
+    series_end = re.search(r'class="series not-ready" data-points="21" points="[^"]* ([\d.]+),([\d.]+)"', svg)
+    assert (x0, y0) == tuple(map(float, series_end.groups()))
+    assert x1 > x0 and y1 > y0
+    assert len(group.group(4).split()) in (3, 4)
+
+    # No drawing without a future day: a stall, a unit already ready, or a day beyond the chart's reach.
+    stalled = [30] * 21
+    assert "forecast" not in _drawn(stalled, forecast(_series(stalled)))
+    ready = [3, 2, 1, 0, 0]
+    assert 'class="projection' not in _drawn(ready, forecast(_series(ready)))
+    far = Forecast(START + timedelta(days=20 + PROJECTION_DAYS + 1), None, None, None)
+    assert 'class="projection' not in _drawn(values, far)

@@ -178,6 +178,13 @@ def test_plan_is_priced_by_the_price_list_and_everything_agrees(served):
     assert f'data-ready-on="{forecast["ready_on"]}"' in page
     english = _get(c, f"/units/{PLANNED}?lang=en").text
     assert "VND 46,200,000" in english and "Replace the machine" in english
+    # The unit's chart projects the same day, with its interval; a unit with no forecast says why beside it.
+    drawn = re.search(r'<svg id="trend".*<g class="forecast" data-ready-on="([-\d]+)" data-low="([-\d]+)" '
+                      r'data-high="([-\d]+)"><polygon class="projection-interval".*</svg>', page, re.S)
+    assert drawn and drawn.groups() == (forecast["ready_on"], forecast["low"], forecast["high"])
+    assert 'class="projection' not in english
+    assert re.search(r'<p id="trend-forecast"><span data-reason="too_little_history">No forecast: fewer than 7 days',
+                     english)
     overview = _get(c, "/?sort=forecast").text
     assert f'data-total-vnd="{city["total_vnd"]}"' in overview
     # The city's forecast, drawn on the burn-down as a projection from today's count to zero on that day.

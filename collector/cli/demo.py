@@ -5,13 +5,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Optional
 
 import click
 
 from collector.cli.options import DEMO_DB, clean_errors, coverage_threshold_option, db_option, price_list_option
+from collector.cli.simulate import parse_unit_codes
 from collector.http.server import keep_overview_ready, listening, settle_heap
+from collector.i18n import HANOI
+from collector.readiness.plan import load_plan_book
 from collector.settings import Settings
 from collector.store.engine import make_engine
 from collector.store.tokens import create_token
@@ -25,25 +29,31 @@ from inventory.registry import load_registry
 @click.option("--seed", default=2025, show_default=True, type=int)
 @click.option("--ward", "own_unit", default=None, help="Unit this machine reports for (default: the first unit).")
 @click.option("--keep", is_flag=True, help="Keep the demo store from an earlier run instead of starting afresh.")
+@click.option("--units", "unit_codes", metavar="CODE[,CODE...]",
+              help="Simulate only these units (a quick look, e.g. at a price list); default: all 126.")
 @price_list_option()
 @coverage_threshold_option
 @clean_errors
-def demo(host, port, db_url, seed, own_unit, keep, price_list_path, coverage_threshold) -> None:
+def demo(host, port, db_url, seed, own_unit, keep, unit_codes, price_list_path, coverage_threshold) -> None:
     """Start the collector on SQLite, send this machine's report and a simulated fleet, and keep serving."""
     try:
-        _run_demo(host, port, db_url, seed, own_unit, keep, price_list_path, coverage_threshold)
+        _run_demo(host, port, db_url, seed, own_unit, keep, unit_codes, price_list_path, coverage_threshold)
     except KeyboardInterrupt:
         # Ctrl-C at any moment ends the demo with one line, whatever it was doing.
         click.echo("\nDemo stopped (Ctrl-C).", err=True)
 
 
 def _run_demo(host: str, port: int, db_url: str, seed: int, own_unit: Optional[str], keep: bool,
-              price_list_path: Optional[Path], coverage_threshold: float) -> None:
+              unit_codes: Optional[str], price_list_path: Optional[Path], coverage_threshold: float) -> None:
     from collector.app import create_app  # imported by the command that serves, as ``serve`` does (see there)
 
+    # A bad price list or unit code ends the demo in one line before the last demo's store is removed or
+    # anything loaded.
+    load_plan_book(price_list_path, datetime.now(HANOI).date())
+    registry = load_registry()
+    parse_unit_codes(unit_codes, registry)
     if not keep:
         _remove_sqlite(db_url)
-    registry = load_registry()
     own_unit = own_unit or next(iter(registry)).code
     app = create_app(Settings(db_url=db_url, price_list_path=price_list_path, coverage_threshold=coverage_threshold))
     settle_heap()
@@ -53,10 +63,11 @@ def _run_demo(host: str, port: int, db_url: str, seed: int, own_unit: Optional[s
     try:
         click.echo(f"Collector started on {server.url} (store: {db_url})")
         _send_own_report(server.url, db_url, own_unit)
-        click.echo(f"Loading a simulated fleet for all {len(registry)} units over HTTP "
+        which = f"units {unit_codes}" if unit_codes else f"all {len(registry)} units"
+        click.echo(f"Loading a simulated fleet for {which} over HTTP "
                    "(first reports since 09/2025, upgrades, current reports)…")
         sys.stdout.flush()
-        _load_fleet(server.url, db_url, seed)
+        _load_fleet(server.url, db_url, seed, unit_codes)
         keep_overview_ready(app)  # the page then shows the whole fleet from its first reader on
         click.echo("")
         click.echo(f"Readiness page (trang tổng quan): {server.url}/")
@@ -69,11 +80,12 @@ def _run_demo(host: str, port: int, db_url: str, seed: int, own_unit: Optional[s
         server.close()
 
 
-def _load_fleet(url: str, db_url: str, seed: int) -> None:
+def _load_fleet(url: str, db_url: str, seed: int, unit_codes: Optional[str]) -> None:
     """In a process of its own, as a fleet of agents would be (the load uses the second core), and in a session
     of its own, so a Ctrl-C reaches the demo alone, which ends it here."""
+    only = ["--units", unit_codes] if unit_codes else []
     loader = subprocess.Popen([sys.executable, "-m", "collector.cli", "simulate", "--url", url, "--db", db_url,
-                               "--seed", str(seed), "--mode", "changes"], start_new_session=True)
+                               "--seed", str(seed), "--mode", "changes", *only], start_new_session=True)
     try:
         returncode = loader.wait()
     except BaseException:

@@ -47,7 +47,7 @@ def simulate(url, db_url, seed, mode, start, interval_days, unit_codes, devices_
     (--db), so run it beside the collector you are loading.
     """
     registry = load_registry(registry_path)
-    only = _unit_codes(unit_codes, registry)
+    only = parse_unit_codes(unit_codes, registry)
     sizes = _devices_per_unit(devices_per_unit)
     engine = open_store(db_url, registry)
     with engine.begin() as conn:
@@ -72,8 +72,8 @@ def simulate(url, db_url, seed, mode, start, interval_days, unit_codes, devices_
         raise click.ClickException("some reports were refused:\n" + "\n".join(stats.errors[:5]))
 
 
-def _unit_codes(text: Optional[str], registry) -> Optional[frozenset[str]]:
-    """``--units`` as a set of the registry's codes; None for every unit."""
+def parse_unit_codes(text: Optional[str], registry) -> Optional[frozenset[str]]:
+    """``--units`` (of ``simulate`` and ``demo``) as a set of the registry's codes; None for every unit."""
     if text is None:
         return None
     codes = [c.strip() for c in text.split(",") if c.strip()]

@@ -7,7 +7,7 @@ below holds. Nothing here changes state.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 
 from flask import Blueprint, Response, g, render_template, request
@@ -16,7 +16,7 @@ from collector import __version__
 from collector.context import ctx
 from collector.http.links import link, url_self
 from collector.i18n import HANOI, Translator, choose_lang
-from collector.readiness.charts import Line, Marker, line_chart
+from collector.readiness.charts import Line, Marker, line_chart, projected
 from collector.readiness.export import (
     applications_table,
     devices_table,
@@ -25,8 +25,7 @@ from collector.readiness.export import (
     to_csv,
     to_xlsx,
 )
-from collector.readiness.forecasts import series_forecast
-from collector.readiness.history import day_range
+from collector.readiness.forecasts import NO_HISTORY, NOT_YET_READY, series_forecast
 from collector.readiness.overview import CityOverview, Series, UnitDetail, unit_detail
 from collector.readiness.plan import action_title, plan_table
 from collector.readiness.ranking import SORT_KEYS, STATUS_ORDER, RankingQuery
@@ -83,35 +82,27 @@ def _burndown(history: Series, t: Translator, forecast: Optional[Forecast] = Non
         peak = max(range(len(not_ready)), key=lambda i: (not_ready[i], -i))
         if history.days[peak] < deadline:
             plan = (peak, not_ready[peak], (deadline - history.days[0]).days)
-    days, projection = _projected(history, forecast)
+    days, projection = projected(history.days, _not_yet_ready(history), forecast)
     return line_chart("burndown", t("chart.burndown.title"), t("chart.burndown.desc", date=t.date(deadline)),
                       days, [Line("not-ready", t("chart.not_ready"), not_ready)], t,
                       _deadline_marker(t), plan, projection=projection)
 
 
-# A forecast further away than this is not drawn: the chart would shrink the past to a sliver.
-_PROJECTION_DAYS = 366
+def _not_yet_ready(history: Series) -> list[int]:
+    """The count the forecast extrapolates (``forecasts.NOT_YET_READY``), where its projection starts."""
+    return [sum(counts) for counts in zip(*(history.values[v] for v in NOT_YET_READY))]
 
 
-def _projected(history: Series, forecast: Optional[Forecast]) -> tuple[list[date], Optional[tuple[int, float, int]]]:
-    """The burn-down's days, run on to the forecast day, and the projection from the last observed day to it."""
-    observed = len(history.values["not_ready"])
-    if forecast is None or forecast.ready_on is None or forecast.reason or not observed:
-        return history.days, None
-    last = history.days[observed - 1]
-    if not last < forecast.ready_on <= last + timedelta(days=_PROJECTION_DAYS):
-        return history.days, None
-    days = day_range(history.days[0], max(history.days[-1], forecast.ready_on))
-    return days, (observed - 1, history.values["not_ready"][-1], (forecast.ready_on - days[0]).days)
-
-
-def _trend(history: Series, t: Translator) -> str:
+def _trend(history: Series, t: Translator, forecast: Forecast) -> dict[str, Any]:
+    """A unit's chart, with its forecast projected when there is one to draw (the legend names it then)."""
     passing = [a + b for a, b in zip(history.values["ready"], history.values["ready_with_conditions"])]
-    return line_chart("trend", t("chart.trend.title"), t("chart.trend.desc"), history.days,
-                      [Line("passing", t("chart.passing"), passing),
-                       Line("not-ready", t("chart.not_ready"), history.values["not_ready"]),
-                       Line("unknown", t("chart.unknown"), history.values["unknown"])], t,
-                      _deadline_marker(t))
+    days, projection = projected(history.days, _not_yet_ready(history), forecast)
+    chart = line_chart("trend", t("chart.trend.title"), t("chart.trend.desc"), days,
+                       [Line("passing", t("chart.passing"), passing),
+                        Line("not-ready", t("chart.not_ready"), history.values["not_ready"]),
+                        Line("unknown", t("chart.unknown"), history.values["unknown"])], t,
+                       _deadline_marker(t), projection=projection)
+    return {"trend": chart, "projected": projection is not None}
 
 
 def _monthly(history: Series, keys: tuple[str, ...]) -> list[tuple[Any, dict[str, int]]]:
@@ -167,7 +158,8 @@ def unit(code: str):
     titles = {r.id: r for r in ctx().baseline.all_rules()}
     active = sorted((dev for dev in detail.devices if not dev["silent"]),
                     key=lambda dev: (_VERDICT_RANK[dev["verdict"]], dev["hostname"]))
-    return _render("unit.html", d=detail, s=detail.row.summary, trend=_trend(detail.history, t),
+    return _render("unit.html", d=detail, s=detail.row.summary,
+                   **_trend(detail.history, t, detail.row.forecast or NO_HISTORY),
                    monthly=_monthly(detail.history, keys), titles=titles, active=active,
                    silent=[dev for dev in detail.devices if dev["silent"]], now=detail.now,
                    deadline=ctx().milestones[0].date, class_name=lambda cls: _class_name(t, cls),

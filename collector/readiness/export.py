@@ -42,8 +42,8 @@ RANKING = (Column("code"), Column("unit"), Column("kind"), Column("status"), Col
            Column("ready", "int"), Column("ready_with_conditions", "int"), Column("not_ready", "int"),
            Column("unknown", "int"), Column("silent", "int"), Column("ratio", "ratio"),
            Column("expected", "int"), Column("reporting", "int"), Column("coverage", "ratio"),
-           Column("days_overdue", "int"), Column("ready_since", "date"), Column("apps_migrated", "int"),
-           Column("apps_in_scope", "int"),
+           Column("days_overdue", "int"), Column("ready_since", "date"), Column("forecast", "date"),
+           Column("apps_migrated", "int"), Column("apps_in_scope", "int"),
            *(Column(f"work_{s}", "int") for s in STATES), Column("last_report", "datetime"), Column("responsible"),
            Column("contact"))
 
@@ -60,7 +60,8 @@ def ranking_table(rows: Sequence[UnitRow], t: Translator) -> Table:
                      t(f"unit_status.{s.status}"), s.devices, s.counts["ready"], s.counts["ready_with_conditions"],
                      s.counts["not_ready"], s.counts["unknown"], s.silent, round(s.readiness_ratio, 4),
                      cover.expected, cover.reporting, None if cover.ratio is None else round(cover.ratio, 4),
-                     r.days_overdue, r.ready_since, r.migration.migrated, r.migration.in_scope,
+                     r.days_overdue, r.ready_since, r.forecast.ready_on if r.forecast else None,
+                     r.migration.migrated, r.migration.in_scope,
                      *(r.work[k] for k in STATES), s.last_report_at,
                      r.contact.responsible if r.contact else "", (r.contact.contact or "") if r.contact else ""])
     headers = [t(f"export.col.{c.key}") for c in RANKING]

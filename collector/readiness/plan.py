@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, Iterable, NamedTuple, Optional
 
 import sqlalchemy as sa
@@ -27,8 +28,19 @@ from collector.readiness.overview import Sources
 from collector.store.bodies import stored_text
 from collector.store.tables import devices, register_changes, register_counts, reports, verdicts
 from inventory.evaluate import RuleResult, Verdict
-from inventory.plan import LABOUR, Actions, DevicePlan, PlanError, Pricer, UnitPlan, plan_city, plan_device, plan_unit
-from inventory.prices import PriceList
+from inventory.plan import (
+    LABOUR,
+    Actions,
+    DevicePlan,
+    PlanError,
+    Pricer,
+    UnitPlan,
+    load_actions,
+    plan_city,
+    plan_device,
+    plan_unit,
+)
+from inventory.prices import PriceList, load_price_list
 from inventory.registry import KINDS, Registry
 from inventory.win11 import ELIGIBILITIES, win11_eligibility
 
@@ -50,6 +62,14 @@ def check_prices(actions: Actions, price_list: PriceList, day: date) -> None:
     if missing:
         raise PlanError(f"{price_list.source}: no price in force on {day.strftime('%d/%m/%Y')} for "
                         f"{'; '.join(missing)}; add a line for each item the actions file uses")
+
+
+def load_plan_book(price_list_path: Optional[Path], day: date) -> "PlanBook":
+    """The shipped actions priced by the city's list (the example without one), checked whole before anything
+    starts: a bad row, or an item left without a price on ``day``, is one line naming it (``serve``, ``demo``)."""
+    book = PlanBook(load_actions(), load_price_list(price_list_path))
+    check_prices(book.actions, book.price_list, day)
+    return book
 
 
 class _Planned(NamedTuple):
