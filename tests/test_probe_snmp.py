@@ -12,8 +12,10 @@ import pytest
 import requests
 
 from agents.outbox import Outbox
+from agents.snmp_seen import SEEN_FILE, SeenFile
 from agents.snmp_targets import SnmpTargetsError, load_snmp_targets
 from inventory.schema import validate_report
+from inventory.snmp_report import silent_report
 
 from conftest import ROOT, SHARED_DATA, cli, need
 from support.snmp_expected import EXPECTED
@@ -201,3 +203,54 @@ def test_snmpv3_targets_are_checked_before_sending(tmp_path):
     with pytest.raises(SnmpTargetsError, match=r"field 'targets\[0\].community_file': does not apply to SNMP "
                                               r"version 3"):
         load("  - address: h\n    community_file: auth\n")
+
+
+def test_a_known_device_that_falls_silent_is_reported_with_its_facts_unknown(tmp_path, snmpsim_server):
+    config = agent_config(tmp_path, f"http://127.0.0.1:{free_udp_port()}")
+    stem, address = "switch-d-link-dgs-1510-28", f"127.0.0.1:{snmpsim_server.port}"
+    silent = f"127.0.0.1:{free_udp_port()}"
+    never = f"  - address: {silent}\n    version: 2c\n    community_file: community-{stem}\n"
+    targets = community_target(tmp_path, snmpsim_server.port, stem, name="sw-core") + never
+    first = probe(tmp_path, targets, config, head="timeout_seconds: 0.5\nretries: 0\n")
+    assert first.returncode == 1 and "1 of 2 devices read" in first.stdout, first.stdout + first.stderr
+    [answered] = queued(tmp_path)
+    state = tmp_path / "outbox" / SEEN_FILE
+    assert state.stat().st_mode & 0o777 == 0o600
+    remembered = json.loads(state.read_text())
+    assert remembered["format"] == 1 and list(remembered["devices"]) == [f"00070 {address}"]  # not the silent one
+    assert remembered["devices"][f"00070 {address}"]["reached_at"] == answered["collected_at"]
+    # The same address now ignores us (snmpsim does not answer an unknown community), the other stays silent.
+    (tmp_path / f"community-{stem}").write_text("no-such-recording\n")
+    second = probe(tmp_path, targets, config, head="timeout_seconds: 0.5\nretries: 0\n")
+    assert second.returncode == 1 and "0 of 2 devices read" in second.stdout, second.stdout + second.stderr
+    lines = second.stdout.splitlines()
+    assert lines[0].startswith(f"FAILED  {address}: no answer within 0.5 s") and \
+        lines[0].endswith("reported with its facts unknown (report " + lines[0].rsplit("report ", 1)[1])
+    assert lines[1].startswith(f"FAILED  {silent}: no answer") and "reported" not in lines[1]
+    [report] = [r for r in queued(tmp_path) if r["report_id"] != answered["report_id"]]
+    assert validate_report(report) == []
+    assert {k: report["device"][k] for k in ("id", "id_source", "hostname", "serial", "manufacturer", "model",
+                                              "class")} == \
+        {k: answered["device"][k] for k in ("id", "id_source", "hostname", "serial", "manufacturer", "model", "class")}
+    assert report["device"]["id"] == "serial:RZC52H3000029"
+    assert report["network_device"]["ports"]["fastest_up_mbps"] is None and report["network_device"]["firmware"] is None
+    [note] = report["notes"]
+    assert note.startswith(f"no answer since {answered['collected_at']}: {address}: no answer within 0.5 s")
+    # Silence does not move the time it was last reached.
+    assert json.loads(state.read_text())["devices"][f"00070 {address}"]["reached_at"] == answered["collected_at"]
+
+
+def test_an_unreadable_or_edited_state_file_costs_only_the_memory(tmp_path, caplog):
+    seen = SeenFile(tmp_path)
+    seen.path.write_text("{not json")
+    assert seen.load() == {} and "unreadable" in caplog.text
+    good = {"id": "mac:00:11:22:33:44:55/sw1", "id_source": "mac-hostname", "hostname": "sw1", "serial": None,
+            "manufacturer": "Cisco", "model": None, "class": "switch"}
+    seen.path.write_text(json.dumps({"format": 1, "devices": {
+        "00070 10.0.0.2": {"reached_at": "2026-01-05T06:00:00Z", "device": good},
+        "00070 10.0.0.3": {"reached_at": "2026-01-05T06:00:00Z", "device": dict(good, id=7)},
+        "00070 10.0.0.4": {"device": good}}}))
+    assert list(seen.load()) == ["00070 10.0.0.2"]
+    report = silent_report(good, "00070", "hdc-agent", "1", "10.0.0.2", "2c", "no answer since 2026-01-05T06:00:00Z")
+    assert validate_report(report) == []
+    assert (report["device"]["id"], report["device"]["id_source"]) == (good["id"], "mac-hostname")
