@@ -277,12 +277,13 @@ def test_an_unreadable_or_edited_state_file_costs_only_the_memory(tmp_path, capl
 
 
 EQUIPPED = "00082"
-SWITCH, UPS = "switch-cisco-catalyst-2960s", BATTERY_TO_REPLACE
+SWITCH, UPS, ROUTER = "switch-cisco-catalyst-2960s", BATTERY_TO_REPLACE, "router-mikrotik-rb750gr3"
 
 
 @pytest.fixture(scope="module")
 def equipped_unit(tmp_path_factory, snmpsim_server):
-    """A unit whose register expects a switch, a UPS and a printer; the switch and the UPS are probed into it."""
+    """A unit whose register expects a switch, a UPS and a printer; the switch and the UPS are probed into it,
+    and a router that answers once, then falls silent."""
     home = tmp_path_factory.mktemp("equipped")
     collector = start_collector(f"sqlite:///{home / 'store.sqlite3'}")
     try:
@@ -294,8 +295,13 @@ def equipped_unit(tmp_path_factory, snmpsim_server):
         config = agent_config(home, collector.url, collector.token(EQUIPPED))
         config.write_text(config.read_text().replace('"00070"', f'"{EQUIPPED}"'))
         targets = "".join(community_target(home, snmpsim_server.port, stem, name=stem) for stem in (SWITCH, UPS))
-        done = probe(home, targets, config)
+        router = community_target(home, snmpsim_server.port, ROUTER, name=ROUTER).replace("127.0.0.1", "localhost")
+        done = probe(home, targets + router, config)
         assert done.returncode == 0, done.stdout + done.stderr
+        # The router falls silent (snmpsim ignores an unknown community): reported with its facts unknown.
+        (home / f"community-{ROUTER}").write_text("no-such-recording\n")
+        done = probe(home, router, config, head="timeout_seconds: 0.5\nretries: 0\n")
+        assert done.returncode == 1 and "reported with its facts unknown" in done.stdout, done.stdout + done.stderr
         yield collector
     finally:
         stop(collector.proc)
@@ -305,12 +311,18 @@ def test_a_units_switch_and_ups_show_on_its_page_coverage_plan_and_metrics(equip
     url = equipped_unit.url
     listed = requests.get(f"{url}/api/v1/wards/{EQUIPPED}/devices", timeout=30).json()["devices"]
     by_name = {d["hostname"]: d for d in listed}
-    switch, ups = by_name[SWITCH], by_name[UPS]
+    switch, ups, router = by_name[SWITCH], by_name[UPS], by_name[ROUTER]
     assert (switch["class"], switch["manufacturer"], switch["verdict"]) == ("switch", "Cisco", "ready_with_conditions")
     assert (ups["class"], ups["manufacturer"], ups["verdict"]) == ("ups", "APC", "not_ready")
+    # The router that fell silent keeps its identity and is judged on unknown facts, not left with its old verdict.
+    assert (router["device_id"], router["class"], router["model"], router["verdict"]) == (
+        "serial:6F3A071688EA", "router", "RB750Gr3", "unknown")
+    assert {(f["rule_id"], f["outcome"]) for f in router["failures"]} >= {("uplink_speed", "unknown")}
+    history = requests.get(f"{url}/api/v1/devices/{router['device_id']}", timeout=30).json()["history"]
+    assert [(h["from"], h["to"]) for h in history] == [(None, "ready"), ("ready", "unknown")]
     # The unit page (HTML): both devices with their verdict, and the register's coverage by class.
     page = requests.get(f"{url}/units/{EQUIPPED}", timeout=30).text
-    for device in (switch, ups):
+    for device in (switch, ups, router):
         assert f'data-device="{device["device_id"]}" data-verdict="{device["verdict"]}"' in page
     coverage = page[page.index('<table id="coverage"'):]
     coverage = coverage[:coverage.index("</table>")]
@@ -320,7 +332,8 @@ def test_a_units_switch_and_ups_show_on_its_page_coverage_plan_and_metrics(equip
         assert 'data-col="expected">1<' in row and f'data-col="reporting">{reporting}<' in row, cls
     # The plan: a new switch for the out-of-support one, a battery for the UPS, at the shipped example prices.
     plan = requests.get(f"{url}/api/v1/wards/{EQUIPPED}/plan", timeout=30).json()
-    steps = {d["device_id"]: [(a["action"], a["item"], a["fixes"]) for a in d["actions"]] for d in plan["devices"]}
+    steps = {d["device_id"]: [(a["action"], a["item"], a["fixes"]) for a in d["actions"]] for d in plan["devices"]
+             if d["actions"]}
     assert steps == {switch["device_id"]: [("replace_equipment", "switch-24p-gigabit", ["rule:equipment_supported"])],
                      ups["device_id"]: [("replace_ups_battery", "ups-battery-pack", ["rule:ups_battery"])]}
     prices = load_price_list().prices_on(date.today())
@@ -336,6 +349,7 @@ def test_a_units_switch_and_ups_show_on_its_page_coverage_plan_and_metrics(equip
     assert samples[("hdc_class_devices", (("device_class", "switch"), ("verdict", "ready_with_conditions"), unit))] == 1
     assert samples[("hdc_class_devices", (("device_class", "ups"), ("verdict", "not_ready"), unit))] == 1
     assert samples.get(("hdc_class_devices", (("device_class", "ups"), ("verdict", "ready"), unit)), 0) == 0
+    assert samples[("hdc_class_devices", (("device_class", "router"), ("verdict", "unknown"), unit))] == 1
     for cls, reporting in (("switch", 1), ("ups", 1), ("printer", 0)):
         assert samples[("hdc_ward_expected_devices", (("device_class", cls), unit))] == 1
         assert samples.get(("hdc_ward_reporting_devices", (("device_class", cls), unit)), 0) == reporting
