@@ -4,9 +4,10 @@ Read-only by construction: the only requests sent are GET and GETBULK (this
 module imports no SET at all), for the subtrees :data:`inventory.snmp.SUBTREES`
 names and the vendor objects of the vendor table, nothing else of the
 device. Devices are read ``concurrency`` at a time in one asyncio loop
-(pysnmp 7); a device that never answers or refuses the credentials costs
-itself only (a per-target error line), one that answers partly or
-nonsensically still gets a report with those facts unknown and a note.
+(pysnmp 7); a device that does not answer or refuses the credentials costs
+itself only (a per-target error line, and a report with its facts unknown
+when an earlier run read it), one that answers partly or nonsensically
+still gets a report with those facts unknown and a note.
 """
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ import asyncio
 import threading
 from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 
+from inventory.schema import validate_report
 from inventory.snmp import SUBTREES, Value, extract
-from inventory.snmp_report import equipment_report
+from inventory.snmp_report import equipment_report, silent_report
 from inventory.snmp_vendors import shipped_enterprises
 
 from . import __version__
 from .builder import AGENT_NAME
 from .errors import ConfigError
+from .snmp_seen import SeenDevice, SeenFile, seen_from_report, target_key
 from .snmp_targets import Credentials, SnmpTarget, SnmpTargets
 
 if TYPE_CHECKING:
@@ -61,6 +64,9 @@ class SnmpResult(NamedTuple):
         if self.ok:
             return (f"ok      {self.target.label}  {self.summary}  device {self.device_id}  "
                     f"report {self.report_id} queued")
+        if self.report_id:  # silent, but known: reported with its facts unknown
+            return f"FAILED  {self.message}; device {self.device_id} reported with its facts unknown " \
+                   f"(report {self.report_id} queued)"
         return f"FAILED  {self.message}"
 
 
@@ -75,8 +81,14 @@ def pysnmp_module():
 
 
 def probe_snmp_targets(targets: SnmpTargets, config: "AgentConfig", outbox: "Outbox") -> list:
-    """Read every target (``targets.concurrency`` at a time), queue each report; results in file order."""
+    """Read every target (``targets.concurrency`` at a time), queue each report; results in file order.
+
+    A target that fails but answered an earlier run is reported under the
+    identity it had then (:mod:`agents.snmp_seen`), with its facts unknown.
+    """
     lock = threading.Lock()
+    seen_file = SeenFile(outbox.directory)
+    seen = seen_file.load()
 
     async def everyone() -> list:
         gate = asyncio.Semaphore(targets.concurrency)
@@ -86,11 +98,12 @@ def probe_snmp_targets(targets: SnmpTargets, config: "AgentConfig", outbox: "Out
                 try:
                     report = await read_target(target, config)
                 except TargetFailure as exc:
-                    return SnmpResult(target, False, str(exc), action=exc.action)
+                    return _silent(target, str(exc), exc.action)
                 except Exception as exc:  # a bug or an unforeseen answer costs this device only, said in one line
-                    return SnmpResult(target, False, f"{target.label}: unexpected {type(exc).__name__}: {exc}")
+                    return _silent(target, f"{target.label}: unexpected {type(exc).__name__}: {exc}", False)
             with lock:
                 outbox.put(report)
+            seen[target_key(config.ward_code, target.label)] = seen_from_report(report)
             device = report["device"]
             unknown = sum(1 for note in report["notes"] if "by hdc-agent probe-snmp" not in note)
             summary = f"{device['class']} {device['manufacturer'] or '?'} {device['model'] or '?'}" + \
@@ -98,9 +111,29 @@ def probe_snmp_targets(targets: SnmpTargets, config: "AgentConfig", outbox: "Out
             return SnmpResult(target, True, "queued", device_id=device["id"], report_id=report["report_id"],
                               summary=summary)
 
+        def _silent(target: SnmpTarget, message: str, action: bool) -> SnmpResult:
+            known = seen.get(target_key(config.ward_code, target.label))
+            report = None if known is None else _unanswered_report(known, target, config, message)
+            if report is None:
+                return SnmpResult(target, False, message, action=action)
+            with lock:
+                outbox.put(report)
+            return SnmpResult(target, False, message, action=action, device_id=report["device"]["id"],
+                              report_id=report["report_id"])
+
         return list(await asyncio.gather(*(one(t) for t in targets.targets)))
 
-    return asyncio.run(everyone())
+    results = asyncio.run(everyone())
+    seen_file.save(seen)
+    return results
+
+
+def _unanswered_report(known: SeenDevice, target: SnmpTarget, config: "AgentConfig", reason: str) -> Optional[dict]:
+    """The silent device's report, or None when the remembered identity no longer makes a valid one."""
+    report = silent_report(known.device, config.ward_code, AGENT_NAME, __version__, target.label,
+                           target.credentials.version,
+                           f"no answer since {known.reached_at}: {reason}; its facts are unknown until it answers")
+    return None if validate_report(report) else report
 
 
 async def read_target(target: SnmpTarget, config: "AgentConfig") -> dict:

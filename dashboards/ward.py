@@ -1,5 +1,7 @@
-"""Unit drill-down: one unit's devices, failing rules, applications and reach of the HDC."""
+"""Unit drill-down: one unit's devices and equipment, failing rules, applications and reach of the HDC."""
 from __future__ import annotations
+
+from inventory.snmp_vendors import EQUIPMENT_CLASSES
 
 from .panels import (
     APP_NAME,
@@ -16,6 +18,7 @@ from .panels import (
 
 UID = WARD_DASHBOARD_UID
 W = 'ward="$ward"'
+EQUIPMENT = "|".join(EQUIPMENT_CLASSES)
 
 
 def build() -> Board:
@@ -45,6 +48,11 @@ def build() -> Board:
                      "and verdict (classes with no device are left out).", "none"),
           [Q(f"sum by (device_class, verdict) (hdc_class_devices{{{W}}}) > 0", "{{device_class}} · {{verdict}}",
              instant=True)], span=12, height=10)
+    b.add(bars_panel("Thiết bị mạng và nguồn / Network and power equipment", "The unit's switches, routers, "
+                     "firewalls, access points, printers, UPS and NAS read over SNMP (hdc-agent probe-snmp), by class "
+                     "and verdict: a switch past support or on a 100 Mbit/s uplink, a UPS battery to replace.", "none"),
+          [Q(f'sum by (device_class, verdict) (hdc_class_devices{{{W},device_class=~"{EQUIPMENT}"}}) > 0',
+             "{{device_class}} · {{verdict}}", instant=True)], span=12, height=10)
     b.add(bars_panel("Ứng dụng đã cài / Catalog applications installed", "Active devices of the unit with each "
                      "catalog application installed, and the application's planned target.", "none"),
           [Q(f"sum by (app) (hdc_app_devices{{{W}}}) * {APP_NAME}", "{{name_en}} → {{target}}", instant=True)],

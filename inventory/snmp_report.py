@@ -8,7 +8,7 @@ serial first, then a stable MAC with sysName.
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from .identity import Clues, Interface, device_identity
 from .report import empty_report
@@ -76,3 +76,26 @@ def equipment_report(facts: EquipmentFacts, unit_code: str, agent_name: str, age
 
 def _clip(text: Optional[str], limit: int) -> Optional[str]:
     return text[:limit] if text else None
+
+
+def silent_report(device: Mapping[str, Optional[str]], unit_code: str, agent_name: str, agent_version: str,
+                  address: str, snmp_version: str, note: str) -> dict[str, Any]:
+    """A report for a device that answered before but not now: its identity as last read, every fact unknown.
+
+    Without it a switch that went silent would keep its last good verdict
+    and simply age; with it the collector judges the device on unknown facts
+    and shows ``note`` (why, and since when), so the unit sees it at once.
+    ``device`` holds the ``device`` section of its last report (id,
+    id_source, hostname, serial, manufacturer, model, class).
+    """
+    facts = EquipmentFacts(vendor=device.get("manufacturer"), model=device.get("model"),
+                           serial=device.get("serial"), device_class=device.get("class"),
+                           classified_by="its class when it last answered")
+    report = equipment_report(facts, unit_code, agent_name, agent_version, address, snmp_version,
+                              name=device.get("hostname"))
+    report["device"].update(id=device["id"], id_source=device["id_source"])
+    report["os"]["name"] = "unknown"
+    report["network_device"]["ports"] = {"total": None, "up": None, "fastest_up_mbps": None,
+                                         "up_at_or_below_100_mbps": None}
+    report["notes"] = [note[:1024]]
+    return clean_report(report)

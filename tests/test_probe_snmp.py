@@ -6,22 +6,41 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
+from datetime import date
 from pathlib import Path
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from agents.outbox import Outbox
+from agents.snmp_seen import SEEN_FILE, SeenFile
 from agents.snmp_targets import SnmpTargetsError, load_snmp_targets
+from inventory.prices import load_price_list
 from inventory.schema import validate_report
+from inventory.snmp_report import silent_report
 
-from conftest import ROOT, SHARED_DATA, cli, need
+from conftest import ROOT, SHARED_DATA, cli, need, start_collector, stop
 from support.snmp_expected import EXPECTED
 from support.snmpsim import DEBIAN_PYTHON, SNMPD, Snmpd, Snmpsim, free_udp_port, snmpsim_venv
 
 pytestmark = pytest.mark.integration
 RECORDED = SHARED_DATA / "snmp-recorded"
 HANDMADE = ROOT / "tests" / "fixtures" / "snmp" / "handmade-malformed-switch.snmprec"
+BATTERY_TO_REPLACE = "handmade-ups-apc-battery-to-replace"
+APC_REPLACE_INDICATOR = "1.3.6.1.4.1.318.1.1.1.2.2.4.0"
+
+
+def _battery_to_replace() -> Path:
+    """The recorded APC Smart-UPS with one value changed by hand, upsAdvBatteryReplaceIndicator 1 (no) -> 2
+    (batteryNeedsReplacing): no recorded UPS needs a battery, and the plan must be shown one that does."""
+    recorded = (RECORDED / "ups-apc-smart-ups-1000-nmc3.snmprec").read_text()
+    assert f"{APC_REPLACE_INDICATOR}|2|1\n" in recorded
+    home = Path(tempfile.mkdtemp(prefix="hdc-snmprec-"))
+    path = home / f"{BATTERY_TO_REPLACE}.snmprec"
+    path.write_text(recorded.replace(f"{APC_REPLACE_INDICATOR}|2|1\n", f"{APC_REPLACE_INDICATOR}|2|2\n"))
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +51,10 @@ def snmpsim_server():
         venv = snmpsim_venv()
     except (RuntimeError, subprocess.SubprocessError) as exc:
         need(False, f"snmpsim could not be installed: {exc}")
-    server = Snmpsim(venv, [*sorted(RECORDED.glob("*.snmprec")), HANDMADE]).start()
+    derived = _battery_to_replace()
+    server = Snmpsim(venv, [*sorted(RECORDED.glob("*.snmprec")), HANDMADE, derived])  # copies them
+    shutil.rmtree(derived.parent)
+    server.start()
     try:
         yield server
     finally:
@@ -201,3 +223,133 @@ def test_snmpv3_targets_are_checked_before_sending(tmp_path):
     with pytest.raises(SnmpTargetsError, match=r"field 'targets\[0\].community_file': does not apply to SNMP "
                                               r"version 3"):
         load("  - address: h\n    community_file: auth\n")
+
+
+def test_a_known_device_that_falls_silent_is_reported_with_its_facts_unknown(tmp_path, snmpsim_server):
+    config = agent_config(tmp_path, f"http://127.0.0.1:{free_udp_port()}")
+    stem, address = "switch-d-link-dgs-1510-28", f"127.0.0.1:{snmpsim_server.port}"
+    silent = f"127.0.0.1:{free_udp_port()}"
+    never = f"  - address: {silent}\n    version: 2c\n    community_file: community-{stem}\n"
+    targets = community_target(tmp_path, snmpsim_server.port, stem, name="sw-core") + never
+    first = probe(tmp_path, targets, config, head="timeout_seconds: 0.5\nretries: 0\n")
+    assert first.returncode == 1 and "1 of 2 devices read" in first.stdout, first.stdout + first.stderr
+    [answered] = queued(tmp_path)
+    state = tmp_path / "outbox" / SEEN_FILE
+    assert state.stat().st_mode & 0o777 == 0o600
+    remembered = json.loads(state.read_text())
+    assert remembered["format"] == 1 and list(remembered["devices"]) == [f"00070 {address}"]  # not the silent one
+    assert remembered["devices"][f"00070 {address}"]["reached_at"] == answered["collected_at"]
+    # The same address now ignores us (snmpsim does not answer an unknown community), the other stays silent.
+    (tmp_path / f"community-{stem}").write_text("no-such-recording\n")
+    second = probe(tmp_path, targets, config, head="timeout_seconds: 0.5\nretries: 0\n")
+    assert second.returncode == 1 and "0 of 2 devices read" in second.stdout, second.stdout + second.stderr
+    lines = second.stdout.splitlines()
+    assert lines[0].startswith(f"FAILED  {address}: no answer within 0.5 s") and \
+        lines[0].endswith("reported with its facts unknown (report " + lines[0].rsplit("report ", 1)[1])
+    assert lines[1].startswith(f"FAILED  {silent}: no answer") and "reported" not in lines[1]
+    [report] = [r for r in queued(tmp_path) if r["report_id"] != answered["report_id"]]
+    assert validate_report(report) == []
+    assert {k: report["device"][k] for k in ("id", "id_source", "hostname", "serial", "manufacturer", "model",
+                                              "class")} == \
+        {k: answered["device"][k] for k in ("id", "id_source", "hostname", "serial", "manufacturer", "model", "class")}
+    assert report["device"]["id"] == "serial:RZC52H3000029"
+    assert report["network_device"]["ports"]["fastest_up_mbps"] is None and report["network_device"]["firmware"] is None
+    [note] = report["notes"]
+    assert note.startswith(f"no answer since {answered['collected_at']}: {address}: no answer within 0.5 s")
+    # Silence does not move the time it was last reached.
+    assert json.loads(state.read_text())["devices"][f"00070 {address}"]["reached_at"] == answered["collected_at"]
+
+
+def test_an_unreadable_or_edited_state_file_costs_only_the_memory(tmp_path, caplog):
+    seen = SeenFile(tmp_path)
+    seen.path.write_text("{not json")
+    assert seen.load() == {} and "unreadable" in caplog.text
+    good = {"id": "mac:00:11:22:33:44:55/sw1", "id_source": "mac-hostname", "hostname": "sw1", "serial": None,
+            "manufacturer": "Cisco", "model": None, "class": "switch"}
+    seen.path.write_text(json.dumps({"format": 1, "devices": {
+        "00070 10.0.0.2": {"reached_at": "2026-01-05T06:00:00Z", "device": good},
+        "00070 10.0.0.3": {"reached_at": "2026-01-05T06:00:00Z", "device": dict(good, id=7)},
+        "00070 10.0.0.4": {"device": good}}}))
+    assert list(seen.load()) == ["00070 10.0.0.2"]
+    report = silent_report(good, "00070", "hdc-agent", "1", "10.0.0.2", "2c", "no answer since 2026-01-05T06:00:00Z")
+    assert validate_report(report) == []
+    assert (report["device"]["id"], report["device"]["id_source"]) == (good["id"], "mac-hostname")
+
+
+EQUIPPED = "00082"
+SWITCH, UPS, ROUTER = "switch-cisco-catalyst-2960s", BATTERY_TO_REPLACE, "router-mikrotik-rb750gr3"
+
+
+@pytest.fixture(scope="module")
+def equipped_unit(tmp_path_factory, snmpsim_server):
+    """A unit whose register expects a switch, a UPS and a printer; the switch and the UPS are probed into it,
+    and a router that answers once, then falls silent."""
+    home = tmp_path_factory.mktemp("equipped")
+    collector = start_collector(f"sqlite:///{home / 'store.sqlite3'}")
+    try:
+        sheet = home / "register.csv"
+        sheet.write_text("unit_code,device_class,expected\n"
+                         f"{EQUIPPED},switch,1\n{EQUIPPED},ups,1\n{EQUIPPED},printer,1\n")
+        done = cli("collector.cli", "register", "import", str(sheet), "--db", collector.db_url, "--by", "test")
+        assert done.returncode == 0, done.stderr
+        config = agent_config(home, collector.url, collector.token(EQUIPPED))
+        config.write_text(config.read_text().replace('"00070"', f'"{EQUIPPED}"'))
+        targets = "".join(community_target(home, snmpsim_server.port, stem, name=stem) for stem in (SWITCH, UPS))
+        router = community_target(home, snmpsim_server.port, ROUTER, name=ROUTER).replace("127.0.0.1", "localhost")
+        done = probe(home, targets + router, config)
+        assert done.returncode == 0, done.stdout + done.stderr
+        # The router falls silent (snmpsim ignores an unknown community): reported with its facts unknown.
+        (home / f"community-{ROUTER}").write_text("no-such-recording\n")
+        done = probe(home, router, config, head="timeout_seconds: 0.5\nretries: 0\n")
+        assert done.returncode == 1 and "reported with its facts unknown" in done.stdout, done.stdout + done.stderr
+        yield collector
+    finally:
+        stop(collector.proc)
+
+
+def test_a_units_switch_and_ups_show_on_its_page_coverage_plan_and_metrics(equipped_unit):
+    url = equipped_unit.url
+    listed = requests.get(f"{url}/api/v1/wards/{EQUIPPED}/devices", timeout=30).json()["devices"]
+    by_name = {d["hostname"]: d for d in listed}
+    switch, ups, router = by_name[SWITCH], by_name[UPS], by_name[ROUTER]
+    assert (switch["class"], switch["manufacturer"], switch["verdict"]) == ("switch", "Cisco", "ready_with_conditions")
+    assert (ups["class"], ups["manufacturer"], ups["verdict"]) == ("ups", "APC", "not_ready")
+    # The router that fell silent keeps its identity and is judged on unknown facts, not left with its old verdict.
+    assert (router["device_id"], router["class"], router["model"], router["verdict"]) == (
+        "serial:6F3A071688EA", "router", "RB750Gr3", "unknown")
+    assert {(f["rule_id"], f["outcome"]) for f in router["failures"]} >= {("uplink_speed", "unknown")}
+    history = requests.get(f"{url}/api/v1/devices/{router['device_id']}", timeout=30).json()["history"]
+    assert [(h["from"], h["to"]) for h in history] == [(None, "ready"), ("ready", "unknown")]
+    # The unit page (HTML): both devices with their verdict, and the register's coverage by class.
+    page = requests.get(f"{url}/units/{EQUIPPED}", timeout=30).text
+    for device in (switch, ups, router):
+        assert f'data-device="{device["device_id"]}" data-verdict="{device["verdict"]}"' in page
+    coverage = page[page.index('<table id="coverage"'):]
+    coverage = coverage[:coverage.index("</table>")]
+    for cls, reporting in (("switch", 1), ("ups", 1), ("printer", 0)):  # the printer is registered, never probed
+        row = coverage[coverage.index(f'data-class="{cls}"'):]
+        row = row[:row.index("</tr>")]
+        assert 'data-col="expected">1<' in row and f'data-col="reporting">{reporting}<' in row, cls
+    # The plan: a new switch for the out-of-support one, a battery for the UPS, at the shipped example prices.
+    plan = requests.get(f"{url}/api/v1/wards/{EQUIPPED}/plan", timeout=30).json()
+    steps = {d["device_id"]: [(a["action"], a["item"], a["fixes"]) for a in d["actions"]] for d in plan["devices"]
+             if d["actions"]}
+    assert steps == {switch["device_id"]: [("replace_equipment", "switch-24p-gigabit", ["rule:equipment_supported"])],
+                     ups["device_id"]: [("replace_ups_battery", "ups-battery-pack", ["rule:ups_battery"])]}
+    prices = load_price_list().prices_on(date.today())
+    items = {i["item"]: i["amount_vnd"] for i in plan["items"]}
+    for item in ("switch-24p-gigabit", "ups-battery-pack"):
+        assert items[item] == prices[item].unit_price_vnd
+    assert 'data-action="replace_ups_battery"' in page and 'data-action="replace_equipment"' in page
+    # /metrics counts them by class and verdict, and the register's expected and reporting numbers by class.
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(requests.get(f"{url}/metrics", timeout=30).text)
+               for s in family.samples if s.labels.get("ward") == EQUIPPED}
+    unit = ("ward", EQUIPPED)
+    assert samples[("hdc_class_devices", (("device_class", "switch"), ("verdict", "ready_with_conditions"), unit))] == 1
+    assert samples[("hdc_class_devices", (("device_class", "ups"), ("verdict", "not_ready"), unit))] == 1
+    assert samples.get(("hdc_class_devices", (("device_class", "ups"), ("verdict", "ready"), unit)), 0) == 0
+    assert samples[("hdc_class_devices", (("device_class", "router"), ("verdict", "unknown"), unit))] == 1
+    for cls, reporting in (("switch", 1), ("ups", 1), ("printer", 0)):
+        assert samples[("hdc_ward_expected_devices", (("device_class", cls), unit))] == 1
+        assert samples.get(("hdc_ward_reporting_devices", (("device_class", cls), unit)), 0) == reporting

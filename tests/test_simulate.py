@@ -24,12 +24,14 @@ from inventory.report import GiB
 from inventory.schema import validate_report
 
 from conftest import cli, start_collector, stop
+from support.snmp_expected import EXPECTED
 
 REGISTRY = load_registry()
 NOW = datetime(2025, 11, 20, 3, 0, tzinfo=timezone.utc)
 ON_DEADLINE = datetime.combine(DEADLINE, datetime.min.time(), timezone.utc)
 A_YEAR_LATER = datetime(2026, 11, 28, tzinfo=timezone.utc)
 BASELINE = load_baseline()
+EQUIPMENT = ("switch", "router", "firewall", "access_point", "printer", "ups", "nas")
 CATALOG = load_catalog()
 
 
@@ -40,7 +42,8 @@ def _units(count: int, skip: int = 0) -> Registry:
 @pytest.fixture(scope="module")
 def city():
     """One streaming pass over the whole city's fleet on the deadline day, keeping only what the tests look at."""
-    s = {"units": Counter(), "classes": Counter(), "families": Counter(), "verdicts": Counter(), "ids": set(),
+    s = {"units": Counter(), "equipment": Counter(), "equipment_models": set(),
+         "classes": Counter(), "families": Counter(), "verdicts": Counter(), "ids": set(),
          "unit_verdicts": defaultdict(Counter),
          "small_memory": 0, "clients": 0, "os": Counter(), "cpus": set(), "apps": defaultdict(set),
          "hostnames": defaultdict(set), "win_packages": [], "linux_packages": [], "bios": [], "schema": [],
@@ -58,6 +61,12 @@ def city():
 
 def _summarise(s: dict, doc: dict, n: int) -> None:
     ward, device, os_ = doc["ward_code"], doc["device"], doc["os"]
+    if device["class"] in EQUIPMENT:  # network and power equipment: counted apart from the machines
+        s["ids"].add(device["id"])
+        s["equipment"][(ward, device["class"], evaluate(doc, BASELINE, DEADLINE).status)] += 1
+        s["equipment_models"].add((device["manufacturer"], device["class"], device["model"]))
+        s["schema"] += [f"{device['hostname']}: {e}" for e in validate_report(doc)]
+        return
     cpu = doc["hardware"]["cpu"]
     s["units"][ward] += 1
     s["classes"][device["class"]] += 1
@@ -86,13 +95,43 @@ def test_every_unit_of_the_city_reports(city):
     assert all(10 <= n <= 40 for n in city["units"].values()), city["units"].most_common(3)
     total = sum(city["units"].values())
     assert 126 * 20 <= total <= 126 * 35
-    assert len(city["ids"]) == total, "device ids must be unique"
+    assert len(city["ids"]) == total + sum(city["equipment"].values()), "device ids must be unique"
     assert city["schema"] == []
 
 
 def test_generating_the_city_fleet_takes_seconds(city):
     # ~1.6 s measured for ~3,300 devices; the bound leaves room for a slow CI machine.
     assert city["seconds"] < 12
+
+
+def test_every_unit_has_a_switch_a_ups_and_a_printer_as_recorded_some_falling_short(city):
+    per_unit = defaultdict(Counter)
+    for (ward, cls, _status), n in city["equipment"].items():
+        per_unit[ward][cls] += n
+    assert per_unit.keys() == city["units"].keys()
+    assert all(c["switch"] == c["ups"] == c["printer"] == 1 for c in per_unit.values())
+    routed = sum(1 for c in per_unit.values() if c["router"] + c["firewall"])
+    assert 0.2 * len(per_unit) <= routed <= 0.6 * len(per_unit), routed
+    recorded = {(vendor, cls, model) for vendor, cls, model, _serial in EXPECTED.values()}
+    assert city["equipment_models"] <= recorded and len(city["equipment_models"]) >= 12
+    by_verdict = Counter((cls, status) for (_ward, cls, status), n in city["equipment"].items() for _ in range(n))
+    # On the deadline: switches past support (soft) or on 100 Mbit/s links (hard), batteries, empty toners.
+    for shortfall in (("switch", "ready_with_conditions"), ("switch", "not_ready"), ("ups", "not_ready"),
+                      ("printer", "ready_with_conditions")):
+        assert by_verdict[shortfall] >= 2, (shortfall, by_verdict)
+    assert by_verdict[("switch", "ready")] > by_verdict[("switch", "not_ready")] + by_verdict[("switch",
+                                                                                              "ready_with_conditions")]
+
+
+def test_units_fix_their_equipment_over_time():
+    units = _units(40, skip=30)
+
+    def failing(when: datetime) -> int:
+        return sum(evaluate(d, BASELINE, when.date()).status != "ready" for d in generate_fleet(units, now=when)
+                   if d["device"]["class"] in EQUIPMENT)
+
+    before, after = failing(datetime(2025, 9, 2, tzinfo=timezone.utc)), failing(A_YEAR_LATER)
+    assert before >= 10 and after < before / 2, (before, after)
 
 
 def test_fleet_mix_is_plausible(city):
@@ -191,12 +230,16 @@ def test_simulate_posts_the_chosen_units_with_the_chosen_size_over_http(tmp_path
         stop(collector.proc)
     stored = {u["code"]: u["devices"] for u in units if u["devices"]}
     assert sorted(stored) == sorted(chosen)
-    assert all(4 <= n <= 6 for n in stored.values()), stored  # a device that went silent is not reported
+    # up to 6 machines (a silent one is not reported), and a switch, a UPS, a printer, perhaps a router
+    assert all(4 + 3 <= n <= 6 + 4 for n in stored.values()), stored
 
 
 def test_devices_per_unit_is_respected():
-    counts = Counter(d["ward_code"] for d in generate_fleet(_units(6), devices_per_unit=(5, 5), now=NOW))
+    docs = list(generate_fleet(_units(6), devices_per_unit=(5, 5), now=NOW))
+    counts = Counter(d["ward_code"] for d in docs if d["device"]["class"] not in EQUIPMENT)
     assert len(counts) == 6 and all(4 <= n <= 5 for n in counts.values())  # a silent device may be missing
+    equipment = Counter(d["ward_code"] for d in docs if d["device"]["class"] in EQUIPMENT)
+    assert equipment.keys() == counts.keys() and all(3 <= n <= 4 for n in equipment.values())  # on top
 
 
 def test_history_is_deterministic_and_agrees_with_the_fleet():
@@ -215,6 +258,8 @@ def history():
     """Per report of a 20-unit history: when, which desk, which machine, its facts and verdict."""
     rows = []
     for doc in generate_history(_units(20, skip=70)):
+        if doc["device"]["class"] in EQUIPMENT:
+            continue
         when = datetime.fromisoformat(doc["collected_at"].replace("Z", "+00:00"))
         hw = doc["hardware"]
         cloud = next(r for r in doc["network"]["reachability"] if r["target"] == "hdc-cloud")
@@ -297,7 +342,8 @@ def a_year_later():
     """Verdict counts per unit of the default fleet on 2026-11-28, a year after the deadline."""
     per_unit = defaultdict(Counter)
     for doc in generate_fleet(REGISTRY, seed=2025, now=A_YEAR_LATER):
-        per_unit[doc["ward_code"]][evaluate(doc, BASELINE, as_of=A_YEAR_LATER.date()).status] += 1
+        if doc["device"]["class"] not in EQUIPMENT:  # the machines' story; the equipment's is told apart
+            per_unit[doc["ward_code"]][evaluate(doc, BASELINE, as_of=A_YEAR_LATER.date()).status] += 1
     return per_unit
 
 

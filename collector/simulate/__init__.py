@@ -1,4 +1,4 @@
-"""Realistic simulated fleets for every unit of a registry, as schema-v2 reports.
+"""Realistic simulated fleets for every unit of a registry, as schema-v2 reports (schema 3 for equipment).
 
 The city needs to see dashboards, alerts and the readiness page work before
 agents are on 3,500 ward machines, and load tests need reports that look like
@@ -11,8 +11,11 @@ catalog's applications installed by role (one-stop counter, accountant,
 land officer). Over time (``generate_history``) deficient machines get RAM,
 an SSD, Windows 11, a pending feature update or a replacement PC, and servers
 RAM or a supported OS, around the 30/11/2025 deadline, some late, and a few
-machines stop reporting. How much of that a unit does, and when, depends on
-the unit's diligence (``simulate_units.unit_diligence``): some finish before the deadline, many
+machines stop reporting. Each unit also has a switch, a UPS and a printer
+(some a router or firewall) as probe-snmp reports them, some out of support,
+too slow or with a battery or toner to replace (``simulate_equipment``).
+How much of that a unit does, and when, depends on the unit's diligence
+(``simulate_units.unit_diligence``): some finish before the deadline, many
 soon after it, most leave a few machines behind, and some laggards hardly
 start, so the readiness page shows who is done and who is late.
 
@@ -35,6 +38,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Collection, Iterator, Optional
 
 from collector.simulate.fleet import Slot, unit_slots
+from collector.simulate.machines import Machine
 from collector.simulate.reports import render_report
 from collector.simulate.software import APP_OF_ROW
 from inventory.catalog import load_catalog
@@ -129,7 +133,7 @@ def _move_days(slot: Slot) -> list[date]:
     for day in sorted({moved for _, moved in slot.migration.moves}):
         machine = slot.machine_at(day)
         leaving = {app for app, moved in slot.migration.moves if moved == day}
-        if machine is not None and any(APP_OF_ROW.get(row) in leaving for row in machine.software):
+        if isinstance(machine, Machine) and any(APP_OF_ROW.get(row) in leaving for row in machine.software):
             days.append(day)
     return days
 

@@ -10,9 +10,10 @@ import random
 import uuid
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Optional
+from typing import Optional, Union
 
 from collector.simulate.cloud import MigrationPlan, migration_plan
+from collector.simulate.equipment import Equipment, unit_equipment
 from collector.simulate.linux_packages import linux_software
 from collector.simulate.machines import (
     AMD,
@@ -39,10 +40,12 @@ from collector.simulate.machines import (
     Platform,
 )
 from collector.simulate.software import server_software, windows_software
-from collector.simulate.units import DEADLINE, Diligence, UnitPlan, unit_diligence, unit_plan, unit_rng
+from collector.simulate.units import UnitPlan, fix_day, unit_diligence, unit_plan, unit_rng
 from inventory.catalog import Catalog
 from inventory.registry import Unit, fold
 from inventory.report import GiB
+
+Device = Union[Machine, Equipment]
 
 
 @dataclass(frozen=True)
@@ -53,12 +56,12 @@ class Slot:
     hostname: str
     address: str
     network: str
-    segments: tuple[tuple[date, Machine], ...]
+    segments: tuple[tuple[date, Device], ...]
     silent_from: Optional[date]
     offset: float
     migration: Optional[MigrationPlan] = None
 
-    def machine_at(self, day: date) -> Optional[Machine]:
+    def machine_at(self, day: date) -> Optional[Device]:
         """The machine at this place on ``day``; None before the first or once the place is silent."""
         if self.silent_from is not None and day >= self.silent_from:
             return None
@@ -99,7 +102,15 @@ def unit_slots(registry_index: int, ward: Unit, seed: int, devices_per_unit: tup
     for index, role in enumerate(roles):
         device_rng = unit_rng(seed, ward, index)
         slots.append(_slot(device_rng, seed, ward, registry_index, index, role, plan, stem, counters, migration))
-    return slots
+    return slots + _equipment_slots(seed, ward, registry_index, plan, stem)
+
+
+def _equipment_slots(seed: int, ward: Unit, unit_no: int, plan: UnitPlan, stem: str) -> list[Slot]:
+    """The unit's switch, UPS, printer (and router or firewall) on addresses below its PCs'; never silent."""
+    rng = unit_rng(seed, ward, "equipment")
+    return [Slot(ward, hostname, f"10.{16 + unit_no // 200}.{unit_no % 200}.{2 + i}", plan.network, segments,
+                 None, rng.random())
+            for i, (hostname, segments) in enumerate(unit_equipment(rng, plan, f"UB-{stem}"))]
 
 
 def _slot(rng: random.Random, seed: int, ward: Unit, unit_no: int, index: int, role: str, plan: UnitPlan,
@@ -242,18 +253,13 @@ def _cpu_runs_win11(cpu: Cpu) -> bool:
     return cpu.model_number > 95 and not (cpu.model_number in (142, 158) and cpu.stepping == 9)
 
 
-def _fix_day(rng: random.Random, diligence: Diligence) -> date:
-    mean, spread, first, last = diligence.timing
-    return DEADLINE + timedelta(days=max(first, min(last, round(rng.gauss(mean, spread)))))
-
-
 def _upgrade(rng: random.Random, seed: int, ward: Unit, index: int, role: str, plan: UnitPlan,
              machine: Machine) -> Optional[tuple[date, Machine]]:
     """The unit's share of deficient machines is fixed, on dates spread around the deadline as its diligence says."""
     problems = _deficient(machine)
     if not problems or rng.random() >= plan.diligence.fix_rate:
         return None
-    day = _fix_day(rng, plan.diligence)
+    day = fix_day(rng, plan.diligence)
     if "hardware" in problems:
         return day, _replacement(rng, seed, ward, index, role, plan, machine, day)
     better = replace(
@@ -275,7 +281,7 @@ def _server_upgrade(rng: random.Random, plan: UnitPlan, machine: Machine) -> Opt
     successor = _SERVER_OS_SUCCESSOR.get(machine.os)
     if not (short or successor) or rng.random() >= plan.diligence.fix_rate:
         return None
-    day = _fix_day(rng, plan.diligence)
+    day = fix_day(rng, plan.diligence)
     better = replace(machine, memory_gib=rng.choice((16, 32, 32)) if short else machine.memory_gib)
     if successor:
         better = replace(better, os=successor, software=linux_software(rng, successor))

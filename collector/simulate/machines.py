@@ -199,3 +199,7 @@ class Machine:
     edition: str
     win11_lag: int
     software: tuple[tuple[str, Optional[str], Optional[str]], ...]
+
+    @property
+    def device_class(self) -> str:
+        return self.platform.device_class

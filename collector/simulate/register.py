@@ -32,7 +32,7 @@ def generate_register(slots: Iterable[Slot], seed: int, today: date) -> Table:
     """The registers of the units ``slots`` belong to (``simulate.fleet_slots``, unit by unit), as one sheet."""
     rows: list[list[Any]] = []
     for ward, of_unit in groupby(slots, key=lambda slot: slot.ward):
-        machines = [(slot.hostname, machine.platform.device_class) for slot in of_unit
+        machines = [(slot.hostname, machine.device_class) for slot in of_unit
                     if (machine := slot.machine_at(today)) is not None]
         rows += _unit_rows(ward, seed, machines)
     return register_sheet(rows)

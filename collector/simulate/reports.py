@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 
 from collector import __version__
 from collector.simulate.cloud import APP_ENDPOINTS, HDC_CLOUD_START
-from collector.simulate.fleet import Slot
+from collector.simulate.equipment import Equipment, render_equipment
+from collector.simulate.fleet import Device, Slot
 from collector.simulate.machines import LINUX, NAMESPACE, WINDOWS_SERVER, Machine, win11_release
 from collector.simulate.software import APP_OF_ROW
 from inventory.report import GiB, empty_report, rfc3339
@@ -35,8 +36,10 @@ _STEP_OF = dict(zip(_ERRORS, ("connect", "connect", "resolve", "tls")))
 
 # --------------------------------------------------------------------------- reports
 
-def render_report(slot: Slot, machine: Machine, when: datetime) -> dict:
-    """The schema-v2 report ``machine`` would send at ``when``."""
+def render_report(slot: Slot, machine: Device, when: datetime) -> dict:
+    """The schema-v2 report ``machine`` would send at ``when`` (schema 3 for network and power equipment)."""
+    if isinstance(machine, Equipment):
+        return render_equipment(slot.ward.code, slot.hostname, slot.address, machine, when)
     stamp = rfc3339(when)
     doc = empty_report(slot.ward.code, AGENT_NAME, __version__, "simulator")
     doc["report_id"] = str(uuid.uuid5(NAMESPACE, f"{machine.device_id}|{stamp}"))

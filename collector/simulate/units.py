@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from collector.simulate.software import APP_VARIANTS, PRINTERS
 from inventory.catalog import Catalog
@@ -79,3 +79,9 @@ def unit_plan(rng: random.Random, catalog: Catalog, diligence: Diligence) -> Uni
     printers = tuple(rng.sample(range(len(PRINTERS)), 2))
     return UnitPlan(variants, removed, network, printers, diligence)
 
+
+
+def fix_day(rng: random.Random, diligence: Diligence) -> date:
+    """The day a unit with this diligence fixes one of its shortfalls (a machine, a switch, a UPS battery)."""
+    mean, spread, first, last = diligence.timing
+    return DEADLINE + timedelta(days=max(first, min(last, round(rng.gauss(mean, spread)))))
