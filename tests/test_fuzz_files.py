@@ -165,10 +165,11 @@ def test_the_agent_refuses_a_broken_configuration_in_one_line(tmp_path):
         done = subprocess.run([sys.executable, "-m", "agents.cli", "run", "--config", str(path)],
                               capture_output=True, text=True, timeout=120, cwd=ROOT)
         assert done.returncode == 2, done.stderr
-        if "nested too deeply" in done.stderr and "nested too deeply" not in message:
+        if "nested too deeply" in done.stderr:
             # How deep YAML may nest before Python's stack runs out depends on the stack in use: this test's
             # (hypothesis raises the recursion limit while it runs) outlasts the agent's, so the agent may refuse
-            # for the nesting before it gets to the key. Still one line naming the file.
+            # the nesting while parsing, or at a key after it, or refuse it where this test's loader read on to
+            # another problem. Still one line naming the file.
             assert done.stderr.startswith(f"hdc-agent: {path}") and done.stderr.count("\n") == 1, done.stderr
         else:
             assert done.stderr == f"hdc-agent: {message}\n", done.stderr

@@ -318,8 +318,11 @@ def test_a_units_switch_and_ups_show_on_its_page_coverage_plan_and_metrics(equip
     assert (router["device_id"], router["class"], router["model"], router["verdict"]) == (
         "serial:6F3A071688EA", "router", "RB750Gr3", "unknown")
     assert {(f["rule_id"], f["outcome"]) for f in router["failures"]} >= {("uplink_speed", "unknown")}
-    history = requests.get(f"{url}/api/v1/devices/{router['device_id']}", timeout=30).json()["history"]
-    assert [(h["from"], h["to"]) for h in history] == [(None, "ready"), ("ready", "unknown")]
+    detail = requests.get(f"{url}/api/v1/devices/{router['device_id']}", timeout=30).json()
+    assert [(h["from"], h["to"]) for h in detail["history"]] == [(None, "ready"), ("ready", "unknown")]
+    # Why its facts are unknown, as the prober said it: shown with the device.
+    [note] = detail["notes"]
+    assert note.startswith("no answer since ") and "no answer within 0.5 s" in note, note
     # The unit page (HTML): both devices with their verdict, and the register's coverage by class.
     page = requests.get(f"{url}/units/{EQUIPPED}", timeout=30).text
     for device in (switch, ups, router):

@@ -47,7 +47,23 @@ class Fleet:
     units: list[dict[str, Any]]
 
     def query(self, expr: str) -> list[dict[str, Any]]:
-        return _api(self.prometheus, "query", {"query": expr})
+        """``expr`` at a moment when the collector's recent scrapes all succeeded.
+
+        On a loaded machine a 2-s scrape can time out; Prometheus then marks
+        every series of the target stale at once, and the rules evaluated
+        meanwhile record nothing: an instant query would find no data that
+        the operator's Prometheus (1-minute scrapes) would have. Both
+        queries are evaluated at the same moment ``at``.
+        """
+        deadline = time.monotonic() + 60
+        while True:
+            at = time.time()
+            healthy = _api(self.prometheus, "query", {"query": f"min_over_time(up[{4 * SCRAPE_SECONDS}s])",
+                                                      "time": at})
+            if healthy and all(float(s["value"][1]) == 1 for s in healthy):
+                return _api(self.prometheus, "query", {"query": expr, "time": at})
+            assert time.monotonic() < deadline, "no run of successful scrapes of the collector within 60 s"
+            time.sleep(SCRAPE_SECONDS)
 
     def query_range(self, expr: str) -> list[dict[str, Any]]:
         return _api(self.prometheus, "query_range", {"query": expr, "start": self.loaded_from, "end": time.time(),
@@ -167,26 +183,10 @@ def test_every_panel_query_returns_data(fleet, uid, ref, title, target):
     expr = target["expr"].replace("$__rate_interval", RATE_INTERVAL).replace("$ward", _ward(fleet))
     assert "$" not in expr, expr
     if target["instant"]:
-        values = _instant_values(fleet, expr)
+        values = [s["value"][1] for s in fleet.query(expr)]
     else:
         values = [v for s in fleet.query_range(expr) for _, v in s["values"]]
     assert any(math.isfinite(float(v)) for v in values), (uid, title, expr, values[:5])
-
-
-def _instant_values(fleet: Fleet, expr: str, seconds: float = 20) -> list[str]:
-    """An instant query's values, asked again for a few scrapes while it has none.
-
-    On a loaded machine a 2-s scrape can time out, and Prometheus then marks
-    every series of the target stale at once: an instant query answers
-    nothing until the next scrape succeeds. A panel that truly has no data
-    still fails, after ``seconds``.
-    """
-    deadline = time.monotonic() + seconds
-    while True:
-        values = [s["value"][1] for s in fleet.query(expr)]
-        if any(math.isfinite(float(v)) for v in values) or time.monotonic() > deadline:
-            return values
-        time.sleep(SCRAPE_SECONDS)
 
 
 def test_ward_variable_lists_every_unit_by_name(fleet):

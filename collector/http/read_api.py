@@ -156,8 +156,17 @@ def get_device(device_id: str):
                       if d["device_id"] == device_id)
         changes = device_changes(conn, device_id)
         body = read_body(conn, report_id)
-    win11 = win11_eligibility(json.loads(body) if body else {})
-    return jsonify(device={**device, "ward_code": ward}, history=changes, win11=win11.to_dict())
+    report = json.loads(body) if body else {}
+    win11 = win11_eligibility(report)
+    return jsonify(device={**device, "ward_code": ward}, history=changes, win11=win11.to_dict(),
+                   notes=_notes(report))
+
+
+def _notes(report: dict) -> list[str]:
+    """What the latest report says its source could not read (a denied TPM query, an SNMP device silent since a
+    day): why a fact is unknown, for whoever must go and fix it."""
+    notes = report.get("notes")
+    return [n for n in notes if isinstance(n, str)] if isinstance(notes, list) else []
 
 
 @bp.get("/wards/<code>/plan")
