@@ -186,7 +186,14 @@ def test_every_panel_query_returns_data(fleet, uid, ref, title, target):
         values = [s["value"][1] for s in fleet.query(expr)]
     else:
         values = [v for s in fleet.query_range(expr) for _, v in s["values"]]
-    assert any(math.isfinite(float(v)) for v in values), (uid, title, expr, values[:5])
+    assert any(math.isfinite(float(v)) for v in values), (uid, title, expr, values[:5], _operands(fleet, expr))
+
+
+def _operands(fleet: Fleet, expr: str) -> dict[str, Any]:
+    """What each metric of a query that found nothing holds now, and since the load: why a panel is empty."""
+    names = sorted(set(re.findall(r"\b(hdc_[a-z_]+|[a-z]+:hdc_[a-z_]+:[a-z_]+)\b", expr)))
+    return {n: (len(fleet.query(n)), [v for s in fleet.query_range(f"count({n})") for _, v in s["values"]][-10:])
+            for n in names}
 
 
 def test_ward_variable_lists_every_unit_by_name(fleet):
