@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from collector.store import audit, bodies, counts, reach_history
+from collector.store import audit, bodies, counts, reach_history, unit_days
 from collector.store.engine import write_transaction
 from collector.store.tables import (
     device_apps,
@@ -235,12 +235,16 @@ class Ingestor:
             conn.execute(_UPDATE_DEVICE, dict(did=device_id, **row))
         if desks is not None:
             counts.record_desks(conn, desks, desk, old_desk, collected)
-        self._record_verdict(conn, p, state)
+            if _at_desk(desks[desk]) + (old_desk != desk) > 1:
+                unit_days.note_desk(conn, *desk)
+        changed = self._record_verdict(conn, p, state)
         self._replace_children(conn, p, state)
         reach_history.record(conn, device_id, ward, reach_history.counted_reach(state.counted if state else None),
                              reach_history.reached(t["ok"] for t in p.targets.values()), collected,
                              moved=state is not None and state.ward_code != ward)
         counts.update(conn, state.counted if state else None, p.counted)
+        unit_days.record(conn, device_id, (state.ward_code, state.status, state.last_collected_at) if state else None,
+                         ward, p.verdict.status, collected, changed)
         return IngestResult(ACCEPTED, doc["report_id"], device_id, p.verdict.status)
 
     def _keep_list(self, conn: Connection, p: _Prepared, now: datetime) -> None:
@@ -252,7 +256,8 @@ class Ingestor:
                           ).first() is None:
             conn.execute(_INSERT["software_lists"], row)
 
-    def _record_verdict(self, conn: Connection, p: _Prepared, state) -> None:
+    def _record_verdict(self, conn: Connection, p: _Prepared, state) -> bool:
+        """Store the device's verdict, and the change when it is one (returned: whether it was)."""
         doc, verdict, collected = p.doc, p.verdict, p.collected
         device_id, ward = doc["device"]["id"], doc["ward_code"]
         previous = state if state is not None and state.status is not None else None
@@ -269,6 +274,7 @@ class Ingestor:
                 device_id=device_id, ward_code=ward, from_status=previous.status if previous else None,
                 to_status=verdict.status, changed_at=collected, report_id=doc["report_id"],
                 failed_rules=sorted(r.rule_id for r in verdict.results if r.outcome == "fail")))
+        return changed
 
     def _replace_children(self, conn: Connection, p: _Prepared, state) -> None:
         """Per-device facts the aggregates read; replaced wholesale when they changed, so a fixed problem
@@ -322,6 +328,11 @@ def _device_row(doc: dict[str, Any], collected: datetime, now: datetime) -> dict
         system_disk_media=hw["system_disk"]["media"], software_count=len(doc["software"]),
         agent_source=doc["agent"]["source"], agent_version=doc["agent"]["version"],
         last_collected_at=collected, last_received_at=now, last_report_id=doc["report_id"])
+
+
+def _at_desk(state: counts.DeskState) -> int:
+    """The devices a desk held before the report."""
+    return state[0] if state is not None else 0
 
 
 def _failing(results: list[dict[str, Any]]) -> frozenset[tuple[str, str, str]]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterable, Mapping, NamedTuple, Optional
+from typing import Collection, Iterable, Mapping, NamedTuple, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -44,18 +44,20 @@ class DeviceLife(NamedTuple):
 
 
 def load_lives(conn: Connection, now: datetime, active_since: datetime,
-               ward_code: Optional[str] = None) -> dict[str, DeviceLife]:
-    """Every device with at least one verdict (of one unit when ``ward_code`` is given), by device id.
+               ward_code: Optional[str] = None, units: Optional[Collection[str]] = None) -> dict[str, DeviceLife]:
+    """Every device with at least one verdict, by device id: of one unit when ``ward_code`` is given (its changes
+    made there), of the ``units`` given (the devices now in them, all their changes), else of the city.
 
-    The overview reads every device and change of the city, where the store's
-    per-value conversion of moments would cost more than the queries: moments
-    are read as ISO text (``utc_iso``) and parsed here.
+    Moments are read as ISO text (``utc_iso``) and parsed here: for thousands of devices the store's per-value
+    conversion would cost more than the queries.
     """
-    changes = _changes(conn, ward_code)
+    changes = _changes(conn, ward_code, units)
     devices_q = sa.select(devices.c.device_id, devices.c.ward_code, devices.c.hostname,
                           utc_iso(devices.c.last_collected_at))
     if ward_code is not None:
         devices_q = devices_q.where(devices.c.ward_code == ward_code)
+    if units is not None:
+        devices_q = devices_q.where(devices.c.ward_code.in_(sorted(units)))
     parse = datetime.fromisoformat
     rows = [(device_id, ward, hostname, parse(last))
             for device_id, ward, hostname, last in conn.execute(devices_q).all() if device_id in changes]
@@ -82,13 +84,17 @@ def _end(changes: dict[str, list[tuple[datetime, str]]], device_id: str, same_de
     return last + (now - active_since), None
 
 
-def _changes(conn: Connection, ward_code: Optional[str]) -> dict[str, list[tuple[datetime, str]]]:
+def _changes(conn: Connection, ward_code: Optional[str], units: Optional[Collection[str]]
+             ) -> dict[str, list[tuple[datetime, str]]]:
     """Each device's verdict changes, in time order."""
     # Device by device, in ix_verdict_changes_device_time's order: read from that index alone, no sort.
     q = (sa.select(verdict_changes.c.device_id, utc_iso(verdict_changes.c.changed_at), verdict_changes.c.to_status)
          .order_by(verdict_changes.c.device_id, verdict_changes.c.changed_at, verdict_changes.c.id))
     if ward_code is not None:
         q = q.where(verdict_changes.c.ward_code == ward_code)
+    if units is not None:
+        q = q.join(devices, devices.c.device_id == verdict_changes.c.device_id).where(
+            devices.c.ward_code.in_(sorted(units)))
     changes: dict[str, list[tuple[datetime, str]]] = {}
     parse = datetime.fromisoformat
     for device_id, changed_at, status in conn.execute(q).all():

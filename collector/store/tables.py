@@ -333,3 +333,27 @@ unit_contacts = sa.Table(
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Column("updated_by", sa.String(128), nullable=False),
 )
+
+# 0008_unit_days: the history of each unit kept at ingest (store/unit_days.py), so the overview's burn-down, forecasts
+# and work-item tallies add up a few rows per unit and day instead of reading every device's verdict changes.
+# ``kind``: "change" (devices entering, +, or leaving, -, verdict ``key`` on the Hanoi day whose end first reaches
+# the change), "last" (devices whose latest report is on ``day``, by their verdict ``key``: each leaves the counts the
+# stale age later), "first" (devices whose first verdict is on ``day``) and "work" (devices that failed a hard rule,
+# first on ``day``, passing again since the day ``key``, or "open").
+unit_days = sa.Table(
+    "unit_days", metadata,
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("ward_code", sa.String(16), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("key", sa.String(32), primary_key=True),
+    sa.Column("devices", sa.Integer, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# 0008_unit_days: desks (a unit's hostname) that ever held more than one device: only there can a new machine take
+# over an old one's place, which moves the old one's end (history.py); read whole by the overview.
+shared_desks = sa.Table(
+    "shared_desks", metadata,
+    sa.Column("ward_code", sa.String(16), primary_key=True),
+    sa.Column("hostname", sa.String(255), primary_key=True),
+)
