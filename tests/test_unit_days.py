@@ -113,3 +113,23 @@ def test_kept_history_is_the_rebuild(ingestor, reports, reads):
         unit_days.rebuild(conn)  # what an upgraded store gets from its stored changes: what ingest kept
         assert unit_days.totals(conn) == kept_rows
     assert all(n for n in kept_rows.values())  # rows that fell to zero are gone
+
+
+def test_a_store_judged_before_the_history_was_kept_gets_it_when_opened(ingestor):
+    """Upgrading: a store whose changes were stored before ``unit_days`` existed is filled once, when opened."""
+    start = NOW - timedelta(days=20)
+    for i, (device, host, kind) in enumerate([(0, 0, "not_ready"), (0, 0, "ready"), (1, 1, "unknown"),
+                                              (2, 1, "ready"), (1, 1, "not_ready")]):
+        ingestor.ingest(_doc(f"up-{device}", WARDS[0], host, start + timedelta(days=3 * i), kind), "{}")
+    with ingestor.engine.connect() as conn:
+        kept, kept_desks = unit_days.totals(conn), conn.exec_driver_sql("SELECT * FROM shared_desks").all()
+        figures = unit_days.read(conn, NOW, 10)
+    assert kept_desks == [(WARDS[0], "pc-1")] and figures.work  # a desk two devices shared; work items kept
+    with ingestor.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM unit_days")
+        conn.exec_driver_sql("DELETE FROM shared_desks")
+    migrate(ingestor.engine)
+    with ingestor.engine.connect() as conn:
+        assert unit_days.totals(conn) == kept
+        assert conn.exec_driver_sql("SELECT * FROM shared_desks").all() == kept_desks
+        assert unit_days.read(conn, NOW, 10) == figures
