@@ -81,7 +81,7 @@ def _reference(lives: dict[str, DeviceLife], now: datetime):
        reads=st.lists(st.tuples(st.integers(0, 24 * 20), st.integers(1, 12)), min_size=2, max_size=3))
 def test_kept_history_is_the_rebuild(ingestor, reports, reads):
     with ingestor.engine.begin() as conn:
-        for table in ("unit_days", "shared_desks", "unit_counts", "verdict_changes", "rule_results", "device_apps",
+        for table in ("unit_days", "desk_days", "unit_counts", "verdict_changes", "rule_results", "device_apps",
                       "reachability", "reachability_changes", "verdicts", "devices", "reports", "software_lists"):
             conn.exec_driver_sql(f"DELETE FROM {table}")
     prefix = uuid.uuid4().hex[:8]
@@ -119,17 +119,16 @@ def test_a_store_judged_before_the_history_was_kept_gets_it_when_opened(ingestor
     """Upgrading: a store whose changes were stored before ``unit_days`` existed is filled once, when opened."""
     start = NOW - timedelta(days=20)
     for i, (device, host, kind) in enumerate([(0, 0, "not_ready"), (0, 0, "ready"), (1, 1, "unknown"),
-                                              (2, 1, "ready"), (1, 1, "not_ready")]):
+                                              (2, 1, "ready"), (1, 1, "not_ready"), (2, 1, "ready")]):
         ingestor.ingest(_doc(f"up-{device}", WARDS[0], host, start + timedelta(days=3 * i), kind), "{}")
     with ingestor.engine.connect() as conn:
-        kept, kept_desks = unit_days.totals(conn), conn.exec_driver_sql("SELECT * FROM shared_desks").all()
+        kept = unit_days.totals(conn)
         figures = unit_days.read(conn, NOW, 10)
-    assert kept_desks == [(WARDS[0], "pc-1")] and figures.work  # a desk two devices shared; work items kept
+    assert {row[0] for row in kept} == {"unit_days", "desk_days"} and figures.work  # pc-1 taken over; work items
     with ingestor.engine.begin() as conn:
         conn.exec_driver_sql("DELETE FROM unit_days")
-        conn.exec_driver_sql("DELETE FROM shared_desks")
+        conn.exec_driver_sql("DELETE FROM desk_days")
     migrate(ingestor.engine)
     with ingestor.engine.connect() as conn:
         assert unit_days.totals(conn) == kept
-        assert conn.exec_driver_sql("SELECT * FROM shared_desks").all() == kept_desks
         assert unit_days.read(conn, NOW, 10) == figures

@@ -229,22 +229,24 @@ class Ingestor:
         old_desk = (state.ward_code, state.hostname) if state is not None else None
         desks = None if counts.desk_kept(desk, old_desk, last_collected, collected) else \
             counts.desks_before(conn, desk, old_desk)
+        before = (state.ward_code, state.status, state.last_collected_at, state.since) if state is not None else None
+        taken_over = None if unit_days.desk_kept(before, desk, old_desk, p.verdict.status, collected) else \
+            unit_days.desks_before(conn, (desk, old_desk))
         if state is None:
             conn.execute(_INSERT["devices"], dict(device_id=device_id, first_seen_at=now, **row))
         else:
             conn.execute(_UPDATE_DEVICE, dict(did=device_id, **row))
         if desks is not None:
             counts.record_desks(conn, desks, desk, old_desk, collected)
-            if _at_desk(desks[desk]) + (old_desk != desk) > 1:
-                unit_days.note_desk(conn, *desk)
         changed = self._record_verdict(conn, p, state)
         self._replace_children(conn, p, state)
         reach_history.record(conn, device_id, ward, reach_history.counted_reach(state.counted if state else None),
                              reach_history.reached(t["ok"] for t in p.targets.values()), collected,
                              moved=state is not None and state.ward_code != ward)
         counts.update(conn, state.counted if state else None, p.counted)
-        unit_days.record(conn, device_id, (state.ward_code, state.status, state.last_collected_at) if state else None,
-                         ward, p.verdict.status, collected, changed)
+        unit_days.record(conn, device_id, before[:3] if before else None, ward, p.verdict.status, collected, changed)
+        if taken_over is not None:
+            unit_days.keep_desks(conn, taken_over)
         return IngestResult(ACCEPTED, doc["report_id"], device_id, p.verdict.status)
 
     def _keep_list(self, conn: Connection, p: _Prepared, now: datetime) -> None:
@@ -328,11 +330,6 @@ def _device_row(doc: dict[str, Any], collected: datetime, now: datetime) -> dict
         system_disk_media=hw["system_disk"]["media"], software_count=len(doc["software"]),
         agent_source=doc["agent"]["source"], agent_version=doc["agent"]["version"],
         last_collected_at=collected, last_received_at=now, last_report_id=doc["report_id"])
-
-
-def _at_desk(state: counts.DeskState) -> int:
-    """The devices a desk held before the report."""
-    return state[0] if state is not None else 0
 
 
 def _failing(results: list[dict[str, Any]]) -> frozenset[tuple[str, str, str]]:

@@ -350,10 +350,19 @@ unit_days = sa.Table(
     sqlite_with_rowid=False,
 )
 
-# 0008_unit_days: desks (a unit's hostname) that ever held more than one device: only there can a new machine take
-# over an old one's place, which moves the old one's end (history.py); read whole by the overview.
-shared_desks = sa.Table(
-    "shared_desks", metadata,
+# 0008_unit_days: where a new machine took over a silent one's hostname (a desk of two or more devices), how the
+# rows of unit_days differ from what the desk's devices would add alone (store/unit_days.py): the old one stops
+# counting when the new one first reported, and the new one's passing closes its work item. Which device took
+# over depends on which are still active, so each difference holds while the stale-age cut-off falls after
+# ``from_day`` and before ``until_day`` (Hanoi days of the desk's devices' latest reports).
+desk_days = sa.Table(
+    "desk_days", metadata,
+    sa.Column("kind", sa.String(8), primary_key=True),
     sa.Column("ward_code", sa.String(16), primary_key=True),
-    sa.Column("hostname", sa.String(255), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("key", sa.String(32), primary_key=True),
+    sa.Column("from_day", sa.Date, primary_key=True),
+    sa.Column("until_day", sa.Date, primary_key=True),
+    sa.Column("devices", sa.Integer, nullable=False),
+    sqlite_with_rowid=False,
 )

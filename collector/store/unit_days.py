@@ -21,11 +21,14 @@ Most reports change none of these: a device that keeps its verdict moves its
 ``last`` row once a day. A change of verdict or unit reads the device's own
 changes and moves its whole contribution, as it was and as it is.
 
-Two things depend on the moment of reading, not on any report, and are
-worked out by ``read``: a silent device whose hostname an active newer
-device took over stops counting (and is resolved by it) from the day the new
-one first reported, while that one stays active; only desks that ever held two
-devices (``shared_desks``, a few) are read for it. And today's figure is as of
+A silent device whose hostname an active newer device took over stops
+counting (and is resolved by it) from when the new one first reported, for
+as long as that one stays active: which device took over depends on the
+moment of reading. ``desk_days`` keeps, for each desk of two or more devices,
+the difference this makes to the rows above in each span of the stale-age
+cut-off between two of its devices' latest reports; a read adds the spans
+around its cut-off, and works out afresh only the desks with a device whose
+latest report is on the cut-off's own day (a few). Today's figure is as of
 now: changes stamped later today, and drops due later today, are not in it
 yet.
 """
@@ -42,9 +45,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from collector.i18n import HANOI
-from collector.store.tables import devices, shared_desks, unit_days, utc_iso, verdict_changes, verdicts
+from collector.store.tables import desk_days, devices, unit_days, utc_iso, verdict_changes, verdicts
 
 CHANGE, LAST, FIRST, WORK = "change", "last", "first", "work"
+SHIFT, FIX = "shift", "fix"  # desk_days: a drop taken back (the stale age after ``day``) and one put on ``day``
 OPEN = "open"  # the work key of a device failing now
 VERDICTS = ("ready", "ready_with_conditions", "not_ready", "unknown")
 PASSING = ("ready", "ready_with_conditions")
@@ -53,7 +57,18 @@ _TICK = timedelta(microseconds=1)
 log = logging.getLogger("hdc.collector")
 
 Row = tuple[str, str, date, str]  # kind, unit, day, key
+DeskRow = tuple[str, str, date, str, date, date]  # the same, and the span of cut-off days it holds in
 Change = tuple[datetime, str]  # when, verdict entered
+Desk = tuple[str, str]  # unit, hostname
+
+
+class Member(NamedTuple):
+    """A device at a desk, as takeovers need it."""
+
+    device_id: str
+    ward: str
+    last: datetime
+    changes: list[Change]
 
 
 class WorkFact(NamedTuple):
@@ -153,50 +168,124 @@ def record(conn: Connection, device_id: str, before: Optional[tuple[str, Optiona
     _apply(conn, delta)
 
 
-def note_desk(conn: Connection, ward: str, hostname: str) -> None:
-    """Remember a desk that now holds more than one device (kept for good: a takeover there may come later)."""
-    stmt = _DESK_INSERTS.get(conn.dialect.name)
-    if stmt is not None:
-        conn.execute(stmt, {"ward_code": ward, "hostname": hostname})
-
-
 def _apply(conn: Connection, delta: dict[Row, int]) -> None:
-    """Add ``delta`` to the table, rows in key order (two PostgreSQL collectors cannot deadlock); rows that fall to
-    zero are deleted."""
-    changes: list[dict[str, Any]] = [dict(kind=k[0], ward_code=k[1], day=k[2], key=k[3], devices=n)
-                                     for k, n in sorted(delta.items()) if n]
-    if not changes:
-        return
-    conn.execute(_UPSERTS[conn.dialect.name], changes)
-    # A change row may go below zero and back (more devices left a verdict that day than entered it): any may empty.
-    conn.execute(_DELETE_EMPTY, [{k: c[k] for k in ("kind", "ward_code", "day", "key")} for c in changes])
+    """Add ``delta`` to ``unit_days``."""
+    _add(conn, "unit_days", [dict(kind=k[0], ward_code=k[1], day=k[2], key=k[3], devices=n)
+                             for k, n in sorted(delta.items()) if n])
 
 
-_DELETE_EMPTY = unit_days.delete().where(
-    unit_days.c.kind == sa.bindparam("kind"), unit_days.c.ward_code == sa.bindparam("ward_code"),
-    unit_days.c.day == sa.bindparam("day"), unit_days.c.key == sa.bindparam("key"), unit_days.c.devices == 0)
+def _add(conn: Connection, table: str, changes: list[dict[str, Any]]) -> None:
+    """Add these rows' devices to a table's, rows in key order (two PostgreSQL collectors cannot deadlock);
+    rows that fall to zero are deleted (a row may go below zero and back, so any may)."""
+    if changes:
+        conn.execute(_UPSERTS[(table, conn.dialect.name)], changes)
+        conn.execute(_DELETE_EMPTY[table], [{k: v for k, v in c.items() if k != "devices"} for c in changes])
 
 
-def _build_upsert(insert):
-    stmt = insert(unit_days)
-    return stmt.on_conflict_do_update(index_elements=["kind", "ward_code", "day", "key"],
-                                      set_={"devices": unit_days.c.devices + stmt.excluded.devices})
+def _delete_empty(table: sa.Table) -> sa.Delete:
+    keys = [c for c in table.primary_key.columns]
+    return table.delete().where(*(c == sa.bindparam(c.name) for c in keys), table.c.devices == 0)
 
 
-_UPSERTS = {"sqlite": _build_upsert(sqlite.insert), "postgresql": _build_upsert(postgresql.insert)}
-_DESK_INSERTS = {name: insert(shared_desks).on_conflict_do_nothing(index_elements=["ward_code", "hostname"])
-                 for name, insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))}
+def _build_upsert(insert, table: sa.Table):
+    stmt = insert(table)
+    return stmt.on_conflict_do_update(index_elements=[c.name for c in table.primary_key.columns],
+                                      set_={"devices": table.c.devices + stmt.excluded.devices})
+
+
+_UPSERTS = {(t.name, name): _build_upsert(insert, t) for t in (unit_days, desk_days)
+            for name, insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))}
+_DELETE_EMPTY = {t.name: _delete_empty(t) for t in (unit_days, desk_days)}
+
+
+def desk_kept(before: Optional[tuple[str, Optional[str], datetime, Optional[datetime]]], desk: Desk,
+              old_desk: Optional[Desk], status: str, collected: datetime) -> bool:
+    """Whether a report leaves its desk's takeover rows as they were: its device stays at the desk with its
+    verdict, its latest report stays on the same day, and its last change was not at that report (whether a
+    failure counts before the device's end may then hinge on the moment). Most reports; they read no desk."""
+    return (before is not None and old_desk == desk and before[1] == status and before[3] != before[2]
+            and end_day(before[2]) == end_day(collected))
+
+
+def desks_before(conn: Connection, desks: Iterable[Optional[Desk]]) -> dict[Desk, dict[DeskRow, int]]:
+    """What these desks add to ``desk_days`` before a report changes them (``keep_desks`` takes the result)."""
+    return {d: desk_contribution(_members(conn, d)) for d in set(desks) if d is not None}
+
+
+def keep_desks(conn: Connection, before: dict[Desk, dict[DeskRow, int]]) -> None:
+    """Once the report is stored: move these desks' rows from ``before`` to what they add now."""
+    delta: dict[DeskRow, int] = defaultdict(int)
+    for desk, rows in before.items():
+        for row, n in desk_contribution(_members(conn, desk)).items():
+            delta[row] += n
+        for row, n in rows.items():
+            delta[row] -= n
+    _add(conn, "desk_days", [dict(kind=k[0], ward_code=k[1], day=k[2], key=k[3], from_day=k[4], until_day=k[5],
+                                  devices=n) for k, n in sorted(delta.items()) if n])
+
+
+_AT_DESK = (sa.select(devices.c.device_id, utc_iso(devices.c.last_collected_at))
+            .where(devices.c.ward_code == sa.bindparam("ward"), devices.c.hostname == sa.bindparam("host")))
+
+
+def _members(conn: Connection, desk: Desk) -> list[Member]:
+    """The devices at a desk with a verdict; none unless two or more are there (one alone takes nothing over)."""
+    at_desk = conn.execute(_AT_DESK, {"ward": desk[0], "host": desk[1]}).all()
+    if len(at_desk) < 2:
+        return []
+    changes = _changes_of(conn, [did for did, _ in at_desk])
+    return [Member(did, desk[0], datetime.fromisoformat(last), changes[did]) for did, last in at_desk
+            if did in changes]
+
+
+def desk_contribution(members: Sequence[Member]) -> dict[DeskRow, int]:
+    """What a desk's takeovers change in ``unit_days``, for each span of cut-offs between two of its devices'
+    latest reports in which the same devices are active (those reported since). Spans shorter than a whole day
+    in between are left out: a read whose cut-off falls on one of their days works that desk out afresh."""
+    out: dict[DeskRow, int] = defaultdict(int)
+    bounds = sorted({m.last for m in members})
+    for low, high in zip(bounds, bounds[1:]):
+        span = (end_day(low), end_day(high))
+        if (span[1] - span[0]).days < 2:
+            continue
+        for row, n in _takeovers(members, [m for m in members if m.last >= high]).items():
+            out[row + span] += n
+    return out
+
+
+def _takeovers(members: Sequence[Member], active: Sequence[Member]) -> dict[Row, int]:
+    """How the desk's silent devices (not ``active``) differ from alone: one whose hostname an active newer
+    device took over stops counting when that one first reported (``FIX``; later than now: now), not the stale
+    age after its last report (``SHIFT`` takes that drop back), and that one's passing closes its work item."""
+    out: dict[Row, int] = defaultdict(int)
+    newer = sorted((a.changes[0][0], a.device_id, a) for a in active)
+    for m in members:
+        if m in active:
+            continue
+        first = m.changes[0][0]
+        successor = next((a for at, _id, a in newer if at > first), None)
+        if successor is None:
+            continue
+        end = max(m.last, successor.changes[0][0])
+        final = m.changes[-1][1]
+        ward = m.ward
+        out[(SHIFT, ward, end_day(m.last), final)] += 1
+        out[(FIX, ward, end_day(end), final)] -= 1
+        for fact, sign in ((work_fact(m.changes, None, m.changes), -1),
+                           (work_fact(m.changes, end, successor.changes), 1)):
+            if fact is not None:
+                out[_work_row(ward, fact)] += sign
+    return out
 
 
 def read(conn: Connection, now: datetime, stale_days: int) -> Kept:
     """Every unit's history as of ``now`` for a stale age of ``stale_days``, as the rebuild from every device's
     changes gives it (module docstring)."""
     today = hanoi_day(now)
-    u = unit_days.c
-    rows = conn.execute(sa.select(u.kind, u.ward_code, u.day, u.key, u.devices)).all()
     firsts: dict[str, date] = {}
-    for kind, ward, day, _key, _n in rows:
-        if kind == FIRST and (ward not in firsts or day < firsts[ward]):
+    u = unit_days.c
+    for ward, day in conn.execute(sa.select(u.ward_code, u.day).where(u.kind == FIRST)):
+        if ward not in firsts or day < firsts[ward]:
             firsts[ward] = day
     start = min(firsts.values(), default=today)
     days = [start + timedelta(days=i) for i in range((today - start).days + 1)]
@@ -205,26 +294,24 @@ def read(conn: Connection, now: datetime, stale_days: int) -> Kept:
     work: dict[tuple[str, WorkFact], int] = defaultdict(int)
 
     def add(ward: str, day: date, status: str, devices_: int) -> None:
-        i = (day - start).days
-        if 0 < n > i and status in VERDICTS and ward in diffs:
+        i = min((day - start).days, n - 1)  # a takeover later than now ends a device now (_takeovers)
+        if n and status in VERDICTS and ward in diffs:
             diffs[ward][status][max(i, 0)] += devices_
 
     stale = timedelta(days=stale_days)
-    for kind, ward, day, key, devices_ in rows:
-        if kind == CHANGE:
-            add(ward, day, key, devices_)
-        elif kind == LAST:
-            add(ward, day + stale, key, -devices_)
+    for kind, ward, day, key, devices_ in _rows(conn, now, stale):
+        if kind == CHANGE or kind == FIX:
+            if day <= today:
+                add(ward, day, key, devices_)
+            elif kind == FIX:
+                add(ward, today, key, devices_)
+        elif kind == LAST or kind == SHIFT:
+            if day + stale <= today:
+                add(ward, day + stale, key, -devices_ if kind == LAST else devices_)
         elif kind == WORK:
             work[(ward, WorkFact(day, None if key == OPEN else date.fromisoformat(key)))] += devices_
-    if n:
-        for ward, status, devices_ in _not_yet(conn, now, today, stale):
-            add(ward, today, status, devices_)
-    for row, devices_ in _takeovers(conn, now, stale).items():
-        if row[0] == WORK:
-            work[(row[1], WorkFact(row[2], None if row[3] == OPEN else date.fromisoformat(row[3])))] += devices_
-        else:
-            add(row[1], row[2], row[3], devices_)
+    for ward, status, devices_ in _not_yet(conn, now, today, stale):
+        add(ward, today, status, devices_)
     series = {w: {v: list(accumulate(d)) for v, d in by_status.items()} for w, by_status in diffs.items()}
     return Kept(start, days, firsts, series, {k: v for k, v in work.items() if v})
 
@@ -250,41 +337,22 @@ def _not_yet(conn: Connection, now: datetime, today: date, stale: timedelta) -> 
             yield ward, status, 1
 
 
-def _takeovers(conn: Connection, now: datetime, stale: timedelta) -> dict[Row, int]:
-    """Corrections for silent devices whose hostname an active newer device took over: they stop counting when
-    it first reported (not the stale age after their last report), and its passing fixes their work item."""
-    d = devices.c
-    members = conn.execute(sa.select(d.device_id, d.ward_code, d.hostname, d.last_collected_at)
-                           .join(shared_desks, sa.and_(shared_desks.c.ward_code == d.ward_code,
-                                                       shared_desks.c.hostname == d.hostname))).all()
-    if not members:
-        return {}
-    changes = _changes_of(conn, [m.device_id for m in members])
+def _rows(conn: Connection, now: datetime, stale: timedelta) -> Iterable[tuple[str, str, date, str, int]]:
+    """The rows of ``unit_days``, those of ``desk_days`` whose span holds the cut-off, and the takeovers of the desks
+    with a device whose latest report is on the cut-off's day, worked out afresh."""
+    u, dd = unit_days.c, desk_days.c
+    yield from conn.execute(sa.select(u.kind, u.ward_code, u.day, u.key, u.devices).where(u.kind != FIRST)).all()
     since = now - stale
-    desks: dict[tuple[str, str], list] = defaultdict(list)
-    for m in members:
-        if m.device_id in changes:
-            desks[(m.ward_code, m.hostname)].append(m)
-    out: dict[Row, int] = defaultdict(int)
-    for (ward, _host), at_desk in desks.items():
-        active = [m for m in at_desk if m.last_collected_at >= since]
-        for m in at_desk:
-            if m.last_collected_at >= since:
-                continue
-            own = changes[m.device_id]
-            later = sorted((changes[a.device_id][0][0], a.device_id) for a in active
-                           if changes[a.device_id][0][0] > own[0][0])
-            if not later:
-                continue
-            first_new, successor = later[0]
-            end = min(now, max(m.last_collected_at, first_new))
-            final = own[-1][1]
-            out[(CHANGE, ward, end_day(m.last_collected_at + stale), final)] += 1
-            out[(CHANGE, ward, end_day(end), final)] -= 1
-            for fact, sign in ((work_fact(own, None, own), -1), (work_fact(own, end, changes[successor]), 1)):
-                if fact is not None:
-                    out[_work_row(ward, fact)] += sign
-    return out
+    cut = end_day(since)
+    yield from conn.execute(sa.select(dd.kind, dd.ward_code, dd.day, dd.key, dd.devices)
+                            .where(dd.from_day < cut, dd.until_day > cut)).all()
+    day_start = datetime.combine(cut, time(0), HANOI).astimezone(timezone.utc)
+    edge = conn.execute(sa.select(devices.c.ward_code, devices.c.hostname).distinct().where(
+        devices.c.last_collected_at > day_start, devices.c.last_collected_at <= day_start + timedelta(days=1))).all()
+    for desk in edge:
+        members = _members(conn, (desk[0], desk[1]))
+        for (kind, ward, day, key), n in _takeovers(members, [m for m in members if m.last >= since]).items():
+            yield kind, ward, day, key, n
 
 
 def _changes_of(conn: Connection, device_ids: list[str]) -> dict[str, list[Change]]:
@@ -302,22 +370,28 @@ def _changes_of(conn: Connection, device_ids: list[str]) -> dict[str, list[Chang
 
 
 def rebuild(conn: Connection) -> None:
-    """Fill ``unit_days`` and ``shared_desks`` from every device's stored changes (an upgraded store, a bulk copy)."""
-    rows = conn.execute(sa.select(devices.c.device_id, devices.c.ward_code, devices.c.last_collected_at)).all()
+    """Fill ``unit_days`` and ``desk_days`` from every device's stored changes (an upgraded store, a bulk copy)."""
+    rows = conn.execute(sa.select(devices.c.device_id, devices.c.ward_code, devices.c.hostname,
+                                  devices.c.last_collected_at)).all()
     changes = _changes_of(conn, [r.device_id for r in rows])
     total: dict[Row, int] = defaultdict(int)
-    for device_id, ward, last in rows:
-        for row, n in contribution(ward, changes.get(device_id, ()), last).items():
-            total[row] += n
+    desks: dict[Desk, list[Member]] = defaultdict(list)
+    for device_id, ward, hostname, last in rows:
+        if device_id in changes:
+            for row, n in contribution(ward, changes[device_id], last).items():
+                total[row] += n
+            desks[(ward, hostname)].append(Member(device_id, ward, last, changes[device_id]))
+    by_desk: dict[DeskRow, int] = defaultdict(int)
+    for members in desks.values():
+        if len(members) > 1:
+            for desk_row, n in desk_contribution(members).items():
+                by_desk[desk_row] += n
     conn.execute(unit_days.delete())
-    kept = [dict(kind=k[0], ward_code=k[1], day=k[2], key=k[3], devices=n) for k, n in sorted(total.items()) if n]
-    if kept:
-        conn.execute(unit_days.insert(), kept)
-    conn.execute(shared_desks.delete())
-    shared = conn.execute(sa.select(devices.c.ward_code, devices.c.hostname)
-                          .group_by(devices.c.ward_code, devices.c.hostname).having(sa.func.count() > 1)).all()
-    if shared:
-        conn.execute(shared_desks.insert(), [{"ward_code": w, "hostname": h} for w, h in shared])
+    conn.execute(desk_days.delete())
+    _add(conn, "unit_days", [dict(kind=k[0], ward_code=k[1], day=k[2], key=k[3], devices=n)
+                             for k, n in sorted(total.items()) if n])
+    _add(conn, "desk_days", [dict(kind=k[0], ward_code=k[1], day=k[2], key=k[3], from_day=k[4], until_day=k[5],
+                                  devices=n) for k, n in sorted(by_desk.items()) if n])
 
 
 def backfill(conn: Connection) -> bool:
@@ -331,8 +405,10 @@ def backfill(conn: Connection) -> bool:
     return True
 
 
-def totals(conn: Connection) -> dict[Row, int]:
-    """The whole table, for checks that ingest kept what a rebuild gives."""
-    u = unit_days.c
-    return {(k, w, d, key): n for k, w, d, key, n in conn.execute(
-        sa.select(u.kind, u.ward_code, u.day, u.key, u.devices))}
+def totals(conn: Connection) -> dict[tuple, int]:
+    """Both tables whole, for checks that ingest kept what a rebuild gives."""
+    out: dict[tuple, int] = {}
+    for table in (unit_days, desk_days):
+        keys = list(table.primary_key.columns)
+        out.update({(table.name, *row[:-1]): row[-1] for row in conn.execute(sa.select(*keys, table.c.devices))})
+    return out
