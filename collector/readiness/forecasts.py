@@ -10,6 +10,8 @@ same date.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
+from itertools import islice
+from operator import add
 from typing import Mapping, Sequence
 
 from collector.i18n import HANOI
@@ -39,11 +41,11 @@ def unit_forecasts(kept: Kept) -> dict[str, Forecast]:
     days, out = kept.days, {}
     for code, values in kept.series.items():
         offset = (kept.firsts[code] - kept.start).days
-        counted = [sum(column) for column in zip(*(values[v] for v in VERDICTS))]
-        if not any(counted[offset:]):
+        remaining = list(map(add, *(values[v] for v in NOT_YET_READY)))
+        counted = map(add, remaining, map(add, *(values[v] for v in VERDICTS if v not in NOT_YET_READY)))
+        if not any(islice(counted, offset, None)):
             out[code] = NO_HISTORY
             continue
-        remaining = [sum(column) for column in zip(*(values[v] for v in NOT_YET_READY))]
         if remaining[-1]:  # the trend reads the last window only; the day a unit became ready may be older
             offset = max(offset, len(days) - 1 - WINDOW_DAYS)
         out[code] = forecast(zip(days[offset:], remaining[offset:]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from operator import add
 from typing import Iterable, Mapping, Optional, Protocol
 
 from sqlalchemy.engine import Engine
@@ -158,7 +159,7 @@ def _city_series(kept: unit_days.Kept, now: datetime, until: date) -> Series:
     values = {v: [0] * n for v in VERDICTS}
     for by_verdict in kept.series.values():
         for v, total in values.items():
-            values[v] = [a + b for a, b in zip(total, by_verdict[v])]
+            values[v] = list(map(add, total, by_verdict[v]))
     return Series(day_range(kept.start, max(today, until)), values)
 
 
