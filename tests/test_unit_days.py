@@ -32,6 +32,7 @@ from inventory.lifecycle import load_lifecycle
 from inventory.readiness import VERDICTS
 from inventory.registry import load_registry
 
+from conftest import cli
 from support.reports import modern_pc
 
 WARDS = ("00070", "00082")
@@ -115,8 +116,9 @@ def test_kept_history_is_the_rebuild(ingestor, reports, reads):
     assert all(n for n in kept_rows.values())  # rows that fell to zero are gone
 
 
-def test_a_store_judged_before_the_history_was_kept_gets_it_when_opened(ingestor):
-    """Upgrading: a store whose changes were stored before ``unit_days`` existed is filled once, when opened."""
+def test_a_store_judged_before_the_history_was_kept_gets_it_when_opened(ingestor, db_url):
+    """Upgrading: a store whose changes were stored before ``unit_days`` existed is filled once, when opened;
+    one edited by hand is found out and put right by ``hdc-collector recount``."""
     start = NOW - timedelta(days=20)
     for i, (device, host, kind) in enumerate([(0, 0, "not_ready"), (0, 0, "ready"), (1, 1, "unknown"),
                                               (2, 1, "ready"), (1, 1, "not_ready"), (2, 1, "ready")]):
@@ -132,3 +134,12 @@ def test_a_store_judged_before_the_history_was_kept_gets_it_when_opened(ingestor
     with ingestor.engine.connect() as conn:
         assert unit_days.totals(conn) == kept
         assert unit_days.read(conn, NOW, 10) == figures
+    with ingestor.engine.begin() as conn:  # a restore gone wrong: one day's count off, the takeovers lost
+        conn.exec_driver_sql("UPDATE unit_days SET devices = devices + 5 WHERE kind = 'change'")
+        conn.exec_driver_sql("DELETE FROM desk_days")
+    checked = cli("collector.cli", "recount", "--check", "--db", db_url, timeout=120)
+    assert checked.returncode == 1 and "history row(s) wrong" in checked.stderr, checked.stderr
+    fixed = cli("collector.cli", "recount", "--db", db_url, timeout=120)
+    assert fixed.returncode == 0 and "put right" in fixed.stdout, fixed.stderr
+    with ingestor.engine.connect() as conn:
+        assert unit_days.totals(conn) == kept

@@ -371,27 +371,51 @@ def _changes_of(conn: Connection, device_ids: list[str]) -> dict[str, list[Chang
 
 def rebuild(conn: Connection) -> None:
     """Fill ``unit_days`` and ``desk_days`` from every device's stored changes (an upgraded store, a bulk copy)."""
+    _replace(conn, fresh(conn))
+
+
+def fresh(conn: Connection) -> dict[tuple, int]:
+    """What both tables hold for the stored devices and changes, as ``totals`` gives them."""
     rows = conn.execute(sa.select(devices.c.device_id, devices.c.ward_code, devices.c.hostname,
                                   devices.c.last_collected_at)).all()
     changes = _changes_of(conn, [r.device_id for r in rows])
-    total: dict[Row, int] = defaultdict(int)
+    out: dict[tuple, int] = defaultdict(int)
     desks: dict[Desk, list[Member]] = defaultdict(list)
     for device_id, ward, hostname, last in rows:
         if device_id in changes:
             for row, n in contribution(ward, changes[device_id], last).items():
-                total[row] += n
+                out[("unit_days", *row)] += n
             desks[(ward, hostname)].append(Member(device_id, ward, last, changes[device_id]))
-    by_desk: dict[DeskRow, int] = defaultdict(int)
     for members in desks.values():
         if len(members) > 1:
             for desk_row, n in desk_contribution(members).items():
-                by_desk[desk_row] += n
+                out[("desk_days", *desk_row)] += n
+    return {k: n for k, n in out.items() if n}
+
+
+def _replace(conn: Connection, rows: dict[tuple, int]) -> None:
     conn.execute(unit_days.delete())
     conn.execute(desk_days.delete())
-    _add(conn, "unit_days", [dict(kind=k[0], ward_code=k[1], day=k[2], key=k[3], devices=n)
-                             for k, n in sorted(total.items()) if n])
-    _add(conn, "desk_days", [dict(kind=k[0], ward_code=k[1], day=k[2], key=k[3], from_day=k[4], until_day=k[5],
-                                  devices=n) for k, n in sorted(by_desk.items()) if n])
+    for table in (unit_days, desk_days):
+        names = [c.name for c in table.primary_key.columns]
+        kept = [dict(zip(names, k[1:]), devices=n) for k, n in sorted(rows.items()) if k[0] == table.name]
+        if kept:
+            conn.execute(table.insert(), kept)
+
+
+def recount(conn: Connection, apply: bool) -> int:
+    """How many rows of the kept history differ from what the stored changes give; with ``apply``, put right.
+
+    For a store restored from a backup or edited by hand, as ``counts.recount``; on PostgreSQL the tables are
+    locked against ingest while they are rebuilt.
+    """
+    if apply and conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("LOCK TABLE unit_days, desk_days IN SHARE ROW EXCLUSIVE MODE")
+    want, have = fresh(conn), totals(conn)
+    differing = sum(1 for k in want.keys() | have.keys() if want.get(k) != have.get(k))
+    if apply and differing:
+        _replace(conn, want)
+    return differing
 
 
 def backfill(conn: Connection) -> bool:
