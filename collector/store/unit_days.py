@@ -347,9 +347,13 @@ def _rows(conn: Connection, now: datetime, stale: timedelta) -> Iterable[tuple[s
     yield from conn.execute(sa.select(dd.kind, dd.ward_code, dd.day, dd.key, dd.devices)
                             .where(dd.from_day < cut, dd.until_day > cut)).all()
     day_start = datetime.combine(cut, time(0), HANOI).astimezone(timezone.utc)
-    edge = conn.execute(sa.select(devices.c.ward_code, devices.c.hostname).distinct().where(
-        devices.c.last_collected_at > day_start, devices.c.last_collected_at <= day_start + timedelta(days=1))).all()
-    for desk in edge:
+    d = devices.c
+    on_cut_day = sa.select(d.ward_code, d.hostname).distinct().where(
+        d.last_collected_at > day_start, d.last_collected_at <= day_start + timedelta(days=1)).subquery()
+    shared = (sa.select(d.ward_code, d.hostname)
+              .join(on_cut_day, sa.and_(on_cut_day.c.ward_code == d.ward_code, on_cut_day.c.hostname == d.hostname))
+              .group_by(d.ward_code, d.hostname).having(sa.func.count() > 1))
+    for desk in conn.execute(shared).all():
         members = _members(conn, (desk[0], desk[1]))
         for (kind, ward, day, key), n in _takeovers(members, [m for m in members if m.last >= since]).items():
             yield kind, ward, day, key, n
