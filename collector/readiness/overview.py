@@ -210,7 +210,8 @@ def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None,
     today = now.astimezone(HANOI).date()
     lives_of: dict[str, list[DeviceLife]] = {}
     for life in lives.values():
-        lives_of.setdefault(life.ward_code, []).append(life)
+        if life.ward_code in ready:
+            lives_of.setdefault(life.ward_code, []).append(life)
     rows = [UnitRow(s, Migration(migrations[s.code].migrated, migrations[s.code].in_use),
                     focus_by_ward.get(s.code, zero), days_overdue(s.status, today), of_unit(forecasts, s.code),
                     people.get(s.code), _ready_since(s, lives_of.get(s.code, ()), classes))
