@@ -116,11 +116,10 @@ def measure(db_url: str, runs: int) -> dict[str, float]:
     from collector.app import create_app
     from collector.cloud.queries import unit_migrations
     from collector.http.server import settle_heap
-    from collector.readiness.history import load_lives
     from collector.readiness.overview import city_overview
     from collector.readiness.plan import PlanBook
     from collector.settings import Settings
-    from collector.store import queries
+    from collector.store import queries, unit_days
 
     app = create_app(Settings(db_url=db_url))
     settle_heap()  # as `hdc-collector serve` does once the app is built
@@ -147,7 +146,8 @@ def measure(db_url: str, runs: int) -> dict[str, float]:
                        lambda: queries.unit_summaries(conn, c.registry, since), runs),
                    "of composing: applications": median_ms(
                        lambda: unit_migrations(conn, c.catalog, c.registry, now, since), runs),
-                   "of composing: history": median_ms(lambda: load_lives(conn, now, since), runs),
+                   "of composing: history": median_ms(
+                       lambda: unit_days.read(conn, now, c.settings.stale_after_days), runs),
                    # Every device planned (a collector's first plan), and the kept plan later readers get.
                    "plan, all devices": median_ms(
                        lambda: PlanBook(c.plan_book.actions, c.plan_book.price_list).city_plan(c, now), runs),

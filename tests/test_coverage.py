@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from collector.i18n import HANOI
@@ -16,7 +18,8 @@ from collector.readiness.export import RANKING
 from collector.readiness.history import DeviceLife, first_ready
 from collector.store import queries
 from collector.store.engine import make_engine
-from inventory.readiness import DEADLINE, unit_status
+from inventory.equipment import coverage
+from inventory.readiness import DEADLINE, VERDICTS, unit_status, unit_status_covered
 from inventory.registry import load_registry
 
 from conftest import cli
@@ -185,3 +188,48 @@ def test_first_ready_is_the_first_moment_the_register_was_covered_and_every_devi
     assert first_ready(lives, classes, {"workstation": 2}, 0.5) == day
     assert first_ready(lives, classes, {"workstation": 2, "virtual_machine": 1}, 1.0) is None  # c fell silent
     assert first_ready(lives, classes, {}, 1.0) is None  # no register, never ready
+
+
+def _first_ready_by_every_moment(lives, classes, expected, threshold):
+    """The reference: every device's verdict worked out afresh at each moment something changed."""
+    def status_at(life, moment):
+        if life.end is not None and life.end <= moment:
+            return None
+        status = None
+        for at, to in life.changes:
+            if at > moment:
+                break
+            status = to
+        return status
+
+    for moment in sorted({at for life in lives for at, _ in life.changes} | {life.end for life in lives if life.end}):
+        counts, reporting = dict.fromkeys(VERDICTS, 0), {}
+        for life in lives:
+            status = status_at(life, moment)
+            if status is not None:
+                counts[status] += 1
+                cls = classes.get(life.device_id, "other")
+                reporting[cls] = reporting.get(cls, 0) + 1
+        if unit_status_covered(counts, coverage(expected, reporting).ratio, threshold) == "ready":
+            return moment
+    return None
+
+
+_life = st.tuples(st.lists(st.tuples(st.integers(0, 12), st.sampled_from(VERDICTS)), min_size=1, max_size=4),
+                  st.none() | st.integers(0, 14), st.sampled_from(["workstation", "server"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(lives=st.lists(_life, max_size=6), expected=st.dictionaries(st.sampled_from(["workstation", "server"]),
+                                                                    st.integers(0, 4)),
+       threshold=st.sampled_from([0.5, 0.8, 1.0]))
+def test_first_ready_in_one_sweep_is_the_moment_by_moment_reading(lives, expected, threshold):
+    """Ties of moments (a change and an end at once, two changes at once), changes after an end, classes short of
+    or beyond the register: the sweep finds the moment judging every device at every moment finds."""
+    day = datetime(2025, 11, 1, 3, tzinfo=timezone.utc)
+    made = [DeviceLife(f"d{i}", WARD, f"pc-{i}", tuple((day + timedelta(days=t), s) for t, s in sorted(changes)),
+                       None if end is None else day + timedelta(days=end), None)
+            for i, (changes, end, _cls) in enumerate(lives)]
+    classes = {f"d{i}": cls for i, (_changes, _end, cls) in enumerate(lives)}
+    assert first_ready(made, classes, expected, threshold) == _first_ready_by_every_moment(made, classes, expected,
+                                                                                          threshold)

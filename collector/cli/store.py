@@ -8,7 +8,7 @@ from typing import Optional
 import click
 
 from collector.cli.options import clean_errors, db_option, migrated_engine
-from collector.store import counts
+from collector.store import counts, unit_days
 from collector.store.audit import entries
 from collector.store.engine import write_transaction
 
@@ -38,17 +38,21 @@ def audit(limit: int, as_json: bool, db_url: Optional[str]) -> None:
 @db_option()
 @clean_errors
 def recount(check: bool, db_url: Optional[str]) -> None:
-    """Count every unit's devices again from the device rows, and put right the counts /metrics and the page read.
+    """Count every unit's devices again from the device rows, and put right the counts /metrics and the page read
+    and the units' history by day.
 
-    Ingest keeps those counts itself; run this after restoring a backup or editing the store by hand.
+    Ingest keeps those itself; run this after restoring a backup or editing the store by hand.
     """
 
     with write_transaction(migrated_engine(db_url)) as conn:
         found = counts.recount(conn, apply=not check)
-    if not (found.devices or found.rows):
+        history = unit_days.recount(conn, apply=not check)
+    if not (found.devices or found.rows or history):
         click.echo("The counts match the device rows.")
         return
     what = f"{found.devices} device(s) counted wrongly, {found.rows} count row(s) wrong"
+    if history:
+        what += f", {history} history row(s) wrong (the units' verdicts and work items by day)"
     if check:
         click.echo(f"{what}: run 'hdc-collector recount' to put them right.", err=True)
         sys.exit(1)

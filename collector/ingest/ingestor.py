@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from collector.store import audit, bodies, counts, reach_history
+from collector.store import audit, bodies, counts, reach_history, unit_days
 from collector.store.engine import write_transaction
 from collector.store.tables import (
     device_apps,
@@ -229,18 +229,24 @@ class Ingestor:
         old_desk = (state.ward_code, state.hostname) if state is not None else None
         desks = None if counts.desk_kept(desk, old_desk, last_collected, collected) else \
             counts.desks_before(conn, desk, old_desk)
+        before = (state.ward_code, state.status, state.last_collected_at, state.since) if state is not None else None
+        taken_over = None if unit_days.desk_kept(before, desk, old_desk, p.verdict.status, collected) else \
+            unit_days.desks_before(conn, (desk, old_desk))
         if state is None:
             conn.execute(_INSERT["devices"], dict(device_id=device_id, first_seen_at=now, **row))
         else:
             conn.execute(_UPDATE_DEVICE, dict(did=device_id, **row))
         if desks is not None:
             counts.record_desks(conn, desks, desk, old_desk, collected)
-        self._record_verdict(conn, p, state)
+        changed = self._record_verdict(conn, p, state)
         self._replace_children(conn, p, state)
         reach_history.record(conn, device_id, ward, reach_history.counted_reach(state.counted if state else None),
                              reach_history.reached(t["ok"] for t in p.targets.values()), collected,
                              moved=state is not None and state.ward_code != ward)
         counts.update(conn, state.counted if state else None, p.counted)
+        unit_days.record(conn, device_id, before[:3] if before else None, ward, p.verdict.status, collected, changed)
+        if taken_over is not None:
+            unit_days.keep_desks(conn, taken_over)
         return IngestResult(ACCEPTED, doc["report_id"], device_id, p.verdict.status)
 
     def _keep_list(self, conn: Connection, p: _Prepared, now: datetime) -> None:
@@ -252,7 +258,8 @@ class Ingestor:
                           ).first() is None:
             conn.execute(_INSERT["software_lists"], row)
 
-    def _record_verdict(self, conn: Connection, p: _Prepared, state) -> None:
+    def _record_verdict(self, conn: Connection, p: _Prepared, state) -> bool:
+        """Store the device's verdict, and the change when it is one (returned: whether it was)."""
         doc, verdict, collected = p.doc, p.verdict, p.collected
         device_id, ward = doc["device"]["id"], doc["ward_code"]
         previous = state if state is not None and state.status is not None else None
@@ -269,6 +276,7 @@ class Ingestor:
                 device_id=device_id, ward_code=ward, from_status=previous.status if previous else None,
                 to_status=verdict.status, changed_at=collected, report_id=doc["report_id"],
                 failed_rules=sorted(r.rule_id for r in verdict.results if r.outcome == "fail")))
+        return changed
 
     def _replace_children(self, conn: Connection, p: _Prepared, state) -> None:
         """Per-device facts the aggregates read; replaced wholesale when they changed, so a fixed problem

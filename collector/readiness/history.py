@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterable, Mapping, NamedTuple, Optional
+from typing import Collection, Iterable, Mapping, NamedTuple, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -44,18 +44,20 @@ class DeviceLife(NamedTuple):
 
 
 def load_lives(conn: Connection, now: datetime, active_since: datetime,
-               ward_code: Optional[str] = None) -> dict[str, DeviceLife]:
-    """Every device with at least one verdict (of one unit when ``ward_code`` is given), by device id.
+               ward_code: Optional[str] = None, units: Optional[Collection[str]] = None) -> dict[str, DeviceLife]:
+    """Every device with at least one verdict, by device id: of one unit when ``ward_code`` is given (its changes
+    made there), of the ``units`` given (the devices now in them, all their changes), else of the city.
 
-    The overview reads every device and change of the city, where the store's
-    per-value conversion of moments would cost more than the queries: moments
-    are read as ISO text (``utc_iso``) and parsed here.
+    Moments are read as ISO text (``utc_iso``) and parsed here: for thousands of devices the store's per-value
+    conversion would cost more than the queries.
     """
-    changes = _changes(conn, ward_code)
+    changes = _changes(conn, ward_code, units)
     devices_q = sa.select(devices.c.device_id, devices.c.ward_code, devices.c.hostname,
                           utc_iso(devices.c.last_collected_at))
     if ward_code is not None:
         devices_q = devices_q.where(devices.c.ward_code == ward_code)
+    if units is not None:
+        devices_q = devices_q.where(devices.c.ward_code.in_(sorted(units)))
     parse = datetime.fromisoformat
     rows = [(device_id, ward, hostname, parse(last))
             for device_id, ward, hostname, last in conn.execute(devices_q).all() if device_id in changes]
@@ -82,13 +84,17 @@ def _end(changes: dict[str, list[tuple[datetime, str]]], device_id: str, same_de
     return last + (now - active_since), None
 
 
-def _changes(conn: Connection, ward_code: Optional[str]) -> dict[str, list[tuple[datetime, str]]]:
+def _changes(conn: Connection, ward_code: Optional[str], units: Optional[Collection[str]]
+             ) -> dict[str, list[tuple[datetime, str]]]:
     """Each device's verdict changes, in time order."""
     # Device by device, in ix_verdict_changes_device_time's order: read from that index alone, no sort.
     q = (sa.select(verdict_changes.c.device_id, utc_iso(verdict_changes.c.changed_at), verdict_changes.c.to_status)
          .order_by(verdict_changes.c.device_id, verdict_changes.c.changed_at, verdict_changes.c.id))
     if ward_code is not None:
         q = q.where(verdict_changes.c.ward_code == ward_code)
+    if units is not None:
+        q = q.join(devices, devices.c.device_id == verdict_changes.c.device_id).where(
+            devices.c.ward_code.in_(sorted(units)))
     changes: dict[str, list[tuple[datetime, str]]] = {}
     parse = datetime.fromisoformat
     for device_id, changed_at, status in conn.execute(q).all():
@@ -146,34 +152,39 @@ def first_ready(lives: Iterable[DeviceLife], classes: Mapping[str, str], expecte
 
     The devices' past verdicts are judged against the unit's register as it is now: the register says what the
     unit owns, and the day its machines first all reported and passed is when the unit met the programme's bar.
-    A unit has a few dozen devices and changes, so trying every change moment is cheap.
+    One sweep over the changes and ends in time order, the counts moved device by device: a unit's devices are
+    judged at each moment something changed, in time that grows with its changes, not with their square.
     """
     lives = list(lives)
-    moments = sorted({at for life in lives for at, _ in life.changes} | {life.end for life in lives if life.end})
-    for moment in moments:
-        counts = dict.fromkeys(VERDICTS, 0)
-        reporting: dict[str, int] = {}
-        for life in lives:
-            status = _status_at(life, moment)
-            if status is not None:
-                counts[status] = counts.get(status, 0) + 1
-                cls = classes.get(life.device_id, "other")
-                reporting[cls] = reporting.get(cls, 0) + 1
+    # At one moment, a device's last change there is its verdict, and an end there outranks it (after: True).
+    events = sorted([(at, False, i, to) for i, life in enumerate(lives) for at, to in life.changes]
+                    + [(life.end, True, i, None) for i, life in enumerate(lives) if life.end is not None],
+                    key=lambda e: (e[0], e[1]))
+    status: list[Optional[str]] = [None] * len(lives)
+    ended = [False] * len(lives)
+    counts: dict[str, int] = dict.fromkeys(VERDICTS, 0)
+    reporting: dict[str, int] = {}
+    for k, (moment, is_end, i, to) in enumerate(events):
+        if not ended[i]:
+            ended[i] = is_end
+            _move(counts, reporting, classes.get(lives[i].device_id, "other"), status[i], to)
+            status[i] = to
+        if k + 1 < len(events) and events[k + 1][0] == moment:
+            continue
         if unit_status_covered(counts, coverage(expected, reporting).ratio, threshold) == "ready":
             return moment
     return None
 
 
-def _status_at(life: DeviceLife, moment: datetime) -> Optional[str]:
-    """The device's verdict just after ``moment``; None before its first or once it stopped counting."""
-    if life.end is not None and life.end <= moment:
-        return None
-    status = None
-    for at, to in life.changes:
-        if at > moment:
-            break
-        status = to
-    return status
+def _move(counts: dict[str, int], reporting: dict[str, int], cls: str, old: Optional[str], new: Optional[str]
+          ) -> None:
+    """A device's verdict going from ``old`` to ``new`` (None: not counted) in a unit's counts and classes."""
+    if old is not None:
+        counts[old] -= 1
+        reporting[cls] -= 1
+    if new is not None:
+        counts[new] = counts.get(new, 0) + 1
+        reporting[cls] = reporting.get(cls, 0) + 1
 
 
 def device_changes(conn: Connection, device_id: str) -> list[dict]:

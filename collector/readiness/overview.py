@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from operator import add
 from typing import Iterable, Mapping, Optional, Protocol
 
 from sqlalchemy.engine import Engine
@@ -35,7 +36,7 @@ from collector.readiness.history import (
 )
 from collector.readiness.workitems import STATES, WorkItem, city_tally, milestone_tallies, milestone_work, tally
 from collector.settings import Settings
-from collector.store import contacts, contradictions, queries, reach_history, register
+from collector.store import contacts, contradictions, queries, reach_history, register, unit_days
 from collector.store.contacts import UnitContact
 from collector.store.queries import UnitSummary
 from inventory.baseline import Baseline, Rule
@@ -44,7 +45,7 @@ from inventory.equipment import Matching
 from inventory.forecast import Forecast
 from inventory.migration import UnitMigration
 from inventory.milestones import Milestone
-from inventory.readiness import UNIT_STATUSES, days_overdue
+from inventory.readiness import UNIT_STATUSES, VERDICTS, days_overdue
 from inventory.registry import Registry
 
 
@@ -124,7 +125,7 @@ class CityOverview:
     history: Series
     # milestone id -> unit code -> state -> items, for units with any item of that milestone (/metrics, OKRs)
     work_by_unit: dict[str, dict[str, dict[str, int]]]
-    # Each unit's forecast (units with a device), from the lives read for the history (readiness/forecasts.py).
+    # Each unit's forecast (units with a device), from the units' series kept at ingest (readiness/forecasts.py).
     forecasts: dict[str, Forecast] = field(default_factory=dict)
 
     @property
@@ -157,6 +158,17 @@ def _series(lives: dict[str, DeviceLife], now: datetime, until: date) -> Series:
     observed = day_range(start, today)
     counts = daily_counts(lives.values(), day_ends(observed, now))
     return Series(day_range(start, max(today, until)), counts)
+
+
+def _city_series(kept: unit_days.Kept, now: datetime, until: date) -> Series:
+    """The city's daily counts: its units' series kept at ingest, added up."""
+    today = now.astimezone(HANOI).date()
+    n = len(kept.days)
+    values = {v: [0] * n for v in VERDICTS}
+    for by_verdict in kept.series.values():
+        for v, total in values.items():
+            values[v] = list(map(add, total, by_verdict[v]))
+    return Series(day_range(kept.start, max(today, until)), values)
 
 
 def _work(lives: dict[str, DeviceLife], milestones: list[Milestone], now: datetime
@@ -198,23 +210,25 @@ def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None,
         summaries = queries.unit_summaries(conn, c.registry, since, counted, c.settings.coverage_threshold)
         top = queries.top_failures(conn, since, limit=top_n, counted=counted)
         migrations = unit_migrations(conn, c.catalog, c.registry, now, since, counted=counted)
-        lives = load_lives(conn, now, since)
+        kept = unit_days.read(conn, now, c.settings.stale_after_days)
         reach = reach_history.changes(conn, since)
         spans = contradictions.read(conn)
         people = contacts.read(conn)
         ready = {s.code: s for s in summaries if s.status == "ready"}
         imported = register.first_imported(conn)
-        classes = queries.device_classes(conn, set(ready) | {s.code for s in summaries
-                                                             if s.code in imported and s.coverage.expected})
+        registered = {s.code for s in summaries if s.code in imported and s.coverage.expected}
+        needed = set(ready) | registered  # the day each became ready; each register's coverage over time
+        classes = queries.device_classes(conn, needed)
+        lives = load_lives(conn, now, since, units=needed) if needed else {}
     focus = pick_milestone(c.milestones, milestone_id)
-    by_due = milestone_tallies(lives, {m.date for m in c.milestones}, now)
+    by_due = milestone_tallies(kept.work, {m.date for m in c.milestones}, now)
     registers = registered_units(imported, _expected(summaries), lives.values(), classes)
     threshold = c.settings.coverage_threshold
     by_milestone = {m.id: _unit_work(m, by_due[m.date], migrations, reach, spans, registers, threshold, now)
                     for m in c.milestones}
     focus_by_ward = by_milestone[focus.id]
     zero = dict.fromkeys(STATES, 0)
-    forecasts = unit_forecasts(lives.values(), now)
+    forecasts = unit_forecasts(kept)
     today = now.astimezone(HANOI).date()
     lives_of: dict[str, list[DeviceLife]] = {}
     for life in lives.values():
@@ -236,7 +250,7 @@ def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None,
         migration=Migration(sum(r.migration.migrated for r in rows), sum(r.migration.in_scope for r in rows)),
         top=[(rule, titles.get(rule), n) for rule, n in top], milestones=c.milestones, work_milestone=focus,
         work_by_milestone={m.id: city_tally(by_milestone[m.id]) for m in c.milestones},
-        history=_series(lives, now, c.milestones[0].date), work_by_unit=by_milestone, forecasts=forecasts)
+        history=_city_series(kept, now, c.milestones[0].date), work_by_unit=by_milestone, forecasts=forecasts)
 
 
 def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str] = None) -> UnitDetail:

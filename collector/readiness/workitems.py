@@ -24,6 +24,7 @@ from typing import Iterable, Mapping, NamedTuple, Optional
 
 from collector.i18n import HANOI
 from collector.readiness.history import PASSING, DeviceLife
+from collector.store.unit_days import WorkFact
 
 STATES = ("done_on_time", "done_late", "in_progress", "overdue")
 
@@ -105,16 +106,25 @@ def milestone_work(lives: Mapping[str, DeviceLife], dues: Iterable[date], now: d
     return out
 
 
-def milestone_tallies(lives: Mapping[str, DeviceLife], dues: Iterable[date], now: datetime
+def milestone_tallies(work: Mapping[tuple[str, WorkFact], int], dues: Iterable[date], now: datetime
                       ) -> dict[date, dict[str, dict[str, int]]]:
-    """``tally`` of each due's ``milestone_work``, without making the items: the city overview needs only counts."""
-    facts = _facts(lives)
+    """``tally`` of each due's ``milestone_work``, from the work items ingest keeps by day (store/unit_days.py):
+    the city overview needs only counts. Items are dated by Hanoi day, and a milestone is met or missed at the
+    end of its day, so a day says on which side of the deadline a moment falls."""
     now = now.astimezone(timezone.utc)
-    out = {}
+    out: dict[date, dict[str, dict[str, int]]] = {}
     for due in dues:
-        deadline = due_moment(due)
-        out[due] = _per_ward((f.life.ward_code, state) for f in facts
-                             if (state := f.state(deadline, now)) is not None)
+        late = now >= due_moment(due)
+        by_ward: dict[str, dict[str, int]] = {}
+        for (ward, fact), n in work.items():
+            if fact.opened > due:
+                continue
+            if fact.done is not None:
+                state = "done_on_time" if fact.done <= due else "done_late"
+            else:
+                state = "overdue" if late else "in_progress"
+            by_ward.setdefault(ward, dict.fromkeys(STATES, 0))[state] += n
+        out[due] = by_ward
     return out
 
 

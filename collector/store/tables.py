@@ -346,3 +346,36 @@ unit_contacts = sa.Table(
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Column("updated_by", sa.String(128), nullable=False),
 )
+
+# 0009_unit_days: the history of each unit kept at ingest (store/unit_days.py), so the overview's burn-down, forecasts
+# and work-item tallies add up a few rows per unit and day instead of reading every device's verdict changes.
+# ``kind``: "change" (devices entering, +, or leaving, -, verdict ``key`` on the Hanoi day whose end first reaches
+# the change), "last" (devices whose latest report is on ``day``, by their verdict ``key``: each leaves the counts the
+# stale age later), "first" (devices whose first verdict is on ``day``) and "work" (devices that failed a hard rule,
+# first on ``day``, passing again since the day ``key``, or "open").
+unit_days = sa.Table(
+    "unit_days", metadata,
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("ward_code", sa.String(16), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("key", sa.String(32), primary_key=True),
+    sa.Column("devices", sa.Integer, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# 0009_unit_days: where a new machine took over a silent one's hostname (a desk of two or more devices), how the
+# rows of unit_days differ from what the desk's devices would add alone (store/unit_days.py): the old one stops
+# counting when the new one first reported, and the new one's passing closes its work item. Which device took
+# over depends on which are still active, so each difference holds while the stale-age cut-off falls after
+# ``from_day`` and before ``until_day`` (Hanoi days of the desk's devices' latest reports).
+desk_days = sa.Table(
+    "desk_days", metadata,
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("ward_code", sa.String(16), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("key", sa.String(32), primary_key=True),
+    sa.Column("from_day", sa.Date, primary_key=True),
+    sa.Column("until_day", sa.Date, primary_key=True),
+    sa.Column("devices", sa.Integer, nullable=False),
+    sqlite_with_rowid=False,
+)

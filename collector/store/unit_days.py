@@ -1,0 +1,442 @@
+"""Each unit's verdict history and work items kept at ingest, so the overview's history costs the same at any size.
+
+The overview's burn-down, its units' forecasts and its work-item tallies were
+rebuilt from every device's verdict changes on each composition
+(readiness/history.py states the counting rule). This module keeps what they
+need in ``unit_days``, per unit (the device's current one) and Hanoi day, in
+the report's transaction, as ``counts`` keeps the current figures:
+
+- ``change``: +1 for the verdict a device enters, -1 for the one it leaves, on
+  the first day whose end reaches the change (the rebuild's day ends);
+- ``last``: each device on the day of its latest report, by verdict: it stops
+  counting the stale age later, so that drop is a pending -1 which every new
+  report of the device moves (a whole number of days: shifted when read);
+- ``first``: each device on the Hanoi day of its first verdict (where a unit's
+  series starts);
+- ``work``: each device that failed a hard rule (a work item), on the day it
+  first did, keyed by the day its current passing stretch began ("open" while
+  it fails).
+
+Most reports change none of these: a device that keeps its verdict moves its
+``last`` row once a day. A change of verdict or unit reads the device's own
+changes and moves its whole contribution, as it was and as it is.
+
+A silent device whose hostname an active newer device took over stops
+counting (and is resolved by it) from when the new one first reported, for
+as long as that one stays active: which device took over depends on the
+moment of reading. ``desk_days`` keeps, for each desk of two or more devices,
+the difference this makes to the rows above in each span of the stale-age
+cut-off between two of its devices' latest reports; a read adds the spans
+around its cut-off, and works out afresh only the desks with a device whose
+latest report is on the cut-off's own day (a few). Today's figure is as of
+now: changes stamped later today, and drops due later today, are not in it
+yet.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta, timezone
+from itertools import accumulate
+from typing import Any, Iterable, NamedTuple, Optional, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from collector.i18n import HANOI
+from collector.store.tables import desk_days, devices, unit_days, utc_iso, verdict_changes, verdicts
+
+CHANGE, LAST, FIRST, WORK = "change", "last", "first", "work"
+SHIFT, FIX = "shift", "fix"  # desk_days: a drop taken back (the stale age after ``day``) and one put on ``day``
+OPEN = "open"  # the work key of a device failing now
+VERDICTS = ("ready", "ready_with_conditions", "not_ready", "unknown")
+PASSING = ("ready", "ready_with_conditions")
+_TICK = timedelta(microseconds=1)
+
+log = logging.getLogger("hdc.collector")
+
+Row = tuple[str, str, date, str]  # kind, unit, day, key
+DeskRow = tuple[str, str, date, str, date, date]  # the same, and the span of cut-off days it holds in
+Change = tuple[datetime, str]  # when, verdict entered
+Desk = tuple[str, str]  # unit, hostname
+
+
+class Member(NamedTuple):
+    """A device at a desk, as takeovers need it."""
+
+    device_id: str
+    ward: str
+    last: datetime
+    changes: list[Change]
+
+
+class WorkFact(NamedTuple):
+    """A work item's days: when its device first failed, and since when it (or its successor) passes."""
+
+    opened: date
+    done: Optional[date]
+
+
+class Kept(NamedTuple):
+    """What ``read`` gives: every unit's series over the city's days, where each starts, and the work items."""
+
+    start: date  # the city's first Hanoi day (today before any verdict)
+    days: list[date]  # ``start`` to today (empty while the first verdict is stamped after today)
+    firsts: dict[str, date]  # per unit, the Hanoi day of its devices' first verdict
+    series: dict[str, dict[str, list[int]]]  # unit -> verdict -> devices at each of ``days``' ends (today: now)
+    work: dict[tuple[str, WorkFact], int]  # (unit, fact) -> devices
+
+
+def hanoi_day(moment: datetime) -> date:
+    return moment.astimezone(HANOI).date()
+
+
+def end_day(moment: datetime) -> date:
+    """The first Hanoi day whose end (midnight after it) is at or after ``moment``: where a change first counts."""
+    return (moment - _TICK).astimezone(HANOI).date()
+
+
+def passing_since(changes: Sequence[Change]) -> Optional[datetime]:
+    """When the current passing stretch of these changes began; None if the last verdict fails."""
+    since = None
+    for at, status in reversed(changes):
+        if status not in PASSING:
+            break
+        since = at
+    return since
+
+
+def work_fact(changes: Sequence[Change], end: Optional[datetime], resolver: Optional[Sequence[Change]]
+              ) -> Optional[WorkFact]:
+    """The work item of a device counted until ``end`` (None: still counted) whose fix is ``resolver``'s passing
+    (its own changes, or its successor's); None if it never failed while counted."""
+    opened = next((at for at, status in changes if status == "not_ready" and (end is None or at < end)), None)
+    if opened is None:
+        return None
+    done = passing_since(resolver) if resolver is not None else None
+    return WorkFact(hanoi_day(opened), hanoi_day(done) if done else None)
+
+
+def contribution(ward: str, changes: Sequence[Change], last: datetime) -> dict[Row, int]:
+    """What one device adds to ``unit_days`` while no other device took over its desk."""
+    out: dict[Row, int] = defaultdict(int)
+    if not changes:
+        return out
+    out[(FIRST, ward, hanoi_day(changes[0][0]), "")] += 1
+    previous = None
+    for at, status in changes:
+        day = end_day(at)
+        out[(CHANGE, ward, day, status)] += 1
+        if previous is not None:
+            out[(CHANGE, ward, day, previous)] -= 1
+        previous = status
+    assert previous is not None
+    out[(LAST, ward, end_day(last), previous)] += 1
+    fact = work_fact(changes, None, changes)
+    if fact is not None:
+        out[_work_row(ward, fact)] += 1
+    return out
+
+
+def _work_row(ward: str, fact: WorkFact) -> Row:
+    return (WORK, ward, fact.opened, fact.done.isoformat() if fact.done else OPEN)
+
+
+_CHANGES_OF = (sa.select(verdict_changes.c.changed_at, verdict_changes.c.to_status)
+               .where(verdict_changes.c.device_id == sa.bindparam("did"))
+               .order_by(verdict_changes.c.changed_at, verdict_changes.c.id))
+
+
+def record(conn: Connection, device_id: str, before: Optional[tuple[str, Optional[str], datetime]],
+           ward: str, status: str, collected: datetime, changed: bool) -> None:
+    """Move a device's contribution for a report just stored: ``before`` is its (unit, verdict, latest report)
+    before it (None for a new device), ``changed`` whether the report recorded a verdict change.
+
+    A report of the same unit and verdict moves the ``last`` row when its day differs, and touches nothing else.
+    """
+    if before is not None and before[1] == status and before[0] == ward and not changed:
+        old_day, new_day = end_day(before[2]), end_day(collected)
+        if old_day != new_day:
+            _apply(conn, {(LAST, ward, old_day, status): -1, (LAST, ward, new_day, status): 1})
+        return
+    changes = [(at, s) for at, s in conn.execute(_CHANGES_OF, {"did": device_id})]
+    delta = contribution(ward, changes, collected)
+    if before is not None:
+        for row, n in contribution(before[0], changes[:-1] if changed else changes, before[2]).items():
+            delta[row] = delta.get(row, 0) - n
+    _apply(conn, delta)
+
+
+def _apply(conn: Connection, delta: dict[Row, int]) -> None:
+    """Add ``delta`` to ``unit_days``."""
+    _add(conn, "unit_days", [dict(kind=k[0], ward_code=k[1], day=k[2], key=k[3], devices=n)
+                             for k, n in sorted(delta.items()) if n])
+
+
+def _add(conn: Connection, table: str, changes: list[dict[str, Any]]) -> None:
+    """Add these rows' devices to a table's, rows in key order (two PostgreSQL collectors cannot deadlock);
+    rows that fall to zero are deleted (a row may go below zero and back, so any may)."""
+    if changes:
+        conn.execute(_UPSERTS[(table, conn.dialect.name)], changes)
+        conn.execute(_DELETE_EMPTY[table], [{k: v for k, v in c.items() if k != "devices"} for c in changes])
+
+
+def _delete_empty(table: sa.Table) -> sa.Delete:
+    keys = [c for c in table.primary_key.columns]
+    return table.delete().where(*(c == sa.bindparam(c.name) for c in keys), table.c.devices == 0)
+
+
+def _build_upsert(insert, table: sa.Table):
+    stmt = insert(table)
+    return stmt.on_conflict_do_update(index_elements=[c.name for c in table.primary_key.columns],
+                                      set_={"devices": table.c.devices + stmt.excluded.devices})
+
+
+_UPSERTS = {(t.name, name): _build_upsert(insert, t) for t in (unit_days, desk_days)
+            for name, insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))}
+_DELETE_EMPTY = {t.name: _delete_empty(t) for t in (unit_days, desk_days)}
+
+
+def desk_kept(before: Optional[tuple[str, Optional[str], datetime, Optional[datetime]]], desk: Desk,
+              old_desk: Optional[Desk], status: str, collected: datetime) -> bool:
+    """Whether a report leaves its desk's takeover rows as they were: its device stays at the desk with its
+    verdict, its latest report stays on the same day, and its last change was not at that report (whether a
+    failure counts before the device's end may then hinge on the moment). Most reports; they read no desk."""
+    return (before is not None and old_desk == desk and before[1] == status and before[3] != before[2]
+            and end_day(before[2]) == end_day(collected))
+
+
+def desks_before(conn: Connection, desks: Iterable[Optional[Desk]]) -> dict[Desk, dict[DeskRow, int]]:
+    """What these desks add to ``desk_days`` before a report changes them (``keep_desks`` takes the result)."""
+    return {d: desk_contribution(_members(conn, d)) for d in set(desks) if d is not None}
+
+
+def keep_desks(conn: Connection, before: dict[Desk, dict[DeskRow, int]]) -> None:
+    """Once the report is stored: move these desks' rows from ``before`` to what they add now."""
+    delta: dict[DeskRow, int] = defaultdict(int)
+    for desk, rows in before.items():
+        for row, n in desk_contribution(_members(conn, desk)).items():
+            delta[row] += n
+        for row, n in rows.items():
+            delta[row] -= n
+    _add(conn, "desk_days", [dict(kind=k[0], ward_code=k[1], day=k[2], key=k[3], from_day=k[4], until_day=k[5],
+                                  devices=n) for k, n in sorted(delta.items()) if n])
+
+
+_AT_DESK = (sa.select(devices.c.device_id, utc_iso(devices.c.last_collected_at))
+            .where(devices.c.ward_code == sa.bindparam("ward"), devices.c.hostname == sa.bindparam("host")))
+
+
+def _members(conn: Connection, desk: Desk) -> list[Member]:
+    """The devices at a desk with a verdict; none unless two or more are there (one alone takes nothing over)."""
+    at_desk = conn.execute(_AT_DESK, {"ward": desk[0], "host": desk[1]}).all()
+    if len(at_desk) < 2:
+        return []
+    changes = _changes_of(conn, [did for did, _ in at_desk])
+    return [Member(did, desk[0], datetime.fromisoformat(last), changes[did]) for did, last in at_desk
+            if did in changes]
+
+
+def desk_contribution(members: Sequence[Member]) -> dict[DeskRow, int]:
+    """What a desk's takeovers change in ``unit_days``, for each span of cut-offs between two of its devices'
+    latest reports in which the same devices are active (those reported since). Spans shorter than a whole day
+    in between are left out: a read whose cut-off falls on one of their days works that desk out afresh."""
+    out: dict[DeskRow, int] = defaultdict(int)
+    bounds = sorted({m.last for m in members})
+    for low, high in zip(bounds, bounds[1:]):
+        span = (end_day(low), end_day(high))
+        if (span[1] - span[0]).days < 2:
+            continue
+        for row, n in _takeovers(members, [m for m in members if m.last >= high]).items():
+            out[row + span] += n
+    return out
+
+
+def _takeovers(members: Sequence[Member], active: Sequence[Member]) -> dict[Row, int]:
+    """How the desk's silent devices (not ``active``) differ from alone: one whose hostname an active newer
+    device took over stops counting when that one first reported (``FIX``; later than now: now), not the stale
+    age after its last report (``SHIFT`` takes that drop back), and that one's passing closes its work item."""
+    out: dict[Row, int] = defaultdict(int)
+    newer = sorted((a.changes[0][0], a.device_id, a) for a in active)
+    for m in members:
+        if m in active:
+            continue
+        first = m.changes[0][0]
+        successor = next((a for at, _id, a in newer if at > first), None)
+        if successor is None:
+            continue
+        end = max(m.last, successor.changes[0][0])
+        final = m.changes[-1][1]
+        ward = m.ward
+        out[(SHIFT, ward, end_day(m.last), final)] += 1
+        out[(FIX, ward, end_day(end), final)] -= 1
+        for fact, sign in ((work_fact(m.changes, None, m.changes), -1),
+                           (work_fact(m.changes, end, successor.changes), 1)):
+            if fact is not None:
+                out[_work_row(ward, fact)] += sign
+    return out
+
+
+def read(conn: Connection, now: datetime, stale_days: int) -> Kept:
+    """Every unit's history as of ``now`` for a stale age of ``stale_days``, as the rebuild from every device's
+    changes gives it (module docstring)."""
+    today = hanoi_day(now)
+    firsts: dict[str, date] = {}
+    u = unit_days.c
+    for ward, day in conn.execute(sa.select(u.ward_code, u.day).where(u.kind == FIRST)):
+        if ward not in firsts or day < firsts[ward]:
+            firsts[ward] = day
+    start = min(firsts.values(), default=today)
+    days = [start + timedelta(days=i) for i in range((today - start).days + 1)]
+    n = len(days)
+    diffs: dict[str, dict[str, list[int]]] = {w: {v: [0] * n for v in VERDICTS} for w in firsts}
+    work: dict[tuple[str, WorkFact], int] = defaultdict(int)
+
+    def add(ward: str, day: date, status: str, devices_: int) -> None:
+        i = min((day - start).days, n - 1)  # a takeover later than now ends a device now (_takeovers)
+        if n and status in VERDICTS and ward in diffs:
+            diffs[ward][status][max(i, 0)] += devices_
+
+    stale = timedelta(days=stale_days)
+    for kind, ward, day, key, devices_ in _rows(conn, now, stale):
+        if kind == CHANGE or kind == FIX:
+            if day <= today:
+                add(ward, day, key, devices_)
+            elif kind == FIX:
+                add(ward, today, key, devices_)
+        elif kind == LAST or kind == SHIFT:
+            if day + stale <= today:
+                add(ward, day + stale, key, -devices_ if kind == LAST else devices_)
+        elif kind == WORK:
+            work[(ward, WorkFact(day, None if key == OPEN else date.fromisoformat(key)))] += devices_
+    for ward, status, devices_ in _not_yet(conn, now, today, stale):
+        add(ward, today, status, devices_)
+    series = {w: {v: list(accumulate(d)) for v, d in by_status.items()} for w, by_status in diffs.items()}
+    return Kept(start, days, firsts, series, {k: v for k, v in work.items() if v})
+
+
+def _not_yet(conn: Connection, now: datetime, today: date, stale: timedelta) -> Iterable[tuple[str, str, int]]:
+    """Today's events the rows date today but that come after ``now``, undone: changes stamped later today (a
+    device clock a little ahead), and the drops of devices that go silent later today."""
+    vc, d = verdict_changes.c, devices.c
+    later = conn.execute(sa.select(d.ward_code, vc.from_status, vc.to_status, vc.changed_at)
+                         .join(devices, d.device_id == vc.device_id).where(vc.changed_at > now)).all()
+    for ward, old, new, at in later:
+        if end_day(at) == today:
+            yield ward, new, -1
+            if old is not None:
+                yield ward, old, 1
+    since = now - stale
+    edge_end = datetime.combine(today - stale + timedelta(days=1), time(0), HANOI).astimezone(timezone.utc)
+    pending = conn.execute(sa.select(d.ward_code, verdicts.c.status, d.last_collected_at)
+                           .join(verdicts, verdicts.c.device_id == d.device_id)
+                           .where(d.last_collected_at >= since, d.last_collected_at <= edge_end)).all()
+    for ward, status, last in pending:
+        if end_day(last) + stale == today:
+            yield ward, status, 1
+
+
+def _rows(conn: Connection, now: datetime, stale: timedelta) -> Iterable[tuple[str, str, date, str, int]]:
+    """The rows of ``unit_days``, those of ``desk_days`` whose span holds the cut-off, and the takeovers of the desks
+    with a device whose latest report is on the cut-off's day, worked out afresh."""
+    u, dd = unit_days.c, desk_days.c
+    yield from conn.execute(sa.select(u.kind, u.ward_code, u.day, u.key, u.devices).where(u.kind != FIRST)).all()
+    since = now - stale
+    cut = end_day(since)
+    yield from conn.execute(sa.select(dd.kind, dd.ward_code, dd.day, dd.key, dd.devices)
+                            .where(dd.from_day < cut, dd.until_day > cut)).all()
+    day_start = datetime.combine(cut, time(0), HANOI).astimezone(timezone.utc)
+    d = devices.c
+    on_cut_day = sa.select(d.ward_code, d.hostname).distinct().where(
+        d.last_collected_at > day_start, d.last_collected_at <= day_start + timedelta(days=1)).subquery()
+    shared = (sa.select(d.ward_code, d.hostname)
+              .join(on_cut_day, sa.and_(on_cut_day.c.ward_code == d.ward_code, on_cut_day.c.hostname == d.hostname))
+              .group_by(d.ward_code, d.hostname).having(sa.func.count() > 1))
+    for desk in conn.execute(shared).all():
+        members = _members(conn, (desk[0], desk[1]))
+        for (kind, ward, day, key), n in _takeovers(members, [m for m in members if m.last >= since]).items():
+            yield kind, ward, day, key, n
+
+
+def _changes_of(conn: Connection, device_ids: list[str]) -> dict[str, list[Change]]:
+    """These devices' verdict changes in time order (500 at a time: IN lists within every backend's limits)."""
+    vc = verdict_changes.c
+    out: dict[str, list[Change]] = defaultdict(list)
+    parse = datetime.fromisoformat
+    for start in range(0, len(device_ids), 500):
+        chunk = device_ids[start:start + 500]
+        q = (sa.select(vc.device_id, utc_iso(vc.changed_at), vc.to_status).where(vc.device_id.in_(chunk))
+             .order_by(vc.device_id, vc.changed_at, vc.id))
+        for did, at, status in conn.execute(q):
+            out[did].append((parse(at), status))
+    return out
+
+
+def rebuild(conn: Connection) -> None:
+    """Fill ``unit_days`` and ``desk_days`` from every device's stored changes (an upgraded store, a bulk copy)."""
+    _replace(conn, fresh(conn))
+
+
+def fresh(conn: Connection) -> dict[tuple, int]:
+    """What both tables hold for the stored devices and changes, as ``totals`` gives them."""
+    rows = conn.execute(sa.select(devices.c.device_id, devices.c.ward_code, devices.c.hostname,
+                                  devices.c.last_collected_at)).all()
+    changes = _changes_of(conn, [r.device_id for r in rows])
+    out: dict[tuple, int] = defaultdict(int)
+    desks: dict[Desk, list[Member]] = defaultdict(list)
+    for device_id, ward, hostname, last in rows:
+        if device_id in changes:
+            for row, n in contribution(ward, changes[device_id], last).items():
+                out[("unit_days", *row)] += n
+            desks[(ward, hostname)].append(Member(device_id, ward, last, changes[device_id]))
+    for members in desks.values():
+        if len(members) > 1:
+            for desk_row, n in desk_contribution(members).items():
+                out[("desk_days", *desk_row)] += n
+    return {k: n for k, n in out.items() if n}
+
+
+def _replace(conn: Connection, rows: dict[tuple, int]) -> None:
+    conn.execute(unit_days.delete())
+    conn.execute(desk_days.delete())
+    for table in (unit_days, desk_days):
+        names = [c.name for c in table.primary_key.columns]
+        kept = [dict(zip(names, k[1:]), devices=n) for k, n in sorted(rows.items()) if k[0] == table.name]
+        if kept:
+            conn.execute(table.insert(), kept)
+
+
+def recount(conn: Connection, apply: bool) -> int:
+    """How many rows of the kept history differ from what the stored changes give; with ``apply``, put right.
+
+    For a store restored from a backup or edited by hand, as ``counts.recount``; on PostgreSQL the tables are
+    locked against ingest while they are rebuilt.
+    """
+    if apply and conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("LOCK TABLE unit_days, desk_days IN SHARE ROW EXCLUSIVE MODE")
+    want, have = fresh(conn), totals(conn)
+    differing = sum(1 for k in want.keys() | have.keys() if want.get(k) != have.get(k))
+    if apply and differing:
+        _replace(conn, want)
+    return differing
+
+
+def backfill(conn: Connection) -> bool:
+    """Fill the history of a store whose devices were judged before it was kept (once, when it is opened)."""
+    if conn.execute(sa.select(unit_days.c.kind).limit(1)).first() is not None:
+        return False
+    if conn.execute(sa.select(verdict_changes.c.id).limit(1)).first() is None:
+        return False
+    log.info("keeping the units' verdict history from the stored changes (once)")
+    rebuild(conn)
+    return True
+
+
+def totals(conn: Connection) -> dict[tuple, int]:
+    """Both tables whole, for checks that ingest kept what a rebuild gives."""
+    out: dict[tuple, int] = {}
+    for table in (unit_days, desk_days):
+        keys = list(table.primary_key.columns)
+        out.update({(table.name, *row[:-1]): row[-1] for row in conn.execute(sa.select(*keys, table.c.devices))})
+    return out
