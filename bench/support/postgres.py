@@ -27,10 +27,11 @@ def available() -> bool:
 
 
 @contextlib.contextmanager
-def throwaway_server() -> Iterator[Optional[object]]:
+def throwaway_server(durable: bool = False) -> Iterator[Optional[object]]:
     """A started server on a free loopback port, stopped and removed afterwards; None without the binaries.
 
-    Its ``new_database()`` gives the URL of a fresh, empty database.
+    Its ``new_database()`` gives the URL of a fresh, empty database. ``durable``: fsync and synchronous commit
+    on, as production runs it (the tests' setting is fsync off).
     """
     module = _module()
     bindir = module.binaries()
@@ -40,7 +41,7 @@ def throwaway_server() -> Iterator[Optional[object]]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = module.PostgresServer(bindir, port)
+    server = module.PostgresServer(bindir, port, durable)
     server.start()
     try:
         yield server

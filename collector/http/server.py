@@ -66,6 +66,20 @@ class Server:
             self._thread.join(0.5)
 
     def close(self) -> None:
+        """Stop answering: requests being answered finish (5 s at most), waiting ones are dropped, then the sockets
+        close.
+
+        Closing the sockets first left a thread answering into a closed loop, and waitress printed its traceback
+        (a Ctrl-C while the demo loads its fleet). A dropped request is no loss: its sender keeps the report
+        until the collector acknowledges it, and waitress's "Canceling N pending task(s)" is muted here for that.
+        """
+        waitress_log = logging.getLogger("waitress")
+        level = waitress_log.level
+        waitress_log.setLevel(logging.ERROR)
+        try:
+            self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+        finally:
+            waitress_log.setLevel(level)
         self._server.close()
 
 

@@ -24,8 +24,11 @@ def binaries() -> Optional[Path]:
 
 
 class PostgresServer:
-    def __init__(self, bindir: Path, port: int):
-        self.bindir, self.port = bindir, port
+    """``durable``: fsync and synchronous commit on, as production runs it; off (the default) for the tests,
+    where a commit need not survive a power cut and the disk's flushes would only slow them."""
+
+    def __init__(self, bindir: Path, port: int, durable: bool = False):
+        self.bindir, self.port, self.durable = bindir, port, durable
         self.datadir = Path(tempfile.mkdtemp(prefix="hdc-pg-"))
         self._as_user: list[str] = []
         if os.geteuid() == 0:
@@ -43,8 +46,8 @@ class PostgresServer:
                   "-E", "UTF8", "--no-sync")
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir / "data"), "-l", str(self.datadir / "log"),
                   "-w", "-t", "60", "-o",
-                  f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                  f"-c max_connections=200", "start")
+                  f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1 "
+                  f"-c fsync={'on' if self.durable else 'off'} -c max_connections=200", "start")
 
     def stop(self) -> None:
         try:
