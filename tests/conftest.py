@@ -13,6 +13,14 @@ from typing import Iterator
 import pytest
 import requests
 
+from collector.ingest.ingestor import Ingestor
+from collector.store.engine import make_engine, migrate
+from collector.store.units import sync_units
+from inventory.baseline import load_baseline
+from inventory.catalog import load_catalog
+from inventory.lifecycle import load_lifecycle
+from inventory.registry import load_registry
+
 pytest_plugins = ["support.agent_env", "support.fleet"]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,6 +135,18 @@ def db_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.sqlite3'}"
     return request.getfixturevalue("postgres_server").new_database()
+
+
+@pytest.fixture
+def ingestor(db_url) -> Iterator[Ingestor]:
+    """The Ingestor on a fresh store of each backend, with the shipped baseline, catalog and lifecycle: what
+    stores a report, without HTTP."""
+    engine = make_engine(db_url)
+    migrate(engine)
+    with engine.begin() as conn:
+        sync_units(conn, load_registry())
+    yield Ingestor(engine, load_baseline(), load_catalog(), load_lifecycle())
+    engine.dispose()
 
 
 @pytest.fixture

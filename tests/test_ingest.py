@@ -5,30 +5,12 @@ import copy
 import threading
 import uuid
 
-import pytest
 import sqlalchemy as sa
 
-from collector.ingest.ingestor import Ingestor
-from collector.store.engine import make_engine, migrate
 from collector.store.tables import device_apps, devices, reachability, reports, rule_results, verdict_changes, verdicts
-from collector.store.units import sync_units
-from inventory.baseline import load_baseline
-from inventory.catalog import load_catalog
-from inventory.lifecycle import load_lifecycle
-from inventory.registry import load_registry
 from inventory.report import GiB
 
 from support.reports import windows_pc
-
-
-@pytest.fixture
-def ingestor(db_url):
-    engine = make_engine(db_url)
-    migrate(engine)
-    with engine.begin() as conn:
-        sync_units(conn, load_registry())
-    yield Ingestor(engine, load_baseline(), load_catalog(), load_lifecycle())
-    engine.dispose()
 
 
 def _rows(ingestor, table):

@@ -11,15 +11,11 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collector.ingest.ingestor import Ingestor
 from collector.store import bodies
 from collector.store.engine import make_engine, migrate
 from collector.store.tables import device_apps, reports, rule_results, software_lists
 from collector.store.tokens import create_token
 from collector.store.units import sync_units
-from inventory.baseline import load_baseline
-from inventory.catalog import load_catalog
-from inventory.lifecycle import load_lifecycle
 from inventory.registry import load_registry
 
 from conftest import start_collector, stop
@@ -62,16 +58,6 @@ def test_split_body_raises_what_json_raises(text):
     with pytest.raises(json.JSONDecodeError) as got:
         bodies.parse(text)
     assert (got.value.msg, got.value.pos) == (expected.value.msg, expected.value.pos)
-
-
-@pytest.fixture
-def ingestor(db_url):
-    engine = make_engine(db_url)
-    migrate(engine)
-    with engine.begin() as conn:
-        sync_units(conn, load_registry())
-    yield Ingestor(engine, load_baseline(), load_catalog(), load_lifecycle())
-    engine.dispose()
 
 
 def _report(doc: dict, at: str) -> tuple[dict, str]:

@@ -14,23 +14,16 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from collector.i18n import HANOI
-from collector.ingest.ingestor import Ingestor
 from collector.readiness.forecasts import series_forecast, unit_forecasts
 from collector.readiness.history import DeviceLife, daily_counts, day_ends, day_range, first_day, load_lives
 from collector.readiness.workitems import milestone_tallies, milestone_work, tally
 from collector.store import unit_days
-from collector.store.engine import make_engine, migrate
-from collector.store.units import sync_units
-from inventory.baseline import load_baseline
-from inventory.catalog import load_catalog
-from inventory.lifecycle import load_lifecycle
+from collector.store.engine import migrate
 from inventory.readiness import VERDICTS
-from inventory.registry import load_registry
 
 from conftest import cli
 from support.reports import modern_pc
@@ -39,16 +32,6 @@ WARDS = ("00070", "00082")
 NOW = datetime(2026, 1, 20, 12, 0, tzinfo=timezone.utc)
 # A passing machine, one failing a hard rule (memory), one whose TPM is unknown.
 KINDS = ("ready", "not_ready", "unknown")
-
-
-@pytest.fixture
-def ingestor(db_url):
-    engine = make_engine(db_url)
-    migrate(engine)
-    with engine.begin() as conn:
-        sync_units(conn, load_registry())
-    yield Ingestor(engine, load_baseline(), load_catalog(), load_lifecycle())
-    engine.dispose()
 
 
 def _doc(device: str, ward: str, host: int, collected: datetime, kind: str) -> dict:
