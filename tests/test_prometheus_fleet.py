@@ -182,10 +182,17 @@ def _panel_queries() -> list[tuple[str, str, dict[str, Any]]]:
 def test_every_panel_query_returns_data(fleet, uid, ref, title, target):
     expr = target["expr"].replace("$__rate_interval", RATE_INTERVAL).replace("$ward", _ward(fleet))
     assert "$" not in expr, expr
-    if target["instant"]:
-        values = [s["value"][1] for s in fleet.query(expr)]
-    else:
-        values = [v for s in fleet.query_range(expr) for _, v in s["values"]]
+    deadline = time.monotonic() + 60
+    while True:
+        if target["instant"]:
+            values = [s["value"][1] for s in fleet.query(expr)]
+        else:
+            values = [v for s in fleet.query_range(expr) for _, v in s["values"]]
+        if any(math.isfinite(float(v)) for v in values) or time.monotonic() > deadline:
+            break
+        # Seen in 1 of 3 CI runs for the coverage panel alone: its series absent from Prometheus for a while
+        # after the fixture had seen them, then back; asked again for up to a minute, and said when it fails.
+        time.sleep(SCRAPE_SECONDS)
     assert any(math.isfinite(float(v)) for v in values), (uid, title, expr, values[:5], _operands(fleet, expr))
 
 
