@@ -12,8 +12,9 @@ PORT ?= 8080
 demo: $(VENV)/.collector
 	$(BIN)/hdc-collector demo --port $(PORT)
 
-# Two test processes (pytest-xdist), a test file per process at a time: the suite waits mostly on real
-# servers and subprocesses. PYTEST_WORKERS=0 runs it in one process.
+# Two test processes (pytest-xdist), a test file per process at a time, the files of minutes first
+# (tests/conftest.py): the suite waits mostly on real servers and subprocesses. PYTEST_WORKERS=0 runs it in
+# one process.
 PYTEST_WORKERS ?= 2
 
 # First the house rules (lint), then the system packages the tests start for real, where this run may install
@@ -21,7 +22,7 @@ PYTEST_WORKERS ?= 2
 # (tests/support/missing_components.py).
 test: lint $(VENV)/wheelhouse/.done
 	@sh tests/system-packages.sh --if-root
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=25 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25 $(PYTEST_ARGS)
 
 # The house rules (docs/architecture.md): import contracts, lint and import order, types.
 lint: $(VENV)/.test

@@ -170,6 +170,7 @@ class Target:
 
 
 @pytest.mark.integration
+@pytest.mark.long
 def test_agent_role_installs_reports_reruns_unchanged_and_removes_everything(sshd_server, wheelhouse, tmp_path):
     need(os.path.exists(SNMPD), "snmpd not installed (Debian package 'snmpd')")
     collector = start_collector(f"sqlite:///{tmp_path / 'store.sqlite3'}")
@@ -455,6 +456,7 @@ def test_collector_role_says_what_is_missing_when_its_python_cannot_make_a_venv(
 
 
 @pytest.mark.integration
+@pytest.mark.long
 def test_collector_role_installs_reruns_unchanged_and_removes_everything(wheelhouse, tmp_path):
     """For real, without its service (no systemd here): a throwaway system user, this machine's Python."""
     need(os.geteuid() == 0 and shutil.which("useradd") is not None, "needs root and useradd (Debian package passwd)")

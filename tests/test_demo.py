@@ -28,7 +28,7 @@ from inventory.readiness import UNIT_STATUSES
 
 from conftest import ROOT
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long]
 
 
 class UnitRows(HTMLParser):

@@ -32,6 +32,7 @@ def collector(tmp_path_factory):
         stop(c.proc)
 
 
+@pytest.mark.long
 def test_what_the_openapi_document_forbids_is_refused(collector):
     schema = schemathesis.openapi.from_url(collector.url + "/api/v1/openapi.json", timeout=30)
     tokens = TokenPool(collector.db_url, WARD, 40)

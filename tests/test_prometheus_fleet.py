@@ -30,7 +30,7 @@ from inventory.win11 import ELIGIBILITIES
 from conftest import ROOT, cli, free_port, need, start_collector, stop
 from support.exposition import promtool_check
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long]
 
 SCRAPE_SECONDS = 2
 RATE_INTERVAL = "10s"  # what Grafana's $__rate_interval is for a 2 s scrape: at least four scrapes
