@@ -77,9 +77,17 @@ def _reference(conn, now: datetime, stale_days: int) -> dict[tuple[str, date], t
     return out
 
 
-def _kept_counts(kept: dict[str, reach_days.UnitReach]) -> dict[tuple[str, date], tuple[int, int]]:
-    return {(ward, u.start + timedelta(days=i)): (yes, no) for ward, u in kept.items()
-            for i, (yes, no) in enumerate(zip(u.reached, u.unreached)) if yes or no}
+def _kept_counts(kept: dict[str, reach_days.UnitReach], now: datetime) -> dict[tuple[str, date], tuple[int, int]]:
+    """The kept runs, day by day to today."""
+    out = {}
+    ends = {ward: u.days[1:] + [now.astimezone(HANOI).date() + timedelta(days=1)] for ward, u in kept.items()}
+    for ward, u in kept.items():
+        for day, end, yes, no in zip(u.days, ends[ward], u.reached, u.unreached):
+            while day < end:
+                if yes or no:
+                    out[(ward, day)] = (yes, no)
+                day += timedelta(days=1)
+    return out
 
 
 def _items(counts: dict[tuple[str, date], tuple[int, int]], share: float, due: date, now: datetime):
@@ -117,7 +125,7 @@ def test_kept_reach_is_the_rebuild(ingestor, reports, reads):
             where = f"read at {now} with a stale age of {stale_days} days after {reports}"
             expected = _reference(conn, now, stale_days)
             kept = reach_days.read(conn, now, stale_days)
-            assert _kept_counts(kept) == expected, where
+            assert _kept_counts(kept, now) == expected, where
             assert {w: u for w, u in reach_days.read(conn, now, stale_days, WARDS[0]).items()} == {
                 w: u for w, u in kept.items() if w == WARDS[0]}, where
             for share in (0.5, 1.0):

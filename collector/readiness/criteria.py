@@ -109,13 +109,12 @@ def met_since(unit: UnitReach, threshold: float) -> Optional[date]:
     """The first Hanoi day of the unit's trailing run of days with at least ``threshold`` of its counted checking
     devices reaching the HDC; None if it falls short now."""
     since: Optional[date] = None
-    for i in range(len(unit.reached) - 1, -1, -1):
-        yes, counted = unit.reached[i], unit.reached[i] + unit.unreached[i]
-        if not counted:
+    for day, yes, no in zip(reversed(unit.days), reversed(unit.reached), reversed(unit.unreached)):
+        if not yes + no:
             continue
-        if yes < threshold * counted:
+        if yes < threshold * (yes + no):
             break
-        since = unit.start + timedelta(days=i)
+        since = day
     return since
 
 

@@ -55,9 +55,10 @@ class Stint(NamedTuple):
 
 
 class UnitReach(NamedTuple):
-    """A unit's devices reaching the HDC and not, at the end of each Hanoi day from ``start`` (today: now)."""
+    """A unit's devices reaching the HDC and not at the end of each Hanoi day (today: now), as runs: from each of
+    ``days`` (ascending; the first is the unit's first) until the next, the counts at the same index."""
 
-    start: date
+    days: list[date]
     reached: list[int]
     unreached: list[int]
 
@@ -138,35 +139,40 @@ _DELETE_EMPTY = reach_days.delete().where(*(c == sa.bindparam(c.name) for c in r
 def read(conn: Connection, now: datetime, stale_days: int, ward_code: Optional[str] = None
          ) -> dict[str, UnitReach]:
     """Every unit's (or one unit's) reach at each day's end as of ``now``, for a stale age of ``stale_days``:
-    a few rows per unit and day, whatever the number of devices (module docstring)."""
-    today = now.astimezone(HANOI).date()
-    stale = timedelta(days=stale_days)
+    a few rows per unit and day, whatever the number of devices (module docstring). Days are read as text and
+    each distinct one parsed once."""
+    today = now.astimezone(HANOI).date().toordinal()
     r = reach_days.c
-    q = sa.select(r.kind, r.ward_code, r.day, r.reached, r.devices)
+    q = sa.select(r.kind, r.ward_code, sa.cast(r.day, sa.String), r.reached, r.devices)
     if ward_code is not None:
         q = q.where(r.ward_code == ward_code)
-    events: list[tuple[str, date, bool, int]] = []
-    for kind, ward, day, reached, n in conn.execute(q):
+    ordinals: dict[str, int] = {}
+    moves: dict[str, dict[int, list[int]]] = defaultdict(dict)  # unit -> day ordinal -> [reached, unreached]
+    for kind, ward, text, reached, n in conn.execute(q).all():
+        day = ordinals.get(text)
+        if day is None:
+            day = ordinals[text] = date.fromisoformat(text).toordinal()
         if kind == LAST:
-            day, n = day + stale, -n
+            day, n = day + stale_days, -n
         if day <= today:
-            events.append((ward, day, reached, n))
-    events.extend(_not_yet(conn, now, today, stale, ward_code))
-    starts: dict[str, date] = {}
-    for ward, day, _, _ in events:
-        if ward not in starts or day < starts[ward]:
-            starts[ward] = day
-    diffs = {w: ([0] * ((today - s).days + 1), [0] * ((today - s).days + 1)) for w, s in starts.items()}
-    for ward, day, reached, n in events:
-        diffs[ward][0 if reached else 1][(day - starts[ward]).days] += n
-    return {w: UnitReach(starts[w], list(accumulate(yes)), list(accumulate(no))) for w, (yes, no) in diffs.items()}
+            moves[ward].setdefault(day, [0, 0])[0 if reached else 1] += n
+    for ward, reached, n in _not_yet(conn, now, stale_days, ward_code):
+        moves[ward].setdefault(today, [0, 0])[0 if reached else 1] += n
+    out = {}
+    for ward, by_day in moves.items():
+        days = sorted(by_day)
+        out[ward] = UnitReach([date.fromordinal(d) for d in days], list(accumulate(by_day[d][0] for d in days)),
+                              list(accumulate(by_day[d][1] for d in days)))
+    return out
 
 
-def _not_yet(conn: Connection, now: datetime, today: date, stale: timedelta, ward_code: Optional[str]
-             ) -> Iterable[tuple[str, date, bool, int]]:
-    """Today's events the rows date today but that come after ``now``, undone: reach changes stamped later
-    today, and the drops of devices that go silent later today (both a few devices, read afresh)."""
+def _not_yet(conn: Connection, now: datetime, stale_days: int, ward_code: Optional[str]
+             ) -> Iterable[tuple[str, bool, int]]:
+    """Today's events the rows date today but that come after ``now``, undone, as (unit, reach, devices): reach
+    changes stamped later today, and the drops of devices that go silent later today (a few devices, read
+    afresh)."""
     rc, d = reachability_changes.c, devices.c
+    today, stale = now.astimezone(HANOI).date(), timedelta(days=stale_days)
     day_end = datetime.combine(today + timedelta(days=1), time(0), HANOI).astimezone(timezone.utc)
     later = sa.select(rc.device_id).where(rc.changed_at > now, rc.changed_at <= day_end)
     since = now - stale
@@ -181,13 +187,13 @@ def _not_yet(conn: Connection, now: datetime, today: date, stale: timedelta, war
         previous: Optional[bool] = None
         for at, reached in s.checks:
             if at > now and end_day(at) == today:
-                yield s.ward, today, reached, -1
+                yield s.ward, reached, -1
                 if previous is not None:
-                    yield s.ward, today, previous, 1
+                    yield s.ward, previous, 1
             previous = reached
         final = next((reached for at, reached in reversed(s.checks) if at <= now), None)
         if final is not None and s.last > since and end_day(s.last) + stale == today:
-            yield s.ward, today, final, 1
+            yield s.ward, final, 1
 
 
 def stints(conn: Connection, device_ids: Optional[list[str]] = None) -> dict[str, Stint]:
