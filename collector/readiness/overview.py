@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from operator import add
 from typing import Iterable, Mapping, Optional, Protocol
 
 from sqlalchemy.engine import Engine
@@ -164,10 +163,7 @@ def _city_series(kept: unit_days.Kept, now: datetime, until: date) -> Series:
     """The city's daily counts: its units' series kept at ingest, added up."""
     today = now.astimezone(HANOI).date()
     n = len(kept.days)
-    values = {v: [0] * n for v in VERDICTS}
-    for by_verdict in kept.series.values():
-        for v, total in values.items():
-            values[v] = list(map(add, total, by_verdict[v]))
+    values = {v: [sum(day) for day in zip(*(s[v] for s in kept.series.values()))] or [0] * n for v in VERDICTS}
     return Series(day_range(kept.start, max(today, until)), values)
 
 

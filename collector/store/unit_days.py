@@ -292,37 +292,30 @@ def read(conn: Connection, now: datetime, stale_days: int) -> Kept:
     start = min(firsts.values(), default=today)
     days = [start + timedelta(days=i) for i in range((today - start).days + 1)]
     n, last = len(days), len(days) - 1
-    # Each day's index from ``start``; days long before it (their drops included) all fall on the first.
-    before = -(stale_days + n + 1)
-    index = {(start + timedelta(days=i)).isoformat(): i for i in range(-stale_days - 1, n)}
-    today_text = today.isoformat()
     diffs: dict[str, dict[str, list[int]]] = {w: {v: [0] * n for v in VERDICTS} for w in firsts}
     work: dict[tuple[str, WorkFact], int] = defaultdict(int)
+    # Where each row's devices count, by the text of its day: a change on its day (a takeover's end later
+    # than now, now), a drop the stale age after it; days before ``start`` on the first, drops after today
+    # nowhere.
+    on_day = {(start + timedelta(days=i)).isoformat(): max(i, 0) for i in range(-stale_days - 1, n)}
+    dropped = {(start + timedelta(days=i)).isoformat(): max(i + stale_days, 0)
+               for i in range(-stale_days - 1, n - stale_days)}
+    early, today_text = (start - timedelta(days=stale_days + 1)).isoformat(), today.isoformat()
     for kind, ward, day, key, devices_ in _rows(conn, now, timedelta(days=stale_days)):
         if kind == WORK:
-            work[(ward, WorkFact(date.fromisoformat(day), None if key == OPEN else date.fromisoformat(key)))] += \
-                devices_
+            work[(ward, WorkFact(date.fromisoformat(day), None if key == OPEN else date.fromisoformat(key)))] \
+                += devices_
             continue
         by_status = diffs.get(ward)
         if by_status is None or key not in by_status or not n:
             continue
         if kind == CHANGE or kind == FIX:
-            if day <= today_text:
-                i = index.get(day, 0)
-            elif kind == FIX:
-                i = last  # a takeover later than now ends a device now (_takeovers)
-            else:
-                continue
+            i = on_day.get(day, 0) if day <= today_text else last if kind == FIX else -1
         else:  # LAST and SHIFT: the drop the stale age after the day, and one taken back
-            found = index.get(day)
-            if found is None and day > today_text:
-                continue
-            i = (before if found is None else found) + stale_days
-            if i > last:
-                continue
-            if kind == LAST:
-                devices_ = -devices_
-        by_status[key][max(i, 0)] += devices_
+            i = dropped.get(day, 0 if day < early else -1)
+            devices_ = -devices_ if kind == LAST else devices_
+        if i >= 0:
+            by_status[key][i] += devices_
     for ward, status, devices_ in _not_yet(conn, now, today, timedelta(days=stale_days)):
         if n and ward in diffs and status in VERDICTS:
             diffs[ward][status][last] += devices_
