@@ -143,7 +143,8 @@ def read(conn: Connection, now: datetime, stale_days: int, ward_code: Optional[s
     each distinct one parsed once."""
     today = now.astimezone(HANOI).date().toordinal()
     r = reach_days.c
-    q = sa.select(r.kind, r.ward_code, sa.cast(r.day, sa.String), r.reached, r.devices)
+    # Days as text and reach as a number: no per-value conversion by the store's types.
+    q = sa.select(r.kind, r.ward_code, sa.cast(r.day, sa.String), sa.cast(r.reached, sa.Integer), r.devices)
     if ward_code is not None:
         q = q.where(r.ward_code == ward_code)
     ordinals: dict[str, int] = {}
