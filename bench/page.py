@@ -119,7 +119,7 @@ def measure(db_url: str, runs: int) -> dict[str, float]:
     from collector.readiness.overview import city_overview
     from collector.readiness.plan import PlanBook
     from collector.settings import Settings
-    from collector.store import queries, unit_days
+    from collector.store import queries, reach_days, unit_days
 
     app = create_app(Settings(db_url=db_url))
     settle_heap()  # as `hdc-collector serve` does once the app is built
@@ -148,6 +148,8 @@ def measure(db_url: str, runs: int) -> dict[str, float]:
                        lambda: unit_migrations(conn, c.catalog, c.registry, now, since), runs),
                    "of composing: history": median_ms(
                        lambda: unit_days.read(conn, now, c.settings.stale_after_days), runs),
+                   "of composing: reach by day": median_ms(
+                       lambda: reach_days.read(conn, now, c.settings.stale_after_days), runs),
                    # Every device planned (a collector's first plan), and the kept plan later readers get.
                    "plan, all devices": median_ms(
                        lambda: PlanBook(c.plan_book.actions, c.plan_book.price_list).city_plan(c, now), runs),

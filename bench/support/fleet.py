@@ -6,7 +6,7 @@ collector's own Ingestor. Posting 150,000 devices over HTTP would take longer
 than the benchmarks may, so the larger stores are that fleet copied k times by
 bulk SQL (INSERT ... SELECT with new device and report ids and hostnames): the
 same rows, verdicts, rule results, applications, reachability and verdict
-history, k times over, in the same 126 units. Copied reports keep their row
+history (verdicts and reach of the HDC), k times over, in the same 126 units. Copied reports keep their row
 but not their body (no reader of the benchmarks reads it).
 """
 from __future__ import annotations
@@ -44,12 +44,13 @@ def _base(path: Path) -> float:
 
 def _copy(path: Path, copies: int) -> None:
     """Add ``copies - 1`` copies of every device and its rows, by SQL."""
-    from collector.store import counts, unit_days
+    from collector.store import counts, reach_days, unit_days
     from collector.store.engine import make_engine
     from collector.store.tables import (
         device_apps,
         devices,
         reachability,
+        reachability_changes,
         reports,
         rule_results,
         verdict_changes,
@@ -60,7 +61,8 @@ def _copy(path: Path, copies: int) -> None:
     with engine.begin() as conn:
         for k in range(1, copies):
             suffix = f"~{k}"
-            for table in (reports, devices, verdicts, rule_results, device_apps, reachability, verdict_changes):
+            for table in (reports, devices, verdicts, rule_results, device_apps, reachability, reachability_changes,
+                          verdict_changes):
                 columns = [c for c in table.columns if not (c.primary_key and c.autoincrement is True
                                                             and isinstance(c.type, sa.Integer))]
                 values = [(c + sa.literal(suffix)) if c.name in _RENAMED else
@@ -71,6 +73,7 @@ def _copy(path: Path, copies: int) -> None:
                 conn.execute(table.insert().from_select([c.name for c in columns], source))
         counts.rebuild(conn)
         unit_days.rebuild(conn)
+        reach_days.rebuild(conn)
     with engine.connect() as conn:
         conn.exec_driver_sql("ANALYZE")
     engine.dispose()

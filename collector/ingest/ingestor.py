@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from collector.store import audit, bodies, counts, reach_history, unit_days
+from collector.store import audit, bodies, counts, reach_days, reach_history, unit_days
 from collector.store.engine import write_transaction
 from collector.store.tables import (
     device_apps,
@@ -240,9 +240,12 @@ class Ingestor:
             counts.record_desks(conn, desks, desk, old_desk, collected)
         changed = self._record_verdict(conn, p, state)
         self._replace_children(conn, p, state)
-        reach_history.record(conn, device_id, ward, reach_history.counted_reach(state.counted if state else None),
-                             reach_history.reached(t["ok"] for t in p.targets.values()), collected,
-                             moved=state is not None and state.ward_code != ward)
+        wrote = reach_history.record(conn, device_id, ward,
+                                     reach_history.counted_reach(state.counted if state else None),
+                                     reach_history.reached(t["ok"] for t in p.targets.values()), collected,
+                                     moved=state is not None and state.ward_code != ward)
+        reach_days.record(conn, device_id, (state.ward_code, state.last_collected_at) if state else None, ward,
+                          collected, wrote)
         counts.update(conn, state.counted if state else None, p.counted)
         unit_days.record(conn, device_id, before[:3] if before else None, ward, p.verdict.status, collected, changed)
         if taken_over is not None:

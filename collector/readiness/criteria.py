@@ -12,11 +12,15 @@ recorded) counts as done when it is read. States as for device items
 (``workitems``): done on time or late against the end of the due day, else
 in progress or overdue.
 
-With ``reachability`` (a share), each unit whose devices ever checked the HDC
-has one item, its link: done at the start of the trailing stretch during
-which at least that share of its active devices reached the HDC (replayed
-from the reach history kept at ingest, ``store.reach_history``), so a link
-repaired on a known day is done on that day. With ``contradictions``, each
+With ``reachability`` (a share), each unit with a device counted now that
+checked the HDC has one item, its link, judged at the end of each Hanoi day
+(and now, for today) as the burn-down is: at least that share of the
+devices counted then (each from its first check in the unit until the stale
+age after its latest report) reached the HDC at their latest check. It is
+done on the first day of the trailing run of days that meet the share
+(days when no checking device counted are passed over), from the counts
+kept at ingest by unit and day (``store.reach_days``), so a link repaired
+on a known day is done on that day. With ``contradictions``, each
 contradiction between a unit's declarations and its reports
 (``inventory.migration``) is an item: one open now is not done; one settled
 is done when its span closed (kept by the migration observer,
@@ -35,19 +39,20 @@ against the register as it is now.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable, Iterable, Mapping, NamedTuple, Optional, Sequence
 
 from collector.i18n import HANOI
 from collector.readiness.history import DeviceLife
 from collector.readiness.workitems import STATES, due_moment
 from collector.store.contradictions import Span
-from collector.store.reach_history import ReachChange
+from collector.store.reach_days import UnitReach
 from inventory.equipment import coverage
 from inventory.migration import DONE, MIGRATING, RETIRED, AppMigration, UnitMigration
 from inventory.milestones import Milestone
 
 Goal = Callable[[str], bool]
+_DAY = timedelta(days=1)
 _GOALS: dict[str, Goal] = {"migrating": lambda s: s == MIGRATING or s in DONE, "moved": lambda s: s in DONE}
 
 
@@ -100,36 +105,32 @@ def application_tally(m: Milestone, units: Mapping[str, UnitMigration], now: dat
     return out
 
 
-def _met_since(changes: Sequence[ReachChange], threshold: float) -> Optional[datetime]:
-    """When the unit's trailing stretch with at least ``threshold`` of its checking devices reaching the HDC
-    began; None if it falls short now. Changes at one moment are applied together."""
-    reach: dict[str, bool] = {}
-    since: Optional[datetime] = None
-    for i, ch in enumerate(changes):
-        reach[ch.device_id] = ch.reached
-        if i + 1 < len(changes) and changes[i + 1].changed_at == ch.changed_at:
+def met_since(unit: UnitReach, threshold: float) -> Optional[date]:
+    """The first Hanoi day of the unit's trailing run of days with at least ``threshold`` of its counted checking
+    devices reaching the HDC; None if it falls short now."""
+    since: Optional[date] = None
+    for day, yes, no in zip(reversed(unit.days), reversed(unit.reached), reversed(unit.unreached)):
+        if not yes + no:
             continue
-        if sum(reach.values()) < threshold * len(reach):
-            since = None
-        elif since is None:
-            since = ch.changed_at
+        if yes < threshold * (yes + no):
+            break
+        since = day
     return since
 
 
-def reachability_tally(m: Milestone, changes: Iterable[ReachChange], now: datetime) -> dict[str, dict[str, int]]:
-    """The milestone's link items (one per unit that checked the HDC) by unit and state, as of ``now``."""
+def reachability_tally(m: Milestone, reach: Mapping[str, UnitReach], now: datetime) -> dict[str, dict[str, int]]:
+    """The milestone's link items (one per unit with a checking device counted now) by unit and state, as of
+    ``now``; ``reach`` as ``reach_days.read`` gives it for that moment."""
     if m.reachability is None:
         return {}
     deadline, now = due_moment(m.date), now.astimezone(timezone.utc)
-    by_unit: dict[str, list[ReachChange]] = defaultdict(list)
-    for ch in changes:
-        if ch.changed_at <= now:
-            by_unit[ch.ward_code].append(ch)
     out: dict[str, dict[str, int]] = {}
-    for code, unit_changes in by_unit.items():
-        since = _met_since(unit_changes, m.reachability)
-        out.setdefault(code, dict.fromkeys(STATES, 0))[_item_state(since is not None, since or now, deadline,
-                                                                   now)] += 1
+    for code, unit in reach.items():
+        if not unit.reached or not unit.reached[-1] + unit.unreached[-1]:
+            continue
+        since = met_since(unit, m.reachability)
+        state = _item_state(since is not None, due_moment(since) - _DAY if since else now, deadline, now)
+        out.setdefault(code, dict.fromkeys(STATES, 0))[state] += 1
     return out
 
 

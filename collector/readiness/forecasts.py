@@ -10,6 +10,7 @@ same date.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
+from functools import lru_cache
 from itertools import islice
 from operator import add
 from typing import Mapping, Sequence
@@ -48,8 +49,15 @@ def unit_forecasts(kept: Kept) -> dict[str, Forecast]:
             continue
         if remaining[-1]:  # the trend reads the last window only; the day a unit became ready may be older
             offset = max(offset, len(days) - 1 - WINDOW_DAYS)
-        out[code] = forecast(zip(days[offset:], remaining[offset:]))
+        out[code] = _kept_forecast(tuple(zip(days[offset:], remaining[offset:])))
     return out
+
+
+@lru_cache(maxsize=4096)
+def _kept_forecast(points: tuple[tuple[date, int], ...]) -> Forecast:
+    """``forecast`` of one unit's points, remembered: the overview is recomposed every few seconds and most
+    units' series have not moved since (a few thousand units' windows fit)."""
+    return forecast(points)
 
 
 def of_unit(forecasts: Mapping[str, Forecast], code: str) -> Forecast:

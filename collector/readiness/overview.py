@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from operator import add
 from typing import Iterable, Mapping, Optional, Protocol
 
 from sqlalchemy.engine import Engine
@@ -36,7 +35,7 @@ from collector.readiness.history import (
 )
 from collector.readiness.workitems import STATES, WorkItem, city_tally, milestone_tallies, milestone_work, tally
 from collector.settings import Settings
-from collector.store import contacts, contradictions, queries, reach_history, register, unit_days
+from collector.store import contacts, contradictions, queries, reach_days, register, unit_days
 from collector.store.contacts import UnitContact
 from collector.store.queries import UnitSummary
 from inventory.baseline import Baseline, Rule
@@ -164,10 +163,7 @@ def _city_series(kept: unit_days.Kept, now: datetime, until: date) -> Series:
     """The city's daily counts: its units' series kept at ingest, added up."""
     today = now.astimezone(HANOI).date()
     n = len(kept.days)
-    values = {v: [0] * n for v in VERDICTS}
-    for by_verdict in kept.series.values():
-        for v, total in values.items():
-            values[v] = list(map(add, total, by_verdict[v]))
+    values = {v: [sum(day) for day in zip(*(s[v] for s in kept.series.values()))] or [0] * n for v in VERDICTS}
     return Series(day_range(kept.start, max(today, until)), values)
 
 
@@ -178,7 +174,7 @@ def _work(lives: dict[str, DeviceLife], milestones: list[Milestone], now: dateti
 
 
 def _unit_work(m: Milestone, devices: Mapping[str, Mapping[str, int]], migrations: Mapping[str, UnitMigration],
-               reach: list[reach_history.ReachChange], spans: list[contradictions.Span],
+               reach: Mapping[str, reach_days.UnitReach], spans: list[contradictions.Span],
                registers: Mapping[str, Registered], threshold: float, now: datetime) -> dict[str, dict[str, int]]:
     """A milestone's items per unit and state from its own criteria: devices, applications, links to the HDC,
     contradictions, registers to complete."""
@@ -211,7 +207,7 @@ def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None,
         top = queries.top_failures(conn, since, limit=top_n, counted=counted)
         migrations = unit_migrations(conn, c.catalog, c.registry, now, since, counted=counted)
         kept = unit_days.read(conn, now, c.settings.stale_after_days)
-        reach = reach_history.changes(conn, since)
+        reach = reach_days.read(conn, now, c.settings.stale_after_days)
         spans = contradictions.read(conn)
         people = contacts.read(conn)
         ready = {s.code: s for s in summaries if s.status == "ready"}
@@ -265,7 +261,7 @@ def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str
         lives = load_lives(conn, now, since, ward_code=code)
         unit_migration = unit_migrations(conn, c.catalog, c.registry, now, since, code)[code]
         assets = queries.unit_assets(conn, code, since)
-        reach_changes = reach_history.changes(conn, since, code)
+        reach_changes = reach_days.read(conn, now, c.settings.stale_after_days, code)
         spans = contradictions.read(conn, code)
         person = contacts.read(conn, code).get(code)
         registers = registered_units(register.first_imported(conn, code), _expected([summary]), lives.values(),

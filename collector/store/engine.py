@@ -22,7 +22,7 @@ except ImportError:  # Windows: one process serves, the Python lock suffices
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from collector.store import counts, unit_days
+from collector.store import counts, reach_days, unit_days
 from collector.store.units import sync_units
 from inventory.registry import Registry
 
@@ -159,7 +159,8 @@ def _file_lock(engine: Engine) -> Iterator[None]:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision, count devices stored before counts were kept and keep the
-    units' history from the changes stored before it was kept (idempotent; safe on every start)."""
+    units' history (verdicts, reach of the HDC) from the changes stored before it was kept (idempotent; safe on
+    every start)."""
     from alembic import command
     from alembic.config import Config
 
@@ -174,6 +175,7 @@ def migrate(engine: Engine) -> None:
             command.upgrade(cfg, "heads")
             counts.backfill(conn)
             unit_days.backfill(conn)
+            reach_days.backfill(conn)
             conn.commit()
     except sa.exc.OperationalError as exc:
         # Unreachable, read-only or full: one line naming the store, not a traceback.

@@ -1,28 +1,21 @@
-"""Each device's reach of the HDC over time: a row when it changes, written at ingest, read by milestone criteria.
+"""Each device's reach of the HDC over time: a row when it changes, written at ingest, kept by unit and day.
 
 A device reaches the HDC when every endpoint it checked answered at its last
 check. The reachability table keeps only that last check; this history lets
-a unit's link repaired on a known day close its work item on that day.
+a unit's link repaired on a known day close its work item on that day
+(``reach_days`` keeps it by unit and day for the milestone criteria).
 """
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Iterable, NamedTuple, Optional
+from typing import Iterable, Optional
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from collector.store import counts
-from collector.store.tables import devices, reachability_changes
+from collector.store.tables import reachability_changes
 
 _INSERT = reachability_changes.insert()
-
-
-class ReachChange(NamedTuple):
-    device_id: str
-    ward_code: str
-    reached: bool
-    changed_at: datetime
 
 
 def reached(oks: Iterable[bool]) -> Optional[bool]:
@@ -39,20 +32,10 @@ def counted_reach(counted: Optional[dict]) -> Optional[bool]:
 
 
 def record(conn: Connection, device_id: str, ward_code: str, before: Optional[bool], now: Optional[bool],
-           at: datetime, moved: bool) -> None:
+           at: datetime, moved: bool) -> bool:
     """Append the device's new reach when it changed (or the device changed unit); a report without checks
-    changes nothing."""
+    changes nothing. Whether a row was added (``reach_days`` moves the device's contribution then)."""
     if now is not None and (now != before or moved):
         conn.execute(_INSERT, dict(device_id=device_id, ward_code=ward_code, reached=now, changed_at=at))
-
-
-def changes(conn: Connection, active_since: datetime, ward_code: Optional[str] = None) -> list[ReachChange]:
-    """The reach changes of devices still active (reported since ``active_since``) in their current unit, in
-    time order."""
-    c, d = reachability_changes.c, devices.c
-    q = (sa.select(c.device_id, c.ward_code, c.reached, c.changed_at)
-         .join_from(reachability_changes, devices, sa.and_(d.device_id == c.device_id, d.ward_code == c.ward_code))
-         .where(d.last_collected_at >= active_since).order_by(c.changed_at, c.id))
-    if ward_code is not None:
-        q = q.where(c.ward_code == ward_code)
-    return [ReachChange(*row) for row in conn.execute(q)]
+        return True
+    return False

@@ -311,6 +311,8 @@ reachability_changes = sa.Table(
     sa.Column("reached", sa.Boolean, nullable=False),
     sa.Column("changed_at", UTCDateTime(), nullable=False),
     sa.Index("ix_reachability_changes_unit_time", "ward_code", "changed_at"),
+    # 0010_reach_days: reach_days.read finds the few changes stamped after the moment read without a scan.
+    sa.Index("ix_reachability_changes_time", "changed_at"),
 )
 
 # 0008_contradiction_spans: each contradiction between a unit's declarations and its reports (inventory.migration)
@@ -376,6 +378,20 @@ desk_days = sa.Table(
     sa.Column("key", sa.String(32), primary_key=True),
     sa.Column("from_day", sa.Date, primary_key=True),
     sa.Column("until_day", sa.Date, primary_key=True),
+    sa.Column("devices", sa.Integer, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# 0010_reach_days: each unit's reach of the HDC kept at ingest (store/reach_days.py), so the link criterion adds up a
+# few rows per unit and day instead of replaying every device's reach changes. ``kind``: "change" (devices entering,
+# +, or leaving, -, the reach ``reached`` on the Hanoi day whose end first reaches the change) and "last" (devices
+# whose latest report is on ``day``, by their reach: each leaves the counts the stale age later).
+reach_days = sa.Table(
+    "reach_days", metadata,
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("ward_code", sa.String(16), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("reached", sa.Boolean, primary_key=True),
     sa.Column("devices", sa.Integer, nullable=False),
     sqlite_with_rowid=False,
 )

@@ -280,38 +280,45 @@ def _takeovers(members: Sequence[Member], active: Sequence[Member]) -> dict[Row,
 
 def read(conn: Connection, now: datetime, stale_days: int) -> Kept:
     """Every unit's history as of ``now`` for a stale age of ``stale_days``, as the rebuild from every device's
-    changes gives it (module docstring)."""
+    changes gives it (module docstring).
+
+    Days are read as ISO text and placed by a lookup of that text: for the thousands of rows of a city the
+    store's per-value date conversion cost more than adding them up.
+    """
     today = hanoi_day(now)
-    firsts: dict[str, date] = {}
     u = unit_days.c
-    for ward, day in conn.execute(sa.select(u.ward_code, u.day).where(u.kind == FIRST)):
-        if ward not in firsts or day < firsts[ward]:
-            firsts[ward] = day
+    firsts = {ward: date.fromisoformat(day) for ward, day in conn.execute(
+        sa.select(u.ward_code, sa.cast(sa.func.min(u.day), sa.String)).where(u.kind == FIRST).group_by(u.ward_code))}
     start = min(firsts.values(), default=today)
     days = [start + timedelta(days=i) for i in range((today - start).days + 1)]
-    n = len(days)
+    n, last = len(days), len(days) - 1
     diffs: dict[str, dict[str, list[int]]] = {w: {v: [0] * n for v in VERDICTS} for w in firsts}
     work: dict[tuple[str, WorkFact], int] = defaultdict(int)
-
-    def add(ward: str, day: date, status: str, devices_: int) -> None:
-        i = min((day - start).days, n - 1)  # a takeover later than now ends a device now (_takeovers)
-        if n and status in VERDICTS and ward in diffs:
-            diffs[ward][status][max(i, 0)] += devices_
-
-    stale = timedelta(days=stale_days)
-    for kind, ward, day, key, devices_ in _rows(conn, now, stale):
+    # Where each row's devices count, by the text of its day: a change on its day (a takeover's end later
+    # than now, now), a drop the stale age after it; days before ``start`` on the first, drops after today
+    # nowhere.
+    on_day = {(start + timedelta(days=i)).isoformat(): max(i, 0) for i in range(-stale_days - 1, n)}
+    dropped = {(start + timedelta(days=i)).isoformat(): max(i + stale_days, 0)
+               for i in range(-stale_days - 1, n - stale_days)}
+    early, today_text = (start - timedelta(days=stale_days + 1)).isoformat(), today.isoformat()
+    for kind, ward, day, key, devices_ in _rows(conn, now, timedelta(days=stale_days)):
+        if kind == WORK:
+            work[(ward, WorkFact(date.fromisoformat(day), None if key == OPEN else date.fromisoformat(key)))] \
+                += devices_
+            continue
+        by_status = diffs.get(ward)
+        if by_status is None or key not in by_status or not n:
+            continue
         if kind == CHANGE or kind == FIX:
-            if day <= today:
-                add(ward, day, key, devices_)
-            elif kind == FIX:
-                add(ward, today, key, devices_)
-        elif kind == LAST or kind == SHIFT:
-            if day + stale <= today:
-                add(ward, day + stale, key, -devices_ if kind == LAST else devices_)
-        elif kind == WORK:
-            work[(ward, WorkFact(day, None if key == OPEN else date.fromisoformat(key)))] += devices_
-    for ward, status, devices_ in _not_yet(conn, now, today, stale):
-        add(ward, today, status, devices_)
+            i = on_day.get(day, 0) if day <= today_text else last if kind == FIX else -1
+        else:  # LAST and SHIFT: the drop the stale age after the day, and one taken back
+            i = dropped.get(day, 0 if day < early else -1)
+            devices_ = -devices_ if kind == LAST else devices_
+        if i >= 0:
+            by_status[key][i] += devices_
+    for ward, status, devices_ in _not_yet(conn, now, today, timedelta(days=stale_days)):
+        if n and ward in diffs and status in VERDICTS:
+            diffs[ward][status][last] += devices_
     series = {w: {v: list(accumulate(d)) for v, d in by_status.items()} for w, by_status in diffs.items()}
     return Kept(start, days, firsts, series, {k: v for k, v in work.items() if v})
 
@@ -337,14 +344,16 @@ def _not_yet(conn: Connection, now: datetime, today: date, stale: timedelta) -> 
             yield ward, status, 1
 
 
-def _rows(conn: Connection, now: datetime, stale: timedelta) -> Iterable[tuple[str, str, date, str, int]]:
-    """The rows of ``unit_days``, those of ``desk_days`` whose span holds the cut-off, and the takeovers of the desks
-    with a device whose latest report is on the cut-off's day, worked out afresh."""
+def _rows(conn: Connection, now: datetime, stale: timedelta) -> Iterable[tuple[str, str, str, str, int]]:
+    """The rows of ``unit_days`` (but the first days), those of ``desk_days`` whose span holds the cut-off, and the
+    takeovers of the desks with a device whose latest report is on the cut-off's day, worked out afresh; days as
+    ISO text."""
     u, dd = unit_days.c, desk_days.c
-    yield from conn.execute(sa.select(u.kind, u.ward_code, u.day, u.key, u.devices).where(u.kind != FIRST)).all()
+    yield from conn.execute(sa.select(u.kind, u.ward_code, sa.cast(u.day, sa.String), u.key, u.devices)
+                            .where(u.kind != FIRST)).all()
     since = now - stale
     cut = end_day(since)
-    yield from conn.execute(sa.select(dd.kind, dd.ward_code, dd.day, dd.key, dd.devices)
+    yield from conn.execute(sa.select(dd.kind, dd.ward_code, sa.cast(dd.day, sa.String), dd.key, dd.devices)
                             .where(dd.from_day < cut, dd.until_day > cut)).all()
     day_start = datetime.combine(cut, time(0), HANOI).astimezone(timezone.utc)
     d = devices.c
@@ -356,7 +365,7 @@ def _rows(conn: Connection, now: datetime, stale: timedelta) -> Iterable[tuple[s
     for desk in conn.execute(shared).all():
         members = _members(conn, (desk[0], desk[1]))
         for (kind, ward, day, key), n in _takeovers(members, [m for m in members if m.last >= since]).items():
-            yield kind, ward, day, key, n
+            yield kind, ward, day.isoformat(), key, n
 
 
 def _changes_of(conn: Connection, device_ids: list[str]) -> dict[str, list[Change]]:

@@ -1,0 +1,275 @@
+"""Each unit's reach of the HDC per Hanoi day, kept at ingest, so the link criterion costs the same at any size.
+
+The link criterion (readiness/criteria.py) judges a unit by the share of its
+counted devices whose latest check reached the HDC. It replayed every
+device's reach changes (``reachability_changes``) on each composition. This
+module keeps what that needs in ``reach_days``, per unit (the device's
+current one) and Hanoi day, in the report's transaction, as ``unit_days``
+keeps the verdicts:
+
+- ``change``: +1 for the reach a device enters (``reached`` true or false),
+  -1 for the one it leaves, on the first day whose end reaches the change;
+- ``last``: each device on the day of its latest report, by its reach: it
+  stops counting the stale age later (a pending -1 that every new report of
+  the device moves, once a day).
+
+A device counts in its unit from its first check of the HDC there (its
+latest stretch in that unit: a device that moved counts in its new unit
+from its first check there) until the stale age after its latest report,
+as the burn-down counts it. Most reports change nothing here: a report that
+keeps its device's reach and unit moves the ``last`` row once a day.
+Today's figure is as of now: changes stamped later today, and drops due
+later today, are not in it yet.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta, timezone
+from itertools import accumulate
+from typing import Any, Iterable, NamedTuple, Optional, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from collector.i18n import HANOI
+from collector.store.tables import devices, reach_days, reachability_changes, utc_iso
+from collector.store.unit_days import end_day
+
+CHANGE, LAST = "change", "last"
+
+log = logging.getLogger("hdc.collector")
+
+Row = tuple[str, str, date, bool]  # kind, unit, day, reached
+Check = tuple[datetime, bool]  # when, reached
+
+
+class Stint(NamedTuple):
+    """A device as the kept rows see it: its unit, latest report and its reach changes of its latest stretch
+    there, in time order."""
+
+    ward: str
+    last: datetime
+    checks: list[Check]
+
+
+class UnitReach(NamedTuple):
+    """A unit's devices reaching the HDC and not at the end of each Hanoi day (today: now), as runs: from each of
+    ``days`` (ascending; the first is the unit's first) until the next, the counts at the same index."""
+
+    days: list[date]
+    reached: list[int]
+    unreached: list[int]
+
+
+def stint(rows: Iterable[tuple[str, bool, datetime]], ward: str) -> list[Check]:
+    """A device's reach changes (unit, reached, when; in time order) of its latest stretch in ``ward``: those
+    after its last change in another unit (a device that moved back counts from its return)."""
+    out: list[Check] = []
+    for w, reached, at in rows:
+        if w != ward:
+            out = []
+        else:
+            out.append((at, reached))
+    return out
+
+
+def contribution(ward: str, checks: Sequence[Check], last: datetime) -> dict[Row, int]:
+    """What one device adds to ``reach_days``."""
+    out: dict[Row, int] = defaultdict(int)
+    previous: Optional[bool] = None
+    for at, reached in checks:
+        day = end_day(at)
+        out[(CHANGE, ward, day, reached)] += 1
+        if previous is not None:
+            out[(CHANGE, ward, day, previous)] -= 1
+        previous = reached
+    if previous is not None:
+        out[(LAST, ward, end_day(last), previous)] += 1
+    return out
+
+
+_ROWS_OF = (sa.select(reachability_changes.c.ward_code, reachability_changes.c.reached,
+                      reachability_changes.c.changed_at)
+            .where(reachability_changes.c.device_id == sa.bindparam("did"))
+            .order_by(reachability_changes.c.changed_at, reachability_changes.c.id))
+
+
+def record(conn: Connection, device_id: str, before: Optional[tuple[str, datetime]], ward: str,
+           collected: datetime, wrote: bool) -> None:
+    """Move a device's contribution for a report just stored: ``before`` is its (unit, latest report) before it
+    (None for a new device), ``wrote`` whether the report added a reach change.
+
+    A report of the same unit that changed no reach and stays on its latest report's day reads nothing.
+    """
+    if before is not None and before[0] == ward and not wrote and end_day(before[1]) == end_day(collected):
+        return
+    rows = conn.execute(_ROWS_OF, {"did": device_id}).all()
+    if not rows:
+        return
+    delta = contribution(ward, stint(rows, ward), collected)
+    if before is not None:
+        for row, n in contribution(before[0], stint(rows[:-1] if wrote else rows, before[0]), before[1]).items():
+            delta[row] -= n
+    _add(conn, delta)
+
+
+def _add(conn: Connection, delta: dict[Row, int]) -> None:
+    """Add ``delta`` to the table, rows in key order (two PostgreSQL collectors cannot deadlock); rows that fall
+    to zero are deleted."""
+    changes = [dict(kind=k[0], ward_code=k[1], day=k[2], reached=k[3], devices=n)
+               for k, n in sorted(delta.items()) if n]
+    if changes:
+        conn.execute(_UPSERTS[conn.dialect.name], changes)
+        conn.execute(_DELETE_EMPTY, [{k: v for k, v in c.items() if k != "devices"} for c in changes])
+
+
+def _upsert(insert) -> sa.Insert:
+    stmt = insert(reach_days)
+    return stmt.on_conflict_do_update(index_elements=[c.name for c in reach_days.primary_key.columns],
+                                      set_={"devices": reach_days.c.devices + stmt.excluded.devices})
+
+
+_UPSERTS = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
+_DELETE_EMPTY = reach_days.delete().where(*(c == sa.bindparam(c.name) for c in reach_days.primary_key.columns),
+                                          reach_days.c.devices == 0)
+
+
+def read(conn: Connection, now: datetime, stale_days: int, ward_code: Optional[str] = None
+         ) -> dict[str, UnitReach]:
+    """Every unit's (or one unit's) reach at each day's end as of ``now``, for a stale age of ``stale_days``:
+    a few rows per unit and day, whatever the number of devices (module docstring). Days are read as text and
+    each distinct one parsed once."""
+    today = now.astimezone(HANOI).date().toordinal()
+    r = reach_days.c
+    # Days as text and reach as a number: no per-value conversion by the store's types.
+    q = sa.select(r.kind, r.ward_code, sa.cast(r.day, sa.String), sa.cast(r.reached, sa.Integer), r.devices)
+    if ward_code is not None:
+        q = q.where(r.ward_code == ward_code)
+    ordinals: dict[str, int] = {}
+    moves: dict[str, dict[int, list[int]]] = defaultdict(dict)  # unit -> day ordinal -> [reached, unreached]
+    for kind, ward, text, reached, n in conn.execute(q).all():
+        day = ordinals.get(text)
+        if day is None:
+            day = ordinals[text] = date.fromisoformat(text).toordinal()
+        if kind == LAST:
+            day, n = day + stale_days, -n
+        if day <= today:
+            moves[ward].setdefault(day, [0, 0])[0 if reached else 1] += n
+    for ward, reached, n in _not_yet(conn, now, stale_days, ward_code):
+        moves[ward].setdefault(today, [0, 0])[0 if reached else 1] += n
+    out = {}
+    for ward, by_day in moves.items():
+        days = sorted(by_day)
+        out[ward] = UnitReach([date.fromordinal(d) for d in days], list(accumulate(by_day[d][0] for d in days)),
+                              list(accumulate(by_day[d][1] for d in days)))
+    return out
+
+
+def _not_yet(conn: Connection, now: datetime, stale_days: int, ward_code: Optional[str]
+             ) -> Iterable[tuple[str, bool, int]]:
+    """Today's events the rows date today but that come after ``now``, undone, as (unit, reach, devices): reach
+    changes stamped later today, and the drops of devices that go silent later today (a few devices, read
+    afresh)."""
+    rc, d = reachability_changes.c, devices.c
+    today, stale = now.astimezone(HANOI).date(), timedelta(days=stale_days)
+    day_end = datetime.combine(today + timedelta(days=1), time(0), HANOI).astimezone(timezone.utc)
+    later = sa.select(rc.device_id).where(rc.changed_at > now, rc.changed_at <= day_end)
+    since = now - stale
+    edge_end = datetime.combine(today - stale + timedelta(days=1), time(0), HANOI).astimezone(timezone.utc)
+    pending = sa.select(d.device_id).where(d.last_collected_at > since, d.last_collected_at <= edge_end)
+    if ward_code is not None:
+        later, pending = later.where(rc.ward_code == ward_code), pending.where(d.ward_code == ward_code)
+    ids = {did for (did,) in conn.execute(later)} | {did for (did,) in conn.execute(pending)}
+    for s in stints(conn, sorted(ids)).values():
+        if ward_code is not None and s.ward != ward_code:
+            continue
+        previous: Optional[bool] = None
+        for at, reached in s.checks:
+            if at > now and end_day(at) == today:
+                yield s.ward, reached, -1
+                if previous is not None:
+                    yield s.ward, previous, 1
+            previous = reached
+        final = next((reached for at, reached in reversed(s.checks) if at <= now), None)
+        if final is not None and s.last > since and end_day(s.last) + stale == today:
+            yield s.ward, final, 1
+
+
+def stints(conn: Connection, device_ids: Optional[list[str]] = None) -> dict[str, Stint]:
+    """Devices with a reach change in their current unit, each with its latest stretch there (all devices, or
+    these, 500 at a time: IN lists within every backend's limits)."""
+    rc, d = reachability_changes.c, devices.c
+    parse = datetime.fromisoformat
+    rows: dict[str, list[tuple[str, bool, datetime]]] = defaultdict(list)
+    chunks = [None] if device_ids is None else [device_ids[i:i + 500] for i in range(0, len(device_ids), 500)]
+    for chunk in chunks:
+        q = (sa.select(rc.device_id, rc.ward_code, rc.reached, utc_iso(rc.changed_at))
+             .order_by(rc.device_id, rc.changed_at, rc.id))
+        if chunk is not None:
+            q = q.where(rc.device_id.in_(chunk))
+        for did, ward, reached, at in conn.execute(q):
+            rows[did].append((ward, bool(reached), parse(at)))
+    where = sa.select(d.device_id, d.ward_code, utc_iso(d.last_collected_at))
+    ids = list(rows)
+    found: Sequence[Any] = conn.execute(where).all() if device_ids is None else [
+        row for i in range(0, len(ids), 500) for row in conn.execute(where.where(d.device_id.in_(ids[i:i + 500])))]
+    out: dict[str, Stint] = {}
+    for did, ward, last in found:
+        checks = stint(rows.get(did, []), ward)
+        if checks:
+            out[did] = Stint(ward, parse(last), checks)
+    return out
+
+
+def fresh(conn: Connection) -> dict[Row, int]:
+    """What the table holds for the stored devices and reach changes."""
+    out: dict[Row, int] = defaultdict(int)
+    for s in stints(conn).values():
+        for row, n in contribution(s.ward, s.checks, s.last).items():
+            out[row] += n
+    return {k: n for k, n in out.items() if n}
+
+
+def totals(conn: Connection) -> dict[Row, int]:
+    """The whole table, for checks that ingest kept what a rebuild gives."""
+    r = reach_days.c
+    return {(kind, ward, day, bool(reached)): n
+            for kind, ward, day, reached, n in conn.execute(sa.select(r.kind, r.ward_code, r.day, r.reached,
+                                                                        r.devices))}
+
+
+def rebuild(conn: Connection) -> None:
+    """Fill the table from every device's stored reach changes (an upgraded store, a bulk copy)."""
+    _replace(conn, fresh(conn))
+
+
+def _replace(conn: Connection, rows: dict[Row, int]) -> None:
+    conn.execute(reach_days.delete())
+    if rows:
+        conn.execute(reach_days.insert(), [dict(kind=k[0], ward_code=k[1], day=k[2], reached=k[3], devices=n)
+                                           for k, n in sorted(rows.items())])
+
+
+def recount(conn: Connection, apply: bool) -> int:
+    """How many rows differ from what the stored reach changes give; with ``apply``, put right (a store restored
+    from a backup or edited by hand; on PostgreSQL the table is locked against ingest while it is rebuilt)."""
+    if apply and conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("LOCK TABLE reach_days IN SHARE ROW EXCLUSIVE MODE")
+    want, have = fresh(conn), totals(conn)
+    differing = sum(1 for k in want.keys() | have.keys() if want.get(k) != have.get(k))
+    if apply and differing:
+        _replace(conn, want)
+    return differing
+
+
+def backfill(conn: Connection) -> bool:
+    """Fill the table of a store whose reach changes were stored before it was kept (once, when it is opened)."""
+    if conn.execute(sa.select(reach_days.c.kind).limit(1)).first() is not None:
+        return False
+    if conn.execute(sa.select(reachability_changes.c.id).limit(1)).first() is None:
+        return False
+    log.info("keeping the units' reach of the HDC by day from the stored changes (once)")
+    rebuild(conn)
+    return True
