@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import threading
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Any
 
-from collector.store.bodies import SplitBody
+from collector.store.bodies import ListNeeded, SplitBody
 from inventory.schema import SUPPORTED_VERSIONS, SchemaError, schema_document, validate_report
 
 # Enough for every distinct list of a large city's fleet; past it the memory is started afresh.
@@ -50,7 +50,10 @@ class ReportValidator:
         # type(), not isinstance: True is an int too, and a list would not even hash.
         key = (version, sha) if sha is not None and type(version) is int else None
         if key is not None and key in self._known:
-            return validate_report(doc, software_checked=True)
+            # A list left out of the body (bodies.elide) is the known one: ``null`` stands for it here.
+            return validate_report(dict(doc, software=[]) if body.elided_sha256 else doc, software_checked=True)
+        if body.elided_sha256 is not None:
+            raise ListNeeded(f"software list {sha} is not known valid by this process under this schema version")
         problems = self._new_list_problems(doc, version)
         if not problems and key is not None:
             with self._lock:
@@ -64,21 +67,25 @@ class ReportValidator:
         packages = doc.get("software") if isinstance(doc, dict) and type(version) is int else None
         if not isinstance(packages, list) or len(packages) > _max_packages(version):
             return validate_report(doc)
-        new, new_keys = [], []
-        for package in packages:
-            key = _package_key(version, package)
-            if key is None or key not in self._packages:
-                new.append(package)
-                if key is not None:
-                    new_keys.append(key)
+        known = self._packages
+        try:
+            # Each package's identity, its exact members, built in comprehensions (a first report's list has
+            # hundreds of packages). A package that is not an object, or holds a list or an object (unhashable),
+            # cannot be a valid one: the whole report is then validated, and the schema says where.
+            keys = [(version, tuple(package.items())) for package in packages if type(package) is dict]
+            new = [package for package, key in zip(packages, keys) if key not in known]
+        except TypeError:
+            return validate_report(doc)
+        if len(keys) < len(packages):
+            return validate_report(doc)
         problems = validate_report(dict(doc, software=new) if len(new) < len(packages) else doc)
         if problems:
             # Said about the whole report, so the field named (software[i]) is the one in the body.
             return validate_report(doc) if len(new) < len(packages) else problems
         with self._lock:
-            if len(self._packages) + len(new_keys) > MAX_KNOWN_PACKAGES:
+            if len(self._packages) + len(new) > MAX_KNOWN_PACKAGES:
                 self._packages.clear()
-            self._packages.update(new_keys)
+            self._packages.update(keys)
         return problems
 
 
@@ -88,18 +95,3 @@ def _max_packages(version: int) -> int:
     if version not in SUPPORTED_VERSIONS:
         return 0
     return int(schema_document(version)["properties"]["software"].get("maxItems", 0))
-
-
-def _package_key(version: int, package: Any) -> Optional[tuple]:
-    """A package's identity for the cache, its exact members (None when it cannot be one).
-
-    The cache holds only packages that passed, whose values are all text or null; a string equals only the same
-    string, so a package with an equal key is equally valid, whatever else it is."""
-    if type(package) is not dict:
-        return None
-    key = (version, tuple(package.items()))
-    try:
-        hash(key)
-    except TypeError:  # a list or object as a value: invalid, and the schema says where
-        return None
-    return key
