@@ -182,7 +182,7 @@ def floor(db_url: str, docs: dict[str, list[str]]) -> dict[str, float]:
     """Parse and store with the collector's own Ingestor: no HTTP, no auth, no schema validation; a report sent
     as agents send it is first inflated and has its list put back from the store, as the route does."""
     from collector.context import build_context
-    from collector.ingest.digest import with_software_list
+    from collector.ingest.digest import body_with_list
     from collector.ingest.encoding import request_body
     from collector.settings import Settings
     from collector.store import bodies
@@ -193,12 +193,15 @@ def floor(db_url: str, docs: dict[str, list[str]]) -> dict[str, float]:
         sent = [as_agent_sends(text) for text in texts] if name.startswith(AGENT) else None
         start = time.perf_counter()
         for i, text in enumerate(texts):
+            elided = None
             if sent is not None:
                 data, headers = sent[i]
                 raw = request_body(data, headers["Content-Encoding"], MAX_REPORT_BYTES)
-                text = with_software_list(ctx.engine, raw, headers[bodies.SOFTWARE_HEADER]).decode("utf-8")
+                raw, elided = body_with_list(ctx.engine, raw, headers[bodies.SOFTWARE_HEADER],
+                                             ctx.ingestor.knows_list)
+                text = raw.decode("utf-8")
             doc, body = bodies.parse(text)
-            ctx.ingestor.ingest(doc, text, body)
+            ctx.ingestor.ingest(doc, text, bodies.elide(body, elided) if elided else body)
         out[name] = {"rate": len(texts) / (time.perf_counter() - start), "count": len(texts)}
     ctx.engine.dispose()
     return out
@@ -475,7 +478,7 @@ def profile(work: Path, docs: dict[str, list[str]]) -> None:
                      _timed_steps(ctx, [(t.encode("utf-8"), None) for t in texts]))
         if agent_round:
             _print_steps("a repeat's, as agents send it", "sent as agents send them (digest + gzip; each list "
-                         "known to the store, new to the process's caches)", agent_round,
+                         "known to the store and to the process, which took its first report)", agent_round,
                          _timed_steps(ctx, [as_agent_sends(t) for t in agent_round]))
 
     profiler = cProfile.Profile()
@@ -507,11 +510,11 @@ def profile(work: Path, docs: dict[str, list[str]]) -> None:
 
 def _timed_steps(ctx, requests: list) -> dict[str, float]:
     """Seconds spent in each step of the route on these (body, headers) requests, headers None for a plain one."""
-    from collector.ingest.digest import with_software_list
+    from collector.ingest.digest import body_with_list
     from collector.ingest.encoding import request_body
-    from collector.store.bodies import SOFTWARE_HEADER
+    from collector.store.bodies import SOFTWARE_HEADER, elide
 
-    steps = dict.fromkeys(("inflate (encoding.request_body)", "put the list back (digest.with_software_list)",
+    steps = dict.fromkeys(("inflate (encoding.request_body)", "the list left out, or put back (digest.body_with_list)",
                            "decode and parse (bodies.parse)", "validate (ReportValidator.problems)",
                            "judge, store, commit (Ingestor.ingest)"), 0.0)
     labels = list(steps)
@@ -519,10 +522,11 @@ def _timed_steps(ctx, requests: list) -> dict[str, float]:
         t0 = time.perf_counter()
         raw = request_body(data, (headers or {}).get("Content-Encoding"), MAX_REPORT_BYTES)
         t1 = time.perf_counter()
-        raw = with_software_list(ctx.engine, raw, (headers or {}).get(SOFTWARE_HEADER))
+        raw, elided = body_with_list(ctx.engine, raw, (headers or {}).get(SOFTWARE_HEADER), ctx.ingestor.knows_list)
         t2 = time.perf_counter()
         text = raw.decode("utf-8")
         doc, body = _parse(text)
+        body = elide(body, elided) if elided else body
         t3 = time.perf_counter()
         if ctx.validator.problems(doc, body):
             raise SystemExit(f"--profile: a report does not validate: {ctx.validator.problems(doc, body)[0]}")

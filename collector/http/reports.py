@@ -23,7 +23,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from collector.context import Context, ctx
 from collector.http.auth import UNIT, identity, requires
 from collector.http.errors import ApiError, error_response
-from collector.ingest.digest import checked_digest, with_list_left_out, with_software_list
+from collector.ingest.digest import body_with_list
 from collector.ingest.encoding import BodyError, request_body
 from collector.ingest.ingestor import DeviceOfAnotherUnit, IngestResult
 from collector.store.bodies import SOFTWARE_HEADER, ListNeeded, SplitBody, elide
@@ -98,16 +98,16 @@ def _read_body(c: Context) -> tuple[bytes, Optional[str]]:
 
 
 def _with_list(c: Context, raw: bytes, named: Optional[str], may_elide: bool) -> tuple[bytes, Optional[str]]:
-    """The body to parse: with the software list ``named`` put back from the store, or (``may_elide``, and the
-    Ingestor knows that list) with ``null`` standing for it, returned with the list's digest."""
+    """The body to parse (``digest.body_with_list``): with ``null`` standing for a list the Ingestor knows only
+    when ``may_elide``."""
     try:
-        if named is not None and may_elide:
-            digest = checked_digest(named)
-            if c.ingestor.knows_list(digest):
-                return with_list_left_out(raw), digest
-        return with_software_list(c.engine, raw, named), None
+        return body_with_list(c.engine, raw, named, c.ingestor.knows_list if may_elide else _unknown)
     except BodyError as exc:
         raise ApiError(exc.status, exc.reason, exc.message, headers=exc.headers) from None
+
+
+def _unknown(digest: str) -> bool:
+    return False
 
 
 def _parse_body(raw: bytes) -> tuple[Any, str, SplitBody]:

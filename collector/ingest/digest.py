@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Optional
+from typing import Callable, Optional
 
 from sqlalchemy.engine import Engine
 
@@ -49,6 +49,18 @@ def with_software_list(engine: Engine, raw: bytes, sha256: Optional[str]) -> byt
         raise BodyError(409, SOFTWARE_UNKNOWN, f"software list {digest} is unknown to this collector; send the "
                                                f"report with its '{SOFTWARE}' list and without {SOFTWARE_HEADER}")
     return join_software(text, listing).encode("utf-8")
+
+
+def body_with_list(engine: Engine, raw: bytes, named: Optional[str], known: Callable[[str], bool]
+                   ) -> tuple[bytes, Optional[str]]:
+    """The body to parse for ``raw``, sent with the ``Hdc-Software-Sha256`` header ``named`` (or without one):
+    with the stored list put back; or, when ``known(digest)`` (the process has taken that list before), with
+    ``null`` standing for it, returned with the digest for ``bodies.elide``. BodyError as the two ways say."""
+    if named is not None:
+        digest = checked_digest(named)
+        if known(digest):
+            return with_list_left_out(raw), digest
+    return with_software_list(engine, raw, named), None
 
 
 def checked_digest(sha256: str) -> str:

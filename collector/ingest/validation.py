@@ -73,19 +73,21 @@ class ReportValidator:
             # hundreds of packages). A package that is not an object, or holds a list or an object (unhashable),
             # cannot be a valid one: the whole report is then validated, and the schema says where.
             keys = [(version, tuple(package.items())) for package in packages if type(package) is dict]
-            new = [package for package, key in zip(packages, keys) if key not in known]
+            fresh = [i for i, key in enumerate(keys) if key not in known]
         except TypeError:
             return validate_report(doc)
         if len(keys) < len(packages):
             return validate_report(doc)
+        new = [packages[i] for i in fresh]
         problems = validate_report(dict(doc, software=new) if len(new) < len(packages) else doc)
         if problems:
             # Said about the whole report, so the field named (software[i]) is the one in the body.
             return validate_report(doc) if len(new) < len(packages) else problems
         with self._lock:
-            if len(self._packages) + len(new) > MAX_KNOWN_PACKAGES:
+            if len(self._packages) + len(fresh) > MAX_KNOWN_PACKAGES:
                 self._packages.clear()
-            self._packages.update(keys)
+                fresh = list(range(len(keys)))
+            self._packages.update([keys[i] for i in fresh])
         return problems
 
 
