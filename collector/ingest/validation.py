@@ -15,12 +15,16 @@ package already found valid, by its exact members, is not walked again; only
 the new ones are, with the rest of the report. When that finds a problem the
 whole report is validated again, so the answer names the same field as the
 schema's own (docs/benchmarks.md: validating was a third of a first report).
+
+A report whose known list was left out (``bodies.elide``) is validated
+without it; if the process no longer knows the list valid under the
+report's schema version, ``ListNeeded`` has the report taken again whole.
 """
 from __future__ import annotations
 
 import threading
 from functools import lru_cache
-from typing import Any
+from typing import Any, Optional
 
 from collector.store.bodies import ListNeeded, SplitBody
 from inventory.schema import SUPPORTED_VERSIONS, SchemaError, schema_document, validate_report
@@ -67,27 +71,21 @@ class ReportValidator:
         packages = doc.get("software") if isinstance(doc, dict) and type(version) is int else None
         if not isinstance(packages, list) or len(packages) > _max_packages(version):
             return validate_report(doc)
-        known = self._packages
-        try:
-            # Each package's identity, its exact members, built in comprehensions (a first report's list has
-            # hundreds of packages). A package that is not an object, or holds a list or an object (unhashable),
-            # cannot be a valid one: the whole report is then validated, and the schema says where.
-            keys = [(version, tuple(package.items())) for package in packages if type(package) is dict]
-            fresh = [i for i, key in enumerate(keys) if key not in known]
-        except TypeError:
-            return validate_report(doc)
-        if len(keys) < len(packages):
-            return validate_report(doc)
-        new = [packages[i] for i in fresh]
+        new, new_keys = [], []
+        for package in packages:
+            key = _package_key(version, package)
+            if key is None or key not in self._packages:
+                new.append(package)
+                if key is not None:
+                    new_keys.append(key)
         problems = validate_report(dict(doc, software=new) if len(new) < len(packages) else doc)
         if problems:
             # Said about the whole report, so the field named (software[i]) is the one in the body.
             return validate_report(doc) if len(new) < len(packages) else problems
         with self._lock:
-            if len(self._packages) + len(fresh) > MAX_KNOWN_PACKAGES:
+            if len(self._packages) + len(new_keys) > MAX_KNOWN_PACKAGES:
                 self._packages.clear()
-                fresh = list(range(len(keys)))
-            self._packages.update([keys[i] for i in fresh])
+            self._packages.update(new_keys)
         return problems
 
 
@@ -97,3 +95,18 @@ def _max_packages(version: int) -> int:
     if version not in SUPPORTED_VERSIONS:
         return 0
     return int(schema_document(version)["properties"]["software"].get("maxItems", 0))
+
+
+def _package_key(version: int, package: Any) -> Optional[tuple]:
+    """A package's identity for the cache, its exact members (None when it cannot be one).
+
+    The cache holds only packages that passed, whose values are all text or null; a string equals only the same
+    string, so a package with an equal key is equally valid, whatever else it is."""
+    if type(package) is not dict:
+        return None
+    key = (version, tuple(package.items()))
+    try:
+        hash(key)
+    except TypeError:  # a list or object as a value: invalid, and the schema says where
+        return None
+    return key
