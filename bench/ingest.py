@@ -477,7 +477,7 @@ def profile(work: Path, docs: dict[str, list[str]]) -> None:
         _print_steps("a first report's", "each with a software list new to the store", texts,
                      _timed_steps(ctx, [(t.encode("utf-8"), None) for t in texts]))
         if agent_round:
-            _print_steps("a repeat's, as agents send it", "sent as agents send them (digest + gzip; each list "
+            _print_steps("a repeat's (as agents send it)", "sent as agents send them (digest + gzip; each list "
                          "known to the store and to the process, which took its first report)", agent_round,
                          _timed_steps(ctx, [as_agent_sends(t) for t in agent_round]))
 
