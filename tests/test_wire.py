@@ -12,16 +12,20 @@ import json
 import time
 import uuid
 import zlib
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import psutil
 import pytest
 import requests
+import sqlalchemy as sa
 
 from agents.outbox import Outbox
 from agents.wire import SOFTWARE_HEADER, compact, software_part
 from collector.store import bodies
 from collector.store.engine import make_engine
+from collector.store.retention import Retention, prune
+from collector.store.tables import devices
 
 from conftest import start_collector, stop
 from support.relay import WARD, relay_to, run_agent, write_config
@@ -132,6 +136,48 @@ def test_a_collector_without_the_list_asks_for_it_and_the_agent_sends_it_at_once
     assert answer.status_code == 409
     assert answer.json()["error"] == "software_list_unknown" and "ab" * 32 in answer.json()["message"]
     relay.close()
+
+
+def test_a_list_the_collector_remembers_is_not_read_again_and_one_pruned_meanwhile_is_asked_for(collector):
+    """A digest of a list the collector's process has matched is taken without reading the list (bodies.elide):
+    the report is stored as with its list put back; if a prune took the list from the store meanwhile, the agent
+    still gets the 409 that makes it send the list."""
+    token, now = collector.token(WARD), datetime.now(timezone.utc)
+
+    def report(device: str, ago: timedelta, version: str) -> tuple[dict, str]:
+        doc = windows_pc(device=device, at=(now - ago).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        doc["report_id"] = str(uuid.uuid4())
+        doc["software"].append({"name": "Một cửa điện tử", "version": version, "publisher": None})
+        return doc, compact(doc)
+
+    def send(text: str) -> tuple[requests.Response, str]:
+        """As the agent sends a report whose list the collector acknowledged; and the full body it stands for."""
+        part = software_part(text.encode("utf-8"))
+        answer = post(collector, token, part.without_software, **{SOFTWARE_HEADER: part.sha256})
+        listing = compact(json.loads(text)["software"])
+        return answer, bodies.join_software(part.without_software.decode("utf-8"), listing)
+
+    for ago, version in ((timedelta(days=30), "M"), (timedelta(days=20, hours=1), "L")):
+        assert post(collector, token, report("dev-x", ago, version)[1].encode()).status_code == 201
+    for ago in (timedelta(days=20), timedelta(0)):
+        doc, text = report("dev-x", ago, "M")
+        answer, whole = send(text)
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["software_sha256"] == hashlib.sha256(compact(doc["software"]).encode()).hexdigest()
+        assert stored_body(collector.db_url, doc["report_id"]) == whole
+    engine = make_engine(collector.db_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(devices.c.software_count)).scalar_one() == len(doc["software"])
+        # The report with list L is thinned out (its week keeps the next one), and L with it.
+        assert prune(engine, Retention(2, 6), now).software_lists == 1
+    finally:
+        engine.dispose()
+    doc, text = report("dev-y", timedelta(0), "L")
+    answer, _ = send(text)
+    assert answer.status_code == 409 and answer.json()["error"] == "software_list_unknown", answer.text
+    assert post(collector, token, text.encode()).status_code == 201
+    assert stored_body(collector.db_url, doc["report_id"]) == text
 
 
 # --- compressed bodies ------------------------------------------------------------------------

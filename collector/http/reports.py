@@ -3,8 +3,12 @@
 Authenticated by the unit's token (``auth``); the body is read before the
 ingest turn is taken (a slow client holds up no one), then parsed,
 validated, checked against the token's unit and the clock, judged and
-stored by the Ingestor. Every refusal is counted in
-``hdc_reports_received_total`` by its reason.
+stored by the Ingestor. A report sent without its software list, named by
+its digest, has the stored list put back before the turn, unless the
+process already knows that list: then ``null`` stands for it and the list is
+neither read nor parsed (``bodies.elide``), and if it is needed after all
+(``ListNeeded``) the report is taken again with it. Every refusal is counted
+in ``hdc_reports_received_total`` by its reason.
 """
 from __future__ import annotations
 
@@ -19,10 +23,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from collector.context import Context, ctx
 from collector.http.auth import UNIT, identity, requires
 from collector.http.errors import ApiError, error_response
-from collector.ingest.digest import with_software_list
+from collector.ingest.digest import body_with_list
 from collector.ingest.encoding import BodyError, request_body
 from collector.ingest.ingestor import DeviceOfAnotherUnit, IngestResult
-from collector.store.bodies import SOFTWARE_HEADER, SplitBody
+from collector.store.bodies import SOFTWARE_HEADER, ListNeeded, SplitBody, elide
 from collector.store.bodies import parse as parse_body
 from collector.store.engine import STORE_UNAVAILABLE
 from collector.store.tokens import TokenIdentity
@@ -55,9 +59,15 @@ def _stop_clock(response: Response) -> Response:
 @requires(UNIT)
 def post_report():
     c = ctx()
-    raw = _read_body(c)
-    with c.ingest_turn:
-        result, software_sha256 = _judge_and_store(c, identity(), raw)
+    raw, named = _read_body(c)
+    body, elided = _with_list(c, raw, named, may_elide=True)
+    try:
+        with c.ingest_turn:
+            result, software_sha256 = _judge_and_store(c, identity(), body, elided)
+    except ListNeeded:
+        body, _ = _with_list(c, raw, named, may_elide=False)
+        with c.ingest_turn:
+            result, software_sha256 = _judge_and_store(c, identity(), body, None)
     c.ingest_metrics.reports.labels(result.status).inc()
     # software_sha256: the digest of the list this collector now holds, which the agent may send instead of it.
     body = {"status": result.status, "report_id": result.report_id, "device_id": result.device_id,
@@ -69,7 +79,8 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _read_body(c: Context) -> bytes:
+def _read_body(c: Context) -> tuple[bytes, Optional[str]]:
+    """The body as sent (inflated, within the unit's budget) and the software list digest its header names."""
     if request.mimetype != "application/json":
         raise ApiError(415, "unsupported_media_type",
                        f"Content-Type must be application/json, not {request.mimetype or 'missing'}")
@@ -79,11 +90,24 @@ def _read_body(c: Context) -> bytes:
         refusal = c.unit_budget.charge(identity().ward_code or "", len(raw))
         if refusal is not None:
             raise ApiError(429, "over_budget", refusal.message, headers=refusal.headers)
-        return with_software_list(c.engine, raw, request.headers.get(SOFTWARE_HEADER))
+        return raw, request.headers.get(SOFTWARE_HEADER)
     except RequestEntityTooLarge:
         raise ApiError(413, "too_large", f"report larger than {c.settings.max_report_bytes} bytes") from None
     except BodyError as exc:
         raise ApiError(exc.status, exc.reason, exc.message, headers=exc.headers) from None
+
+
+def _with_list(c: Context, raw: bytes, named: Optional[str], may_elide: bool) -> tuple[bytes, Optional[str]]:
+    """The body to parse (``digest.body_with_list``): with ``null`` standing for a list the Ingestor knows only
+    when ``may_elide``."""
+    try:
+        return body_with_list(c.engine, raw, named, c.ingestor.knows_list if may_elide else _unknown)
+    except BodyError as exc:
+        raise ApiError(exc.status, exc.reason, exc.message, headers=exc.headers) from None
+
+
+def _unknown(digest: str) -> bool:
+    return False
 
 
 def _parse_body(raw: bytes) -> tuple[Any, str, SplitBody]:
@@ -101,8 +125,11 @@ def _parse_body(raw: bytes) -> tuple[Any, str, SplitBody]:
         raise ApiError(400, "malformed", f"body is not acceptable JSON: {str(exc) or 'nested too deeply'}") from None
 
 
-def _judge_and_store(c: Context, token: TokenIdentity, raw: bytes) -> tuple[IngestResult, Optional[str]]:
+def _judge_and_store(c: Context, token: TokenIdentity, raw: bytes, elided: Optional[str]
+                     ) -> tuple[IngestResult, Optional[str]]:
     doc, text, body = _parse_body(raw)
+    if elided is not None:
+        body = elide(body, elided)
     if SURROGATE_ESCAPE.search(text):
         field = unencodable_field(doc)
         if field:

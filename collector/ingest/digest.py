@@ -4,13 +4,17 @@ The agent names the list by its digest in the ``Hdc-Software-Sha256``
 header (the SHA-256 of the list's text, as ``store/bodies.py`` keys it);
 ``with_software_list`` puts the stored text back as the report's last
 member, so the report is validated, judged and stored exactly like a full
-one (docs/wire.md).
+one (docs/wire.md). When the process already knows the list (the Ingestor
+remembers it), ``with_list_left_out`` puts ``null`` there instead and the
+list is neither read nor parsed (``bodies.elide``); should the list turn out
+to be needed after all (``bodies.ListNeeded``), the report is taken again
+with the list put back.
 """
 from __future__ import annotations
 
 import json
 import re
-from typing import Optional
+from typing import Callable, Optional
 
 from sqlalchemy.engine import Engine
 
@@ -33,10 +37,7 @@ def with_software_list(engine: Engine, raw: bytes, sha256: Optional[str]) -> byt
     """
     if sha256 is None:
         return raw
-    digest = sha256.strip().lower()
-    if not _SHA256.fullmatch(digest):
-        raise BodyError(400, "malformed", f"header {SOFTWARE_HEADER}: {sha256.strip()[:80]!r} is not a SHA-256 "
-                                          "digest (64 hex digits)")
+    digest = checked_digest(sha256)
     text = _object_text(raw)
     try:
         with engine.connect().execution_options(**ONE_READ) as conn:
@@ -48,6 +49,33 @@ def with_software_list(engine: Engine, raw: bytes, sha256: Optional[str]) -> byt
         raise BodyError(409, SOFTWARE_UNKNOWN, f"software list {digest} is unknown to this collector; send the "
                                                f"report with its '{SOFTWARE}' list and without {SOFTWARE_HEADER}")
     return join_software(text, listing).encode("utf-8")
+
+
+def body_with_list(engine: Engine, raw: bytes, named: Optional[str], known: Callable[[str], bool]
+                   ) -> tuple[bytes, Optional[str]]:
+    """The body to parse for ``raw``, sent with the ``Hdc-Software-Sha256`` header ``named`` (or without one):
+    with the stored list put back; or, when ``known(digest)`` (the process has taken that list before), with
+    ``null`` standing for it, returned with the digest for ``bodies.elide``. BodyError as the two ways say."""
+    if named is not None:
+        digest = checked_digest(named)
+        if known(digest):
+            return with_list_left_out(raw), digest
+    return with_software_list(engine, raw, named), None
+
+
+def checked_digest(sha256: str) -> str:
+    """The ``Hdc-Software-Sha256`` header's digest, in lower case; BodyError 400 when it is not one."""
+    digest = sha256.strip().lower()
+    if not _SHA256.fullmatch(digest):
+        raise BodyError(400, "malformed", f"header {SOFTWARE_HEADER}: {sha256.strip()[:80]!r} is not a SHA-256 "
+                                          "digest (64 hex digits)")
+    return digest
+
+
+def with_list_left_out(raw: bytes) -> bytes:
+    """``raw``, a report sent without its software list, with ``"software": null`` as its last member, where
+    ``with_software_list`` would put the list (BodyError 400 for a malformed body, as there)."""
+    return join_software(_object_text(raw), "null").encode("utf-8")
 
 
 def _object_text(raw: bytes) -> str:

@@ -77,7 +77,9 @@ _DELETE = {t.name: t.delete().where(t.c.device_id == sa.bindparam("did"))
 _INSERT = {t.name: t.insert() for t in (reports, devices, software_lists, verdicts, verdict_changes, rule_results,
                                         device_apps, reachability)}
 _RESULT_FIELDS = tuple(f.name for f in fields(RuleResult))
-_APPS_CACHE_SIZE = 4096
+# Lists remembered by their digest (their applications and length, a few hundred bytes each): as many as the
+# validator remembers, about 5 MB at most; past it the memory is started afresh.
+_LISTS_CACHE_SIZE = 16384
 _NEEDS_WORK = ("fail", "unknown")
 _INSERT_OR_IGNORE: dict[str, Callable[[sa.Table], Union[sqlite.Insert, postgresql.Insert]]] = {
     "sqlite": sqlite.insert, "postgresql": postgresql.insert}
@@ -94,6 +96,7 @@ class _Prepared:
     results: list[dict[str, Any]]
     failing: frozenset[tuple[str, str, str]]
     apps: tuple[tuple[str, str, Optional[str]], ...]
+    software_count: int
     body: bodies.SplitBody
     software_sha256: Optional[str]
     targets: dict[str, dict[str, Any]]
@@ -124,14 +127,21 @@ class Ingestor:
         insert = _INSERT_OR_IGNORE.get(self.engine.dialect.name)
         self._add_list = insert(software_lists).on_conflict_do_nothing(index_elements=["sha256"]) if insert else None
         self._put_checks = _upsert(insert(reachability), ["device_id", "target"]) if insert else None
-        self._apps_by_list: dict[str, tuple] = {}
+        # Per software list digest: its catalog applications and its length, worked out once per process.
+        self._lists: dict[str, tuple[tuple, int]] = {}
+
+    def knows_list(self, sha256: str) -> bool:
+        """Whether this process has matched the list with this digest, so a report may leave it out
+        (``bodies.elide``)."""
+        return sha256 in self._lists
 
     def ingest(self, doc: dict[str, Any], raw: str, body: Optional[bodies.SplitBody] = None,
                unit_scope: Optional[str] = None, also: Optional[Callable[[Connection], None]] = None
                ) -> IngestResult:
         """Store ``doc`` (already schema-valid and authorised) with ``raw`` as received.
 
-        ``body`` is ``raw`` split by ``bodies.parse`` when the caller parsed it that way. With ``unit_scope``
+        ``body`` is ``raw`` split by ``bodies.parse`` when the caller parsed it that way (or ``bodies.elide``
+        made of it: ``bodies.ListNeeded`` when the list is needed after all). With ``unit_scope``
         (the unit of the token the report came with) a device the store holds under another unit is refused
         with ``DeviceOfAnotherUnit``, checked inside the write transaction; without it (an operator moving a
         device) the device moves. ``also`` runs in the same transaction once the report is stored (the audit
@@ -179,16 +189,7 @@ class Ingestor:
         claimed = parse_rfc3339(doc["collected_at"]).astimezone(timezone.utc)
         collected = received if claimed > received + CLOCK_TOLERANCE else claimed
         verdict = evaluate(doc, self.baseline, collected.date(), self.lifecycle)
-        sha = body.sha256
-        apps = self._apps_by_list.get(sha) if sha else None
-        if apps is None:
-            apps = tuple((m.app_id, m.software_name[:512], m.version)
-                         for m in self.catalog.match(doc.get("software", [])))
-            if sha:
-                _ = body.packed_software  # a list new to this process: compressed before the store's lock
-                if len(self._apps_by_list) >= _APPS_CACHE_SIZE:
-                    self._apps_by_list.clear()
-                self._apps_by_list[sha] = apps
+        apps, software_count = self._list_facts(doc, body)
         # One check per target: a report naming a target twice keeps the last, as rows are keyed by target.
         targets = {t["target"]: t for t in doc.get("network", {}).get("reachability", [])}
         counted = counts.contribution(
@@ -200,7 +201,26 @@ class Ingestor:
             results=[{name: getattr(r, name) for name in _RESULT_FIELDS} for r in verdict.results],
             failing=frozenset((r.rule_id, r.severity, r.outcome) for r in verdict.results
                               if r.outcome in _NEEDS_WORK),
-            apps=apps, body=body, software_sha256=sha, targets=targets, counted=counted)
+            apps=apps, software_count=software_count, body=body, software_sha256=body.sha256, targets=targets,
+            counted=counted)
+
+    def _list_facts(self, doc: dict[str, Any], body: bodies.SplitBody) -> tuple[tuple, int]:
+        """The software list's catalog applications and length, worked out once per process and digest."""
+        sha = body.sha256
+        known = self._lists.get(sha) if sha else None
+        if known is not None:
+            return known
+        if body.elided_sha256 is not None:
+            raise bodies.ListNeeded(f"software list {sha} is no longer remembered by this process")
+        software = doc.get("software", [])
+        facts = (tuple((m.app_id, m.software_name[:512], m.version) for m in self.catalog.match(software)),
+                 len(software))
+        if sha:
+            _ = body.packed_software  # a list new to this process: compressed before the store's lock
+            if len(self._lists) >= _LISTS_CACHE_SIZE:
+                self._lists.clear()
+            self._lists[sha] = facts
+        return facts
 
     def _duplicate(self, conn: Connection, report_id: str, device_id: str) -> IngestResult:
         return IngestResult(DUPLICATE, report_id, device_id, _status(conn, device_id))
@@ -223,7 +243,7 @@ class Ingestor:
         if state is not None and last_collected is not None and collected < last_collected:
             return IngestResult(ACCEPTED, doc["report_id"], device_id, state.status, stale=True)
 
-        row = _device_row(doc, collected, now)
+        row = _device_row(doc, collected, now, p.software_count)
         row["counted"] = p.counted
         desk = (ward, row["hostname"])
         old_desk = (state.ward_code, state.hostname) if state is not None else None
@@ -253,7 +273,12 @@ class Ingestor:
         return IngestResult(ACCEPTED, doc["report_id"], device_id, p.verdict.status)
 
     def _keep_list(self, conn: Connection, p: _Prepared, now: datetime) -> None:
-        """Store the report's software list unless the store already has that content."""
+        """Store the report's software list unless the store already has that content (a list left out of the
+        report must be there already: ``ListNeeded`` otherwise, as a prune may have removed it)."""
+        if p.body.elided_sha256 is not None:
+            if not bodies.list_held(conn, p.body.elided_sha256):
+                raise bodies.ListNeeded(f"software list {p.body.elided_sha256} is no longer in the store")
+            return
         row = bodies.software_row(p.body, now)
         if self._add_list is not None:
             conn.execute(self._add_list, row)
@@ -283,36 +308,48 @@ class Ingestor:
 
     def _replace_children(self, conn: Connection, p: _Prepared, state) -> None:
         """Per-device facts the aggregates read; replaced wholesale when they changed, so a fixed problem
-        disappears, and left alone when they did not (most reports change neither)."""
-        doc, collected = p.doc, p.collected
+        disappears, and left alone when they did not (most reports change neither). A new device has none
+        yet (they reference its row), so its first report only inserts."""
+        doc = p.doc
         device_id, ward = doc["device"]["id"], doc["ward_code"]
-        same_unit = state is not None and state.ward_code == ward
+        new_device = state is None
+        same_unit = not new_device and state.ward_code == ward
         if not (same_unit and state.results is not None and _failing(state.results) == p.failing):
-            conn.execute(_DELETE["rule_results"], {"did": device_id})
+            if not new_device:
+                conn.execute(_DELETE["rule_results"], {"did": device_id})
             if p.failing:
                 conn.execute(_INSERT["rule_results"], [
                     {"device_id": device_id, "rule_id": rule_id, "ward_code": ward, "severity": severity,
                      "outcome": outcome} for rule_id, severity, outcome in sorted(p.failing)])
         same_list = same_unit and p.software_sha256 is not None and state.software_sha256 == p.software_sha256
         if not (same_list and {tuple(r) for r in conn.execute(_APPS_OF, {"did": device_id})} == set(p.apps)):
-            conn.execute(_DELETE["device_apps"], {"did": device_id})
+            if not new_device:
+                conn.execute(_DELETE["device_apps"], {"did": device_id})
             if p.apps:
                 conn.execute(_INSERT["device_apps"], [
                     {"device_id": device_id, "app_id": app_id, "ward_code": ward, "software_name": name,
                      "version": version} for app_id, name, version in p.apps])
-        targets = p.targets
+        self._replace_checks(conn, p, state)
+
+    def _replace_checks(self, conn: Connection, p: _Prepared, state) -> None:
+        """The device's reachability rows, one per target: overwritten in one statement when the targets are
+        the ones its counted contribution names (most reports), left alone when there were and are none."""
+        device_id, ward, collected = p.doc["device"]["id"], p.doc["ward_code"], p.collected
         rows = [{"device_id": device_id, "target": name, "ward_code": ward, "ok": t["ok"],
                  "latency_ms": t.get("latency_ms"), "checked_at": collected,
                  # Schema v2's steps; a v1 report has none of them and leaves the columns empty.
                  "connect_ms": t.get("connect_ms"), "tls_ok": t.get("tls_ok"),
                  "http_status": t.get("http_status"), "failed_step": t.get("failed_step")}
-                for name, t in targets.items()]
-        if rows and self._put_checks is not None and state is not None and \
-                counts.targets(state.counted) == set(targets):
-            # The same targets as last time (most reports): their rows are overwritten in one statement.
-            conn.execute(self._put_checks, rows)
-            return
-        conn.execute(_DELETE["reachability"], {"did": device_id})
+                for name, t in p.targets.items()]
+        before = counts.targets(state.counted) if state is not None else set()
+        if before == set(p.targets):
+            if not rows:
+                return
+            if self._put_checks is not None:
+                conn.execute(self._put_checks, rows)
+                return
+        if state is not None:
+            conn.execute(_DELETE["reachability"], {"did": device_id})
         if rows:
             conn.execute(_INSERT["reachability"], rows)
 
@@ -323,14 +360,14 @@ def _upsert(stmt, key: list[str]):
         c.name: stmt.excluded[c.name] for c in stmt.table.columns if c.name not in key})
 
 
-def _device_row(doc: dict[str, Any], collected: datetime, now: datetime) -> dict[str, Any]:
+def _device_row(doc: dict[str, Any], collected: datetime, now: datetime, software_count: int) -> dict[str, Any]:
     hw, os_ = doc["hardware"], doc["os"]
     return dict(
         ward_code=doc["ward_code"], hostname=doc["device"]["hostname"], device_class=doc["device"]["class"],
         manufacturer=doc["device"].get("manufacturer"), model=doc["device"].get("model"),
         os_family=os_["family"], os_name=os_["name"], cpu_model=hw["cpu"]["model"],
         memory_bytes=hw["memory_bytes"], system_disk_bytes=hw["system_disk"]["size_bytes"],
-        system_disk_media=hw["system_disk"]["media"], software_count=len(doc["software"]),
+        system_disk_media=hw["system_disk"]["media"], software_count=software_count,
         agent_source=doc["agent"]["source"], agent_version=doc["agent"]["version"],
         last_collected_at=collected, last_received_at=now, last_report_id=doc["report_id"])
 

@@ -15,6 +15,10 @@ package already found valid, by its exact members, is not walked again; only
 the new ones are, with the rest of the report. When that finds a problem the
 whole report is validated again, so the answer names the same field as the
 schema's own (docs/benchmarks.md: validating was a third of a first report).
+
+A report whose known list was left out (``bodies.elide``) is validated
+without it; if the process no longer knows the list valid under the
+report's schema version, ``ListNeeded`` has the report taken again whole.
 """
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ import threading
 from functools import lru_cache
 from typing import Any, Optional
 
-from collector.store.bodies import SplitBody
+from collector.store.bodies import ListNeeded, SplitBody
 from inventory.schema import SUPPORTED_VERSIONS, SchemaError, schema_document, validate_report
 
 # Enough for every distinct list of a large city's fleet; past it the memory is started afresh.
@@ -50,7 +54,10 @@ class ReportValidator:
         # type(), not isinstance: True is an int too, and a list would not even hash.
         key = (version, sha) if sha is not None and type(version) is int else None
         if key is not None and key in self._known:
-            return validate_report(doc, software_checked=True)
+            # A list left out of the body (bodies.elide) is the known one: ``null`` stands for it here.
+            return validate_report(dict(doc, software=[]) if body.elided_sha256 else doc, software_checked=True)
+        if body.elided_sha256 is not None:
+            raise ListNeeded(f"software list {sha} is not known valid by this process under this schema version")
         problems = self._new_list_problems(doc, version)
         if not problems and key is not None:
             with self._lock:
