@@ -55,7 +55,7 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 	@$(PIP_INSTALL) -e '.[test]'
 	@touch $@ $(VENV)/.collector
 
-# The wheels two tests install into Debian's python3 (the Ansible agent role's, snmpsim's), fetched here so that
+# The wheels tests install into Debian's python3 (the Ansible roles' dependencies, snmpsim's), fetched here so that
 # the tests themselves talk only to this machine (tests/support/wheelhouse.py).
 $(VENV)/wheelhouse/.done: tests/support/wheelhouse.py $(VENV)/.test
 	@echo "Fetching the wheels the Ansible and SNMP tests install offline into $(VENV)/wheelhouse..."

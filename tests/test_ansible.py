@@ -29,6 +29,7 @@ from agents.config import load_config
 from conftest import ROOT, cli, need, start_collector, stop
 from support.snmpsim import SNMPD, Snmpd
 from support.wheelhouse import AGENT_DIR as AGENT_WHEELS
+from support.wheelhouse import COLLECTOR_DIR as COLLECTOR_WHEELS
 from support.wheelhouse import missing as wheelhouse_missing
 
 ANSIBLE = ROOT / "ansible"
@@ -68,7 +69,8 @@ def fresh_python_version() -> str:
 
 @pytest.fixture(scope="module")
 def wheelhouse(tmp_path_factory) -> dict:
-    """A fresh wheel of this checkout, and the wheels of its two dependencies, as the controller ships them."""
+    """A fresh wheel of this checkout, and the wheels of the agent's and the collector's dependencies, as the
+    controller ships them."""
     base = tmp_path_factory.mktemp("wheelhouse")
     source = base / "source"  # a copy: setuptools' build/ in the checkout may hold stale modules
     source.mkdir()
@@ -84,8 +86,9 @@ def wheelhouse(tmp_path_factory) -> dict:
     # psutil and PyYAML for every agent; the `snmp` extra's for the machine that probes its unit over SNMP:
     # fetched at install time for this Python's version (`make`), so the test talks only to this machine.
     fresh_python_version()
-    need(wheelhouse_missing(AGENT_WHEELS) is None, wheelhouse_missing(AGENT_WHEELS) or "")
-    return {"wheel": wheel, "deps": AGENT_WHEELS}
+    for folder in (AGENT_WHEELS, COLLECTOR_WHEELS):
+        need(wheelhouse_missing(folder) is None, wheelhouse_missing(folder) or "")
+    return {"wheel": wheel, "deps": AGENT_WHEELS, "collector_deps": COLLECTOR_WHEELS}
 
 
 def recap(output: str) -> dict:
@@ -380,7 +383,9 @@ def _collector_check_run(wheelhouse, tmp_path: Path, extra: dict) -> tuple[subpr
     hosts = tmp_path / "hosts.yml"
     hosts.write_text(yaml.safe_dump({"all": {"children": {"hdc_collectors": {"hosts": {"target": {
         "ansible_connection": "local", "ansible_python_interpreter": PYTHON}}}}}}))
-    settings = {"hdc_collector_wheel": str(wheelhouse["wheel"]), "hdc_collector_prefix": str(root / "opt"),
+    settings = {"hdc_collector_wheel": str(wheelhouse["wheel"]),
+                "hdc_collector_dependency_wheels": str(wheelhouse["collector_deps"]),
+                "hdc_collector_prefix": str(root / "opt"),
                 "hdc_collector_config_dir": str(root / "etc"), "hdc_collector_state_dir": str(root / "var"),
                 "hdc_collector_operator_files_dir": str(root / "share"),
                 "hdc_collector_systemd_dir": str(root / "systemd"), "hdc_collector_manage_service": False, **extra}
@@ -465,7 +470,8 @@ def test_collector_role_installs_reruns_unchanged_and_removes_everything(wheelho
     hosts = tmp_path / "hosts.yml"
     hosts.write_text(yaml.safe_dump({"all": {"children": {"hdc_collectors": {"hosts": {"target": {
         "ansible_connection": "local", "ansible_python_interpreter": PYTHON}}}}}}))
-    settings = {"hdc_collector_wheel": str(wheelhouse["wheel"]), "hdc_collector_python": PYTHON,
+    settings = {"hdc_collector_wheel": str(wheelhouse["wheel"]),
+                "hdc_collector_dependency_wheels": str(wheelhouse["collector_deps"]), "hdc_collector_python": PYTHON,
                 "hdc_collector_user": user, "hdc_collector_prefix": str(root / "opt"),
                 "hdc_collector_config_dir": str(root / "etc"), "hdc_collector_state_dir": str(root / "var"),
                 "hdc_collector_operator_files_dir": str(root / "share"),

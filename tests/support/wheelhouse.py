@@ -1,12 +1,12 @@
 """The wheels tests install offline, fetched once at install time (`make`), never while the tests run.
 
-The tests talk only to this machine. Two of them install Python packages
-into an interpreter that is not the test venv's: the Ansible agent role
-(the agent's dependencies, as a ward without internet gets them from the
-controller) and the snmpsim server (made from Debian's own python3). Both
-install from this folder with ``--no-index``; ``make test`` fills it first,
-for the version of Debian's ``/usr/bin/python3``, which is the interpreter
-both install into.
+The tests talk only to this machine. Some of them install Python packages
+into an interpreter that is not the test venv's: the Ansible roles (the
+agent's and the collector's dependencies, as a machine without internet gets
+them from the controller) and the snmpsim server (made from Debian's own
+python3). All install from this folder with ``--no-index``; ``make test``
+fills it first, for the version of Debian's ``/usr/bin/python3``, which is
+the interpreter they install into.
 
 Run as a script (``make .venv/wheelhouse``) by the test venv's python: the folder is its ``wheelhouse``.
 """
@@ -17,6 +17,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from packaging.requirements import Requirement
+
 TARGET_PYTHON = "/usr/bin/python3"
 # The agent and its `snmp` extra, pinned to what the test venv runs, without their own dependencies: the
 # Ansible role installs exactly these.
@@ -24,7 +26,7 @@ AGENT_DEPENDENCIES = ("psutil", "PyYAML", "pysnmp", "pyasn1", "cryptography", "c
 # snmpsim 1.2 imports pysmi without declaring it (issue #21): both, with everything they need.
 SNMPSIM = ("snmpsim>=1.2,<1.3", "pysmi>=1.5")
 HOME = Path(sys.prefix) / "wheelhouse"
-AGENT_DIR, SNMPSIM_DIR = HOME / "agent", HOME / "snmpsim"
+AGENT_DIR, COLLECTOR_DIR, SNMPSIM_DIR = HOME / "agent", HOME / "collector", HOME / "snmpsim"
 
 
 def target_version() -> str:
@@ -32,6 +34,17 @@ def target_version() -> str:
     done = subprocess.run([TARGET_PYTHON, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
                           capture_output=True, text=True, timeout=60, check=True)
     return done.stdout.strip()
+
+
+def collector_pins() -> list[str]:
+    """The collector's requirements (its own and its ``collector`` extra's), pinned to what the test venv runs;
+    pip adds what they need."""
+    pins = []
+    for line in metadata.requires("hdc-readiness") or []:
+        requirement = Requirement(line)
+        if requirement.marker is None or requirement.marker.evaluate({"extra": "collector"}):
+            pins.append(f"{requirement.name}=={metadata.version(requirement.name)}")
+    return pins
 
 
 def missing(folder: Path) -> str | None:
@@ -59,6 +72,7 @@ def fill() -> None:
     version = target_version()
     pins = [f"{name}=={metadata.version(name)}" for name in AGENT_DEPENDENCIES]
     _download(AGENT_DIR, version, pins, deps=False)
+    _download(COLLECTOR_DIR, version, collector_pins(), deps=True)
     _download(SNMPSIM_DIR, version, list(SNMPSIM), deps=True)
 
 
