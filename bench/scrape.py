@@ -1,5 +1,5 @@
-"""/metrics at 5,000, 50,000 and 150,000 devices: scrape time and size, against the target (< 100 ms at
-5,000 devices; size bounded by wards x rules x states, not devices).
+"""/metrics at 5,000, 50,000 and 150,000 devices: scrape time and size, against the targets (< 100 ms at
+5,000 devices, <= 50 ms at 150,000; size bounded by wards x rules x states, not devices).
 
 Run: python bench/scrape.py [--sizes 5k,50k,150k] [--runs N] [--db URL]
 
@@ -12,6 +12,7 @@ with no exposition.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from page import median_ms  # noqa: E402  (bench/page.py, on the path only from the line above)
 
 TARGET_MS = 100.0
+NATIONAL_TARGET_MS = 50.0  # issue #22: /metrics at 150,000 devices
 
 
 def measure(db_url: str, runs: int) -> dict[str, float]:
@@ -40,6 +42,13 @@ def measure(db_url: str, runs: int) -> dict[str, float]:
     since = c.settings.active_since()
 
     def queries_only() -> None:
+        gc.disable()  # as exposition.render runs them: else the floor pays collections the scrape does not
+        try:
+            shared_reads()
+        finally:
+            gc.enable()
+
+    def shared_reads() -> None:
         with c.engine.connect() as conn:
             counted = queries.active_counts(conn, since)
             queries.unit_summaries(conn, c.registry, since, counted)
@@ -68,8 +77,9 @@ def main() -> None:
 
     targets = [("given store", args.db)] if args.db else [(s, fleet.store(s)) for s in args.sizes.split(",")]
     print("\n/metrics, server-side, median of scrapes (Flask test client, no network)\n")
-    print("| fleet | active devices | scrape ms | floor: queries only ms | size KiB | series | target |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    print("| fleet | active devices | scrape ms | floor: queries only ms | scrape / floor | size KiB | series "
+          "| target |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     first = None
     for label, url in targets:
         f = measure(url, args.runs if label in ('5k', 'given store') else min(args.runs, 2))
@@ -79,8 +89,11 @@ def main() -> None:
         else:
             same = f["series"] == first["series"]
             target = f"series as at 5k: {'yes' if same else 'NO'}"
+            if label == "150k":
+                met = f["scrape ms"] <= NATIONAL_TARGET_MS
+                target += f"; ≤ {NATIONAL_TARGET_MS:.0f} ms: {'met' if met else 'NOT met'}"
         print(f"| {label} | {f['devices']:,} | {f['scrape ms']:.1f} | {f['queries only ms']:.1f} | "
-              f"{f['KiB']:.0f} | {f['series']:,} | {target} |")
+              f"{f['scrape ms'] / f['queries only ms']:.2f} | {f['KiB']:.0f} | {f['series']:,} | {target} |")
     print("\n" + machine.reference_line())
 
 

@@ -37,6 +37,7 @@ from collector.readiness.overview import CityOverview
 from collector.readiness.plan import CityPlan, PlanBook, load_plan_book
 from collector.settings import Settings
 from collector.store.engine import open_store
+from collector.store.queries import Counted
 from collector.store.retention import Pruner
 from inventory.baseline import Baseline, load_baseline
 from inventory.catalog import Catalog, load_catalog
@@ -85,11 +86,11 @@ class Context:
         ``consistent`` for the API, which must read back what a script has just stored."""
         return self.overview_cache.get(self, datetime.now(timezone.utc), milestone_id, consistent)
 
-    def okr_progress(self, consistent: bool = False) -> OkrProgress:
+    def okr_progress(self, consistent: bool = False, counted: Optional[Counted] = None) -> OkrProgress:
         """The key results measured on the kept overview the page shows (``consistent`` for the API, as
         ``overview``), so the page, the API, the exports and /metrics show the same values and a scrape never
-        waits for a composition."""
-        return okr_progress(self, self.overview(consistent=consistent))
+        waits for a composition; ``counted``: the per-unit counts a scrape read (``readiness.okr.measure``)."""
+        return okr_progress(self, self.overview(consistent=consistent), counted=counted)
     def plan(self) -> CityPlan:
         """Every unit's upgrade plan, priced with the prices in force today (kept while the store is unchanged)."""
         return self.plan_book.city_plan(self, datetime.now(timezone.utc))
@@ -134,15 +135,16 @@ def build_context(settings: Settings, engine: Optional[Engine] = None) -> Contex
     plan_book = load_plan_book(settings.price_list_path, datetime.now(timezone.utc).astimezone(HANOI).date())
     engine = open_store(settings.resolved_db_url(), registry, engine=engine)
     ingestor = Ingestor(engine, baseline, catalog, load_lifecycle())
+    # The OKR families are written with the store's (StoreCollector.collect): they count from its read.
+    okr_metrics = OkrCollector(lambda counted: context.okr_progress(counted=counted))
     metrics_registry, ingest_metrics = build_registry(
-        StoreCollector(engine, registry, baseline, milestones, settings, catalog))
+        StoreCollector(engine, registry, baseline, milestones, settings, catalog, okr=okr_metrics))
     context = Context(settings, engine, registry, baseline, catalog, milestones, ingestor, metrics_registry,
                       ingest_metrics, IngestLimiter(settings.rate_limits),
                       observer=Observer(engine, catalog, settings),
                       pruner=Pruner(engine, settings.retention, settings.prune_every_seconds)
                       if settings.prune_every_seconds > 0 else None, okr=okr,
                       unit_budget=UnitByteBudget(settings.unit_bytes_per_day), plan_book=plan_book)
-    metrics_registry.register(OkrCollector(context.okr_progress))
     metrics_registry.register(PlanCollector(context))
     metrics_registry.register(UnitDatesCollector(context.overview))
     # The keeper measures through the context it belongs to; the copy shares every part of it (the same cache,

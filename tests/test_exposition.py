@@ -60,3 +60,28 @@ def test_metrics_says_the_format_it_writes_once(tmp_path):
     media_type, options = parse_options_header(header)
     assert (media_type, options) == ("text/plain", {"version": "0.0.4", "charset": "utf-8"})
     assert answer.data.startswith(b"# HELP ") and b"# EOF" not in answer.data  # not OpenMetrics
+
+
+def test_render_pauses_the_cyclic_collector_and_leaves_it_as_it_was():
+    """A scrape's many short-lived containers set off no collections (render's docstring says why); the collector
+    is running again afterwards, or still off in a process that switched it off."""
+    import gc
+
+    seen = []
+
+    class Watching:
+        def collect(self):
+            seen.append(gc.isenabled())
+            yield GaugeMetricFamily("hdc_ratio", "A ratio.", value=0.5)
+
+    reg = CollectorRegistry()
+    reg.register(Watching())
+    assert gc.isenabled()
+    assert render(reg) == generate_latest(reg)
+    assert seen == [False, True] and gc.isenabled()  # paused in render; not in generate_latest
+    gc.disable()
+    try:
+        render(reg)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -50,9 +50,11 @@ def _endpoint_counts(conn: Connection, catalog: Catalog, active_since: datetime,
     """Per (ward, target) of the catalog's HDC endpoints: active devices that reached it, and that checked it
     (of one unit when ``ward_code`` is given); other checks the agents make are left out."""
     names = {name for app in catalog.apps for name in endpoint_targets(app)}
+    rows = list(queries.select_counted(conn, active_since, counted, [unit_counts.REACH], ward_code))
+    parsed = {key: unit_counts.split(key, 3) for key in {row[2] for row in rows}}  # a few dozen keys, every unit
     out: dict[Pair, tuple[int, int]] = {}
-    for _, ward, key, n, _ in queries.select_counted(conn, active_since, counted, [unit_counts.REACH], ward_code):
-        target, ok, _step = unit_counts.split(key, 3)
+    for _, ward, key, n, _ in rows:
+        target, ok, _step = parsed[key]
         if target in names:
             reached, checked = out.get((ward, target), (0, 0))
             out[(ward, target)] = (reached + (n if ok == "1" else 0), checked + n)

@@ -11,9 +11,10 @@ present, zeros included, for alerts and tables that need the zeros.
 """
 from __future__ import annotations
 
+from collections import Counter
 from typing import Iterable, Mapping, Optional, Sequence
 
-from collector.metrics.exposition import Family, RowGauge
+from collector.metrics.exposition import Family, KeptLines, RowGauge, row_gauge
 from inventory.catalog import Catalog
 from inventory.migration import CONTRADICTION_CODES, STATES, UnitMigration
 
@@ -26,7 +27,7 @@ LOCAL_TARGET = "hdc_local_applications_target"
 CONTRADICTIONS = "hdc_migration_contradictions"
 
 
-def families(lines: Optional[dict[tuple, str]] = None) -> list[RowGauge]:
+def families(lines: Optional[KeptLines] = None) -> list[RowGauge]:
     """The migration families; ``lines`` is the collector's series text kept between scrapes (RowGauge)."""
     def gauge(name: str, documentation: str, labels: Sequence[str] = ()) -> RowGauge:
         return RowGauge(name, documentation, labels, lines)
@@ -53,14 +54,15 @@ def families(lines: Optional[dict[tuple, str]] = None) -> list[RowGauge]:
 def add_samples(f: Mapping[str, Family], units: Iterable[UnitMigration], catalog: Catalog) -> None:
     """Every unit, application and state present, zeros included."""
     f[LOCAL_TARGET].add_metric([], catalog.target_max_local_apps)
+    applications, by_state = row_gauge(f, APPLICATIONS), row_gauge(f, WARD_APPLICATIONS)
+    contradictions = row_gauge(f, CONTRADICTIONS)
     for u in units:
-        for a in u.apps:
-            f[APPLICATIONS].add_metric([u.ward_code, a.app.id, a.state], 1)
-        for state in STATES:
-            f[WARD_APPLICATIONS].add_metric([u.ward_code, state], u.by_state[state])
-        f[MIGRATED].add_metric([u.ward_code], u.migrated)
-        f[IN_USE].add_metric([u.ward_code], u.in_use)
-        f[LOCAL_APPS].add_metric([u.ward_code], u.sprawl.local_apps)
-        for kind in CONTRADICTION_CODES:
-            f[CONTRADICTIONS].add_metric([u.ward_code, kind],
-                                         sum(1 for a in u.apps for c in a.contradictions if c.code == kind))
+        code = u.ward_code
+        applications.add_rows([((code, a.app.id, a.state), 1) for a in u.apps])
+        by_state.add_rows([((code, state), u.by_state[state]) for state in STATES])
+        f[MIGRATED].add_metric((code,), u.migrated)
+        f[IN_USE].add_metric((code,), u.in_use)
+        f[LOCAL_APPS].add_metric((code,), u.sprawl.local_apps)
+        found = Counter(c.code for a in u.apps for c in a.contradictions)
+        contradictions.add_rows([((code, kind), found[kind]) for kind in CONTRADICTION_CODES])
+

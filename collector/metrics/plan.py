@@ -15,7 +15,7 @@ from typing import Iterator, Optional, Protocol
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
-from collector.metrics.exposition import RowGauge
+from collector.metrics.exposition import KeptLines, RowGauge
 from collector.readiness.forecasts import ready_timestamp
 from collector.readiness.overview import CityOverview
 from collector.readiness.plan import CityPlan, PlanBook
@@ -45,7 +45,7 @@ class PlanCollector(Collector):
 
     def __init__(self, sources: PlanSources):
         self.sources = sources
-        self._lines: dict[tuple, str] = {}
+        self._lines: KeptLines = {}
 
     def _families(self) -> tuple[RowGauge, RowGauge, RowGauge]:
         return (RowGauge(PLAN_COST, "What a unit's upgrade plan costs by action (parts and the action's labour), in "

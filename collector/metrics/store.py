@@ -29,7 +29,8 @@ from sqlalchemy.engine import Engine
 from collector import __version__
 from collector.cloud.queries import unit_migrations
 from collector.metrics import cloud as migration_metrics
-from collector.metrics.exposition import Family, RowGauge
+from collector.metrics.exposition import Family, KeptLines, RowGauge, row_gauge
+from collector.metrics.okr import OkrCollector
 from collector.settings import DEFAULT_ENDPOINT_TARGETS, Settings
 from collector.store import queries
 from inventory.baseline import DEVICE_CLASSES, Baseline
@@ -86,7 +87,7 @@ class StoreCollector(Collector):
     """Reads the store on every scrape; one short read transaction, a handful of GROUP BYs."""
 
     def __init__(self, engine: Engine, registry: Registry, baseline: Baseline, milestones: Iterable[Milestone],
-                 settings: Settings, catalog: Optional[Catalog] = None):
+                 settings: Settings, catalog: Optional[Catalog] = None, okr: Optional[OkrCollector] = None):
         self.engine = engine
         self.settings = settings
         self.registry = registry
@@ -94,10 +95,14 @@ class StoreCollector(Collector):
         self.milestones = list(milestones)
         self.catalog = catalog or load_catalog(settings.catalog_path)
         self.endpoint_targets = endpoint_targets(settings, self.catalog)
-        self._lines: dict[tuple, str] = {}  # series text kept between scrapes (exposition.RowGauge)
+        self._lines: KeptLines = {}  # series text kept between scrapes (exposition.RowGauge)
+        self.okr = okr  # the key results' families, written with these from the same read of the counts
+
 
     def describe(self) -> Iterator[Metric]:
         yield from _metrics(self._families())
+        if self.okr is not None:
+            yield from self.okr.describe()
 
     def _families(self) -> dict[str, Family]:
         info = InfoMetricFamily
@@ -184,6 +189,8 @@ class StoreCollector(Collector):
             f[DEVICE_INFO].add_metric([d.ward_code, d.device_id, d.hostname, d.device_class, d.os_name,
                                        d.verdict, d.agent_version], {})
         yield from _metrics(f)
+        if self.okr is not None:
+            yield from self.okr.collect(counted)
 
     def _static(self, f: dict[str, Family]) -> None:
         """Series that describe the configuration, not the store: the same on every scrape."""
@@ -201,28 +208,44 @@ class StoreCollector(Collector):
                by_class: dict[tuple[str, str, str], int], failing: dict[tuple[str, str], int],
                apps: dict[tuple[str, str], int]) -> None:
         """Per-unit families, every unit x label value present, zeros where nothing reported."""
-        rules = self.baseline.rule_ids()
-        by_class = _fold_classes(by_class)
+        # Each unit's lookups below use these keys, made once (see _by_unit).
+        classes = [(v, cls, (cls, v)) for v in VERDICTS for cls in DEVICE_CLASSES]
+        rules = [(rule, (RULE_FAILURES, rule)) for rule in self.baseline.rule_ids()]
+        app_ids = [(app.id, (APP_DEVICES, app.id)) for app in self.catalog.apps]
+        of_unit = _by_unit(_fold_classes(by_class), failing, apps)
+        nothing: dict[tuple[str, ...], int] = {}
         by_status = dict.fromkeys(UNIT_STATUSES, 0)
+        g = {name: row_gauge(f, name) for name in (DEVICES, CLASS_DEVICES, RULE_FAILURES, APP_DEVICES)}
         for s in summaries:
-            f[WARD_INFO].add_metric([s.code, s.name, s.kind], {})
-            for v in VERDICTS:
-                f[DEVICES].add_metric([s.code, v], s.counts[v])
-                for cls in DEVICE_CLASSES:
-                    f[CLASS_DEVICES].add_metric([s.code, cls, v], by_class.get((s.code, cls, v), 0))
-            f[SILENT].add_metric([s.code], s.silent)
-            f[REPLACED].add_metric([s.code], s.replaced)
-            for rule in rules:
-                f[RULE_FAILURES].add_metric([s.code, rule], failing.get((s.code, rule), 0))
-            for app in self.catalog.apps:
-                f[APP_DEVICES].add_metric([s.code, app.id], apps.get((s.code, app.id), 0))
-            f[WARD_READINESS].add_metric([s.code], s.readiness_ratio)
+            code, unit = s.code, of_unit.get(s.code, nothing)
+            f[WARD_INFO].add_metric([code, s.name, s.kind], {})
+            g[DEVICES].add_rows([((code, v), s.counts[v]) for v in VERDICTS])
+            g[CLASS_DEVICES].add_rows([((code, cls, v), unit.get(key, 0)) for v, cls, key in classes])
+            f[SILENT].add_metric((code,), s.silent)
+            f[REPLACED].add_metric((code,), s.replaced)
+            g[RULE_FAILURES].add_rows([((code, rule), unit.get(key, 0)) for rule, key in rules])
+            g[APP_DEVICES].add_rows([((code, app), unit.get(key, 0)) for app, key in app_ids])
+            f[WARD_READINESS].add_metric((code,), s.readiness_ratio)
             _coverage(f, s)
             if s.last_report_at is not None:
-                f[WARD_LAST_REPORT].add_metric([s.code], s.last_report_at.timestamp())
+                f[WARD_LAST_REPORT].add_metric((code,), s.last_report_at.timestamp())
             by_status[s.status] += 1
         for status, n in by_status.items():
             f[UNITS].add_metric([status], n)
+
+
+def _by_unit(by_class: dict[tuple[str, str, str], int], failing: dict[tuple[str, str], int],
+             apps: dict[tuple[str, str], int]) -> dict[str, dict[tuple[str, ...], int]]:
+    """The counts of each unit on their own, keyed (class, verdict), (RULE_FAILURES, rule) and (APP_DEVICES, app):
+    a unit's lookups then make no key of their own."""
+    out: dict[str, dict[tuple[str, ...], int]] = {}
+    for (ward, cls, verdict), n in by_class.items():
+        out.setdefault(ward, {})[(cls, verdict)] = n
+    for (ward, rule), n in failing.items():
+        out.setdefault(ward, {})[(RULE_FAILURES, rule)] = n
+    for (ward, app), n in apps.items():
+        out.setdefault(ward, {})[(APP_DEVICES, app)] = n
+    return out
 
 
 def _coverage(f: dict[str, Family], s: queries.UnitSummary) -> None:

@@ -12,7 +12,7 @@ from typing import Callable, Iterator
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
-from collector.metrics.exposition import RowGauge
+from collector.metrics.exposition import KeptLines, RowGauge
 from collector.readiness.forecasts import ready_timestamp
 from collector.readiness.overview import CityOverview
 
@@ -26,7 +26,7 @@ class UnitDatesCollector(Collector):
 
     def __init__(self, overview: Callable[[], CityOverview]):
         self.overview = overview
-        self._lines: dict[tuple, str] = {}
+        self._lines: KeptLines = {}
 
     def _families(self) -> tuple[RowGauge, RowGauge]:
         return (RowGauge(OVERDUE, "Time past the equipment deadline (30/11/2025) while the unit is not ready, in "

@@ -116,12 +116,18 @@ def _done_ratio(tally: dict[str, int], devices: int) -> float:
     return (tally["done_on_time"] + tally["done_late"]) / total
 
 
-def measure(c: OkrSources, overview: CityOverview) -> Callable[[KeyResult], float]:
-    """The measuring function for ``overview``'s moment (its two extra store reads made once)."""
+def measure(c: OkrSources, overview: CityOverview,
+            counted: Optional[queries.Counted] = None) -> Callable[[KeyResult], float]:
+    """The measuring function for ``overview``'s moment (its two extra store reads made once).
+
+    Reach and rule failures are read from the store now; a /metrics scrape gives the counts it has just read
+    (``counted``, with the reach, connect and rule kinds) instead, so its key results count the same active
+    devices as its ``hdc_rule_failures`` and endpoint families, and the store is read once.
+    """
     since = c.settings.active_since(overview.now)
     with c.engine.connect() as conn:
-        reach = queries.reachability_details(conn, since)
-        failing = queries.rule_failure_counts(conn, since)
+        reach = queries.reachability_details(conn, since, counted=counted)
+        failing = queries.rule_failure_counts(conn, since, counted)
     rule_failures: dict[str, int] = {}
     for (_ward, rule), n in failing.items():
         rule_failures[rule] = rule_failures.get(rule, 0) + n
@@ -145,10 +151,12 @@ def measure(c: OkrSources, overview: CityOverview) -> Callable[[KeyResult], floa
     return value
 
 
-def okr_progress(c: OkrSources, overview: CityOverview, keep_week: bool = False) -> OkrProgress:
+def okr_progress(c: OkrSources, overview: CityOverview, keep_week: bool = False,
+                 counted: Optional[queries.Counted] = None) -> OkrProgress:
     """Every key result's value, progress and pace as of ``overview``'s moment; ``keep_week`` also stores this
-    week's values (``WeekKeeper`` only: a page, the API or a scrape never writes to the store)."""
-    value_of = measure(c, overview)
+    week's values (``WeekKeeper`` only: a page, the API or a scrape never writes to the store); ``counted`` as
+    ``measure`` takes it."""
+    value_of = measure(c, overview, counted)
     today, margin = overview.today, c.okr.at_risk_margin
     values = {f"{o.id}.{k.id}": round(value_of(k), 4) for o, k in c.okr.key_results()}
     history = (okr_weeks.keep(c.engine, today, values, overview.now) if keep_week

@@ -151,15 +151,13 @@ def read(conn: Connection, active_since: datetime, kinds: Iterable[str], ward_co
     q = sa.select(c.kind, c.ward_code, c.key, c.devices, c.total).where(c.kind.in_(kinds), c.day > day)
     if ward_code is not None:
         q = q.where(c.ward_code == ward_code)
-    out: dict[str, dict[tuple[str, str], list[int]]] = {kind: {} for kind in kinds}
+    out: dict[str, dict[tuple[str, str], tuple[int, int]]] = {kind: {} for kind in kinds}
+    edited = False  # a row of no device: update deletes those, so only a table edited by hand has one
     for kind, ward, key, n, total in conn.execute(q).all():
+        edited = edited or n <= 0
         of_kind = out[kind]
         acc = of_kind.get((ward, key))
-        if acc is None:
-            of_kind[(ward, key)] = [n, total]
-        else:
-            acc[0] += n
-            acc[1] += total
+        of_kind[(ward, key)] = (n, total) if acc is None else (acc[0] + n, acc[1] + total)
     day_end = datetime.combine(day + timedelta(days=1), time(0), timezone.utc)
     edge = sa.select(devices.c.counted).where(devices.c.last_collected_at >= active_since,
                                               devices.c.last_collected_at < day_end)
@@ -168,10 +166,11 @@ def read(conn: Connection, active_since: datetime, kinds: Iterable[str], ward_co
     for (counted,) in conn.execute(edge).all():
         for kind, key, total in counted["keys"]:
             if kind in out:
-                acc = out[kind].setdefault((counted["ward"], key), [0, 0])
-                acc[0] += 1
-                acc[1] += total
-    return {kind: {k: (n, t) for k, (n, t) in of_kind.items() if n} for kind, of_kind in out.items()}
+                acc = out[kind].get((counted["ward"], key), (0, 0))
+                out[kind][(counted["ward"], key)] = (acc[0] + 1, acc[1] + total)
+    if edited:  # otherwise every sum counts at least one device: no zero to leave out
+        out = {kind: {k: (n, t) for k, (n, t) in of_kind.items() if n} for kind, of_kind in out.items()}
+    return out
 
 
 Desk = tuple[str, str]  # (ward, hostname)

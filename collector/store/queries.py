@@ -234,29 +234,56 @@ def reachability_details(conn: Connection, active_since: datetime, ward_code: Op
     With ``targets``, a target not among them is counted under ``OTHER_TARGET``: a target is free text a
     report chooses, and where it becomes a label (``/metrics``) only the deployment's names may multiply series.
     """
-    sums: dict[tuple[str, str], list] = {}
-    connect: dict[tuple[str, str], tuple[int, int]] = {}
-    kinds = [unit_counts.REACH, unit_counts.CONNECT]
-
-    def named(target: str) -> str:
-        return target if targets is None or target in targets else OTHER_TARGET
-
-    for kind, ward, key, n, total in select_counted(conn, active_since, counted, kinds, ward_code):
-        if kind == unit_counts.CONNECT:
-            before = connect.get((ward, named(key)), (0, 0))
-            connect[(ward, named(key))] = (before[0] + n, before[1] + total)
-            continue
-        target, ok, step = unit_counts.split(key, 3)
-        acc = sums.setdefault((ward, named(target)), [0, 0, {}])
-        acc[0] += n if ok == "1" else 0
-        acc[1] += n
-        if step:
-            acc[2][step] = acc[2].get(step, 0) + n
+    if counted is None:
+        counted = unit_counts.read(conn, active_since, [unit_counts.REACH, unit_counts.CONNECT], ward_code)
+    sums = _reach_sums(counted[unit_counts.REACH], ward_code, targets)
+    connect = _connect_sums(counted[unit_counts.CONNECT], ward_code, targets)
     out: dict[tuple[str, str], Reach] = {}
     for pair, (ok, n, steps) in sums.items():
         connected, micros = connect.get(pair, (0, 0))
         out[pair] = Reach(ok, n, round(micros / connected / 1000, 1) if connected else None,
                          dict(sorted(steps.items())))
+    return out
+
+
+def _named(target: str, targets: Optional[Container[str]]) -> str:
+    return target if targets is None or target in targets else OTHER_TARGET
+
+
+def _reach_sums(reach: dict[tuple[str, str], tuple[int, int]], ward_code: Optional[str],
+                targets: Optional[Container[str]]) -> dict[tuple[str, str], list]:
+    """[reached, checked, failures by step] per (ward, named target); each of the few dozen distinct keys, which
+    recur in every unit, is split once."""
+    parsed: dict[str, tuple[str, bool, str]] = {}
+    for key in {key for (_, key) in reach}:
+        target, reached, step = unit_counts.split(key, 3)
+        parsed[key] = (_named(target, targets), reached == "1", step)
+    sums: dict[tuple[str, str], list] = {}
+    for (ward, key), (n, _) in reach.items():
+        if ward_code is not None and ward != ward_code:
+            continue
+        target, ok, step = parsed[key]
+        acc = sums.get((ward, target))
+        if acc is None:
+            acc = sums[(ward, target)] = [0, 0, {}]
+        if ok:
+            acc[0] += n
+        acc[1] += n
+        if step:
+            acc[2][step] = acc[2].get(step, 0) + n
+    return sums
+
+
+def _connect_sums(connect: dict[tuple[str, str], tuple[int, int]], ward_code: Optional[str],
+                  targets: Optional[Container[str]]) -> dict[tuple[str, str], tuple[int, int]]:
+    """(devices, microseconds) of connect times per (ward, named target)."""
+    names = {key: _named(key, targets) for (_, key) in connect}
+    out: dict[tuple[str, str], tuple[int, int]] = {}
+    for (ward, key), (n, total) in connect.items():
+        if ward_code is None or ward == ward_code:
+            pair = (ward, names[key])
+            before = out.get(pair, (0, 0))
+            out[pair] = (before[0] + n, before[1] + total)
     return out
 
 
