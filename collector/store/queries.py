@@ -90,12 +90,16 @@ def select_counted(conn: Connection, active_since: datetime, counted: Optional[C
                 yield kind, ward, key, n, total
 
 
+# What a unit's summary is made of: verdicts, active devices, classes (``counted`` given to ``unit_summaries``).
+SUMMARY_KINDS = (unit_counts.VERDICT, unit_counts.DEVICE, unit_counts.CLASS)
+
+
 def unit_summaries(conn: Connection, registry: Registry, active_since: datetime,
                    counted: Optional[Counted] = None, threshold: float = COVERAGE_THRESHOLD) -> list[UnitSummary]:
     """Every unit of the registry, in registry order, with zero counts where nothing reported, and its coverage
     (``counted`` must hold the verdict, device and class kinds when given); ``threshold`` is the coverage a unit
     needs to be judged on its verdicts (``Settings.coverage_threshold``)."""
-    kinds = [unit_counts.VERDICT, unit_counts.DEVICE, unit_counts.CLASS]
+    kinds = list(SUMMARY_KINDS)
     if counted is None:
         counted = unit_counts.read(conn, active_since, kinds)
     counts: dict[str, dict[str, int]] = {w.code: dict.fromkeys(VERDICTS, 0) for w in registry}
@@ -173,27 +177,74 @@ def top_failures(conn: Connection, active_since: datetime, limit: int = 10,
     return sorted(city.items(), key=lambda rn: (-rn[1], rn[0]))[:limit]
 
 
+# A device's columns readers show (not what it adds to the counts, ``counted``: JSON to decode for nothing).
+_SHOWN = [c for c in devices.c if c.name != "counted"]
+
+
 def devices_of_unit(conn: Connection, ward_code: str, active_since: datetime) -> list[dict[str, Any]]:
     """A unit's devices (silent ones flagged) with their verdicts and failed rules, for the drill-down."""
-    q = (sa.select(devices, verdicts.c.status, verdicts.c.since, verdicts.c.results)
+    q = (sa.select(*_SHOWN, verdicts.c.status, verdicts.c.since, verdicts.c.results)
          .join(verdicts, verdicts.c.device_id == devices.c.device_id)
          .where(devices.c.ward_code == ward_code).order_by(devices.c.hostname))
-    out = []
-    for row in conn.execute(q).all():
-        results = [r for r in row.results if r.get("outcome") in ("fail", "unknown")]
-        out.append({
-            "device_id": row.device_id, "hostname": row.hostname, "class": row.device_class,
-            "manufacturer": row.manufacturer, "model": row.model,
-            "os": row.os_name, "cpu": row.cpu_model, "memory_bytes": row.memory_bytes,
-            "system_disk_bytes": row.system_disk_bytes, "system_disk_media": row.system_disk_media,
-            "verdict": row.status, "verdict_since": row.since.isoformat(),
-            "silent": row.last_collected_at < active_since,
-            "last_collected_at": row.last_collected_at.isoformat(),
-            "last_received_at": row.last_received_at.isoformat(),
-            "agent": {"source": row.agent_source, "version": row.agent_version},
-            "failures": results,
-        })
+    return [_device(row, active_since, row.results) for row in conn.execute(q).all()]
+
+
+def _device(row: Any, active_since: datetime, results: Optional[list[dict[str, Any]]]) -> dict[str, Any]:
+    """A device row as readers show it; ``failures`` (its failed and unknown rules) only when ``results`` are read."""
+    out = {
+        "device_id": row.device_id, "hostname": row.hostname, "class": row.device_class,
+        "manufacturer": row.manufacturer, "model": row.model,
+        "os": row.os_name, "cpu": row.cpu_model, "memory_bytes": row.memory_bytes,
+        "system_disk_bytes": row.system_disk_bytes, "system_disk_media": row.system_disk_media,
+        "verdict": row.status, "verdict_since": row.since.isoformat(),
+        "silent": row.last_collected_at < active_since,
+        "last_collected_at": row.last_collected_at.isoformat(),
+        "last_received_at": row.last_received_at.isoformat(),
+        "agent": {"source": row.agent_source, "version": row.agent_version},
+    }
+    if results is not None:
+        out["failures"] = [r for r in results if r.get("outcome") in ("fail", "unknown")]
     return out
+
+
+# Devices needing work first on a unit's page, then by hostname.
+VERDICT_RANK = {"not_ready": 0, "unknown": 1, "ready_with_conditions": 2, "ready": 3}
+
+
+@dataclass(frozen=True)
+class DevicePage:
+    """One page of a unit's active devices, worst verdict first, and all its silent devices (listed apart)."""
+
+    active: list[dict[str, Any]]
+    silent: list[dict[str, Any]]
+    number: int  # from 1
+    size: int
+    total: int  # the unit's active devices
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+
+def device_page(conn: Connection, ward_code: str, active_since: datetime, number: int, size: int) -> DevicePage:
+    """Page ``number`` (clamped to the pages there are) of a unit's active devices, as ``devices_of_unit`` gives
+    them, sorted worst first in the store; only the shown devices' rule results are read and decoded (the cost
+    of listing a unit of a thousand devices whole), and none of the silent ones'."""
+    d, v = devices.c, verdicts.c
+    unit, active = d.ward_code == ward_code, d.last_collected_at >= active_since
+    listed = sa.select(*_SHOWN, v.status, v.since).join(verdicts, v.device_id == d.device_id)
+    total = conn.execute(sa.select(sa.func.count()).select_from(devices.join(verdicts, v.device_id == d.device_id))
+                         .where(unit, active)).scalar_one()
+    number = min(max(number, 1), max(1, -(-total // size)))
+    rank = sa.case(VERDICT_RANK, value=v.status, else_=len(VERDICT_RANK))
+    hostname = d.hostname.collate("C") if conn.dialect.name == "postgresql" else d.hostname  # Python's order
+    shown = conn.execute(listed.where(unit, active).order_by(rank, hostname, d.device_id)
+                         .limit(size).offset((number - 1) * size)).all()
+    results = dict(conn.execute(sa.select(v.device_id, v.results)
+                                .where(v.device_id.in_([row.device_id for row in shown]))).all()) if shown else {}
+    silent = conn.execute(listed.where(unit, ~active).order_by(hostname, d.device_id)).all()
+    return DevicePage([_device(row, active_since, results[row.device_id]) for row in shown],
+                      [_device(row, active_since, None) for row in silent], number, size, total)
 
 
 def device_classes(conn: Connection, ward_codes: Iterable[str]) -> dict[str, str]:
