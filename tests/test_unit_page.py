@@ -13,15 +13,18 @@ from support.reports import modern_pc
 
 UNIT = "00070"
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
+# Reports before the first milestone (30/11/2025), so that failing devices are its work items, kept active
+# until now by a stale age that long; the silent devices' are older still.
+REPORTED, SILENT_SINCE = datetime(2025, 11, 10, 3, tzinfo=timezone.utc), datetime(2023, 1, 10, tzinfo=timezone.utc)
+SETTINGS = {"stale_after_days": (NOW - REPORTED).days + 30}
 # Host names whose order differs between Python (code points) and a locale's collation: case, digits, marks.
 HOSTS = ("pc-b", "PC-A", "pc-a", "pc_2", "pc-10", "Pc-9", "máy-1", "MAY-2", "pc-b")
 KINDS = ("ready", "not_ready", "unknown")
 
 
-def _doc(i: int, host: str, days_ago: int) -> dict:
+def _doc(i: int, host: str, at: datetime) -> dict:
     kind = KINDS[i % 3]
-    doc = modern_pc(f"unit-page-{i}", UNIT, NOW - timedelta(days=days_ago, minutes=i), 4 if kind == "not_ready"
-                    else 16, [])
+    doc = modern_pc(f"unit-page-{i}", UNIT, at - timedelta(minutes=i), 4 if kind == "not_ready" else 16, [])
     doc["device"]["hostname"] = host
     if kind == "unknown":
         doc["firmware"]["tpm"] = {"present": "unknown", "spec_version": None}
@@ -35,45 +38,59 @@ def _worst_first(found: list[dict]) -> list[dict]:
 
 def test_pages_of_devices_are_the_whole_list_in_order_and_the_page_links_walk_them(ingestor, db_url, monkeypatch):
     for i, host in enumerate(HOSTS):
-        ingestor.ingest(_doc(i, host, 0), "{}")
-    for i, host in enumerate(("old-1", "OLD-0"), start=len(HOSTS)):  # silent: no report for 60 days
-        ingestor.ingest(_doc(i, host, 60), "{}")
-    since = Settings(db_url=db_url).active_since(NOW)
+        ingestor.ingest(_doc(i, host, REPORTED), "{}")
+    for i, host in enumerate(("old-1", "OLD-0"), start=len(HOSTS)):
+        ingestor.ingest(_doc(i, host, SILENT_SINCE), "{}")
+    since = Settings(db_url=db_url, **SETTINGS).active_since(NOW)
     with ingestor.engine.connect() as conn:
         everything = queries.devices_of_unit(conn, UNIT, since)
         pages = [queries.device_page(conn, UNIT, since, n, 4) for n in (1, 2, 3)]
         beyond, before = queries.device_page(conn, UNIT, since, 99, 4), queries.device_page(conn, UNIT, since, 0, 4)
+        silent_pages = [queries.device_page(conn, UNIT, since, n, 1, silent=True) for n in (1, 2)]
     active = _worst_first([d for d in everything if not d["silent"]])
-    assert [d for p in pages for d in p.active] == active  # failures included: read for the shown rows
+    assert [d for p in pages for d in p.rows] == active  # failures included: read for the shown rows
     assert {d["verdict"] for d in active} == set(KINDS) and any(d["failures"] for d in active)
-    assert [(p.number, p.pages, p.total, len(p.active)) for p in pages] == [(1, 3, 9, 4), (2, 3, 9, 4), (3, 3, 9, 1)]
-    assert (beyond.number, beyond.active) == (3, pages[2].active)  # past the end: the last page
-    assert (before.number, before.active) == (1, pages[0].active)
+    assert [(p.number, p.pages, p.total, len(p.rows)) for p in pages] == [(1, 3, 9, 4), (2, 3, 9, 4), (3, 3, 9, 1)]
+    assert (beyond.number, beyond.rows) == (3, pages[2].rows)  # past the end: the last page
+    assert (before.number, before.rows) == (1, pages[0].rows)
     silent = [{k: v for k, v in d.items() if k != "failures"} for d in everything if d["silent"]]
-    assert sorted(pages[0].silent, key=lambda d: d["hostname"]) == sorted(silent, key=lambda d: d["hostname"])
-    assert len(silent) == 2
+    assert [d for p in silent_pages for d in p.rows] == sorted(silent, key=lambda d: d["hostname"])
+    assert [(p.total, p.pages) for p in silent_pages] == [(2, 2)] * 2
 
     if db_url.startswith("postgresql"):
         return  # the page's markup is the same on both backends; the order above is what differs
-    monkeypatch.setattr(page_view, "DEVICES_PER_PAGE", 4)
-    client = create_app(Settings(db_url=db_url)).test_client()
-    url, shown, seen_pages = f"/units/{UNIT}", [], []
-    while url:
-        html = parse(client.get(url).get_data(as_text=True))
-        shown += [tr.attrs["data-device"] for tr in html.find("table", id="devices").find_all("tr", data_device=True)]
-        pager = html.find("nav", id="devices-pager")
-        seen_pages.append((pager.attrs["data-page"], pager.attrs["data-total"]))
-        assert "Trang" in pager.text() and "trong tổng số 9" in pager.text()
-        following = pager.find_all("a", rel="next")
-        url = following[0].attrs["href"] if following else ""
-        assert not following or "Trang sau" in following[0].text()
+    monkeypatch.setattr(page_view, "ROWS_PER_PAGE", 2)
+    client = create_app(Settings(db_url=db_url, **SETTINGS)).test_client()
+    api = client.get(f"/api/v1/wards/{UNIT}").get_json()
+    assert len(api["devices"]) == 11 and len(api["work_items"]["items"]) == 4  # the API still lists them all
+
+    def walk(url: str, table: str, nav: str) -> tuple[list[str], list[tuple[str, str]]]:
+        """Follow a list's "next page" links from ``url``: the rows' devices and each page's number and total."""
+        shown, seen = [], []
+        while url:
+            html = parse(client.get(url).get_data(as_text=True))
+            shown += [tr.attrs["data-device"] for tr in html.find("table", id=table).find_all("tr", data_device=True)]
+            pager = html.find("nav", id=nav)
+            seen.append((pager.attrs["data-page"], pager.attrs["data-total"]))
+            assert "Trang" in pager.text() and f"trong tổng số {pager.attrs['data-total']}" in pager.text()
+            following = pager.find_all("a", rel="next")
+            url = following[0].attrs["href"] if following else ""
+            assert not following or "Trang sau" in following[0].text()
+            assert int(pager.attrs["data-page"]) == 1 or "Trang trước" in pager.find("a", rel="prev").text()
+        return shown, seen
+
+    shown, seen = walk(f"/units/{UNIT}", "devices", "devices-pager")
     assert shown == [d["device_id"] for d in active]
-    assert seen_pages == [("1", "9"), ("2", "9"), ("3", "9")]
-    assert "Trang trước" in html.find("nav", id="devices-pager").find("a", rel="prev").text()
+    assert seen == [(str(n), "9") for n in range(1, 6)]
+    shown, seen = walk(f"/units/{UNIT}?page=2", "unit-work-items", "items-pager")  # each list keeps its own page
+    assert shown == [i["device_id"] for i in api["work_items"]["items"]] and seen == [("1", "4"), ("2", "4")]
+    second = parse(client.get(f"/units/{UNIT}?items_page=2&page=3").get_data(as_text=True))
+    assert second.find("nav", id="devices-pager").attrs["data-page"] == "3"
+    assert "open" in second.find("details", id="work-items").attrs
+    assert not second.find_all("nav", id="silent-pager")  # two silent devices: one page, no links
     english = parse(client.get(f"/units/{UNIT}?lang=en&page=2").get_data(as_text=True)).find("nav", id="devices-pager")
-    assert "Page 2 of 3" in english.text() and "lang=en" in english.find("a", rel="next").attrs["href"]
+    assert "Page 2 of 5" in english.text() and "lang=en" in english.find("a", rel="next").attrs["href"]
     for odd in ("abc", "-1", "0", "1" * 40):  # a link cut short or edited opens the first page, never an error
         response = client.get(f"/units/{UNIT}?page={odd}")
         assert response.status_code == 200 and parse(response.get_data(as_text=True)).find(
             "nav", id="devices-pager").attrs["data-page"] == "1", odd
-    assert len(client.get(f"/api/v1/wards/{UNIT}").get_json()["devices"]) == 11  # the API still lists them all

@@ -30,7 +30,8 @@ from typing import Callable, Hashable, NamedTuple, Optional, TypeVar
 import sqlalchemy as sa
 
 from collector.readiness.overview import CityOverview, Sources, city_overview, pick_milestone
-from collector.store.tables import devices, migration_declarations, register_changes
+from collector.store import counts
+from collector.store.tables import devices, migration_declarations, register_changes, wards
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,16 @@ class _Entry(NamedTuple):
 
 
 def store_version(c: Sources) -> tuple:
-    """Changes whenever a report, a declaration or a register is stored: cheap queries, not a composition."""
+    """Changes whenever a report, a declaration or a register is stored: cheap queries, not a composition.
+
+    The devices stored (each unit's, from the counts ingest keeps) and the newest receipt (each unit's newest,
+    one index lookup per unit): counting the device rows or finding their newest receipt by a pass over them
+    took 40 ms at 150,000 devices, on every unit page (its plan section) and every JSON API read."""
+    newest = (sa.select(sa.func.max(devices.c.last_received_at)).where(devices.c.ward_code == wards.c.code)
+              .scalar_subquery())
     with c.engine.connect() as conn:
-        version = tuple(conn.execute(sa.select(sa.func.count(), sa.func.max(devices.c.last_received_at))).one())
+        version = (sum(counts.unit_devices(conn).values()),
+                   conn.execute(sa.select(sa.func.max(newest)).select_from(wards)).scalar())
         return version + (conn.execute(sa.select(sa.func.max(migration_declarations.c.id))).scalar(),
                           conn.execute(sa.select(sa.func.max(register_changes.c.id))).scalar())
 

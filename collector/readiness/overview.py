@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from operator import add
-from typing import Iterable, Mapping, Optional, Protocol
+from typing import Iterable, Mapping, NamedTuple, Optional, Protocol
 
 from sqlalchemy.engine import Engine
 
@@ -125,6 +125,24 @@ class CityOverview:
         return self.now.astimezone(HANOI).date()
 
 
+class PageNumbers(NamedTuple):
+    """The page of each long list of a unit's page to show (from 1), and the rows a page."""
+
+    devices: int
+    silent: int
+    work_items: int
+    size: int
+
+
+@dataclass(frozen=True)
+class UnitPages:
+    """One page each of a unit's active devices (worst first), silent devices and work items."""
+
+    devices: queries.Paged[dict]
+    silent: queries.Paged[dict]
+    work_items: queries.Paged[WorkItem]
+
+
 @dataclass(frozen=True)
 class UnitDetail:
     now: datetime
@@ -137,7 +155,7 @@ class UnitDetail:
     history: Series
     migration: UnitMigration
     assets: Matching
-    listing: Optional[queries.DevicePage] = None  # the page of devices ``devices`` holds, if not all of them
+    listing: Optional[UnitPages] = None  # the pages of the long lists ``devices`` and ``work_items`` hold, if paged
 
 
 def pick_milestone(milestones: list[Milestone], milestone_id: Optional[str]) -> Milestone:
@@ -247,31 +265,35 @@ def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None,
 
 
 def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str] = None,
-                page: Optional[tuple[int, int]] = None) -> UnitDetail:
+                pages: Optional[PageNumbers] = None) -> UnitDetail:
     """One unit's drill-down, read afresh; ``code`` must be in the registry. Its series and work-item tallies are
-    those ingest keeps (``unit_days``, as the overview's), its devices all of them, or with ``page`` (number,
-    size) one page of its active devices and its silent ones (``queries.device_page``)."""
+    those ingest keeps (``unit_days``, as the overview's); its devices and work items all of them, or with
+    ``pages`` a page of each long list (``listing``): only the shown devices are read (``queries.device_page``)."""
     since = c.settings.active_since(now)
+    focus = pick_milestone(c.milestones, milestone_id)
     with c.engine.connect() as conn:
-        # The unit's own counts only: the city's would cost what composing the overview's summaries does.
-        counted = queries.active_counts(conn, since, ward_code=code, kinds=queries.SUMMARY_KINDS)
+        # The unit's own counts, read once for its summary, reachability and applications: the city's would cost
+        # what composing the overview's summaries does.
+        counted = queries.active_counts(conn, since, ward_code=code)
         summary, = queries.unit_summaries(conn, Registry(u for u in c.registry if u.code == code), since, counted,
                                           c.settings.coverage_threshold)
-        listing = queries.device_page(conn, code, since, *page) if page else None
-        devices_ = listing.active + listing.silent if listing else queries.devices_of_unit(conn, code, since)
-        reach = queries.reachability_details(conn, since, ward_code=code)
+        paged = (queries.device_page(conn, code, since, pages.devices, pages.size),
+                 queries.device_page(conn, code, since, pages.silent, pages.size, silent=True)) if pages else None
+        devices_ = paged[0].rows + paged[1].rows if paged else queries.devices_of_unit(conn, code, since)
+        reach = queries.reachability_details(conn, since, ward_code=code, counted=counted)
         kept = unit_days.read(conn, now, c.settings.stale_after_days, code)
         imported = register.first_imported(conn, code)
-        # The devices' lives: for the work-item list and, of a ready unit or one with a register, its past.
-        lives = load_lives(conn, now, since, units=[code])
-        unit_migration = unit_migrations(conn, c.catalog, c.registry, now, since, code)[code]
+        # The devices' lives: the work-item list, and a register's coverage over time or the day it became ready.
+        needed = focus.devices or imported or summary.status == "ready"
+        lives = load_lives(conn, now, since, units=[code]) if needed else {}
+        unit_migration = unit_migrations(conn, c.catalog, c.registry, now, since, code, counted)[code]
         assets = queries.unit_assets(conn, code, since)
         reach_changes = reach_history.changes(conn, since, code)
         spans = contradictions.read(conn, code)
         person = contacts.read(conn, code).get(code)
-        classes = queries.device_classes(conn, [code])
+        # Its devices' classes: what a register's coverage over time and the day it became ready are judged on.
+        classes = queries.device_classes(conn, [code]) if imported or summary.status == "ready" else {}
     registers = registered_units(imported, _expected([summary]), lives.values(), classes)
-    focus = pick_milestone(c.milestones, milestone_id)
     by_due = milestone_tallies(kept.work, {m.date for m in c.milestones}, now)
     by_milestone = {m.id: _unit_work(m, by_due[m.date], {code: unit_migration}, reach_changes, spans, registers,
                                      c.settings.coverage_threshold, now)
@@ -282,9 +304,11 @@ def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str
                   by_milestone[focus.id].get(code, zero), days_overdue(summary.status, now.astimezone(HANOI).date()),
                   series_forecast(history.days, history.values), person,
                   _ready_since(summary, lives.values(), classes))
+    items = _work(lives, [focus], now)[focus.id] if focus.devices else []
+    listing = UnitPages(*paged, queries.page_of(items, pages.work_items, pages.size)) if pages and paged else None
     return UnitDetail(
         now=now, row=row, devices=devices_,
         reachability=sorted(((t, r) for (w, t), r in reach.items() if w == code), key=lambda tr: tr[0]),
-        work_milestone=focus, work_items=_work(lives, [focus], now)[focus.id] if focus.devices else [],
+        work_milestone=focus, work_items=listing.work_items.rows if listing else items,
         work_by_milestone={m: city_tally(t) for m, t in by_milestone.items()},
         history=history, migration=unit_migration, assets=assets, listing=listing)

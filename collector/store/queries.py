@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Container, Iterable, Iterator, Optional
+from typing import Any, Container, Generic, Iterable, Iterator, Optional, Sequence, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -90,16 +90,12 @@ def select_counted(conn: Connection, active_since: datetime, counted: Optional[C
                 yield kind, ward, key, n, total
 
 
-# What a unit's summary is made of: verdicts, active devices, classes (``counted`` given to ``unit_summaries``).
-SUMMARY_KINDS = (unit_counts.VERDICT, unit_counts.DEVICE, unit_counts.CLASS)
-
-
 def unit_summaries(conn: Connection, registry: Registry, active_since: datetime,
                    counted: Optional[Counted] = None, threshold: float = COVERAGE_THRESHOLD) -> list[UnitSummary]:
     """Every unit of the registry, in registry order, with zero counts where nothing reported, and its coverage
     (``counted`` must hold the verdict, device and class kinds when given); ``threshold`` is the coverage a unit
     needs to be judged on its verdicts (``Settings.coverage_threshold``)."""
-    kinds = list(SUMMARY_KINDS)
+    kinds = [unit_counts.VERDICT, unit_counts.DEVICE, unit_counts.CLASS]
     if counted is None:
         counted = unit_counts.read(conn, active_since, kinds)
     counts: dict[str, dict[str, int]] = {w.code: dict.fromkeys(VERDICTS, 0) for w in registry}
@@ -211,40 +207,63 @@ def _device(row: Any, active_since: datetime, results: Optional[list[dict[str, A
 VERDICT_RANK = {"not_ready": 0, "unknown": 1, "ready_with_conditions": 2, "ready": 3}
 
 
-@dataclass(frozen=True)
-class DevicePage:
-    """One page of a unit's active devices, worst verdict first, and all its silent devices (listed apart)."""
+T = TypeVar("T")
 
-    active: list[dict[str, Any]]
-    silent: list[dict[str, Any]]
-    number: int  # from 1
+
+@dataclass(frozen=True)
+class Paged(Generic[T]):
+    """Page ``number`` (from 1) of a list of ``total`` things, ``size`` a page: what a long list on a page shows."""
+
+    rows: list[T]
+    number: int
     size: int
-    total: int  # the unit's active devices
+    total: int
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.size))
+        return pages_of(self.total, self.size)
+
+    @property
+    def first(self) -> int:
+        """The position of the page's first row, from 1."""
+        return (self.number - 1) * self.size + 1
 
 
-def device_page(conn: Connection, ward_code: str, active_since: datetime, number: int, size: int) -> DevicePage:
-    """Page ``number`` (clamped to the pages there are) of a unit's active devices, as ``devices_of_unit`` gives
-    them, sorted worst first in the store; only the shown devices' rule results are read and decoded (the cost
-    of listing a unit of a thousand devices whole), and none of the silent ones'."""
+def pages_of(total: int, size: int) -> int:
+    """Pages ``total`` things take, ``size`` a page; one even when there is nothing (it says so)."""
+    return max(1, -(-total // size))
+
+
+def page_of(items: Sequence[T], number: int, size: int) -> Paged[T]:
+    """Page ``number`` of ``items``, clamped to the pages there are (a link past the end opens the last one)."""
+    number = min(max(number, 1), pages_of(len(items), size))
+    return Paged(list(items[(number - 1) * size:number * size]), number, size, len(items))
+
+
+def device_page(conn: Connection, ward_code: str, active_since: datetime, number: int, size: int,
+                silent: bool = False) -> Paged[dict[str, Any]]:
+    """Page ``number`` (clamped) of a unit's active devices, as ``devices_of_unit`` gives them, sorted worst first
+    in the store, with their failed rules; or with ``silent`` of its silent devices by host name, without them.
+    Only the shown devices are read, and only their rule results decoded: what listing a unit of a thousand
+    devices whole costs."""
     d, v = devices.c, verdicts.c
-    unit, active = d.ward_code == ward_code, d.last_collected_at >= active_since
-    listed = sa.select(*_SHOWN, v.status, v.since).join(verdicts, v.device_id == d.device_id)
+    which = sa.and_(d.ward_code == ward_code,
+                    d.last_collected_at < active_since if silent else d.last_collected_at >= active_since)
     total = conn.execute(sa.select(sa.func.count()).select_from(devices.join(verdicts, v.device_id == d.device_id))
-                         .where(unit, active)).scalar_one()
-    number = min(max(number, 1), max(1, -(-total // size)))
-    rank = sa.case(VERDICT_RANK, value=v.status, else_=len(VERDICT_RANK))
+                         .where(which)).scalar_one()
+    number = min(max(number, 1), pages_of(total, size))
     hostname = d.hostname.collate("C") if conn.dialect.name == "postgresql" else d.hostname  # Python's order
-    shown = conn.execute(listed.where(unit, active).order_by(rank, hostname, d.device_id)
-                         .limit(size).offset((number - 1) * size)).all()
-    results = dict(conn.execute(sa.select(v.device_id, v.results)
-                                .where(v.device_id.in_([row.device_id for row in shown]))).all()) if shown else {}
-    silent = conn.execute(listed.where(unit, ~active).order_by(hostname, d.device_id)).all()
-    return DevicePage([_device(row, active_since, results[row.device_id]) for row in shown],
-                      [_device(row, active_since, None) for row in silent], number, size, total)
+    order: list[Any] = [hostname, d.device_id]
+    if not silent:
+        order.insert(0, sa.case(VERDICT_RANK, value=v.status, else_=len(VERDICT_RANK)))
+    # The page's devices picked from the unit's index (ix_devices_desk) and their verdicts' status, then read.
+    picked = [did for did, in conn.execute(sa.select(d.device_id).join(verdicts, v.device_id == d.device_id)
+                                           .where(which).order_by(*order).limit(size).offset((number - 1) * size))]
+    columns = [*_SHOWN, v.status, v.since] + ([] if silent else [v.results])
+    rows = {row.device_id: row for row in conn.execute(sa.select(*columns).join(verdicts, v.device_id == d.device_id)
+                                                       .where(d.device_id.in_(picked))).all()} if picked else {}
+    return Paged([_device(rows[did], active_since, None if silent else rows[did].results) for did in picked],
+                 number, size, total)
 
 
 def device_classes(conn: Connection, ward_codes: Iterable[str]) -> dict[str, str]:
