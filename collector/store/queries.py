@@ -142,6 +142,8 @@ def unit_assets(conn: Connection, ward_code: str, active_since: datetime) -> Mat
     assets = [UnitAsset(ward_code, r.device_class, r.asset_tag, r.serial, r.hostname, r.location, r.responsible)
               for r in conn.execute(sa.select(register_assets).where(a.ward_code == ward_code)
                                     .order_by(a.asset_key)).all()]
+    if not assets:  # nothing to match, and no device is "unregistered" where no asset is named (match_assets)
+        return match_assets([], [])
     d = devices.c
     active = [ReportingDevice(r.device_id, r.hostname, r.device_class)
               for r in conn.execute(sa.select(d.device_id, d.hostname, d.device_class)
