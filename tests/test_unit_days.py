@@ -7,7 +7,8 @@ and moments of reading that cut through the days (some before the latest
 reports, so that changes and drops fall later on the day read), the city's
 burn-down, each unit's series, forecast and first day, and the work-item
 tallies of several milestones must be what the rebuild from the device
-lives (readiness/history.py, readiness/workitems.py) gives.
+lives (readiness/history.py, readiness/workitems.py) gives, read for the
+city and for one unit (its page).
 """
 from __future__ import annotations
 
@@ -89,6 +90,9 @@ def test_kept_history_is_the_rebuild(ingestor, reports, reads):
                 assert {v: kept.series[code][v][offset:] for v in VERDICTS} == values, f"{code}, {where}"
                 forecast = series_forecast(day_range(firsts[code], now.astimezone(HANOI).date()), values)
                 assert unit_forecasts(kept)[code] == forecast, f"{code}, {where}"
+                one = unit_days.read(conn, now, stale_days, code)  # what the unit's page reads
+                assert (one.start, one.series, one.work) == (
+                    firsts[code], {code: values}, {k: n for k, n in kept.work.items() if k[0] == code}), where
             dues = [NOW.astimezone(HANOI).date() - timedelta(days=d) for d in (30, 12, 3, 0)] + [date(2026, 12, 31)]
             work = milestone_work(lives, dues, now)
             assert milestone_tallies(kept.work, dues, now) == {due: tally(work[due]) for due in dues}, where

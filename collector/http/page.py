@@ -26,7 +26,7 @@ from collector.readiness.export import (
     to_xlsx,
 )
 from collector.readiness.forecasts import NO_HISTORY, NOT_YET_READY, series_forecast
-from collector.readiness.overview import CityOverview, Series, UnitDetail, unit_detail
+from collector.readiness.overview import CityOverview, PageNumbers, Series, UnitDetail, unit_detail
 from collector.readiness.plan import action_title, plan_table
 from collector.readiness.ranking import SORT_KEYS, STATUS_ORDER, RankingQuery
 from inventory.equipment import REGISTER_CLASSES
@@ -38,8 +38,9 @@ CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'
        "frame-ancestors 'none'")
 # Columns whose first click sorts ascending; counts sort largest first.
 _ASCENDING_FIRST = {"status", "code", "name", "ratio", "forecast"}
-# Devices needing work first on a unit's page.
-_VERDICT_RANK = {"not_ready": 0, "unknown": 1, "ready_with_conditions": 2, "ready": 3}
+# Rows a page of a unit's long lists shows (GLPI and Fleet list a hundred or fewer a page): its device table
+# (``?page=``), silent devices (``?silent_page=``) and work items (``?items_page=``).
+ROWS_PER_PAGE = 100
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -142,26 +143,36 @@ def index():
     return _kept_page(overview, render)
 
 
-def _unit(code: str) -> Optional[UnitDetail]:
+def _unit(code: str, pages: Optional[PageNumbers] = None) -> Optional[UnitDetail]:
+    """A unit's drill-down: all its devices (the downloads), or a page of each long list (the page)."""
     if code not in ctx().registry:
         return None
-    return unit_detail(ctx(), code, datetime.now(timezone.utc), request.args.get("milestone"))
+    return unit_detail(ctx(), code, datetime.now(timezone.utc), request.args.get("milestone"), pages)
+
+
+def _page_number(name: str) -> int:
+    """A page number from the query string: a whole number from 1; anything else is the first page (a link cut
+    short still opens)."""
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdigit() and 0 < len(raw) < 7 else 1
 
 
 @bp.get("/units/<code>")
 def unit(code: str):
     t = _translator()
-    detail = _unit(code)
-    if detail is None:
+    numbers = PageNumbers(_page_number("page"), _page_number("silent_page"), _page_number("items_page"),
+                          ROWS_PER_PAGE)
+    detail = _unit(code, numbers)
+    if detail is None or detail.listing is None:
         return _render("not_found.html", 404, code=code, now=datetime.now(timezone.utc))
     keys = ("ready", "ready_with_conditions", "not_ready", "unknown")
     titles = {r.id: r for r in ctx().baseline.all_rules()}
-    active = sorted((dev for dev in detail.devices if not dev["silent"]),
-                    key=lambda dev: (_VERDICT_RANK[dev["verdict"]], dev["hostname"]))
+    listing = detail.listing
     return _render("unit.html", d=detail, s=detail.row.summary,
                    **_trend(detail.history, t, detail.row.forecast or NO_HISTORY),
-                   monthly=_monthly(detail.history, keys), titles=titles, active=active,
-                   silent=[dev for dev in detail.devices if dev["silent"]], now=detail.now,
+                   monthly=_monthly(detail.history, keys), titles=titles, active=listing.devices.rows,
+                   listing=listing, page_link=lambda name, n: url_self(**{name: n if n > 1 else None}),
+                   silent=listing.silent.rows, now=detail.now,
                    deadline=ctx().milestones[0].date, class_name=lambda cls: _class_name(t, cls),
                    **_unit_plan(detail, t))
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Iterable, Mapping, Optional, Protocol
+from operator import add
+from typing import Iterable, Mapping, NamedTuple, Optional, Protocol
 
 from sqlalchemy.engine import Engine
 
@@ -24,16 +25,8 @@ from collector.readiness.criteria import (
     registered_units,
 )
 from collector.readiness.forecasts import of_unit, series_forecast, unit_forecasts
-from collector.readiness.history import (
-    DeviceLife,
-    daily_counts,
-    day_ends,
-    day_range,
-    first_day,
-    first_ready,
-    load_lives,
-)
-from collector.readiness.workitems import STATES, WorkItem, city_tally, milestone_tallies, milestone_work, tally
+from collector.readiness.history import DeviceLife, day_range, first_ready, load_lives
+from collector.readiness.workitems import STATES, WorkItem, city_tally, milestone_tallies, milestone_work
 from collector.settings import Settings
 from collector.store import contacts, contradictions, queries, reach_days, register, unit_days
 from collector.store.contacts import UnitContact
@@ -132,6 +125,24 @@ class CityOverview:
         return self.now.astimezone(HANOI).date()
 
 
+class PageNumbers(NamedTuple):
+    """The page of each long list of a unit's page to show (from 1), and the rows a page."""
+
+    devices: int
+    silent: int
+    work_items: int
+    size: int
+
+
+@dataclass(frozen=True)
+class UnitPages:
+    """One page each of a unit's active devices (worst first), silent devices and work items."""
+
+    devices: queries.Paged[dict]
+    silent: queries.Paged[dict]
+    work_items: queries.Paged[WorkItem]
+
+
 @dataclass(frozen=True)
 class UnitDetail:
     now: datetime
@@ -144,6 +155,7 @@ class UnitDetail:
     history: Series
     migration: UnitMigration
     assets: Matching
+    listing: Optional[UnitPages] = None  # the pages of the long lists ``devices`` and ``work_items`` hold, if paged
 
 
 def pick_milestone(milestones: list[Milestone], milestone_id: Optional[str]) -> Milestone:
@@ -151,12 +163,12 @@ def pick_milestone(milestones: list[Milestone], milestone_id: Optional[str]) -> 
     return next((m for m in milestones if m.id == milestone_id), milestones[0])
 
 
-def _series(lives: dict[str, DeviceLife], now: datetime, until: date) -> Series:
+def _unit_series(kept: unit_days.Kept, code: str, now: datetime, until: date) -> Series:
+    """One unit's daily counts from its first day (``unit_days.read`` of that unit): zeros today if it has none."""
     today = now.astimezone(HANOI).date()
-    start = first_day(lives.values()) or today
-    observed = day_range(start, today)
-    counts = daily_counts(lives.values(), day_ends(observed, now))
-    return Series(day_range(start, max(today, until)), counts)
+    zeros = [0] * len(kept.days)
+    values = kept.series.get(code) or {v: zeros for v in VERDICTS}
+    return Series(day_range(kept.start, max(today, until)), {v: list(values[v]) for v in VERDICTS})
 
 
 def _city_series(kept: unit_days.Kept, now: datetime, until: date) -> Series:
@@ -249,37 +261,51 @@ def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None,
         history=_city_series(kept, now, c.milestones[0].date), work_by_unit=by_milestone, forecasts=forecasts)
 
 
-def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str] = None) -> UnitDetail:
-    """One unit's drill-down, read afresh (one unit is cheap); ``code`` must be in the registry."""
+def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str] = None,
+                pages: Optional[PageNumbers] = None) -> UnitDetail:
+    """One unit's drill-down, read afresh; ``code`` must be in the registry. Its series and work-item tallies are
+    those ingest keeps (``unit_days``, as the overview's); its devices and work items all of them, or with
+    ``pages`` a page of each long list (``listing``): only the shown devices are read (``queries.device_page``)."""
     since = c.settings.active_since(now)
+    focus = pick_milestone(c.milestones, milestone_id)
     with c.engine.connect() as conn:
-        summary = next(s for s in queries.unit_summaries(conn, c.registry, since,
-                                                          threshold=c.settings.coverage_threshold)
-                       if s.code == code)
-        devices_ = queries.devices_of_unit(conn, code, since)
-        reach = queries.reachability_details(conn, since, ward_code=code)
-        lives = load_lives(conn, now, since, ward_code=code)
-        unit_migration = unit_migrations(conn, c.catalog, c.registry, now, since, code)[code]
+        # The unit's own counts, read once for its summary, reachability and applications: the city's would cost
+        # what composing the overview's summaries does.
+        counted = queries.active_counts(conn, since, ward_code=code)
+        summary, = queries.unit_summaries(conn, Registry(u for u in c.registry if u.code == code), since, counted,
+                                          c.settings.coverage_threshold)
+        paged = (queries.device_page(conn, code, since, pages.devices, pages.size),
+                 queries.device_page(conn, code, since, pages.silent, pages.size, silent=True)) if pages else None
+        devices_ = paged[0].rows + paged[1].rows if paged else queries.devices_of_unit(conn, code, since)
+        reach = queries.reachability_details(conn, since, ward_code=code, counted=counted)
+        kept = unit_days.read(conn, now, c.settings.stale_after_days, code)
+        imported = register.first_imported(conn, code)
+        # The devices' lives: the work-item list, and a register's coverage over time or the day it became ready.
+        needed = focus.devices or imported or summary.status == "ready"
+        lives = load_lives(conn, now, since, units=[code]) if needed else {}
+        unit_migration = unit_migrations(conn, c.catalog, c.registry, now, since, code, counted)[code]
         assets = queries.unit_assets(conn, code, since)
         reach_changes = reach_days.read(conn, now, c.settings.stale_after_days, code)
         spans = contradictions.read(conn, code)
         person = contacts.read(conn, code).get(code)
-        registers = registered_units(register.first_imported(conn, code), _expected([summary]), lives.values(),
-                                     queries.device_classes(conn, [code]))
-    focus = pick_milestone(c.milestones, milestone_id)
-    items = _work(lives, c.milestones, now)
-    by_milestone = {m.id: _unit_work(m, tally(items[m.id]), {code: unit_migration}, reach_changes, spans, registers,
+        # Its devices' classes: what a register's coverage over time and the day it became ready are judged on.
+        classes = queries.device_classes(conn, [code]) if imported or summary.status == "ready" else {}
+    registers = registered_units(imported, _expected([summary]), lives.values(), classes)
+    by_due = milestone_tallies(kept.work, {m.date for m in c.milestones}, now)
+    by_milestone = {m.id: _unit_work(m, by_due[m.date], {code: unit_migration}, reach_changes, spans, registers,
                                      c.settings.coverage_threshold, now)
                     for m in c.milestones}
     zero = dict.fromkeys(STATES, 0)
-    history = _series(lives, now, c.milestones[0].date)
+    history = _unit_series(kept, code, now, c.milestones[0].date)
     row = UnitRow(summary, Migration(unit_migration.migrated, unit_migration.in_use),
                   by_milestone[focus.id].get(code, zero), days_overdue(summary.status, now.astimezone(HANOI).date()),
                   series_forecast(history.days, history.values), person,
-                  _ready_since(summary, lives.values(), {dev["device_id"]: dev["class"] for dev in devices_}))
+                  _ready_since(summary, lives.values(), classes))
+    items = _work(lives, [focus], now)[focus.id] if focus.devices else []
+    listing = UnitPages(*paged, queries.page_of(items, pages.work_items, pages.size)) if pages and paged else None
     return UnitDetail(
         now=now, row=row, devices=devices_,
         reachability=sorted(((t, r) for (w, t), r in reach.items() if w == code), key=lambda tr: tr[0]),
-        work_milestone=focus, work_items=items[focus.id] if focus.devices else [],
+        work_milestone=focus, work_items=listing.work_items.rows if listing else items,
         work_by_milestone={m: city_tally(t) for m, t in by_milestone.items()},
-        history=history, migration=unit_migration, assets=assets)
+        history=history, migration=unit_migration, assets=assets, listing=listing)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Container, Iterable, Iterator, Optional
+from typing import Any, Container, Generic, Iterable, Iterator, Optional, Sequence, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -142,6 +142,8 @@ def unit_assets(conn: Connection, ward_code: str, active_since: datetime) -> Mat
     assets = [UnitAsset(ward_code, r.device_class, r.asset_tag, r.serial, r.hostname, r.location, r.responsible)
               for r in conn.execute(sa.select(register_assets).where(a.ward_code == ward_code)
                                     .order_by(a.asset_key)).all()]
+    if not assets:  # nothing to match, and no device is "unregistered" where no asset is named (match_assets)
+        return match_assets([], [])
     d = devices.c
     active = [ReportingDevice(r.device_id, r.hostname, r.device_class)
               for r in conn.execute(sa.select(d.device_id, d.hostname, d.device_class)
@@ -173,27 +175,97 @@ def top_failures(conn: Connection, active_since: datetime, limit: int = 10,
     return sorted(city.items(), key=lambda rn: (-rn[1], rn[0]))[:limit]
 
 
+# A device's columns readers show (not what it adds to the counts, ``counted``: JSON to decode for nothing).
+_SHOWN = [c for c in devices.c if c.name != "counted"]
+
+
 def devices_of_unit(conn: Connection, ward_code: str, active_since: datetime) -> list[dict[str, Any]]:
     """A unit's devices (silent ones flagged) with their verdicts and failed rules, for the drill-down."""
-    q = (sa.select(devices, verdicts.c.status, verdicts.c.since, verdicts.c.results)
+    q = (sa.select(*_SHOWN, verdicts.c.status, verdicts.c.since, verdicts.c.results)
          .join(verdicts, verdicts.c.device_id == devices.c.device_id)
          .where(devices.c.ward_code == ward_code).order_by(devices.c.hostname))
-    out = []
-    for row in conn.execute(q).all():
-        results = [r for r in row.results if r.get("outcome") in ("fail", "unknown")]
-        out.append({
-            "device_id": row.device_id, "hostname": row.hostname, "class": row.device_class,
-            "manufacturer": row.manufacturer, "model": row.model,
-            "os": row.os_name, "cpu": row.cpu_model, "memory_bytes": row.memory_bytes,
-            "system_disk_bytes": row.system_disk_bytes, "system_disk_media": row.system_disk_media,
-            "verdict": row.status, "verdict_since": row.since.isoformat(),
-            "silent": row.last_collected_at < active_since,
-            "last_collected_at": row.last_collected_at.isoformat(),
-            "last_received_at": row.last_received_at.isoformat(),
-            "agent": {"source": row.agent_source, "version": row.agent_version},
-            "failures": results,
-        })
+    return [_device(row, active_since, row.results) for row in conn.execute(q).all()]
+
+
+def _device(row: Any, active_since: datetime, results: Optional[list[dict[str, Any]]]) -> dict[str, Any]:
+    """A device row as readers show it; ``failures`` (its failed and unknown rules) only when ``results`` are read."""
+    out = {
+        "device_id": row.device_id, "hostname": row.hostname, "class": row.device_class,
+        "manufacturer": row.manufacturer, "model": row.model,
+        "os": row.os_name, "cpu": row.cpu_model, "memory_bytes": row.memory_bytes,
+        "system_disk_bytes": row.system_disk_bytes, "system_disk_media": row.system_disk_media,
+        "verdict": row.status, "verdict_since": row.since.isoformat(),
+        "silent": row.last_collected_at < active_since,
+        "last_collected_at": row.last_collected_at.isoformat(),
+        "last_received_at": row.last_received_at.isoformat(),
+        "agent": {"source": row.agent_source, "version": row.agent_version},
+    }
+    if results is not None:
+        out["failures"] = [r for r in results if r.get("outcome") in ("fail", "unknown")]
     return out
+
+
+# Devices needing work first on a unit's page, then by hostname.
+VERDICT_RANK = {"not_ready": 0, "unknown": 1, "ready_with_conditions": 2, "ready": 3}
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Paged(Generic[T]):
+    """Page ``number`` (from 1) of a list of ``total`` things, ``size`` a page: what a long list on a page shows."""
+
+    rows: list[T]
+    number: int
+    size: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return pages_of(self.total, self.size)
+
+    @property
+    def first(self) -> int:
+        """The position of the page's first row, from 1."""
+        return (self.number - 1) * self.size + 1
+
+
+def pages_of(total: int, size: int) -> int:
+    """Pages ``total`` things take, ``size`` a page; one even when there is nothing (it says so)."""
+    return max(1, -(-total // size))
+
+
+def page_of(items: Sequence[T], number: int, size: int) -> Paged[T]:
+    """Page ``number`` of ``items``, clamped to the pages there are (a link past the end opens the last one)."""
+    number = min(max(number, 1), pages_of(len(items), size))
+    return Paged(list(items[(number - 1) * size:number * size]), number, size, len(items))
+
+
+def device_page(conn: Connection, ward_code: str, active_since: datetime, number: int, size: int,
+                silent: bool = False) -> Paged[dict[str, Any]]:
+    """Page ``number`` (clamped) of a unit's active devices, as ``devices_of_unit`` gives them, sorted worst first
+    in the store, with their failed rules; or with ``silent`` of its silent devices by host name, without them.
+    Only the shown devices are read, and only their rule results decoded: what listing a unit of a thousand
+    devices whole costs."""
+    d, v = devices.c, verdicts.c
+    which = sa.and_(d.ward_code == ward_code,
+                    d.last_collected_at < active_since if silent else d.last_collected_at >= active_since)
+    total = conn.execute(sa.select(sa.func.count()).select_from(devices.join(verdicts, v.device_id == d.device_id))
+                         .where(which)).scalar_one()
+    number = min(max(number, 1), pages_of(total, size))
+    hostname = d.hostname.collate("C") if conn.dialect.name == "postgresql" else d.hostname  # Python's order
+    order: list[Any] = [hostname, d.device_id]
+    if not silent:
+        order.insert(0, sa.case(VERDICT_RANK, value=v.status, else_=len(VERDICT_RANK)))
+    # The page's devices picked from the unit's index (ix_devices_desk) and their verdicts' status, then read.
+    picked = [did for did, in conn.execute(sa.select(d.device_id).join(verdicts, v.device_id == d.device_id)
+                                           .where(which).order_by(*order).limit(size).offset((number - 1) * size))]
+    columns = [*_SHOWN, v.status, v.since] + ([] if silent else [v.results])
+    rows = {row.device_id: row for row in conn.execute(sa.select(*columns).join(verdicts, v.device_id == d.device_id)
+                                                       .where(d.device_id.in_(picked))).all()} if picked else {}
+    return Paged([_device(rows[did], active_since, None if silent else rows[did].results) for did in picked],
+                 number, size, total)
 
 
 def device_classes(conn: Connection, ward_codes: Iterable[str]) -> dict[str, str]:

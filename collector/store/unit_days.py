@@ -278,17 +278,19 @@ def _takeovers(members: Sequence[Member], active: Sequence[Member]) -> dict[Row,
     return out
 
 
-def read(conn: Connection, now: datetime, stale_days: int) -> Kept:
+def read(conn: Connection, now: datetime, stale_days: int, ward_code: Optional[str] = None) -> Kept:
     """Every unit's history as of ``now`` for a stale age of ``stale_days``, as the rebuild from every device's
-    changes gives it (module docstring).
+    changes gives it (module docstring); of one unit when ``ward_code`` is given (its page), whose days then
+    start at its own first day.
 
     Days are read as ISO text and placed by a lookup of that text: for the thousands of rows of a city the
     store's per-value date conversion cost more than adding them up.
     """
     today = hanoi_day(now)
     u = unit_days.c
-    firsts = {ward: date.fromisoformat(day) for ward, day in conn.execute(
-        sa.select(u.ward_code, sa.cast(sa.func.min(u.day), sa.String)).where(u.kind == FIRST).group_by(u.ward_code))}
+    firsts = {ward: date.fromisoformat(day) for ward, day in conn.execute(_of_unit(
+        sa.select(u.ward_code, sa.cast(sa.func.min(u.day), sa.String)).where(u.kind == FIRST).group_by(u.ward_code),
+        u, ward_code))}
     start = min(firsts.values(), default=today)
     days = [start + timedelta(days=i) for i in range((today - start).days + 1)]
     n, last = len(days), len(days) - 1
@@ -301,7 +303,7 @@ def read(conn: Connection, now: datetime, stale_days: int) -> Kept:
     dropped = {(start + timedelta(days=i)).isoformat(): max(i + stale_days, 0)
                for i in range(-stale_days - 1, n - stale_days)}
     early, today_text = (start - timedelta(days=stale_days + 1)).isoformat(), today.isoformat()
-    for kind, ward, day, key, devices_ in _rows(conn, now, timedelta(days=stale_days)):
+    for kind, ward, day, key, devices_ in _rows(conn, now, timedelta(days=stale_days), ward_code):
         if kind == WORK:
             work[(ward, WorkFact(date.fromisoformat(day), None if key == OPEN else date.fromisoformat(key)))] \
                 += devices_
@@ -316,19 +318,26 @@ def read(conn: Connection, now: datetime, stale_days: int) -> Kept:
             devices_ = -devices_ if kind == LAST else devices_
         if i >= 0:
             by_status[key][i] += devices_
-    for ward, status, devices_ in _not_yet(conn, now, today, timedelta(days=stale_days)):
+    for ward, status, devices_ in _not_yet(conn, now, today, timedelta(days=stale_days), ward_code):
         if n and ward in diffs and status in VERDICTS:
             diffs[ward][status][last] += devices_
     series = {w: {v: list(accumulate(d)) for v, d in by_status.items()} for w, by_status in diffs.items()}
     return Kept(start, days, firsts, series, {k: v for k, v in work.items() if v})
 
 
-def _not_yet(conn: Connection, now: datetime, today: date, stale: timedelta) -> Iterable[tuple[str, str, int]]:
+def _of_unit(q: sa.Select, columns: Any, ward_code: Optional[str]) -> sa.Select:
+    """``q`` of the rows of one unit when ``ward_code`` is given (its current devices'), else of every unit."""
+    return q if ward_code is None else q.where(columns.ward_code == ward_code)
+
+
+def _not_yet(conn: Connection, now: datetime, today: date, stale: timedelta, ward_code: Optional[str]
+             ) -> Iterable[tuple[str, str, int]]:
     """Today's events the rows date today but that come after ``now``, undone: changes stamped later today (a
     device clock a little ahead), and the drops of devices that go silent later today."""
     vc, d = verdict_changes.c, devices.c
-    later = conn.execute(sa.select(d.ward_code, vc.from_status, vc.to_status, vc.changed_at)
-                         .join(devices, d.device_id == vc.device_id).where(vc.changed_at > now)).all()
+    later = conn.execute(_of_unit(sa.select(d.ward_code, vc.from_status, vc.to_status, vc.changed_at)
+                                  .join(devices, d.device_id == vc.device_id).where(vc.changed_at > now),
+                                  d, ward_code)).all()
     for ward, old, new, at in later:
         if end_day(at) == today:
             yield ward, new, -1
@@ -336,29 +345,32 @@ def _not_yet(conn: Connection, now: datetime, today: date, stale: timedelta) -> 
                 yield ward, old, 1
     since = now - stale
     edge_end = datetime.combine(today - stale + timedelta(days=1), time(0), HANOI).astimezone(timezone.utc)
-    pending = conn.execute(sa.select(d.ward_code, verdicts.c.status, d.last_collected_at)
-                           .join(verdicts, verdicts.c.device_id == d.device_id)
-                           .where(d.last_collected_at >= since, d.last_collected_at <= edge_end)).all()
+    pending = conn.execute(_of_unit(sa.select(d.ward_code, verdicts.c.status, d.last_collected_at)
+                                    .join(verdicts, verdicts.c.device_id == d.device_id)
+                                    .where(d.last_collected_at >= since, d.last_collected_at <= edge_end),
+                                    d, ward_code)).all()
     for ward, status, last in pending:
         if end_day(last) + stale == today:
             yield ward, status, 1
 
 
-def _rows(conn: Connection, now: datetime, stale: timedelta) -> Iterable[tuple[str, str, str, str, int]]:
+def _rows(conn: Connection, now: datetime, stale: timedelta, ward_code: Optional[str]
+          ) -> Iterable[tuple[str, str, str, str, int]]:
     """The rows of ``unit_days`` (but the first days), those of ``desk_days`` whose span holds the cut-off, and the
     takeovers of the desks with a device whose latest report is on the cut-off's day, worked out afresh; days as
-    ISO text."""
+    ISO text; of one unit when ``ward_code`` is given."""
     u, dd = unit_days.c, desk_days.c
-    yield from conn.execute(sa.select(u.kind, u.ward_code, sa.cast(u.day, sa.String), u.key, u.devices)
-                            .where(u.kind != FIRST)).all()
+    yield from conn.execute(_of_unit(sa.select(u.kind, u.ward_code, sa.cast(u.day, sa.String), u.key, u.devices)
+                                     .where(u.kind != FIRST), u, ward_code)).all()
     since = now - stale
     cut = end_day(since)
-    yield from conn.execute(sa.select(dd.kind, dd.ward_code, sa.cast(dd.day, sa.String), dd.key, dd.devices)
-                            .where(dd.from_day < cut, dd.until_day > cut)).all()
+    yield from conn.execute(_of_unit(sa.select(dd.kind, dd.ward_code, sa.cast(dd.day, sa.String), dd.key, dd.devices)
+                                     .where(dd.from_day < cut, dd.until_day > cut), dd, ward_code)).all()
     day_start = datetime.combine(cut, time(0), HANOI).astimezone(timezone.utc)
     d = devices.c
-    on_cut_day = sa.select(d.ward_code, d.hostname).distinct().where(
-        d.last_collected_at > day_start, d.last_collected_at <= day_start + timedelta(days=1)).subquery()
+    on_cut_day: Any = sa.select(d.ward_code, d.hostname).distinct().where(
+        d.last_collected_at > day_start, d.last_collected_at <= day_start + timedelta(days=1))
+    on_cut_day = _of_unit(on_cut_day, d, ward_code).subquery()
     shared = (sa.select(d.ward_code, d.hostname)
               .join(on_cut_day, sa.and_(on_cut_day.c.ward_code == d.ward_code, on_cut_day.c.hostname == d.hostname))
               .group_by(d.ward_code, d.hostname).having(sa.func.count() > 1))
