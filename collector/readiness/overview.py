@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from operator import add
 from typing import Iterable, Mapping, NamedTuple, Optional, Protocol
 
 from sqlalchemy.engine import Engine

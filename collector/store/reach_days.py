@@ -23,7 +23,6 @@ later today, are not in it yet.
 """
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
 from itertools import accumulate
@@ -34,12 +33,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from collector.i18n import HANOI
+from collector.store import kept
 from collector.store.tables import devices, reach_days, reachability_changes, utc_iso
 from collector.store.unit_days import end_day
 
 CHANGE, LAST = "change", "last"
 
-log = logging.getLogger("hdc.collector")
 
 Row = tuple[str, str, date, bool]  # kind, unit, day, reached
 Check = tuple[datetime, bool]  # when, reached
@@ -253,23 +252,11 @@ def _replace(conn: Connection, rows: dict[Row, int]) -> None:
 
 
 def recount(conn: Connection, apply: bool) -> int:
-    """How many rows differ from what the stored reach changes give; with ``apply``, put right (a store restored
-    from a backup or edited by hand; on PostgreSQL the table is locked against ingest while it is rebuilt)."""
-    if apply and conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("LOCK TABLE reach_days IN SHARE ROW EXCLUSIVE MODE")
-    want, have = fresh(conn), totals(conn)
-    differing = sum(1 for k in want.keys() | have.keys() if want.get(k) != have.get(k))
-    if apply and differing:
-        _replace(conn, want)
-    return differing
+    """How many rows differ from what the stored changes give; with ``apply``, put right (``kept.recount``)."""
+    return kept.recount(conn, "reach_days", fresh, totals, _replace, apply)
 
 
 def backfill(conn: Connection) -> bool:
-    """Fill the table of a store whose reach changes were stored before it was kept (once, when it is opened)."""
-    if conn.execute(sa.select(reach_days.c.kind).limit(1)).first() is not None:
-        return False
-    if conn.execute(sa.select(reachability_changes.c.id).limit(1)).first() is None:
-        return False
-    log.info("keeping the units' reach of the HDC by day from the stored changes (once)")
-    rebuild(conn)
-    return True
+    """Fill the table of a store whose changes were stored before it was kept (``kept.backfill``)."""
+    return kept.backfill(conn, reach_days.c.kind, reachability_changes.c.id, rebuild,
+                         "the units' reach of the HDC by day")

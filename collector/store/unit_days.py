@@ -34,7 +34,6 @@ yet.
 """
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
 from itertools import accumulate
@@ -45,6 +44,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from collector.i18n import HANOI
+from collector.store import kept
 from collector.store.tables import desk_days, devices, unit_days, utc_iso, verdict_changes, verdicts
 
 CHANGE, LAST, FIRST, WORK = "change", "last", "first", "work"
@@ -54,7 +54,6 @@ VERDICTS = ("ready", "ready_with_conditions", "not_ready", "unknown")
 PASSING = ("ready", "ready_with_conditions")
 _TICK = timedelta(microseconds=1)
 
-log = logging.getLogger("hdc.collector")
 
 Row = tuple[str, str, date, str]  # kind, unit, day, key
 DeskRow = tuple[str, str, date, str, date, date]  # the same, and the span of cut-off days it holds in
@@ -423,35 +422,19 @@ def _replace(conn: Connection, rows: dict[tuple, int]) -> None:
     conn.execute(desk_days.delete())
     for table in (unit_days, desk_days):
         names = [c.name for c in table.primary_key.columns]
-        kept = [dict(zip(names, k[1:]), devices=n) for k, n in sorted(rows.items()) if k[0] == table.name]
-        if kept:
-            conn.execute(table.insert(), kept)
+        batch = [dict(zip(names, k[1:]), devices=n) for k, n in sorted(rows.items()) if k[0] == table.name]
+        if batch:
+            conn.execute(table.insert(), batch)
 
 
 def recount(conn: Connection, apply: bool) -> int:
-    """How many rows of the kept history differ from what the stored changes give; with ``apply``, put right.
-
-    For a store restored from a backup or edited by hand, as ``counts.recount``; on PostgreSQL the tables are
-    locked against ingest while they are rebuilt.
-    """
-    if apply and conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("LOCK TABLE unit_days, desk_days IN SHARE ROW EXCLUSIVE MODE")
-    want, have = fresh(conn), totals(conn)
-    differing = sum(1 for k in want.keys() | have.keys() if want.get(k) != have.get(k))
-    if apply and differing:
-        _replace(conn, want)
-    return differing
+    """How many rows differ from what the stored changes give; with ``apply``, put right (``kept.recount``)."""
+    return kept.recount(conn, "unit_days, desk_days", fresh, totals, _replace, apply)
 
 
 def backfill(conn: Connection) -> bool:
-    """Fill the history of a store whose devices were judged before it was kept (once, when it is opened)."""
-    if conn.execute(sa.select(unit_days.c.kind).limit(1)).first() is not None:
-        return False
-    if conn.execute(sa.select(verdict_changes.c.id).limit(1)).first() is None:
-        return False
-    log.info("keeping the units' verdict history from the stored changes (once)")
-    rebuild(conn)
-    return True
+    """Fill the table of a store whose changes were stored before it was kept (``kept.backfill``)."""
+    return kept.backfill(conn, unit_days.c.kind, verdict_changes.c.id, rebuild, "the units' verdict history")
 
 
 def totals(conn: Connection) -> dict[tuple, int]:
