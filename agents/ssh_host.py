@@ -139,6 +139,11 @@ def _policy(paramiko, target: Target):
     return TrustOnFirstUse() if target.trust_on_first_use else Refuse()
 
 
+def _too_large(path: str) -> OSError:
+    """The error of a file over ``MAX_FILE``: the probe reports it and reads no further."""
+    return OSError(errno.EFBIG, f"larger than {MAX_FILE // 2**20} MiB, not read", path)
+
+
 class SshHost:
     """A logged-in SSH session read as a :class:`~agents.host.Host`. Close it (or use ``with``)."""
 
@@ -226,12 +231,18 @@ class SshHost:
         sftp = self._sftp_client()
         if sftp is not None:
             with sftp.open(path, "rb") as remote:
-                remote.prefetch(MAX_FILE + 1)  # requests in flight together, never past the cap
+                size = remote.stat().st_size or 0  # 0 for /proc and /sys files, whose size is unknown
+                if size > MAX_FILE:
+                    raise _too_large(path)
+                if size:
+                    # Requests in flight together up to the file's end only: none left
+                    # running in paramiko's prefetch thread when the connection closes.
+                    remote.prefetch(size)
                 data = remote.read(MAX_FILE + 1)
         else:
             data = self._file_command(["cat", "--", path])  # bounded by MAX_OUTPUT
         if len(data) > MAX_FILE:
-            raise OSError(errno.EFBIG, f"larger than {MAX_FILE // 2**20} MiB, not read", path)
+            raise _too_large(path)
         return data
 
     def listdir(self, path: str) -> list:
