@@ -54,6 +54,7 @@ from inventory.milestones import Milestone
 Goal = Callable[[str], bool]
 _DAY = timedelta(days=1)
 _GOALS: dict[str, Goal] = {"migrating": lambda s: s == MIGRATING or s in DONE, "moved": lambda s: s in DONE}
+_IS_RETIRED: Goal = lambda s: s == RETIRED  # noqa: E731  (a goal like the others)
 
 
 def _reached_at(a: AppMigration, goal: Goal) -> Optional[datetime]:
@@ -72,36 +73,45 @@ def _reached_at(a: AppMigration, goal: Goal) -> Optional[datetime]:
     return start
 
 
-def _state(a: AppMigration, goal: Goal, deadline: datetime, now: datetime) -> str:
-    return _item_state(goal(a.state), _reached_at(a, goal) or now, deadline, now)
-
-
 def _item_state(done: bool, done_at: datetime, deadline: datetime, now: datetime) -> str:
     if done:
         return "done_on_time" if done_at < deadline else "done_late"
     return "overdue" if now >= deadline else "in_progress"
 
 
-def _items(m: Milestone, unit: UnitMigration) -> Iterable[tuple[AppMigration, Goal]]:
-    """The unit's applications the milestone judges, each with the goal it must reach."""
-    for a in unit.apps:
-        if m.applications is not None and a.in_use:
-            yield a, _GOALS[m.applications]
-        elif a.app.id in m.retired and a.state != "not_used":
-            yield a, lambda s: s == RETIRED
-
-
-def application_tally(m: Milestone, units: Mapping[str, UnitMigration], now: datetime
-                      ) -> dict[str, dict[str, int]]:
-    """The milestone's application items per unit and state (units with none left out), as of ``now``."""
-    if m.applications is None and not m.retired:
-        return {}
-    deadline, now = due_moment(m.date), now.astimezone(timezone.utc)
-    counts = Counter((code, _state(a, goal, deadline, now)) for code, unit in units.items()
-                     for a, goal in _items(m, unit))
-    out: dict[str, dict[str, int]] = {}
-    for (code, state), n in counts.items():
-        out.setdefault(code, dict.fromkeys(STATES, 0))[state] = n
+def application_tallies(milestones: Sequence[Milestone], units: Mapping[str, UnitMigration], now: datetime
+                        ) -> list[dict[str, dict[str, int]]]:
+    """Each milestone's application items per unit and state (units with none left out), as of ``now``, in the
+    milestones' order: whether each application meets each goal, and since when, is worked out once for all of
+    them (only the deadlines differ)."""
+    now = now.astimezone(timezone.utc)
+    judged = [m for m in milestones if m.applications is not None or m.retired]
+    apps = [(code, a, a.app.id, a.in_use, a.state != "not_used") for code, unit in units.items() if judged
+            for a in unit.apps]
+    met: dict[tuple[str, str, str], tuple[bool, datetime]] = {}  # (unit, application, goal) -> met, since
+    out: list[dict[str, dict[str, int]]] = []
+    for m in milestones:
+        if m not in judged:
+            out.append({})
+            continue
+        deadline = due_moment(m.date)
+        counts: Counter[tuple[str, str]] = Counter()
+        for code, a, app_id, in_use, used in apps:
+            if m.applications is not None and in_use:
+                goal = m.applications
+            elif app_id in m.retired and used:
+                goal = RETIRED
+            else:
+                continue
+            done = met.get((code, app_id, goal))
+            if done is None:
+                test = _IS_RETIRED if goal == RETIRED else _GOALS[goal]
+                done = met[(code, app_id, goal)] = (test(a.state), _reached_at(a, test) or now)
+            counts[(code, _item_state(*done, deadline, now))] += 1
+        tally: dict[str, dict[str, int]] = {}
+        for (code, state), n in counts.items():
+            tally.setdefault(code, dict.fromkeys(STATES, 0))[state] = n
+        out.append(tally)
     return out
 
 
