@@ -85,34 +85,39 @@ def application_tallies(milestones: Sequence[Milestone], units: Mapping[str, Uni
     milestones' order: whether each application meets each goal, and since when, is worked out once for all of
     them (only the deadlines differ)."""
     now = now.astimezone(timezone.utc)
-    judged = [m for m in milestones if m.applications is not None or m.retired]
-    apps = [(code, a, a.app.id, a.in_use, a.state != "not_used") for code, unit in units.items() if judged
-            for a in unit.apps]
-    met: dict[tuple[str, str, str], tuple[bool, datetime]] = {}  # (unit, application, goal) -> met, since
+    goals = {m.applications for m in milestones if m.applications is not None}
+    retiring = set().union(*(m.retired for m in milestones))
+    # goal -> (unit, met, since when or now) -> applications in use; applications some milestone retires
+    in_use: dict[str, Counter[tuple[str, bool, datetime]]] = {goal: Counter() for goal in goals}
+    listed: list[tuple[str, str, bool, tuple[bool, datetime]]] = []
+    for code, unit in units.items():
+        for a in unit.apps if goals or retiring else ():
+            use = a.in_use
+            if use:
+                for goal in goals:
+                    in_use[goal][(code, *_met(a, _GOALS[goal], now))] += 1
+            if a.app.id in retiring and a.state != "not_used":
+                listed.append((code, a.app.id, use, _met(a, _IS_RETIRED, now)))
     out: list[dict[str, dict[str, int]]] = []
     for m in milestones:
-        if m not in judged:
-            out.append({})
-            continue
         deadline = due_moment(m.date)
         counts: Counter[tuple[str, str]] = Counter()
-        for code, a, app_id, in_use, used in apps:
-            if m.applications is not None and in_use:
-                goal = m.applications
-            elif app_id in m.retired and used:
-                goal = RETIRED
-            else:
-                continue
-            done = met.get((code, app_id, goal))
-            if done is None:
-                test = _IS_RETIRED if goal == RETIRED else _GOALS[goal]
-                done = met[(code, app_id, goal)] = (test(a.state), _reached_at(a, test) or now)
-            counts[(code, _item_state(*done, deadline, now))] += 1
+        if m.applications is not None:
+            for (code, done, at), n in in_use[m.applications].items():
+                counts[(code, _item_state(done, at, deadline, now))] += n
+        for code, app_id, use, (done, at) in listed:
+            if app_id in m.retired and not (use and m.applications is not None):
+                counts[(code, _item_state(done, at, deadline, now))] += 1
         tally: dict[str, dict[str, int]] = {}
         for (code, state), n in counts.items():
             tally.setdefault(code, dict.fromkeys(STATES, 0))[state] = n
         out.append(tally)
     return out
+
+
+def _met(a: AppMigration, goal: Goal, now: datetime) -> tuple[bool, datetime]:
+    """Whether the application meets the goal, and since when (now when unrecorded)."""
+    return goal(a.state), _reached_at(a, goal) or now
 
 
 def met_since(unit: UnitReach, threshold: float) -> Optional[date]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import Any, Callable, Hashable, Iterable, TypeVar
+from typing import Any, Callable, Hashable, Iterable, Optional, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -74,17 +74,20 @@ def _upsert(insert: Any) -> Any:
 _STAMP = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
 
 Worked = TypeVar("Worked")
-_WORKED: dict[tuple[str, str], dict[str, tuple[int, Hashable, Any]]] = {}
+_WORKED: dict[tuple[str, str, str], dict[str, tuple[int, Hashable, Any]]] = {}
 
 
 class Reuse:
     """What a reader worked out per unit from one kept table of one store, kept in the process while the unit's
-    stamp and the reading's terms (today, the stale age: whatever else the result depends on) stay the same."""
+    stamp and the reading's terms (today, the stale age: whatever else the result depends on) stay the same;
+    a reader keeping two things per unit names each ``part`` and reads the stamps once (``known``)."""
 
-    def __init__(self, conn: Connection, table: str, terms: Hashable) -> None:
-        self.stamps = stamps(conn, table)  # read before the rows: rows read later are at least as new
+    def __init__(self, conn: Connection, table: str, terms: Hashable, part: str = "",
+                 known: Optional[dict[str, int]] = None) -> None:
+        # Read before the rows: rows read later are at least as new.
+        self.stamps = stamps(conn, table) if known is None else known
         self.terms = terms
-        self._worked = _WORKED.setdefault((str(conn.engine.url), table), {})
+        self._worked = _WORKED.setdefault((str(conn.engine.url), table, part), {})
 
     def get(self, ward: str) -> Any:
         """The unit's result worked out from the rows of its current stamp and these terms, or None."""

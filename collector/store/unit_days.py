@@ -294,16 +294,15 @@ def read(conn: Connection, now: datetime, stale_days: int, ward_code: Optional[s
     conversion cost more than adding them up.
     """
     today = hanoi_day(now)
-    u = unit_days.c
-    firsts = {ward: date.fromisoformat(day) for ward, day in conn.execute(_of_unit(
-        sa.select(u.ward_code, sa.cast(sa.func.min(u.day), sa.String)).where(u.kind == FIRST).group_by(u.ward_code),
-        u, ward_code))}
+    reuse_firsts = kept.Reuse(conn, "unit_days", (), "firsts") if ward_code is None else None
+    firsts = _firsts(conn, ward_code, reuse_firsts)
     start = min(firsts.values(), default=today)
-    days = [start + timedelta(days=i) for i in range((today - start).days + 1)]
-    place = _place(start, today, stale_days, len(days))
+    place = _place(start, today, stale_days, max((today - start).days + 1, 0))
+    days = list(place.days)
     stale = timedelta(days=stale_days)
     cut = end_day(now - stale)
-    reuse = kept.Reuse(conn, "unit_days", (start, today, stale_days, cut)) if ward_code is None else None
+    reuse = None if reuse_firsts is None else kept.Reuse(conn, "unit_days", (start, today, stale_days, cut),
+                                                         known=reuse_firsts.stamps)
     worked = {ward: found for ward in firsts if reuse is not None and (found := reuse.get(ward)) is not None}
     todo = [ward for ward in firsts if ward not in worked]
     if todo:
@@ -315,6 +314,23 @@ def read(conn: Connection, now: datetime, stale_days: int, ward_code: Optional[s
     _afresh(conn, now, today, stale, cut, ward_code, place, series, unit_work)
     work = {(ward, fact): n for ward, facts in unit_work.items() for fact, n in facts.items()}
     return Kept(start, days, firsts, series, work, unit_work)
+
+
+def _firsts(conn: Connection, ward_code: Optional[str], reuse: Optional[kept.Reuse]) -> dict[str, date]:
+    """Each unit's first day (its devices' first verdict), in unit order: of one unit when ``ward_code`` is given,
+    else of the stamped units, read again only for those whose stamp moved."""
+    u = unit_days.c
+    q = sa.select(u.ward_code, sa.cast(sa.func.min(u.day), sa.String)).where(u.kind == FIRST).group_by(u.ward_code)
+    if reuse is None:
+        return {ward: date.fromisoformat(day) for ward, day in conn.execute(_of_unit(q, u, ward_code))}
+    found = {ward: first for ward in reuse.stamps if (first := reuse.get(ward)) is not None}
+    todo = [ward for ward in reuse.stamps if ward not in found]
+    chunks = [q] if len(todo) == len(reuse.stamps) else [  # IN lists within every backend's limits
+        q.where(u.ward_code.in_(todo[i:i + 500])) for i in range(0, len(todo), 500)]
+    read: dict[str, str] = {ward: day for chunk in chunks for ward, day in conn.execute(chunk).all()}
+    for ward in todo:  # a unit whose rows all fell to zero keeps its stamp: it has no first day
+        found[ward] = reuse.put(ward, (date.fromisoformat(read[ward]) if ward in read else None,))
+    return {ward: found[ward][0] for ward in sorted(found) if found[ward][0] is not None}
 
 
 @lru_cache(maxsize=8)
@@ -330,6 +346,7 @@ class _Place:
 
     def __init__(self, start: date, today: date, stale_days: int, n: int) -> None:
         self.n, self.last = n, n - 1
+        self.days = [start + timedelta(days=i) for i in range(n)]
         self.on_day = {(start + timedelta(days=i)).isoformat(): max(i, 0) for i in range(-stale_days - 1, n)}
         self.dropped = {(start + timedelta(days=i)).isoformat(): max(i + stale_days, 0)
                         for i in range(-stale_days - 1, n - stale_days)}
