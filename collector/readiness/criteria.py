@@ -87,27 +87,35 @@ def application_tallies(milestones: Sequence[Milestone], units: Mapping[str, Uni
     now = now.astimezone(timezone.utc)
     goals = {m.applications for m in milestones if m.applications is not None}
     retiring = set().union(*(m.retired for m in milestones))
-    # goal -> (unit, met, since when or now) -> applications in use; applications some milestone retires
-    in_use: dict[str, Counter[tuple[str, bool, datetime]]] = {goal: Counter() for goal in goals}
-    listed: list[tuple[str, str, bool, tuple[bool, datetime]]] = []
+    # goal -> (unit, met, since when: None when unrecorded) -> applications in use; those some milestone retires
+    in_use: dict[str, Counter[tuple[str, bool, Optional[datetime]]]] = {goal: Counter() for goal in goals}
+    listed: list[tuple[str, str, bool, tuple[bool, Optional[datetime]]]] = []
+    plain: Counter[tuple[str, str]] = Counter()  # (unit, state) -> applications in use with no history
     for code, unit in units.items():
         for a in unit.apps if goals or retiring else ():
             use = a.in_use
-            if use:
-                for goal in goals:
-                    in_use[goal][(code, *_met(a, _GOALS[goal], now))] += 1
             if a.app.id in retiring and a.state != "not_used":
-                listed.append((code, a.app.id, use, _met(a, _IS_RETIRED, now)))
+                listed.append((code, a.app.id, use, _met(a, _IS_RETIRED)))
+            if not use or not goals:
+                continue
+            if a.declarations or a.observations:
+                for goal in goals:
+                    in_use[goal][(code, *_met(a, _GOALS[goal]))] += 1
+            else:  # most applications: met or not, since no recorded moment, whatever the goal
+                plain[(code, a.state)] += 1
+    for (code, state), n in plain.items():
+        for goal in goals:
+            in_use[goal][(code, _GOALS[goal](state), None)] += n
     out: list[dict[str, dict[str, int]]] = []
     for m in milestones:
         deadline = due_moment(m.date)
         counts: Counter[tuple[str, str]] = Counter()
         if m.applications is not None:
             for (code, done, at), n in in_use[m.applications].items():
-                counts[(code, _item_state(done, at, deadline, now))] += n
+                counts[(code, _item_state(done, at or now, deadline, now))] += n
         for code, app_id, use, (done, at) in listed:
             if app_id in m.retired and not (use and m.applications is not None):
-                counts[(code, _item_state(done, at, deadline, now))] += 1
+                counts[(code, _item_state(done, at or now, deadline, now))] += 1
         tally: dict[str, dict[str, int]] = {}
         for (code, state), n in counts.items():
             tally.setdefault(code, dict.fromkeys(STATES, 0))[state] = n
@@ -115,9 +123,9 @@ def application_tallies(milestones: Sequence[Milestone], units: Mapping[str, Uni
     return out
 
 
-def _met(a: AppMigration, goal: Goal, now: datetime) -> tuple[bool, datetime]:
-    """Whether the application meets the goal, and since when (now when unrecorded)."""
-    return goal(a.state), _reached_at(a, goal) or now
+def _met(a: AppMigration, goal: Goal) -> tuple[bool, Optional[datetime]]:
+    """Whether the application meets the goal, and since when (None when unrecorded: counted as done now)."""
+    return goal(a.state), _reached_at(a, goal)
 
 
 def met_since(unit: UnitReach, threshold: float) -> Optional[date]:
