@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from typing import Iterable, Mapping, NamedTuple, Optional
 
 from collector.i18n import HANOI
@@ -40,9 +41,11 @@ class WorkItem:
     state: str
 
 
+@lru_cache(maxsize=4096)
 def due_moment(due: date) -> datetime:
     """A milestone is met or missed at the end of its Hanoi day (in UTC, like stored moments: comparing
-    datetimes of one time zone is much faster than across zones)."""
+    datetimes of one time zone is much faster than across zones). Remembered: a composition asks it of each
+    unit's link for every milestone, and the days asked are few."""
     return datetime.combine(due + timedelta(days=1), time(0), HANOI).astimezone(timezone.utc)
 
 
