@@ -8,7 +8,9 @@ reports, so that changes and drops fall later on the day read), the city's
 burn-down, each unit's series, forecast and first day, and the work-item
 tallies of several milestones must be what the rebuild from the device
 lives (readiness/history.py, readiness/workitems.py) gives, read for the
-city and for one unit (its page).
+city and for one unit (its page). The same reads are made once before the
+last report, so that the units it leaves alone come from what the earlier
+read worked out (``kept.Reuse``, the overview's sums and tallies).
 """
 from __future__ import annotations
 
@@ -21,9 +23,11 @@ from hypothesis import strategies as st
 from collector.i18n import HANOI
 from collector.readiness.forecasts import series_forecast, unit_forecasts
 from collector.readiness.history import DeviceLife, daily_counts, day_ends, day_range, first_day, load_lives
-from collector.readiness.workitems import milestone_tallies, milestone_work, tally
+from collector.readiness.overview import CitySums
+from collector.readiness.workitems import UnitTallies, milestone_tallies, milestone_work, tally
 from collector.store import unit_days
 from collector.store.engine import migrate
+from collector.store.kept import restamp
 from inventory.readiness import VERDICTS
 
 from conftest import cli
@@ -31,6 +35,9 @@ from support.reports import modern_pc
 
 WARDS = ("00070", "00082")
 NOW = datetime(2026, 1, 20, 12, 0, tzinfo=timezone.utc)
+DUES = [NOW.astimezone(HANOI).date() - timedelta(days=d) for d in (30, 12, 3, 0)] + [date(2026, 12, 31)]
+# What the overview keeps from one composition to the next (a unit's tallies, the city's sums), used across reads.
+TALLIES, CITY = UnitTallies(), CitySums()
 # A passing machine, one failing a hard rule (memory), one whose TPM is unknown.
 KINDS = ("ready", "not_ready", "unknown")
 
@@ -70,7 +77,13 @@ def test_kept_history_is_the_rebuild(ingestor, reports, reads):
                       "reachability", "reachability_changes", "verdicts", "devices", "reports", "software_lists"):
             conn.exec_driver_sql(f"DELETE FROM {table}")
     prefix = uuid.uuid4().hex[:8]
-    for device, ward, host, hours, midnight, kind in reports:
+    for i, (device, ward, host, hours, midnight, kind) in enumerate(reports):
+        if i == len(reports) - 1:  # read as below first: the last report's unit is worked out again, the other kept
+            with ingestor.engine.connect() as conn:
+                for hours_before, stale_days in reads:
+                    now = NOW - timedelta(hours=hours_before, minutes=3)
+                    kept = unit_days.read(conn, now, stale_days)
+                    CITY.of(kept), TALLIES(kept.unit_work, DUES, now), unit_forecasts(kept)
         collected = NOW - timedelta(hours=hours)
         collected = collected.replace(hour=17, minute=0) if midnight else collected.replace(minute=7)
         ingestor.ingest(_doc(f"{prefix}-{device}", ward, host, collected, kind), "{}")
@@ -84,7 +97,7 @@ def test_kept_history_is_the_rebuild(ingestor, reports, reads):
             assert (kept.start, kept.days) == (start, day_range(start, now.astimezone(HANOI).date())), where
             assert kept.firsts == firsts, where
             kept_city = {v: [sum(day) for day in zip(*(s[v] for s in kept.series.values()))] for v in VERDICTS}
-            assert kept_city == city, where
+            assert kept_city == city and CITY.of(kept) == city, where
             for code, values in series.items():
                 offset = (firsts[code] - start).days
                 assert {v: kept.series[code][v][offset:] for v in VERDICTS} == values, f"{code}, {where}"
@@ -93,9 +106,10 @@ def test_kept_history_is_the_rebuild(ingestor, reports, reads):
                 one = unit_days.read(conn, now, stale_days, code)  # what the unit's page reads
                 assert (one.start, one.series, one.work) == (
                     firsts[code], {code: values}, {k: n for k, n in kept.work.items() if k[0] == code}), where
-            dues = [NOW.astimezone(HANOI).date() - timedelta(days=d) for d in (30, 12, 3, 0)] + [date(2026, 12, 31)]
-            work = milestone_work(lives, dues, now)
-            assert milestone_tallies(kept.work, dues, now) == {due: tally(work[due]) for due in dues}, where
+            work = milestone_work(lives, DUES, now)
+            assert milestone_tallies(kept.work, DUES, now) == {due: tally(work[due]) for due in DUES}, where
+            assert TALLIES(kept.unit_work, DUES, now) == {due: tally(work[due]) for due in DUES}, where
+            assert kept.work == {(w, f): n for w, facts in kept.unit_work.items() for f, n in facts.items()}, where
         kept_rows = unit_days.totals(conn)
     with ingestor.engine.begin() as conn:
         unit_days.rebuild(conn)  # what an upgraded store gets from its stored changes: what ingest kept
@@ -124,9 +138,16 @@ def test_a_store_judged_before_the_history_was_kept_gets_it_when_opened(ingestor
     with ingestor.engine.begin() as conn:  # a restore gone wrong: one day's count off, the takeovers lost
         conn.exec_driver_sql("UPDATE unit_days SET devices = devices + 5 WHERE kind = 'change'")
         conn.exec_driver_sql("DELETE FROM desk_days")
+    # A hand edit leaves the stamps: this process reuses what it read (docs/collector.md); drawn anew, as recount
+    # does, they make it read the rows again.
+    with ingestor.engine.connect() as conn:
+        assert unit_days.read(conn, NOW, 10) == figures
+        restamp(conn, "unit_days", WARDS)
+        assert unit_days.read(conn, NOW, 10) != figures
+        conn.rollback()
     checked = cli("collector.cli", "recount", "--check", "--db", db_url, timeout=120)
     assert checked.returncode == 1 and "history row(s) wrong" in checked.stderr, checked.stderr
     fixed = cli("collector.cli", "recount", "--db", db_url, timeout=120)
     assert fixed.returncode == 0 and "put right" in fixed.stdout, fixed.stderr
     with ingestor.engine.connect() as conn:
-        assert unit_days.totals(conn) == kept
+        assert unit_days.totals(conn) == kept and unit_days.read(conn, NOW, 10) == figures

@@ -21,6 +21,7 @@ from agents.outbox import Outbox
 from collector.ingest.ingestor import Ingestor
 from collector.store import bodies, reach_days, unit_days
 from collector.store.engine import WRITE, make_engine, migrate
+from collector.store.kept import stamps as kept_stamps_of
 from collector.store.tables import metadata
 from collector.store.tokens import create_token
 from collector.store.units import sync_units
@@ -111,9 +112,9 @@ def test_an_upgrade_under_load_loses_no_report(tmp_path):
             reach_started = conn.execute("SELECT COUNT(DISTINCT device_id) FROM reachability_changes").fetchone()[0]
             checking = conn.execute("SELECT COUNT(DISTINCT device_id) FROM reachability").fetchone()[0]
         # One head again (0006_okr_history merges 0004_register and 0005_retention; 0007_body_zlib and
-        # 0008_contradiction_spans, 0009_unit_days and 0010_reach_days follow it); each checking device's reach
-        # history starts from its last checks.
-        assert versions == {"0010_reach_days"} and "ix_reports_software_sha256" in indexes
+        # 0008_contradiction_spans, 0009_unit_days, 0010_reach_days and 0011_kept_stamps follow it); each checking
+        # device's reach history starts from its last checks.
+        assert versions == {"0011_kept_stamps"} and "ix_reports_software_sha256" in indexes
         assert reach_started == checking > 0
         assert len(after) == len(set(after)) == len(before) + 2  # the queued one and this run's, each once
         assert before | set(queued) < set(after)
@@ -122,6 +123,9 @@ def test_an_upgrade_under_load_loses_no_report(tmp_path):
             assert bodies.read_bodies(conn, list(old_bodies)) == old_bodies
             # The units' history was filled from the old store's changes, then kept by ingest: as a rebuild has it.
             kept, reach = unit_days.totals(conn), reach_days.totals(conn)
+            # Every unit with kept rows has its stamp, so a composition can tell when its rows change.
+            assert set(kept_stamps_of(conn, "unit_days")) == {k[2] for k in kept} and \
+                set(kept_stamps_of(conn, "reach_days")) == {k[1] for k in reach}
             unit_days.rebuild(conn)
             reach_days.rebuild(conn)
             assert unit_days.totals(conn) == kept and kept and reach_days.totals(conn) == reach and reach

@@ -54,6 +54,7 @@ from inventory.milestones import Milestone
 Goal = Callable[[str], bool]
 _DAY = timedelta(days=1)
 _GOALS: dict[str, Goal] = {"migrating": lambda s: s == MIGRATING or s in DONE, "moved": lambda s: s in DONE}
+_IS_RETIRED: Goal = lambda s: s == RETIRED  # noqa: E731  (a goal like the others)
 
 
 def _reached_at(a: AppMigration, goal: Goal) -> Optional[datetime]:
@@ -72,37 +73,59 @@ def _reached_at(a: AppMigration, goal: Goal) -> Optional[datetime]:
     return start
 
 
-def _state(a: AppMigration, goal: Goal, deadline: datetime, now: datetime) -> str:
-    return _item_state(goal(a.state), _reached_at(a, goal) or now, deadline, now)
-
-
 def _item_state(done: bool, done_at: datetime, deadline: datetime, now: datetime) -> str:
     if done:
         return "done_on_time" if done_at < deadline else "done_late"
     return "overdue" if now >= deadline else "in_progress"
 
 
-def _items(m: Milestone, unit: UnitMigration) -> Iterable[tuple[AppMigration, Goal]]:
-    """The unit's applications the milestone judges, each with the goal it must reach."""
-    for a in unit.apps:
-        if m.applications is not None and a.in_use:
-            yield a, _GOALS[m.applications]
-        elif a.app.id in m.retired and a.state != "not_used":
-            yield a, lambda s: s == RETIRED
-
-
-def application_tally(m: Milestone, units: Mapping[str, UnitMigration], now: datetime
-                      ) -> dict[str, dict[str, int]]:
-    """The milestone's application items per unit and state (units with none left out), as of ``now``."""
-    if m.applications is None and not m.retired:
-        return {}
-    deadline, now = due_moment(m.date), now.astimezone(timezone.utc)
-    counts = Counter((code, _state(a, goal, deadline, now)) for code, unit in units.items()
-                     for a, goal in _items(m, unit))
-    out: dict[str, dict[str, int]] = {}
-    for (code, state), n in counts.items():
-        out.setdefault(code, dict.fromkeys(STATES, 0))[state] = n
+def application_tallies(milestones: Sequence[Milestone], units: Mapping[str, UnitMigration], now: datetime
+                        ) -> list[dict[str, dict[str, int]]]:
+    """Each milestone's application items per unit and state (units with none left out), as of ``now``, in the
+    milestones' order: whether each application meets each goal, and since when, is worked out once for all of
+    them (only the deadlines differ)."""
+    now = now.astimezone(timezone.utc)
+    goals = {m.applications for m in milestones if m.applications is not None}
+    retiring = set().union(*(m.retired for m in milestones))
+    # goal -> (unit, met, since when: None when unrecorded) -> applications in use; those some milestone retires
+    in_use: dict[str, Counter[tuple[str, bool, Optional[datetime]]]] = {goal: Counter() for goal in goals}
+    listed: list[tuple[str, str, bool, tuple[bool, Optional[datetime]]]] = []
+    plain: Counter[tuple[str, str]] = Counter()  # (unit, state) -> applications in use with no history
+    for code, unit in units.items():
+        for a in unit.apps if goals or retiring else ():
+            use = a.in_use
+            if a.app.id in retiring and a.state != "not_used":
+                listed.append((code, a.app.id, use, _met(a, _IS_RETIRED)))
+            if not use or not goals:
+                continue
+            if a.declarations or a.observations:
+                for goal in goals:
+                    in_use[goal][(code, *_met(a, _GOALS[goal]))] += 1
+            else:  # most applications: met or not, since no recorded moment, whatever the goal
+                plain[(code, a.state)] += 1
+    for (code, state), n in plain.items():
+        for goal in goals:
+            in_use[goal][(code, _GOALS[goal](state), None)] += n
+    out: list[dict[str, dict[str, int]]] = []
+    for m in milestones:
+        deadline = due_moment(m.date)
+        counts: Counter[tuple[str, str]] = Counter()
+        if m.applications is not None:
+            for (code, done, at), n in in_use[m.applications].items():
+                counts[(code, _item_state(done, at or now, deadline, now))] += n
+        for code, app_id, use, (done, at) in listed:
+            if app_id in m.retired and not (use and m.applications is not None):
+                counts[(code, _item_state(done, at or now, deadline, now))] += 1
+        tally: dict[str, dict[str, int]] = {}
+        for (code, state), n in counts.items():
+            tally.setdefault(code, dict.fromkeys(STATES, 0))[state] = n
+        out.append(tally)
     return out
+
+
+def _met(a: AppMigration, goal: Goal) -> tuple[bool, Optional[datetime]]:
+    """Whether the application meets the goal, and since when (None when unrecorded: counted as done now)."""
+    return goal(a.state), _reached_at(a, goal)
 
 
 def met_since(unit: UnitReach, threshold: float) -> Optional[date]:

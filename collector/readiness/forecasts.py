@@ -37,20 +37,36 @@ def unit_forecasts(kept: Kept) -> dict[str, Forecast]:
     """Each unit's forecast (of the units with a device), from the units' series kept at ingest.
 
     The same series as a unit's page draws (``daily_counts`` from the unit's first day): the devices counted
-    and those not yet ready, read from the unit's first day on.
+    and those not yet ready, read from the unit's first day on. A unit whose series is the same object as at
+    the last call, over the same days (``kept.Reuse`` gives it again while its rows are unchanged), keeps its
+    forecast.
     """
-    days, out = kept.days, {}
+    global _last
+    days, out, previous, now_kept = kept.days, {}, _last, {}
+    terms = (kept.start, len(days))
     for code, values in kept.series.items():
-        offset = (kept.firsts[code] - kept.start).days
-        remaining = list(map(add, *(values[v] for v in NOT_YET_READY)))
-        counted = map(add, remaining, map(add, *(values[v] for v in VERDICTS if v not in NOT_YET_READY)))
-        if not any(islice(counted, offset, None)):
-            out[code] = NO_HISTORY
-            continue
-        if remaining[-1]:  # the trend reads the last window only; the day a unit became ready may be older
-            offset = max(offset, len(days) - 1 - WINDOW_DAYS)
-        out[code] = _kept_forecast(tuple(zip(days[offset:], remaining[offset:])))
+        found = previous.get(code)
+        if found is None or found[0] is not values or found[1] != (terms, kept.firsts[code]):
+            found = (values, (terms, kept.firsts[code]), _unit_forecast(kept, code, values))
+        now_kept[code] = found
+        out[code] = found[2]
+    _last = now_kept
     return out
+
+
+_last: dict[str, tuple[Mapping[str, Sequence[int]], tuple, Forecast]] = {}
+
+
+def _unit_forecast(kept: Kept, code: str, values: Mapping[str, Sequence[int]]) -> Forecast:
+    days = kept.days
+    offset = (kept.firsts[code] - kept.start).days
+    remaining = list(map(add, *(values[v] for v in NOT_YET_READY)))
+    counted = map(add, remaining, map(add, *(values[v] for v in VERDICTS if v not in NOT_YET_READY)))
+    if not any(islice(counted, offset, None)):
+        return NO_HISTORY
+    if remaining[-1]:  # the trend reads the last window only; the day a unit became ready may be older
+        offset = max(offset, len(days) - 1 - WINDOW_DAYS)
+    return _kept_forecast(tuple(zip(days[offset:], remaining[offset:])))
 
 
 @lru_cache(maxsize=4096)

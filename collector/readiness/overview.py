@@ -6,6 +6,7 @@ and both have those of /metrics (``queries.unit_summaries``).
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Iterable, Mapping, NamedTuple, Optional, Protocol
@@ -16,7 +17,7 @@ from collector.cloud.queries import unit_migrations
 from collector.i18n import HANOI
 from collector.readiness.criteria import (
     Registered,
-    application_tally,
+    application_tallies,
     combine,
     contradiction_tally,
     reachability_tally,
@@ -25,7 +26,7 @@ from collector.readiness.criteria import (
 )
 from collector.readiness.forecasts import of_unit, series_forecast, unit_forecasts
 from collector.readiness.history import DeviceLife, day_range, first_ready, load_lives
-from collector.readiness.workitems import STATES, WorkItem, city_tally, milestone_tallies, milestone_work
+from collector.readiness.workitems import STATES, UnitTallies, WorkItem, city_tally, milestone_tallies, milestone_work
 from collector.settings import Settings
 from collector.store import contacts, contradictions, queries, reach_days, register, unit_days
 from collector.store.contacts import UnitContact
@@ -173,9 +174,46 @@ def _unit_series(kept: unit_days.Kept, code: str, now: datetime, until: date) ->
 def _city_series(kept: unit_days.Kept, now: datetime, until: date) -> Series:
     """The city's daily counts: its units' series kept at ingest, added up."""
     today = now.astimezone(HANOI).date()
-    n = len(kept.days)
-    values = {v: [sum(day) for day in zip(*(s[v] for s in kept.series.values()))] or [0] * n for v in VERDICTS}
-    return Series(day_range(kept.start, max(today, until)), values)
+    return Series(day_range(kept.start, max(today, until)), _CITY.of(kept))
+
+
+class CitySums:
+    """The city's series as its units' added up, kept from the last composition: the next one takes out and puts
+    in again only the units whose series are new objects (their rows changed, or today's events moved them);
+    ``unit_days.read`` gives the others' again while their rows are unchanged."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._units: dict[str, Mapping[str, list[int]]] = {}
+        self._terms: tuple = ()
+        self._values: dict[str, list[int]] = {}
+
+    def of(self, kept: unit_days.Kept) -> dict[str, list[int]]:
+        n = len(kept.days)
+        with self._lock:
+            if self._terms != (kept.start, n):
+                self._units, self._terms = {}, (kept.start, n)
+                self._values = {v: [0] * n for v in VERDICTS}
+            values = self._values
+            for code in self._units.keys() - kept.series.keys():
+                _add_to(values, self._units.pop(code), -1)
+            for code, series in kept.series.items():
+                old = self._units.get(code)
+                if old is not series:
+                    if old is not None:
+                        _add_to(values, old, -1)
+                    _add_to(values, series, 1)
+                    self._units[code] = series
+            return {v: list(values[v]) for v in VERDICTS}
+
+
+def _add_to(values: dict[str, list[int]], series: Mapping[str, list[int]], sign: int) -> None:
+    for v in VERDICTS:
+        values[v] = [a + sign * b for a, b in zip(values[v], series[v])]
+
+
+_CITY = CitySums()
+_TALLIES = UnitTallies()
 
 
 def _work(lives: dict[str, DeviceLife], milestones: list[Milestone], now: datetime
@@ -185,11 +223,12 @@ def _work(lives: dict[str, DeviceLife], milestones: list[Milestone], now: dateti
 
 
 def _unit_work(m: Milestone, devices: Mapping[str, Mapping[str, int]], migrations: Mapping[str, UnitMigration],
-               reach: Mapping[str, reach_days.UnitReach], spans: list[contradictions.Span],
-               registers: Mapping[str, Registered], threshold: float, now: datetime) -> dict[str, dict[str, int]]:
-    """A milestone's items per unit and state from its own criteria: devices, applications, links to the HDC,
-    contradictions, registers to complete."""
-    return combine(devices if m.devices else {}, application_tally(m, migrations, now),
+               applications: Mapping[str, Mapping[str, int]], reach: Mapping[str, reach_days.UnitReach],
+               spans: list[contradictions.Span], registers: Mapping[str, Registered], threshold: float,
+               now: datetime) -> dict[str, dict[str, int]]:
+    """A milestone's items per unit and state from its own criteria: devices, applications (their tally,
+    ``application_tallies``), links to the HDC, contradictions, registers to complete."""
+    return combine(devices if m.devices else {}, applications,
                    reachability_tally(m, reach, now), contradiction_tally(m, migrations, spans, now),
                    register_tally(m, registers, threshold, now))
 
@@ -228,11 +267,12 @@ def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None,
         classes = queries.device_classes(conn, needed)
         lives = load_lives(conn, now, since, units=needed) if needed else {}
     focus = pick_milestone(c.milestones, milestone_id)
-    by_due = milestone_tallies(kept.work, {m.date for m in c.milestones}, now)
+    by_due = _TALLIES(kept.unit_work, {m.date for m in c.milestones}, now)
     registers = registered_units(imported, _expected(summaries), lives.values(), classes)
     threshold = c.settings.coverage_threshold
-    by_milestone = {m.id: _unit_work(m, by_due[m.date], migrations, reach, spans, registers, threshold, now)
-                    for m in c.milestones}
+    applications = application_tallies(c.milestones, migrations, now)
+    by_milestone = {m.id: _unit_work(m, by_due[m.date], migrations, apps, reach, spans, registers, threshold, now)
+                    for m, apps in zip(c.milestones, applications)}
     focus_by_ward = by_milestone[focus.id]
     zero = dict.fromkeys(STATES, 0)
     forecasts = unit_forecasts(kept)
@@ -291,9 +331,10 @@ def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str
         classes = queries.device_classes(conn, [code]) if imported or summary.status == "ready" else {}
     registers = registered_units(imported, _expected([summary]), lives.values(), classes)
     by_due = milestone_tallies(kept.work, {m.date for m in c.milestones}, now)
-    by_milestone = {m.id: _unit_work(m, by_due[m.date], {code: unit_migration}, reach_changes, spans, registers,
+    applications = application_tallies(c.milestones, {code: unit_migration}, now)
+    by_milestone = {m.id: _unit_work(m, by_due[m.date], {code: unit_migration}, apps, reach_changes, spans, registers,
                                      c.settings.coverage_threshold, now)
-                    for m in c.milestones}
+                    for m, apps in zip(c.milestones, applications)}
     zero = dict.fromkeys(STATES, 0)
     history = _unit_series(kept, code, now, c.milestones[0].date)
     row = UnitRow(summary, Migration(unit_migration.migrated, unit_migration.in_use),

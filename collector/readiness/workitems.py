@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from typing import Iterable, Mapping, NamedTuple, Optional
 
 from collector.i18n import HANOI
@@ -40,9 +41,11 @@ class WorkItem:
     state: str
 
 
+@lru_cache(maxsize=4096)
 def due_moment(due: date) -> datetime:
     """A milestone is met or missed at the end of its Hanoi day (in UTC, like stored moments: comparing
-    datetimes of one time zone is much faster than across zones)."""
+    datetimes of one time zone is much faster than across zones). Remembered: a composition asks it of each
+    unit's link for every milestone, and the days asked are few."""
     return datetime.combine(due + timedelta(days=1), time(0), HANOI).astimezone(timezone.utc)
 
 
@@ -125,6 +128,49 @@ def milestone_tallies(work: Mapping[tuple[str, WorkFact], int], dues: Iterable[d
                 state = "overdue" if late else "in_progress"
             by_ward.setdefault(ward, dict.fromkeys(STATES, 0))[state] += n
         out[due] = by_ward
+    return out
+
+
+class UnitTallies:
+    """``milestone_tallies`` of a city's work items by unit (``unit_days.Kept.unit_work``), keeping each unit's
+    tallies while its mapping is the same object and the milestones' sides of ``now`` are the same: the overview
+    is recomposed every few seconds, and most units' work items have not moved since."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[Mapping[WorkFact, int], tuple, dict[date, dict[str, int]]]] = {}
+
+    def __call__(self, unit_work: Mapping[str, Mapping[WorkFact, int]], dues: Iterable[date], now: datetime
+                 ) -> dict[date, dict[str, dict[str, int]]]:
+        now = now.astimezone(timezone.utc)
+        terms = tuple(sorted((due, now >= due_moment(due)) for due in set(dues)))
+        out: dict[date, dict[str, dict[str, int]]] = {due: {} for due, _late in terms}
+        kept = {}
+        for ward, work in unit_work.items():
+            found = self._kept.get(ward)
+            if found is None or found[0] is not work or found[1] != terms:
+                found = (work, terms, _unit_tallies(work, terms))
+            kept[ward] = found
+            for due, counts in found[2].items():
+                out[due][ward] = counts
+        self._kept = kept  # units gone from the city are let go
+        return out
+
+
+def _unit_tallies(work: Mapping[WorkFact, int], terms: tuple) -> dict[date, dict[str, int]]:
+    """One unit's tally of each milestone (due, whether it is past) it has an item of."""
+    out: dict[date, dict[str, int]] = {}
+    for due, late in terms:
+        counts = None
+        for fact, n in work.items():
+            if fact.opened > due:
+                continue
+            if fact.done is not None:
+                state = "done_on_time" if fact.done <= due else "done_late"
+            else:
+                state = "overdue" if late else "in_progress"
+            if counts is None:
+                counts = out[due] = dict.fromkeys(STATES, 0)
+            counts[state] += n
     return out
 
 

@@ -1,11 +1,16 @@
-"""What the tables kept at ingest share: checked against a rebuild from the stored changes, filled once on upgrade."""
+"""What the tables kept at ingest share: checked against a rebuild from the stored changes, filled once on upgrade,
+stamped per unit so that a reader works out again only the units whose rows changed."""
 from __future__ import annotations
 
 import logging
-from typing import Callable, Hashable, TypeVar
+import secrets
+from typing import Any, Callable, Hashable, Iterable, Optional, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+
+from collector.store.tables import kept_stamps
 
 log = logging.getLogger("hdc.collector")
 
@@ -38,3 +43,63 @@ def backfill(conn: Connection, kept: sa.Column, source: sa.Column, rebuild: Call
     log.info("keeping %s from the stored changes (once)", what)
     rebuild(conn)
     return True
+
+
+def stamp(conn: Connection, table: str, wards: Iterable[str]) -> None:
+    """Draw new stamps for these units' rows of ``table``, changed in this transaction (in unit order: two
+    PostgreSQL collectors cannot deadlock). Random, not counted up: a store restored or made afresh at the same
+    address cannot meet a reader's remembered stamp by chance."""
+    rows = [{"kept": table, "ward_code": ward, "stamp": secrets.randbits(62)} for ward in sorted(set(wards))]
+    if rows:
+        conn.execute(_STAMP[conn.dialect.name], rows)
+
+
+def restamp(conn: Connection, table: str, wards: Iterable[str]) -> None:
+    """After ``table`` was replaced whole: every unit with rows stamped anew, the others' stamps gone."""
+    conn.execute(kept_stamps.delete().where(kept_stamps.c.kept == table))
+    stamp(conn, table, wards)
+
+
+def stamps(conn: Connection, table: str) -> dict[str, int]:
+    """Each unit's stamp of ``table``; a unit with rows but no stamp (edited by hand) is never reused."""
+    k = kept_stamps.c
+    return dict(conn.execute(sa.select(k.ward_code, k.stamp).where(k.kept == table)).all())
+
+
+def _upsert(insert: Any) -> Any:
+    stmt = insert(kept_stamps)
+    return stmt.on_conflict_do_update(index_elements=["kept", "ward_code"], set_={"stamp": stmt.excluded.stamp})
+
+
+_STAMP = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
+
+Worked = TypeVar("Worked")
+_WORKED: dict[tuple[str, str, str], dict[str, tuple[int, Hashable, Any]]] = {}
+
+
+class Reuse:
+    """What a reader worked out per unit from one kept table of one store, kept in the process while the unit's
+    stamp and the reading's terms (today, the stale age: whatever else the result depends on) stay the same;
+    a reader keeping two things per unit names each ``part`` and reads the stamps once (``known``)."""
+
+    def __init__(self, conn: Connection, table: str, terms: Hashable, part: str = "",
+                 known: Optional[dict[str, int]] = None) -> None:
+        # Read before the rows: rows read later are at least as new.
+        self.stamps = stamps(conn, table) if known is None else known
+        self.terms = terms
+        self._worked = _WORKED.setdefault((str(conn.engine.url), table, part), {})
+
+    def get(self, ward: str) -> Any:
+        """The unit's result worked out from the rows of its current stamp and these terms, or None."""
+        found = self._worked.get(ward)
+        stamp_ = self.stamps.get(ward)
+        if found is None or stamp_ is None or found[0] != stamp_ or found[1] != self.terms:
+            return None
+        return found[2]
+
+    def put(self, ward: str, worked: Worked) -> Worked:
+        """Keep the unit's result (one of a unit without a stamp is not kept)."""
+        stamp_ = self.stamps.get(ward)
+        if stamp_ is not None:
+            self._worked[ward] = (stamp_, self.terms, worked)
+        return worked

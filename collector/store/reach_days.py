@@ -122,6 +122,7 @@ def _add(conn: Connection, delta: dict[Row, int]) -> None:
     if changes:
         conn.execute(_UPSERTS[conn.dialect.name], changes)
         conn.execute(_DELETE_EMPTY, [{k: v for k, v in c.items() if k != "devices"} for c in changes])
+        kept.stamp(conn, "reach_days", {k[1] for k in delta})
 
 
 def _upsert(insert) -> sa.Insert:
@@ -138,17 +139,53 @@ _DELETE_EMPTY = reach_days.delete().where(*(c == sa.bindparam(c.name) for c in r
 def read(conn: Connection, now: datetime, stale_days: int, ward_code: Optional[str] = None
          ) -> dict[str, UnitReach]:
     """Every unit's (or one unit's) reach at each day's end as of ``now``, for a stale age of ``stale_days``:
-    a few rows per unit and day, whatever the number of devices (module docstring). Days are read as text and
-    each distinct one parsed once."""
+    a few rows per unit and day, whatever the number of devices (module docstring). The city's units are worked
+    out from their rows only where the rows changed since the last read of this store in this process
+    (``kept.Reuse``), then today's events after ``now`` are put in afresh. Days are read as text and each
+    distinct one parsed once."""
     today = now.astimezone(HANOI).date().toordinal()
+    worked: dict[str, tuple[dict[int, list[int]], Optional[UnitReach]]] = {}
+    if ward_code is not None:
+        worked = {ward: (by_day, _runs(by_day)) for ward, by_day in _moves(conn, today, stale_days, ward_code).items()}
+    else:
+        reuse = kept.Reuse(conn, "reach_days", (today, stale_days))
+        wards = [ward for (ward,) in conn.execute(sa.select(reach_days.c.ward_code).distinct())]
+        worked = {ward: found for ward in wards if (found := reuse.get(ward)) is not None}
+        todo = [ward for ward in wards if ward not in worked]
+        if todo:
+            fresh = _moves(conn, today, stale_days, None if len(todo) == len(wards) else todo)
+            for ward in todo:
+                by_day = fresh.get(ward, {})
+                worked[ward] = reuse.put(ward, (by_day, _runs(by_day) if by_day else None))
+    out = {ward: runs for ward, (_by_day, runs) in worked.items() if runs is not None}
+    later: dict[str, dict[int, list[int]]] = defaultdict(dict)
+    for ward, reached, n in _not_yet(conn, now, stale_days, ward_code):
+        later[ward].setdefault(today, [0, 0])[0 if reached else 1] += n
+    for ward, by_day in later.items():
+        merged = {day: list(counts) for day, counts in worked.get(ward, ({}, None))[0].items()}
+        for day, (yes, no) in by_day.items():
+            counts = merged.setdefault(day, [0, 0])
+            counts[0] += yes
+            counts[1] += no
+        out[ward] = _runs(merged)
+    return out
+
+
+def _moves(conn: Connection, today: int, stale_days: int, wards: Optional[str | list[str]]
+           ) -> dict[str, dict[int, list[int]]]:
+    """Per unit and day (ordinal), the devices coming into and going out of each reach by the end of that day,
+    from the rows: of every unit, of one (``wards`` a code) or of these units (a list)."""
     r = reach_days.c
     # Days as text and reach as a number: no per-value conversion by the store's types.
     q = sa.select(r.kind, r.ward_code, sa.cast(r.day, sa.String), sa.cast(r.reached, sa.Integer), r.devices)
-    if ward_code is not None:
-        q = q.where(r.ward_code == ward_code)
+    if isinstance(wards, list):
+        rows: list[Any] = [row for i in range(0, len(wards), 500)  # IN lists within every backend's limits
+                           for row in conn.execute(q.where(r.ward_code.in_(wards[i:i + 500]))).all()]
+    else:
+        rows = list(conn.execute(q if wards is None else q.where(r.ward_code == wards)).all())
     ordinals: dict[str, int] = {}
-    moves: dict[str, dict[int, list[int]]] = defaultdict(dict)  # unit -> day ordinal -> [reached, unreached]
-    for kind, ward, text, reached, n in conn.execute(q).all():
+    moves: dict[str, dict[int, list[int]]] = defaultdict(dict)
+    for kind, ward, text, reached, n in rows:
         day = ordinals.get(text)
         if day is None:
             day = ordinals[text] = date.fromisoformat(text).toordinal()
@@ -156,14 +193,13 @@ def read(conn: Connection, now: datetime, stale_days: int, ward_code: Optional[s
             day, n = day + stale_days, -n
         if day <= today:
             moves[ward].setdefault(day, [0, 0])[0 if reached else 1] += n
-    for ward, reached, n in _not_yet(conn, now, stale_days, ward_code):
-        moves[ward].setdefault(today, [0, 0])[0 if reached else 1] += n
-    out = {}
-    for ward, by_day in moves.items():
-        days = sorted(by_day)
-        out[ward] = UnitReach([date.fromordinal(d) for d in days], list(accumulate(by_day[d][0] for d in days)),
-                              list(accumulate(by_day[d][1] for d in days)))
-    return out
+    return moves
+
+
+def _runs(by_day: dict[int, list[int]]) -> UnitReach:
+    days = sorted(by_day)
+    return UnitReach([date.fromordinal(d) for d in days], list(accumulate(by_day[d][0] for d in days)),
+                     list(accumulate(by_day[d][1] for d in days)))
 
 
 def _not_yet(conn: Connection, now: datetime, stale_days: int, ward_code: Optional[str]
@@ -249,6 +285,7 @@ def _replace(conn: Connection, rows: dict[Row, int]) -> None:
     if rows:
         conn.execute(reach_days.insert(), [dict(kind=k[0], ward_code=k[1], day=k[2], reached=k[3], devices=n)
                                            for k, n in sorted(rows.items())])
+    kept.restamp(conn, "reach_days", {k[1] for k in rows})
 
 
 def recount(conn: Connection, apply: bool) -> int:

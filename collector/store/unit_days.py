@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from itertools import accumulate
 from typing import Any, Iterable, NamedTuple, Optional, Sequence
 
@@ -85,6 +86,9 @@ class Kept(NamedTuple):
     firsts: dict[str, date]  # per unit, the Hanoi day of its devices' first verdict
     series: dict[str, dict[str, list[int]]]  # unit -> verdict -> devices at each of ``days``' ends (today: now)
     work: dict[tuple[str, WorkFact], int]  # (unit, fact) -> devices
+    # The same work items by unit: a unit's mapping is the same object from one read to the next while its rows
+    # and the reading's terms are (``kept.Reuse``), so what is made of it can be kept as long (workitems.py).
+    unit_work: dict[str, dict[WorkFact, int]] = {}
 
 
 def hanoi_day(moment: datetime) -> date:
@@ -179,6 +183,7 @@ def _add(conn: Connection, table: str, changes: list[dict[str, Any]]) -> None:
     if changes:
         conn.execute(_UPSERTS[(table, conn.dialect.name)], changes)
         conn.execute(_DELETE_EMPTY[table], [{k: v for k, v in c.items() if k != "devices"} for c in changes])
+        kept.stamp(conn, "unit_days", (c["ward_code"] for c in changes))
 
 
 def _delete_empty(table: sa.Table) -> sa.Delete:
@@ -282,46 +287,132 @@ def read(conn: Connection, now: datetime, stale_days: int, ward_code: Optional[s
     changes gives it (module docstring); of one unit when ``ward_code`` is given (its page), whose days then
     start at its own first day.
 
-    Days are read as ISO text and placed by a lookup of that text: for the thousands of rows of a city the
-    store's per-value date conversion cost more than adding them up.
+    The city's units are worked out from their rows only where the rows changed since the last read of this
+    store in this process (``kept.Reuse``: their stamps, the day and the stale age are the same), then the few
+    events of today after ``now`` and the desks on the cut-off's day are put in afresh. Days are read as ISO
+    text and placed by a lookup of that text: for the thousands of rows of a city the store's per-value date
+    conversion cost more than adding them up.
     """
     today = hanoi_day(now)
-    u = unit_days.c
-    firsts = {ward: date.fromisoformat(day) for ward, day in conn.execute(_of_unit(
-        sa.select(u.ward_code, sa.cast(sa.func.min(u.day), sa.String)).where(u.kind == FIRST).group_by(u.ward_code),
-        u, ward_code))}
+    reuse_firsts = kept.Reuse(conn, "unit_days", (), "firsts") if ward_code is None else None
+    firsts = _firsts(conn, ward_code, reuse_firsts)
     start = min(firsts.values(), default=today)
-    days = [start + timedelta(days=i) for i in range((today - start).days + 1)]
-    n, last = len(days), len(days) - 1
-    diffs: dict[str, dict[str, list[int]]] = {w: {v: [0] * n for v in VERDICTS} for w in firsts}
-    work: dict[tuple[str, WorkFact], int] = defaultdict(int)
-    # Where each row's devices count, by the text of its day: a change on its day (a takeover's end later
-    # than now, now), a drop the stale age after it; days before ``start`` on the first, drops after today
-    # nowhere.
-    on_day = {(start + timedelta(days=i)).isoformat(): max(i, 0) for i in range(-stale_days - 1, n)}
-    dropped = {(start + timedelta(days=i)).isoformat(): max(i + stale_days, 0)
-               for i in range(-stale_days - 1, n - stale_days)}
-    early, today_text = (start - timedelta(days=stale_days + 1)).isoformat(), today.isoformat()
-    for kind, ward, day, key, devices_ in _rows(conn, now, timedelta(days=stale_days), ward_code):
-        if kind == WORK:
-            work[(ward, WorkFact(date.fromisoformat(day), None if key == OPEN else date.fromisoformat(key)))] \
-                += devices_
-            continue
-        by_status = diffs.get(ward)
-        if by_status is None or key not in by_status or not n:
-            continue
+    place = _place(start, today, stale_days, max((today - start).days + 1, 0))
+    days = list(place.days)
+    stale = timedelta(days=stale_days)
+    cut = end_day(now - stale)
+    reuse = None if reuse_firsts is None else kept.Reuse(conn, "unit_days", (start, today, stale_days, cut),
+                                                         known=reuse_firsts.stamps)
+    worked = {ward: found for ward in firsts if reuse is not None and (found := reuse.get(ward)) is not None}
+    todo = [ward for ward in firsts if ward not in worked]
+    if todo:
+        rows = _rows(conn, cut, ward_code if ward_code is not None or len(todo) == len(firsts) else todo)
+        for ward, unit in _work_out(rows, todo, place).items():
+            worked[ward] = reuse.put(ward, unit) if reuse is not None else unit
+    series = {ward: worked[ward][0] for ward in firsts}
+    unit_work = {ward: worked[ward][1] for ward in firsts}
+    _afresh(conn, now, today, stale, cut, ward_code, place, series, unit_work)
+    work = {(ward, fact): n for ward, facts in unit_work.items() for fact, n in facts.items()}
+    return Kept(start, days, firsts, series, work, unit_work)
+
+
+def _firsts(conn: Connection, ward_code: Optional[str], reuse: Optional[kept.Reuse]) -> dict[str, date]:
+    """Each unit's first day (its devices' first verdict), in unit order: of one unit when ``ward_code`` is given,
+    else of the stamped units, read again only for those whose stamp moved."""
+    u = unit_days.c
+    q = sa.select(u.ward_code, sa.cast(sa.func.min(u.day), sa.String)).where(u.kind == FIRST).group_by(u.ward_code)
+    if reuse is None:
+        return {ward: date.fromisoformat(day) for ward, day in conn.execute(_of_unit(q, u, ward_code))}
+    found = {ward: first for ward in reuse.stamps if (first := reuse.get(ward)) is not None}
+    todo = [ward for ward in reuse.stamps if ward not in found]
+    chunks = [q] if len(todo) == len(reuse.stamps) else [  # IN lists within every backend's limits
+        q.where(u.ward_code.in_(todo[i:i + 500])) for i in range(0, len(todo), 500)]
+    read: dict[str, str] = {ward: day for chunk in chunks for ward, day in conn.execute(chunk).all()}
+    for ward in todo:  # a unit whose rows all fell to zero keeps its stamp: it has no first day
+        found[ward] = reuse.put(ward, (date.fromisoformat(read[ward]) if ward in read else None,))
+    return {ward: found[ward][0] for ward in sorted(found) if found[ward][0] is not None}
+
+
+@lru_cache(maxsize=8)
+def _place(start: date, today: date, stale_days: int, n: int) -> _Place:
+    """The placing of a reading's days, made once per day and stale age."""
+    return _Place(start, today, stale_days, n)
+
+
+class _Place:
+    """Where a row's devices count among the days ``start`` to ``today`` (``n`` of them), by the text of its day:
+    a change on its day (a takeover's end later than now, now), a drop the stale age after it; days before
+    ``start`` on the first, drops after today nowhere (-1)."""
+
+    def __init__(self, start: date, today: date, stale_days: int, n: int) -> None:
+        self.n, self.last = n, n - 1
+        self.days = [start + timedelta(days=i) for i in range(n)]
+        self.on_day = {(start + timedelta(days=i)).isoformat(): max(i, 0) for i in range(-stale_days - 1, n)}
+        self.dropped = {(start + timedelta(days=i)).isoformat(): max(i + stale_days, 0)
+                        for i in range(-stale_days - 1, n - stale_days)}
+        self.early, self.today = (start - timedelta(days=stale_days + 1)).isoformat(), today.isoformat()
+
+    def index(self, kind: str, day: str) -> int:
         if kind == CHANGE or kind == FIX:
-            i = on_day.get(day, 0) if day <= today_text else last if kind == FIX else -1
-        else:  # LAST and SHIFT: the drop the stale age after the day, and one taken back
-            i = dropped.get(day, 0 if day < early else -1)
-            devices_ = -devices_ if kind == LAST else devices_
+            return self.on_day.get(day, 0) if day <= self.today else self.last if kind == FIX else -1
+        return self.dropped.get(day, 0 if day < self.early else -1)  # LAST and SHIFT
+
+
+Worked = tuple[dict[str, list[int]], dict[WorkFact, int]]  # a unit's series by verdict, and its work items
+
+
+def _work_out(rows: Iterable[tuple[str, str, str, str, int]], wards: list[str], place: _Place
+              ) -> dict[str, Worked]:
+    """These units' series and work items from their rows (rows of other units are passed over)."""
+    n = place.n
+    diffs: dict[str, dict[str, list[int]]] = {w: {v: [0] * n for v in VERDICTS} for w in wards}
+    work: dict[str, dict[WorkFact, int]] = {w: defaultdict(int) for w in wards}
+    index = place.index
+    for kind, ward, day, key, devices_ in rows:
+        by_status = diffs.get(ward)
+        if by_status is None:
+            continue
+        if kind == WORK:
+            work[ward][WorkFact(date.fromisoformat(day), None if key == OPEN else date.fromisoformat(key))] += devices_
+            continue
+        if key not in by_status or not n:
+            continue
+        i = index(kind, day)
         if i >= 0:
-            by_status[key][i] += devices_
-    for ward, status, devices_ in _not_yet(conn, now, today, timedelta(days=stale_days), ward_code):
-        if n and ward in diffs and status in VERDICTS:
-            diffs[ward][status][last] += devices_
-    series = {w: {v: list(accumulate(d)) for v, d in by_status.items()} for w, by_status in diffs.items()}
-    return Kept(start, days, firsts, series, {k: v for k, v in work.items() if v})
+            by_status[key][i] += -devices_ if kind == LAST else devices_
+    return {w: ({v: list(accumulate(d)) for v, d in diffs[w].items()}, {f: c for f, c in work[w].items() if c})
+            for w in wards}
+
+
+def _afresh(conn: Connection, now: datetime, today: date, stale: timedelta, cut: date, ward_code: Optional[str],
+            place: _Place, series: dict[str, dict[str, list[int]]], work: dict[str, dict[WorkFact, int]]) -> None:
+    """Put into ``series`` and ``work`` what depends on the moment within the day: the takeovers of the desks with
+    a device whose latest report is on the cut-off's day, and today's events after ``now``. The few units' series
+    and work items it moves are copied first (the others may be those ``kept.Reuse`` keeps)."""
+    moves: dict[tuple[str, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    copied: set[str] = set()
+    for kind, ward, day, key, devices_ in _cut_day_takeovers(conn, now - stale, cut, ward_code):
+        if ward not in series:
+            continue
+        if kind == WORK:
+            fact = WorkFact(date.fromisoformat(day), None if key == OPEN else date.fromisoformat(key))
+            if ward not in copied:
+                work[ward] = dict(work[ward])
+                copied.add(ward)
+            n = work[ward][fact] = work[ward].get(fact, 0) + devices_
+            if not n:
+                del work[ward][fact]
+        elif key in VERDICTS and place.n and (i := place.index(kind, day)) >= 0:
+            moves[(ward, key)][i] += -devices_ if kind == LAST else devices_
+    for ward, status, devices_ in _not_yet(conn, now, today, stale, ward_code):
+        if place.n and ward in series and status in VERDICTS:
+            moves[(ward, status)][place.last] += devices_
+    for (ward, status), by_index in moves.items():
+        values = list(series[ward][status])
+        for i, delta in by_index.items():
+            for j in range(i, place.n):
+                values[j] += delta
+        series[ward] = dict(series[ward], **{status: values})
 
 
 def _of_unit(q: sa.Select, columns: Any, ward_code: Optional[str]) -> sa.Select:
@@ -353,18 +444,27 @@ def _not_yet(conn: Connection, now: datetime, today: date, stale: timedelta, war
             yield ward, status, 1
 
 
-def _rows(conn: Connection, now: datetime, stale: timedelta, ward_code: Optional[str]
-          ) -> Iterable[tuple[str, str, str, str, int]]:
-    """The rows of ``unit_days`` (but the first days), those of ``desk_days`` whose span holds the cut-off, and the
-    takeovers of the desks with a device whose latest report is on the cut-off's day, worked out afresh; days as
-    ISO text; of one unit when ``ward_code`` is given."""
+def _rows(conn: Connection, cut: date, wards: Optional[str | list[str]]) -> list[tuple[str, str, str, str, int]]:
+    """The rows of ``unit_days`` (but the first days) and those of ``desk_days`` whose span holds the cut-off,
+    days as ISO text: of every unit, of one (``wards`` a code) or of these units (a list)."""
     u, dd = unit_days.c, desk_days.c
-    yield from conn.execute(_of_unit(sa.select(u.kind, u.ward_code, sa.cast(u.day, sa.String), u.key, u.devices)
-                                     .where(u.kind != FIRST), u, ward_code)).all()
-    since = now - stale
-    cut = end_day(since)
-    yield from conn.execute(_of_unit(sa.select(dd.kind, dd.ward_code, sa.cast(dd.day, sa.String), dd.key, dd.devices)
-                                     .where(dd.from_day < cut, dd.until_day > cut), dd, ward_code)).all()
+    stored = sa.select(u.kind, u.ward_code, sa.cast(u.day, sa.String), u.key, u.devices).where(u.kind != FIRST)
+    spans = (sa.select(dd.kind, dd.ward_code, sa.cast(dd.day, sa.String), dd.key, dd.devices)
+             .where(dd.from_day < cut, dd.until_day > cut))
+    if not isinstance(wards, list):
+        return [*conn.execute(_of_unit(stored, u, wards)).all(), *conn.execute(_of_unit(spans, dd, wards)).all()]
+    out: list[Any] = []
+    for i in range(0, len(wards), 500):  # IN lists within every backend's limits
+        chunk = wards[i:i + 500]
+        out += conn.execute(stored.where(u.ward_code.in_(chunk))).all()
+        out += conn.execute(spans.where(dd.ward_code.in_(chunk))).all()
+    return out
+
+
+def _cut_day_takeovers(conn: Connection, since: datetime, cut: date, ward_code: Optional[str]
+                       ) -> Iterable[tuple[str, str, str, str, int]]:
+    """The takeovers of the desks with a device whose latest report is on the cut-off's day (``since``'s), worked
+    out afresh, as rows with their days as ISO text; of one unit when ``ward_code`` is given."""
     day_start = datetime.combine(cut, time(0), HANOI).astimezone(timezone.utc)
     d = devices.c
     on_cut_day: Any = sa.select(d.ward_code, d.hostname).distinct().where(
@@ -425,6 +525,7 @@ def _replace(conn: Connection, rows: dict[tuple, int]) -> None:
         batch = [dict(zip(names, k[1:]), devices=n) for k, n in sorted(rows.items()) if k[0] == table.name]
         if batch:
             conn.execute(table.insert(), batch)
+    kept.restamp(conn, "unit_days", {k[2] for k in rows})
 
 
 def recount(conn: Connection, apply: bool) -> int:
