@@ -485,14 +485,16 @@ def main() -> None:
     print(f"\nIngest: {len(docs['first'])} {kind}, a first and {args.repeats} hourly repeat reports "
           f"each (same software); {size / 1024:.1f} KiB a report on average{sent}; {args.concurrency} concurrent "
           f"senders ({_load_label(args.load)}); {os.cpu_count()} cores shared by client and server\n")
-    print("| store | server | round | HTTP reports/s | p50 ms | p99 ms | server CPU ms/report | client CPU ms/report | "
+    print("| store | server | round | HTTP reports/s | p50 ms | p99 ms | server CPU ms/report | server cores used | "
+          "client CPU ms/report | "
           "floor reports/s | floor / HTTP | target (>= 300/s on SQLite with a process per core; within 3x) |")
-    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for label, server_workers, http, base in rows:
         server = "waitress, 1 process" if server_workers == 1 else f"gunicorn, {server_workers} workers"
         first = http["first"]
         print(f"| {label} | {server} | first | {first['rate']:.0f} | {first['p50_ms']:.1f} | {first['p99_ms']:.1f} | "
-              f"{first['server_cpu_ms']:.2f} | {first['client_cpu_ms']:.2f} | {base['first']['rate']:.0f} | "
+              f"{first['server_cpu_ms']:.2f} | {_cores(first):.2f} | {first['client_cpu_ms']:.2f} | "
+              f"{base['first']['rate']:.0f} | "
               f"{base['first']['rate'] / first['rate']:.2f}x | "
               f"{_first_verdict(args, label, server_workers, first, base)} |")
         for prefix, how in ((REPEAT, "sent whole"), (AGENT, "as agents send them (digest + gzip)")):
@@ -503,6 +505,12 @@ def main() -> None:
             if set(result["statuses"]) - {"201"}:
                 print(f"  unexpected answers in round {name}: {result['statuses']}")
     print("\n" + note + machine.reference_line())
+
+
+def _cores(result: dict) -> float:
+    """How many of the machine's cores the server's processes had during a round: CPU seconds over wall time
+    (what other work on the shared machine left them, when below the cores it has)."""
+    return result["rate"] * result["server_cpu_ms"] / 1000
 
 
 def _load_label(load: str) -> str:
@@ -533,6 +541,7 @@ def _repeat_row(args, label: str, server: str, workers: int, http: dict, base: d
           f"{statistics.median(r['p50_ms'] for r in reps.values()):.1f} | "
           f"{max(r['p99_ms'] for r in reps.values()):.1f} | "
           f"{statistics.mean(r['server_cpu_ms'] for r in reps.values()):.2f} | "
+          f"{statistics.mean(_cores(r) for r in reps.values()):.2f} | "
           f"{statistics.mean(r['client_cpu_ms'] for r in reps.values()):.2f} | {floor_rate:.0f} | "
           f"{ratio:.2f}x | {verdict} |")
 
