@@ -16,10 +16,10 @@ connections with the requests encoded beforehand, as agents on other machines
 would; client and server still share this machine's cores, so the client
 does the least work that is still HTTP and reports its own CPU time. The
 load generator (--load) is Debian's `wrk` when it is installed (one C thread,
-bench/support/wrk_reports.lua sending each request once: a tenth of a
-millisecond of CPU a report or less), otherwise Python clients; the table
-says which ran. After each round the store must hold exactly one report
-for each one sent, none lost (the run stops otherwise). Besides reports/s
+bench/support/wrk_reports.lua sending each request once), otherwise Python
+clients; the table says which ran, and both report their CPU time. After
+each round the store must hold exactly one report for each one sent, none
+lost (the run stops otherwise). Besides reports/s
 and latency it gives the server's CPU time per report, which stays
 comparable when other work shares the machine. The floor parses the same
 bodies and stores them through the same Ingestor in one process: no HTTP, no
@@ -305,9 +305,10 @@ def send(load: str, url: str, tokens_file: Path, docs_file: Path, concurrency: i
 
 def wrk_post(docs_file: Path, tokens_file: Path, url: str, concurrency: int, as_agent: bool) -> dict:
     """Debian's `wrk` (C, one thread, ``concurrency`` keep-alive connections) sending the requests encoded here
-    beforehand (``as_agent``: by the agent's own code, agents/wire.py), each once (bench/support/wrk_reports.lua):
-    it spends a fraction of the Python client's CPU, which the server shares two cores with. Stopped (SIGINT) on
-    the line the script prints when the last report is answered."""
+    beforehand (``as_agent``: by the agent's own code, agents/wire.py), each once (bench/support/wrk_reports.lua),
+    a client in C with no interpreter lock between its connections; its CPU time over the round (the script's
+    os.clock, reading the files left out) is reported like the Python clients'. Stopped (SIGINT) on the line the
+    script prints when the last report is answered."""
     tokens = json.loads(Path(tokens_file).read_text())
     host, port = url.split("//")[1].split(":")
     requests_file, lengths_file = docs_file.with_suffix(".http"), docs_file.with_suffix(".lengths")
@@ -327,7 +328,6 @@ def wrk_post(docs_file: Path, tokens_file: Path, url: str, concurrency: int, as_
         if line.startswith('{"count"'):
             finished = json.loads(line)
             break
-    cpu = cpu_seconds(psutil.Process(wrk.pid)) if wrk.poll() is None else 0.0
     wrk.send_signal(signal.SIGINT)
     rest, errors = wrk.communicate(timeout=60)
     if finished is None:
@@ -338,7 +338,7 @@ def wrk_post(docs_file: Path, tokens_file: Path, url: str, concurrency: int, as_
         raise SystemExit(f"wrk: connections failed during the round: {broken}")
     return {"rate": finished["count"] / finished["seconds"], "count": finished["count"],
             "p50_ms": summary["p50_ms"], "p99_ms": summary["p99_ms"], "statuses": finished["statuses"],
-            "client_cpu_ms": 1000 * cpu / finished["count"]}
+            "client_cpu_ms": 1000 * finished["cpu_seconds"] / finished["count"]}
 
 
 def _check_stored(db_url: str, sent: int, name: str) -> None:

@@ -4,7 +4,8 @@
 -- Arguments (after wrk's "--"): the file of the requests, written back to back as raw HTTP/1.1, and the file of
 -- their lengths in bytes, one a line. Once every report is sent, a connection that is free asks GET /healthz
 -- (wrk sends as long as it runs) until bench/ingest.py stops wrk on the line this script prints when the last
--- report is answered: {"count": N, "seconds": S, "statuses": {...}}, statuses of the report answers only.
+-- report is answered: {"count": N, "seconds": S, "cpu_seconds": C, "statuses": {...}}, statuses of the report
+-- answers only, C wrk's CPU time (os.clock) over the same span, reading the files left out.
 -- done() then prints wrk's latency percentiles and error counts as a second line of JSON.
 local ffi = require("ffi")
 ffi.cdef [[
@@ -19,7 +20,7 @@ local function now()
   return tonumber(clock.tv_sec) + tonumber(clock.tv_nsec) * 1e-9
 end
 
-local requests, sent, answered, statuses, started = {}, 0, 0, {}, nil
+local requests, sent, answered, statuses, started, cpu = {}, 0, 0, {}, nil, nil
 local spare, verified = nil, false
 
 function init(args)
@@ -41,7 +42,9 @@ function request()
   end
   if sent < #requests then
     sent = sent + 1
-    started = started or now()
+    if started == nil then
+      started, cpu = now(), os.clock()
+    end
     return requests[sent]
   end
   return spare
@@ -54,13 +57,13 @@ function response(status, headers, body)
   answered = answered + 1
   statuses[status] = (statuses[status] or 0) + 1
   if answered == #requests then
-    local seconds = now() - started
+    local seconds, cpu_seconds = now() - started, os.clock() - cpu
     local parts = {}
     for code, count in pairs(statuses) do
       parts[#parts + 1] = string.format('"%d": %d', code, count)
     end
-    io.write(string.format('{"count": %d, "seconds": %.6f, "statuses": {%s}}\n', answered, seconds,
-                           table.concat(parts, ", ")))
+    io.write(string.format('{"count": %d, "seconds": %.6f, "cpu_seconds": %.6f, "statuses": {%s}}\n', answered,
+                           seconds, cpu_seconds, table.concat(parts, ", ")))
     io.stdout:flush()
   end
 end
