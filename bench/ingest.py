@@ -1,7 +1,7 @@
 """Ingest throughput: reports per second over HTTP against the floor with no HTTP and no validation.
 
 Run: python bench/ingest.py [--reports N] [--repeats R] [--concurrency C] [--workers 1,2]
-                            [--postgres URL | --no-postgres] [--real-size] [--profile]
+                            [--postgres URL | --no-postgres] [--real-size] [--profile] [--load wrk|python]
 
 Workload: N simulated devices (collector.simulate.generate_fleet, hundreds
 of packages each) send their first report, then R times their next hourly
@@ -14,7 +14,12 @@ with one process (waitress, the default and the Windows path) and with
 `--workers 2` (gunicorn), posted to from a separate process over keep-alive
 connections with the requests encoded beforehand, as agents on other machines
 would; client and server still share this machine's cores, so the client
-does the least work that is still HTTP and reports its own CPU time. Besides reports/s
+does the least work that is still HTTP and reports its own CPU time. The
+load generator (--load) is Debian's `wrk` when it is installed (one C thread,
+bench/support/wrk_reports.lua sending each request once), otherwise Python
+clients; the table says which ran, and both report their CPU time. After
+each round the store must hold exactly one report for each one sent, none
+lost (the run stops otherwise). Besides reports/s
 and latency it gives the server's CPU time per report, which stays
 comparable when other work shares the machine. The floor parses the same
 bodies and stores them through the same Ingestor in one process: no HTTP, no
@@ -53,6 +58,8 @@ import json
 import os
 import queue
 import random
+import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -82,6 +89,9 @@ REAL_SIZE_REPEATS = 600
 # Round names: repeats sent whole start with REPEAT, repeats as agents send them with AGENT.
 REPEAT, AGENT = "repeat", "agent repeat"
 MAX_REPORT_BYTES = 8 * 1024 * 1024
+# Load generators: Debian's `wrk` with bench/support/wrk_reports.lua, or this file's own Python clients (--post).
+LOADS = ("wrk", "python")
+WRK_SCRIPT = ROOT / "bench" / "support" / "wrk_reports.lua"
 
 
 def rounds(devices: int, repeats: int, seed: int) -> dict[str, list[str]]:
@@ -228,7 +238,7 @@ def _tokens(db_url: str, wards: set[str]) -> dict[str, str]:
     return tokens
 
 
-def _cpu_seconds(proc: psutil.Process) -> float:
+def cpu_seconds(proc: psutil.Process) -> float:
     total = 0.0
     for p in [proc] + proc.children(recursive=True):
         try:
@@ -256,29 +266,96 @@ def start_serve(db_url: str, workers: int, tree: Path = ROOT) -> tuple[subproces
     return server, url
 
 
-def over_http(db_url: str, work: Path, docs: dict[str, list[str]], concurrency: int, workers: int) -> dict:
-    """Start `hdc-collector serve`, post each round from another process, stop the collector."""
+def over_http(db_url: str, work: Path, docs: dict[str, list[str]], concurrency: int, workers: int,
+              load: str = "python") -> dict:
+    """Start `hdc-collector serve`, post each round from another process (``load``: ``LOADS``), check that the
+    store holds every report sent, stop the collector."""
     wards = {json.loads(t)["ward_code"] for t in docs["first"]}
     tokens_file = work / "tokens.json"
     tokens_file.write_text(json.dumps(_tokens(db_url, wards)))
     server, url = start_serve(db_url, workers)
-    out = {}
+    out, sent = {}, 0
     try:
         proc = psutil.Process(server.pid)
         for name, texts in docs.items():
             docs_file = work / f"{name.replace(' ', '-')}.jsonl"
             docs_file.write_text("\n".join(texts) + "\n", encoding="utf-8")
-            cpu = _cpu_seconds(proc)
-            how = "agent" if name.startswith(AGENT) else "whole"
-            done = subprocess.run([sys.executable, __file__, "--post", str(docs_file), str(tokens_file), url,
-                                   str(concurrency), how], capture_output=True, text=True, check=True)
-            result = json.loads(done.stdout)
-            result["server_cpu_ms"] = 1000 * (_cpu_seconds(proc) - cpu) / len(texts)
+            cpu = cpu_seconds(proc)
+            result = send(load, url, tokens_file, docs_file, concurrency, as_agent=name.startswith(AGENT))
+            result["server_cpu_ms"] = 1000 * (cpu_seconds(proc) - cpu) / len(texts)
             out[name] = result
+            sent += len(texts)
+            _check_stored(db_url, sent, name)
     finally:
         server.terminate()
         server.wait(timeout=30)
     return out
+
+
+def send(load: str, url: str, tokens_file: Path, docs_file: Path, concurrency: int, as_agent: bool) -> dict:
+    """Post each body of ``docs_file`` once with the load generator ``load`` (``LOADS``); its figures: rate,
+    count, p50_ms, p99_ms, statuses, client_cpu_ms."""
+    if load == "wrk":
+        return wrk_post(docs_file, tokens_file, url, concurrency, as_agent)
+    done = subprocess.run([sys.executable, __file__, "--post", str(docs_file), str(tokens_file), url,
+                           str(concurrency), "agent" if as_agent else "whole"], capture_output=True, text=True,
+                          check=True)
+    return json.loads(done.stdout)
+
+
+def wrk_post(docs_file: Path, tokens_file: Path, url: str, concurrency: int, as_agent: bool) -> dict:
+    """Debian's `wrk` (C, one thread, ``concurrency`` keep-alive connections) sending the requests encoded here
+    beforehand (``as_agent``: by the agent's own code, agents/wire.py), each once (bench/support/wrk_reports.lua),
+    a client in C with no interpreter lock between its connections; its CPU time over the round (the script's
+    os.clock, reading the files left out) is reported like the Python clients'. Stopped (SIGINT) on the line the
+    script prints when the last report is answered."""
+    tokens = json.loads(Path(tokens_file).read_text())
+    host, port = url.split("//")[1].split(":")
+    requests_file, lengths_file = docs_file.with_suffix(".http"), docs_file.with_suffix(".lengths")
+    with open(requests_file, "wb") as out, open(lengths_file, "w") as lengths:
+        for line in open(docs_file, encoding="utf-8"):
+            text = line.rstrip("\n")
+            body, headers = as_agent_sends(text) if as_agent else (text.encode(), None)
+            request = _request(host, port, tokens[json.loads(text)["ward_code"]], body, headers)
+            out.write(request)
+            lengths.write(f"{len(request)}\n")
+    wrk = subprocess.Popen(["wrk", "-t", "1", "-c", str(concurrency), "-d", "3600s", "--timeout", "120s", "-s",
+                            str(WRK_SCRIPT), url, "--", str(requests_file), str(lengths_file)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert wrk.stdout is not None
+    finished = None
+    for line in wrk.stdout:
+        if line.startswith('{"count"'):
+            finished = json.loads(line)
+            break
+    wrk.send_signal(signal.SIGINT)
+    rest, errors = wrk.communicate(timeout=60)
+    if finished is None:
+        raise SystemExit(f"wrk stopped before every report was answered: {errors.strip() or rest.strip()}")
+    summary = json.loads(next(line for line in rest.splitlines() if line.startswith('{"p50_ms"')))
+    broken = {kind: count for kind, count in summary["errors"].items() if count and kind != "status"}
+    if broken:
+        raise SystemExit(f"wrk: connections failed during the round: {broken}")
+    return {"rate": finished["count"] / finished["seconds"], "count": finished["count"],
+            "p50_ms": summary["p50_ms"], "p99_ms": summary["p99_ms"], "statuses": finished["statuses"],
+            "client_cpu_ms": 1000 * finished["cpu_seconds"] / finished["count"]}
+
+
+def _check_stored(db_url: str, sent: int, name: str) -> None:
+    """The store is the truth: it must hold one report for each one sent so far, none lost, none twice."""
+    import sqlalchemy as sa
+
+    from collector.store.engine import make_engine
+    from collector.store.tables import reports
+
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            stored = conn.execute(sa.select(sa.func.count()).select_from(reports)).scalar_one()
+    finally:
+        engine.dispose()
+    if stored != sent:
+        raise SystemExit(f"after round {name}: the store holds {stored} reports, {sent} were sent")
 
 
 def _request(host: str, port: str, token: str, body: bytes, headers: Optional[dict[str, str]] = None) -> bytes:
@@ -365,6 +442,8 @@ def main() -> None:
                                                                   "--repeats hourly ones")
     parser.add_argument("--repeats", type=int, default=3, help="hourly repeat rounds (the sustained load)")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--load", choices=LOADS, default="wrk" if shutil.which("wrk") else "python",
+                        help="load generator: Debian's wrk (the default when installed) or Python clients")
     parser.add_argument("--workers", default="1,2", help="server processes to measure, comma-separated")
     parser.add_argument("--postgres", metavar="URL", help="also run on this empty PostgreSQL database")
     parser.add_argument("--no-postgres", action="store_true", help="measure SQLite only")
@@ -405,15 +484,17 @@ def main() -> None:
             if agent else "")
     print(f"\nIngest: {len(docs['first'])} {kind}, a first and {args.repeats} hourly repeat reports "
           f"each (same software); {size / 1024:.1f} KiB a report on average{sent}; {args.concurrency} concurrent "
-          f"senders; {os.cpu_count()} cores shared by client and server\n")
-    print("| store | server | round | HTTP reports/s | p50 ms | p99 ms | server CPU ms/report | client CPU ms/report | "
+          f"senders ({_load_label(args.load)}); {os.cpu_count()} cores shared by client and server\n")
+    print("| store | server | round | HTTP reports/s | p50 ms | p99 ms | server CPU ms/report | server cores used | "
+          "client CPU ms/report | "
           "floor reports/s | floor / HTTP | target (>= 300/s on SQLite with a process per core; within 3x) |")
-    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for label, server_workers, http, base in rows:
         server = "waitress, 1 process" if server_workers == 1 else f"gunicorn, {server_workers} workers"
         first = http["first"]
         print(f"| {label} | {server} | first | {first['rate']:.0f} | {first['p50_ms']:.1f} | {first['p99_ms']:.1f} | "
-              f"{first['server_cpu_ms']:.2f} | {first['client_cpu_ms']:.2f} | {base['first']['rate']:.0f} | "
+              f"{first['server_cpu_ms']:.2f} | {_cores(first):.2f} | {first['client_cpu_ms']:.2f} | "
+              f"{base['first']['rate']:.0f} | "
               f"{base['first']['rate'] / first['rate']:.2f}x | "
               f"{_first_verdict(args, label, server_workers, first, base)} |")
         for prefix, how in ((REPEAT, "sent whole"), (AGENT, "as agents send them (digest + gzip)")):
@@ -424,6 +505,17 @@ def main() -> None:
             if set(result["statuses"]) - {"201"}:
                 print(f"  unexpected answers in round {name}: {result['statuses']}")
     print("\n" + note + machine.reference_line())
+
+
+def _cores(result: dict) -> float:
+    """How many of the machine's cores the server's processes had during a round: CPU seconds over wall time
+    (what other work on the shared machine left them, when below the cores it has)."""
+    return result["rate"] * result["server_cpu_ms"] / 1000
+
+
+def _load_label(load: str) -> str:
+    return ("wrk, one thread, keep-alive" if load == "wrk" else
+            "Python clients, keep-alive" + ("; wrk is not installed" if not shutil.which("wrk") else ""))
 
 
 def _repeat_row(args, label: str, server: str, workers: int, http: dict, base: dict, prefix: str, how: str) -> None:
@@ -449,6 +541,7 @@ def _repeat_row(args, label: str, server: str, workers: int, http: dict, base: d
           f"{statistics.median(r['p50_ms'] for r in reps.values()):.1f} | "
           f"{max(r['p99_ms'] for r in reps.values()):.1f} | "
           f"{statistics.mean(r['server_cpu_ms'] for r in reps.values()):.2f} | "
+          f"{statistics.mean(_cores(r) for r in reps.values()):.2f} | "
           f"{statistics.mean(r['client_cpu_ms'] for r in reps.values()):.2f} | {floor_rate:.0f} | "
           f"{ratio:.2f}x | {verdict} |")
 
@@ -576,7 +669,7 @@ def measure(label: str, url_for, work: Path, docs: dict[str, list[str]], args, w
         url = url_for(f"http-{count}")
         if label.startswith("PostgreSQL"):
             _empty(url)
-        runs.append((count, over_http(url, work, docs, args.concurrency, count)))
+        runs.append((count, over_http(url, work, docs, args.concurrency, count, args.load)))
     url = url_for("floor")
     if label.startswith("PostgreSQL"):
         _empty(url)

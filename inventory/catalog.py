@@ -89,6 +89,9 @@ class Catalog:
         # The same installers recur on every ward PC, so a collector sees few
         # distinct names: remembering them makes steady-state ingest cheap.
         self._apps_of = lru_cache(maxsize=_CACHE_SIZE)(self._classify)
+        # Names the gate rejected, whatever their publisher: most of a list, skipped by one set lookup (the
+        # string's hash is cached) instead of a call of the memo above.
+        self._no_app: set[str] = set()
 
     def get(self, app_id: str) -> Optional[App]:
         return self._by_id.get(app_id)
@@ -100,9 +103,10 @@ class Catalog:
         version reported is that of the package a person would look at first.
         """
         found: dict[str, AppMatch] = {}
+        no_app = self._no_app
         for package in software:
             name = package.get("name")
-            if not name:
+            if not name or name in no_app:
                 continue
             for app_id in self._apps_of(name, package.get("publisher") or ""):
                 if app_id not in found:
@@ -112,6 +116,9 @@ class Catalog:
     def _classify(self, name: str, publisher: str) -> tuple[str, ...]:
         name_key = _key(name)
         if not self._gate.search(name_key):
+            if len(self._no_app) >= _CACHE_SIZE:
+                self._no_app.clear()
+            self._no_app.add(name)
             return ()
         publisher_key = _key(publisher)
         hits = (app_id for app_id, d in self._detectors if d.matches(name_key, publisher_key))

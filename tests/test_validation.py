@@ -94,3 +94,11 @@ def test_a_new_list_of_known_packages_gets_the_schemas_answer(texts, bad):
         assert expected and expected[0].startswith(f"software[{where}]")
         assert _problems(validator, text) == expected
         del doc["software"][where]
+    for where in (0, len(known) // 2, len(doc["software"]) - 1):
+        # In place of a package of the last list found valid: the other packages are where they were then.
+        kept, doc["software"][where] = doc["software"][where], bad
+        text = json.dumps(doc, ensure_ascii=False)
+        expected = [p.field for p in validate_report(json.loads(text))]
+        assert expected and expected[0].startswith(f"software[{where}]")
+        assert _problems(validator, text) == expected
+        doc["software"][where] = kept

@@ -12,7 +12,9 @@ hash is of the text ``json`` actually took (the last ``software`` key, as
 A list new to the process (a first report) is mostly packages other lists
 had: the schema checks each package on its own (no rule spans two), so a
 package already found valid, by its exact members, is not walked again; only
-the new ones are, with the rest of the report. When that finds a problem the
+the new ones are, with the rest of the report. A rollout's lists differ by a
+few packages, so each package is first compared with the one at its place in
+the last new list found valid, then looked up among the packages known valid. When that finds a problem the
 whole report is validated again, so the answer names the same field as the
 schema's own (docs/benchmarks.md: validating was a third of a first report).
 
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import threading
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Any
 
 from collector.store.bodies import ListNeeded, SplitBody
 from inventory.schema import SUPPORTED_VERSIONS, SchemaError, schema_document, validate_report
@@ -42,6 +44,8 @@ class ReportValidator:
         self._max = max_known
         self._known: set[tuple[int, str]] = set()
         self._packages: set[tuple] = set()
+        # Per schema version, the packages of the last new list found valid.
+        self._last: dict[int, list] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -72,12 +76,26 @@ class ReportValidator:
         if not isinstance(packages, list) or len(packages) > _max_packages(version):
             return validate_report(doc)
         new, new_keys = [], []
-        for package in packages:
-            key = _package_key(version, package)
-            if key is None or key not in self._packages:
-                new.append(package)
-                if key is not None:
-                    new_keys.append(key)
+        known, last = self._packages, self._last.get(version, ())
+        for i, package in enumerate(packages):
+            # The same package at the same place in the last list found valid (a rollout's lists differ by a
+            # few packages): equal members, so equally valid; one comparison in C, no key to build and hash.
+            if i < len(last) and package == last[i]:
+                continue
+            # A package's identity, its exact members in order: its keys, then its values. The cache holds only
+            # packages that passed, whose values are all text or null; a string equals only the same string, so
+            # a package with an equal key is equally valid, whatever else it is. Built inline, two tuples rather
+            # than a pair per member: this loop walks every package of a new list.
+            if type(package) is dict:
+                key = (version, tuple(package), tuple(package.values()))
+                try:
+                    if key in known:
+                        continue
+                except TypeError:  # a list or object as a value: invalid, and the schema says where
+                    new.append(package)
+                    continue
+                new_keys.append(key)
+            new.append(package)
         problems = validate_report(dict(doc, software=new) if len(new) < len(packages) else doc)
         if problems:
             # Said about the whole report, so the field named (software[i]) is the one in the body.
@@ -86,6 +104,7 @@ class ReportValidator:
             if len(self._packages) + len(new_keys) > MAX_KNOWN_PACKAGES:
                 self._packages.clear()
             self._packages.update(new_keys)
+            self._last[version] = packages
         return problems
 
 
@@ -96,17 +115,3 @@ def _max_packages(version: int) -> int:
         return 0
     return int(schema_document(version)["properties"]["software"].get("maxItems", 0))
 
-
-def _package_key(version: int, package: Any) -> Optional[tuple]:
-    """A package's identity for the cache, its exact members (None when it cannot be one).
-
-    The cache holds only packages that passed, whose values are all text or null; a string equals only the same
-    string, so a package with an equal key is equally valid, whatever else it is."""
-    if type(package) is not dict:
-        return None
-    key = (version, tuple(package.items()))
-    try:
-        hash(key)
-    except TypeError:  # a list or object as a value: invalid, and the schema says where
-        return None
-    return key
