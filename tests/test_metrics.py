@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from collector import __version__
 from collector.app import create_app
 from collector.context import build_context
+from collector.metrics.exposition import RowGauge
 from collector.settings import Settings
 from collector.store.tokens import create_token
 from inventory.baseline import DEVICE_CLASSES
@@ -198,6 +199,8 @@ def test_an_unchanged_store_gets_the_kept_families_and_every_new_report_shows_at
         registry = s.context.metrics_registry
         first, text = list(registry.collect()), s.metrics_text()
         assert list(registry.collect())[0] is first[0] and s.metrics_text() == text
+        # Written once, a kept family holds its text, not its rows (the garbage collector would walk them).
+        assert all(not f.rows for f in first if isinstance(f, RowGauge) and f.label_names)
         before = samples(text)
         repeat = dict(SEEDED[0][0], report_id=new_report_id())
         assert s.post(repeat).status_code == 201

@@ -16,6 +16,7 @@ from typing import Any, Hashable, Iterable, Mapping, Optional, Protocol, Sequenc
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.openmetrics import exposition as om
+from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample, Timestamp
 from prometheus_client.utils import floatToGoString
@@ -63,6 +64,9 @@ class RowGauge(GaugeMetricFamily):
 
     @property
     def samples(self) -> list[Sample]:
+        text = vars(self).get(_TEXT)
+        if text is not None and not self.rows:  # a kept family written once: its rows went (``_written``)
+            return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
         return [Sample(self.name, dict(zip(self.label_names, values)), value, None)
                 for values, value in self.rows]
 
@@ -263,10 +267,20 @@ def _render(registry: Collector) -> bytes:
                 family(metric)
                 text = kept[_TEXT] = "".join(out[start:])
                 del out[start:]
+                _written(metric)
             out.append(text)
         else:
             family(metric)
     return "".join(out).encode("utf-8")
+
+
+def _written(metric: Metric) -> None:
+    """Let a kept RowGauge's rows go once its text is written: tens of thousands of tuples that would outlive the
+    scrape, walked and moved up by the garbage collector's next rounds and then by a full collection of the whole
+    heap (docs/benchmarks.md); its ``samples`` are read back from the text instead (prometheus_client's parser),
+    for the readers other than ``render``."""
+    if isinstance(metric, RowGauge) and metric.label_names:
+        metric.rows = []
 
 
 def _escape_value(value: str) -> str:
