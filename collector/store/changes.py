@@ -30,19 +30,27 @@ from collector.store.tables import (
 )
 
 
-def store_key(conn: Connection, active_since: datetime) -> tuple[Any, ...]:
-    """(reports, newest receipt, newest declaration, observation and register change, devices active on the
-    edge day, the day of ``active_since``): the same only while the store is."""
-    day = active_since.astimezone(timezone.utc).date()
-    day_end = datetime.combine(day + timedelta(days=1), time(0), timezone.utc)
+def _statement() -> sa.Select:
     d = devices.c
     newest = sa.select(sa.func.max(d.last_received_at)).where(d.ward_code == wards.c.code).scalar_subquery()
-    q = sa.select(
+    return sa.select(
         sa.select(sa.func.count()).select_from(reports).scalar_subquery(),
         sa.select(sa.type_coerce(sa.func.max(newest), UTCDateTime())).select_from(wards).scalar_subquery(),
         sa.select(sa.func.max(migration_declarations.c.id)).scalar_subquery(),
         sa.select(sa.func.max(migration_observations.c.id)).scalar_subquery(),
         sa.select(sa.func.max(register_changes.c.id)).scalar_subquery(),
         sa.select(sa.func.count()).select_from(devices)
-        .where(d.last_collected_at >= active_since, d.last_collected_at < day_end).scalar_subquery())
-    return tuple(conn.execute(q).one()) + (day,)
+        .where(d.last_collected_at >= sa.bindparam("since", type_=UTCDateTime()),
+               d.last_collected_at < sa.bindparam("day_end", type_=UTCDateTime())).scalar_subquery())
+
+
+# Built once: making the statement's expressions cost more than running it, on every scrape.
+_KEY = _statement()
+
+
+def store_key(conn: Connection, active_since: datetime) -> tuple[Any, ...]:
+    """(reports, newest receipt, newest declaration, observation and register change, devices active on the
+    edge day, the day of ``active_since``): the same only while the store is."""
+    day = active_since.astimezone(timezone.utc).date()
+    day_end = datetime.combine(day + timedelta(days=1), time(0), timezone.utc)
+    return tuple(conn.execute(_KEY, {"since": active_since, "day_end": day_end}).one()) + (day,)
