@@ -136,7 +136,8 @@ def build_context(settings: Settings, engine: Optional[Engine] = None) -> Contex
     engine = open_store(settings.resolved_db_url(), registry, engine=engine)
     ingestor = Ingestor(engine, baseline, catalog, load_lifecycle())
     # The OKR families are written with the store's (StoreCollector.collect): they count from its read.
-    okr_metrics = OkrCollector(lambda counted: context.okr_progress(counted=counted))
+    okr_metrics = OkrCollector(lambda: context.overview(),
+                               lambda overview, counted: okr_progress(context, overview, counted=counted))
     metrics_registry, ingest_metrics = build_registry(
         StoreCollector(engine, registry, baseline, milestones, settings, catalog, okr=okr_metrics))
     context = Context(settings, engine, registry, baseline, catalog, milestones, ingestor, metrics_registry,

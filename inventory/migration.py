@@ -225,6 +225,20 @@ def resolve(app: App, evidence: Evidence, declarations: Sequence[Declaration],
                         tuple(declarations), tuple(observations))
 
 
+def turns_unreachable_at(a: AppMigration, now: datetime) -> Optional[datetime]:
+    """When time alone, with no new report or declaration, changes how ``resolve`` answered at ``now``: an
+    application declared on the HDC whose endpoint has been down since a recorded moment becomes
+    ``endpoint_unreachable`` ``UNREACHABLE_DAYS`` after it. None when nothing does (what keeps an answer,
+    e.g. /metrics' families, needs no other expiry)."""
+    if a.declared is None or a.declared.state != ON_HDC or a.evidence.endpoint != ENDPOINT_DOWN:
+        return None
+    down_since = _run_start(a.observations, lambda o: o.endpoint == ENDPOINT_DOWN)
+    if down_since is None:
+        return None
+    at = down_since + timedelta(days=UNREACHABLE_DAYS)
+    return at if at > now else None
+
+
 @dataclass(frozen=True)
 class Sprawl:
     """Distinct catalog applications installed at a unit, against the city's target."""

@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from collector import __version__
 from collector.app import create_app
 from collector.context import build_context
+from collector.metrics.exposition import RowGauge
 from collector.settings import Settings
 from collector.store.tokens import create_token
 from inventory.baseline import DEVICE_CLASSES
@@ -186,6 +187,41 @@ def test_collector_counts_its_own_work(seeded):
     assert dict(build)["version"] == __version__
     (baseline,) = of(got, "hdc_baseline_info")
     assert dict(baseline)["baseline"] == "hanoi-2025"
+
+
+def test_an_unchanged_store_gets_the_kept_families_and_every_new_report_shows_at_once(db_url, tmp_path):
+    """A scrape of an unchanged store gives the last scrape's families (the same objects, the same bytes); a
+    report that changes no count (a repeat), one that changes a verdict, and a register import each show in the
+    very next scrape."""
+    s = Seeded(db_url, tmp_path)
+    try:
+        s.seed()
+        registry = s.context.metrics_registry
+        first, text = list(registry.collect()), s.metrics_text()
+        assert list(registry.collect())[0] is first[0] and s.metrics_text() == text
+        # Written once, a kept family holds its text, not its rows (the garbage collector would walk them).
+        assert all(not f.rows for f in first if isinstance(f, RowGauge) and f.label_names)
+        before = samples(text)
+        repeat = dict(SEEDED[0][0], report_id=new_report_id())
+        assert s.post(repeat).status_code == 201
+        after = samples(s.metrics_text())
+        assert nonzero(after, "hdc_store_rows") == {("devices",): 8, ("reports",): 10}
+        last = ("hdc_ward_last_report_timestamp_seconds", (("ward", "00070"),))
+        assert after[last] > before[last]
+        assert list(registry.collect())[0] is not first[0]
+        worse = dict(linux_host("00070", "a3", "hk-srv", device_class="server", memory_gib=2),
+                     report_id=new_report_id())
+        assert s.post(worse).status_code == 201
+        assert nonzero(samples(s.metrics_text()), "hdc_devices")[("not_ready", "00070")] == 2
+        with s.context.engine.begin() as conn:
+            admin = create_token(conn, None, "test", kind="admin")
+        answer = s.client.post("/api/v1/admin/register", data=REGISTER.replace(",4\n", ",5\n").encode(),
+                               content_type="text/csv", headers={"Authorization": f"Bearer {admin}"})
+        assert answer.status_code == 200, answer.json
+        assert of(samples(s.metrics_text()), "hdc_ward_coverage_ratio")[(("ward", "00082"),)] == 0.6
+    finally:
+        s.context.stop_background()
+        s.context.engine.dispose()
 
 
 def test_every_known_label_value_is_there_before_any_report(tmp_path):

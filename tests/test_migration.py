@@ -19,6 +19,7 @@ from inventory.migration import (
     RETIRED,
     STATES,
     STILL_INSTALLED,
+    UNREACHABLE_DAYS,
     Declaration,
     Evidence,
     Observation,
@@ -28,6 +29,7 @@ from inventory.migration import (
     endpoint_targets,
     infer,
     resolve,
+    turns_unreachable_at,
     unit_migration,
 )
 
@@ -113,6 +115,19 @@ def test_endpoint_unreachable_for_days_contradicts_on_hdc_but_a_short_outage_doe
     assert resolve(WEB, Evidence(0, True, ENDPOINT_DOWN), [declared(ON_HDC)], short, NOW).contradictions == ()
     # Down now but never observed down before: not yet "for days".
     assert resolve(WEB, Evidence(0, True, ENDPOINT_DOWN), [declared(ON_HDC)], [], NOW).contradictions == ()
+    # When time alone changes the answer (what /metrics keeps its families until): the short outage turns
+    # into the contradiction UNREACHABLE_DAYS after it began, exactly as resolve then answers; nothing else does.
+    down_short = resolve(WEB, Evidence(0, True, ENDPOINT_DOWN), [declared(ON_HDC)], short, NOW)
+    turns = turns_unreachable_at(down_short, NOW)
+    assert turns == NOW + timedelta(days=UNREACHABLE_DAYS - 1)
+    assert resolve(WEB, Evidence(0, True, ENDPOINT_DOWN), [declared(ON_HDC)], short,
+                   turns - timedelta(microseconds=1)).contradictions == ()
+    assert [c.code for c in resolve(WEB, Evidence(0, True, ENDPOINT_DOWN), [declared(ON_HDC)], short,
+                                    turns).contradictions] == [ENDPOINT_UNREACHABLE]
+    assert turns_unreachable_at(a, NOW) is None  # already a contradiction
+    assert turns_unreachable_at(resolve(WEB, Evidence(0, True, ENDPOINT_DOWN), [declared(ON_HDC)], [], NOW),
+                                NOW) is None
+    assert turns_unreachable_at(resolve(WEB, Evidence(0, True, ENDPOINT_DOWN), [], short, NOW), NOW) is None
 
 
 @pytest.mark.parametrize("current,new", [(RETIRED, LOCAL), (RETIRED, ON_HDC), (RETIRED, MIGRATING),

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import gc
 import threading
-from typing import Any, Iterable, Mapping, Optional, Protocol, Sequence, Union
+import time
+from typing import Any, Hashable, Iterable, Mapping, Optional, Protocol, Sequence, Union
 
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.openmetrics import exposition as om
+from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample, Timestamp
 from prometheus_client.utils import floatToGoString
@@ -62,6 +64,9 @@ class RowGauge(GaugeMetricFamily):
 
     @property
     def samples(self) -> list[Sample]:
+        text = vars(self).get(_TEXT)
+        if text is not None and not self.rows:  # a kept family written once: its rows went (``_written``)
+            return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
         return [Sample(self.name, dict(zip(self.label_names, values)), value, None)
                 for values, value in self.rows]
 
@@ -79,6 +84,56 @@ class RowGauge(GaugeMetricFamily):
     def add_rows(self, rows: Iterable[tuple[Sequence[str], float]]) -> None:
         """Many series at once, as (label values, value): what ``add_metric`` does, without a call per series."""
         self.rows += rows
+
+
+_TEXT = "_hdc_text"  # a kept family's text, in its __dict__: None until render first writes it
+
+
+class KeptFamilies:
+    """A collector's families of its last scrape, given again while what they were made from is unchanged.
+
+    A scrape of an unchanged store need not read the counts, work out the
+    units' applications or write 20,000 series again: the collector keeps
+    its families with a key of its inputs (cheap to read: counts and
+    newest ids, object identities), and ``render`` keeps each kept family's
+    text once written, so the next scrape with the same key costs the key's
+    read. ``max_age`` bounds how long anything the key does not see (an
+    operator's repair of the stored counts) can go unnoticed.
+    """
+
+    def __init__(self, max_age: float = 60.0):
+        self.max_age = max_age
+        self._kept: Optional[tuple[Hashable, list[Metric], float, Any]] = None  # key, families, until, extra
+
+    def get(self, key: Hashable) -> Optional[tuple[list[Metric], Any]]:
+        """The families kept with ``key`` (and what the collector kept beside them), or None."""
+        kept = self._kept
+        if kept is None or kept[0] != key or time.monotonic() >= kept[2]:
+            return None
+        return kept[1], kept[3]
+
+    def keep(self, key: Hashable, families: list[Metric], extra: Any = None,
+             for_seconds: Optional[float] = None) -> list[Metric]:
+        """Keep ``families`` with ``key`` for at most ``for_seconds`` (``max_age`` if less or not given); the
+        families must not change afterwards."""
+        for family in families:
+            vars(family)[_TEXT] = None
+        seconds = self.max_age if for_seconds is None else min(for_seconds, self.max_age)
+        self._kept = (key, families, time.monotonic() + seconds, extra)
+        return families
+
+    def forget(self) -> None:
+        """Make the next scrape compose its families again (the benchmark measures a changed store this way)."""
+        self._kept = None
+
+
+def forget_kept(registry: Collector) -> None:
+    """Make every collector of ``registry`` that keeps families (a ``forget`` method) compose them again at the
+    next scrape, as after a change to the store: what ``bench/scrape.py`` measures beside an unchanged store."""
+    for collector in list(getattr(registry, "_collector_to_names", ())):
+        forget = getattr(collector, "forget", None)
+        if forget is not None:
+            forget()
 
 
 def row_gauge(families: Mapping[str, Family], name: str) -> RowGauge:
@@ -183,13 +238,14 @@ def _render(registry: Collector) -> bytes:
             append(text + end)
 
     out: list[str] = []
-    for metric in registry.collect():
+
+    def family(metric: Metric) -> None:
         mname = name_of(metric.name + _SUFFIX.get(metric.type, ""))
         doc = metric.documentation.replace("\\", r"\\").replace("\n", r"\n")
         out.append(f"# HELP {mname} {doc}\n# TYPE {mname} {_TYPES.get(metric.type, metric.type)}\n")
         if isinstance(metric, RowGauge) and metric.label_names:
             rows(metric)
-            continue
+            return
         extra: dict[str, list[str]] = {}
         for sample in metric.samples:
             suffix = next((s for s in _OM_SUFFIXES if sample.name == metric.name + s), None)
@@ -201,7 +257,30 @@ def _render(registry: Collector) -> bytes:
             name = name_of(metric.name + suffix)
             out.append(f"# HELP {name} {doc}\n# TYPE {name} gauge\n")
             out.extend(lines)
+
+    for metric in registry.collect():
+        kept = vars(metric)
+        if _TEXT in kept:  # a kept family (KeptFamilies): written once, then given again as it was written
+            text = kept[_TEXT]
+            if text is None:
+                start = len(out)
+                family(metric)
+                text = kept[_TEXT] = "".join(out[start:])
+                del out[start:]
+                _written(metric)
+            out.append(text)
+        else:
+            family(metric)
     return "".join(out).encode("utf-8")
+
+
+def _written(metric: Metric) -> None:
+    """Let a kept RowGauge's rows go once its text is written: tens of thousands of tuples that would outlive the
+    scrape, walked and moved up by the garbage collector's next rounds and then by a full collection of the whole
+    heap (docs/benchmarks.md); its ``samples`` are read back from the text instead (prometheus_client's parser),
+    for the readers other than ``render``."""
+    if isinstance(metric, RowGauge) and metric.label_names:
+        metric.rows = []
 
 
 def _escape_value(value: str) -> str:

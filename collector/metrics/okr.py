@@ -9,13 +9,14 @@ value is written, zeros included, so a unit with nothing to do is a visible 0.
 """
 from __future__ import annotations
 
-from typing import Callable, Iterator, Optional
+from typing import Callable, Hashable, Iterator, Optional
 
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
-from collector.metrics.exposition import KeptLines, RowGauge
+from collector.metrics.exposition import KeptFamilies, KeptLines, RowGauge
 from collector.readiness.okr import OkrProgress
+from collector.readiness.overview import CityOverview
 from collector.readiness.workitems import STATES, due_moment
 from collector.store.queries import Counted
 from inventory.okr import STATUSES
@@ -49,18 +50,37 @@ def _families(lines: KeptLines) -> dict[str, RowGauge]:
 
 
 class OkrCollector(Collector):
-    """Measures the key results on every scrape through ``progress`` (``Context.okr_progress``), given the
-    per-unit counts the scrape has read (``StoreCollector`` passes them; None: ``progress`` reads its own)."""
+    """Measures the key results through ``progress`` (``readiness.okr.okr_progress`` of the kept ``overview``,
+    ``Context.overview``), given the per-unit counts the scrape has read (``StoreCollector`` passes them; None:
+    ``progress`` reads its own). Its families are kept while the overview and the store's key are the same."""
 
-    def __init__(self, progress: Callable[[Optional[Counted]], OkrProgress]):
+    def __init__(self, overview: Callable[[], CityOverview],
+                 progress: Callable[[CityOverview, Optional[Counted]], OkrProgress]):
+        self.overview = overview
         self.progress = progress
         self._lines: KeptLines = {}  # series text kept between scrapes (exposition.RowGauge)
+        self._kept = KeptFamilies()
 
     def describe(self) -> Iterator[Metric]:
         return iter(_families(self._lines).values())
 
-    def collect(self, counted: Optional[Counted] = None) -> Iterator[Metric]:
-        p = self.progress(counted)
+    def forget(self) -> None:
+        """Measure again at the next scrape (see ``StoreCollector.forget``)."""
+        self._kept.forget()
+
+    def collect(self, counted: Optional[Counted] = None, store_key: Optional[Hashable] = None) -> Iterator[Metric]:
+        """``store_key``: the store's key (``changes.store_key``) ``counted`` was read under; None: measure now."""
+        overview = self.overview()
+        key = None if store_key is None else (store_key, id(overview))  # the overview is kept beside: no id reuse
+        kept = None if key is None else self._kept.get(key)
+        if kept is not None:
+            return iter(kept[0])
+        families = self._measure(self.progress(overview, counted))
+        if key is not None:
+            self._kept.keep(key, families, overview)
+        return iter(families)
+
+    def _measure(self, p: OkrProgress) -> list[Metric]:
         f = _families(self._lines)
         for objective, k in p.key_results():
             labels = [objective.id, k.key_result.id]
@@ -76,4 +96,4 @@ class OkrCollector(Collector):
             for state in STATES:
                 f[WORK_ITEMS].add_rows(((m.id, state, code), by_unit.get(code, nothing).get(state, 0))
                                        for code in p.unit_codes)
-        return iter(f.values())
+        return list(f.values())

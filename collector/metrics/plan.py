@@ -15,7 +15,7 @@ from typing import Iterator, Optional, Protocol
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
-from collector.metrics.exposition import KeptLines, RowGauge
+from collector.metrics.exposition import KeptFamilies, KeptLines, RowGauge
 from collector.readiness.forecasts import ready_timestamp
 from collector.readiness.overview import CityOverview
 from collector.readiness.plan import CityPlan, PlanBook
@@ -46,6 +46,7 @@ class PlanCollector(Collector):
     def __init__(self, sources: PlanSources):
         self.sources = sources
         self._lines: KeptLines = {}
+        self._kept = KeptFamilies()
 
     def _families(self) -> tuple[RowGauge, RowGauge, RowGauge]:
         return (RowGauge(PLAN_COST, "What a unit's upgrade plan costs by action (parts and the action's labour), in "
@@ -62,17 +63,33 @@ class PlanCollector(Collector):
     def describe(self) -> Iterator[Metric]:
         return iter(self._families())
 
+    def forget(self) -> None:
+        """Write the families again at the next scrape (see ``StoreCollector.forget``)."""
+        self._kept.forget()
+
     def collect(self) -> Iterator[Metric]:
-        cost, ready, win11 = self._families()
+        """The families of the kept plan and overview, kept with them (their identities are the key)."""
+        overview = self.sources.overview()
         try:
-            self._plan_samples(self.sources.plan(), cost, win11)
+            plan: Optional[CityPlan] = self.sources.plan()
         except PlanError:  # an item's price expired since the start: the other families still go out
             log.warning("the upgrade plan cannot be priced; its cost and Windows 11 series are left out",
                         exc_info=True)
-        for code, forecast in sorted(self.sources.overview().forecasts.items()):
+            plan = None
+        key = (id(plan), id(overview))  # both kept beside the families: no id reuse
+        kept = self._kept.get(key)
+        if kept is not None:
+            return iter(kept[0])
+        cost, ready, win11 = self._families()
+        if plan is not None:
+            self._plan_samples(plan, cost, win11)
+        for code, forecast in sorted(overview.forecasts.items()):
             if forecast.ready_on is not None:
                 ready.add_metric([code], ready_timestamp(forecast.ready_on))
-        return iter((cost, ready, win11))
+        families: list[Metric] = [cost, ready, win11]
+        if plan is not None:  # a plan that cannot be priced is tried again at the next scrape
+            self._kept.keep(key, families, (plan, overview))
+        return iter(families)
 
     def _plan_samples(self, plan: CityPlan, cost: RowGauge, win11: RowGauge) -> None:
         """Every unit x action and unit x eligibility, zeros included."""

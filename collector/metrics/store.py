@@ -24,17 +24,18 @@ from urllib.parse import urlsplit
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from collector import __version__
 from collector.cloud.queries import unit_migrations
 from collector.metrics import cloud as migration_metrics
-from collector.metrics.exposition import Family, KeptLines, RowGauge, row_gauge
+from collector.metrics.exposition import Family, KeptFamilies, KeptLines, RowGauge, row_gauge
 from collector.metrics.okr import OkrCollector
 from collector.settings import DEFAULT_ENDPOINT_TARGETS, Settings
-from collector.store import queries
+from collector.store import changes, queries
 from inventory.baseline import DEVICE_CLASSES, Baseline
 from inventory.catalog import Catalog, load_catalog
+from inventory.migration import turns_unreachable_at
 from inventory.milestones import Milestone
 from inventory.readiness import UNIT_STATUSES, VERDICTS
 from inventory.registry import Registry
@@ -96,8 +97,15 @@ class StoreCollector(Collector):
         self.catalog = catalog or load_catalog(settings.catalog_path)
         self.endpoint_targets = endpoint_targets(settings, self.catalog)
         self._lines: KeptLines = {}  # series text kept between scrapes (exposition.RowGauge)
+        self._kept = KeptFamilies()  # the last scrape's families, while the store is unchanged
         self.okr = okr  # the key results' families, written with these from the same read of the counts
 
+    def forget(self) -> None:
+        """Compose every family again at the next scrape, as after a change to the store (the benchmark's
+        changed-store figure)."""
+        self._kept.forget()
+        if self.okr is not None:
+            self.okr.forget()
 
     def describe(self) -> Iterator[Metric]:
         yield from _metrics(self._families())
@@ -160,19 +168,34 @@ class StoreCollector(Collector):
         return {f.name: f for f in families}
 
     def collect(self) -> Iterator[Metric]:
-        f = self._families()
+        """The families of the store as it is now: those of the last scrape while its key is the same (a scrape
+        of an unchanged store reads the key only, ``changes.store_key``), else read and written again."""
         since = self.settings.active_since()
+        now = datetime.now(timezone.utc)
+        counted: Optional[queries.Counted] = None  # read only when the families are composed again
         with self.engine.connect() as conn:
-            counted = queries.active_counts(conn, since)
-            summaries = queries.unit_summaries(conn, self.registry, since, counted, self.settings.coverage_threshold)
-            by_class = queries.class_verdict_counts(conn, since, counted)
-            failing = queries.rule_failure_counts(conn, since, counted)
-            apps = queries.app_device_counts(conn, since, counted=counted)
-            reach = queries.reachability_details(conn, since, counted=counted, targets=self.endpoint_targets)
-            rows = queries.store_row_counts(conn)
-            devices = queries.active_devices(conn, since) if DEVICE_INFO in f else []
-            migrations = unit_migrations(conn, self.catalog, self.registry, datetime.now(timezone.utc), since,
-                                         counted=counted)
+            key = changes.store_key(conn, since)
+            kept = self._kept.get(key)
+            if kept is None:
+                families, counted, until = self._compose(conn, since, now, key)
+                self._kept.keep(key, families, for_seconds=None if until is None else (until - now).total_seconds())
+        yield from families if kept is None else kept[0]
+        if self.okr is not None:  # with the counts just read, or its own read when the families were kept
+            yield from self.okr.collect(counted, key)
+
+    def _compose(self, conn: Connection, since: datetime, now: datetime, key: tuple
+                 ) -> tuple[list[Metric], queries.Counted, Optional[datetime]]:
+        """Every family read from the store now, the counts read, and when time alone changes them (the
+        migration families' unreachable endpoints; None: never)."""
+        f = self._families()
+        counted = queries.active_counts(conn, since)
+        summaries = queries.unit_summaries(conn, self.registry, since, counted, self.settings.coverage_threshold)
+        by_class = queries.class_verdict_counts(conn, since, counted)
+        failing = queries.rule_failure_counts(conn, since, counted)
+        apps = queries.app_device_counts(conn, since, counted=counted)
+        reach = queries.reachability_details(conn, since, counted=counted, targets=self.endpoint_targets)
+        devices = queries.active_devices(conn, since) if DEVICE_INFO in f else []
+        migrations = unit_migrations(conn, self.catalog, self.registry, now, since, counted=counted)
         self._static(f)
         self._wards(f, summaries, by_class, failing, apps)
         for (ward, target), r in sorted(reach.items()):
@@ -183,14 +206,15 @@ class StoreCollector(Collector):
             for step, n in r.failed_steps.items():
                 f[ENDPOINT_FAILED].add_metric([ward, target, step], n)
         migration_metrics.add_samples(f, migrations.values(), self.catalog)
+        rows = {"reports": key[0], "devices": queries.device_count(conn)}  # the key counts the reports
         for table in STORE_TABLES:
             f[STORE_ROWS].add_metric([table], rows[table])
         for d in devices:
             f[DEVICE_INFO].add_metric([d.ward_code, d.device_id, d.hostname, d.device_class, d.os_name,
                                        d.verdict, d.agent_version], {})
-        yield from _metrics(f)
-        if self.okr is not None:
-            yield from self.okr.collect(counted)
+        until = min((at for u in migrations.values() for a in u.apps
+                     if (at := turns_unreachable_at(a, now)) is not None), default=None)
+        return list(_metrics(f)), counted, until
 
     def _static(self, f: dict[str, Family]) -> None:
         """Series that describe the configuration, not the store: the same on every scrape."""

@@ -12,7 +12,7 @@ from typing import Callable, Iterator
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
-from collector.metrics.exposition import KeptLines, RowGauge
+from collector.metrics.exposition import KeptFamilies, KeptLines, RowGauge
 from collector.readiness.forecasts import ready_timestamp
 from collector.readiness.overview import CityOverview
 
@@ -27,6 +27,7 @@ class UnitDatesCollector(Collector):
     def __init__(self, overview: Callable[[], CityOverview]):
         self.overview = overview
         self._lines: KeptLines = {}
+        self._kept = KeptFamilies()  # the families of the last overview read
 
     def _families(self) -> tuple[RowGauge, RowGauge]:
         return (RowGauge(OVERDUE, "Time past the equipment deadline (30/11/2025) while the unit is not ready, in "
@@ -39,10 +40,19 @@ class UnitDatesCollector(Collector):
     def describe(self) -> Iterator[Metric]:
         return iter(self._families())
 
+    def forget(self) -> None:
+        """Write the families again at the next scrape (see ``StoreCollector.forget``)."""
+        self._kept.forget()
+
     def collect(self) -> Iterator[Metric]:
+        """The kept overview's dates, kept with it (its identity is the key)."""
+        overview = self.overview()
+        kept = self._kept.get(id(overview))
+        if kept is not None:
+            return iter(kept[0])
         overdue, ready = self._families()
-        for row in self.overview().rows:
+        for row in overview.rows:
             overdue.add_metric([row.summary.code], row.days_overdue * DAY_SECONDS)
             if row.ready_since is not None:
                 ready.add_metric([row.summary.code], ready_timestamp(row.ready_since))
-        return iter((overdue, ready))
+        return iter(self._kept.keep(id(overview), [overdue, ready], overview))
