@@ -395,3 +395,18 @@ reach_days = sa.Table(
     sa.Column("devices", sa.Integer, nullable=False),
     sqlite_with_rowid=False,
 )
+
+# 0011_device_work: each device that ever failed a hard rule (a work item) kept at ingest (store/device_work.py), so
+# a unit's page lists a page of its work items from its index, in the list's order, instead of reading every device's
+# verdict changes: its unit and hostname (as its device row), its first verdict, its first failure, and the start of
+# its own current passing stretch (empty while it does not pass).
+device_work = sa.Table(
+    "device_work", metadata,
+    sa.Column("device_id", sa.String(128), primary_key=True),
+    sa.Column("ward_code", sa.String(16), nullable=False),
+    sa.Column("hostname", sa.String(255), nullable=False),
+    sa.Column("first_at", UTCDateTime(), nullable=False),
+    sa.Column("failed_at", UTCDateTime(), nullable=False),
+    sa.Column("passing_at", UTCDateTime(), nullable=True),
+    sa.Index("ix_device_work_unit", "ward_code", "hostname", "failed_at", "device_id"),
+)
