@@ -3,20 +3,23 @@
 A device that ever failed a hard rule (verdict ``not_ready``) is a work item
 (readiness/workitems.py states the rule). ``device_work`` keeps one row per
 such device, in the report's transaction: its unit and hostname as its
-device row has them, its first verdict, its first failure and the start of
-its own current passing stretch (empty while it does not pass). Only a
-change of verdict (which reads the device's own changes, as ``unit_days``
-does) or of unit or hostname writes here; most reports touch nothing.
+device row has them, its first verdict, its first failure, the start of
+its own current passing stretch (empty while it does not pass), and
+whether a device now at its desk first reported after it first did and by
+its first failure (``overlapped``). Only a change of verdict (which reads
+the device's own changes, as ``unit_days`` does) or of unit or hostname
+writes here; most reports touch nothing.
 
 What depends on the moment of reading is worked out for the shown rows only:
 a silent device whose hostname an active newer device took over is done
 when that one passes (``page`` reads the successors of its page's silent
 rows), and one whose only failure was its latest report before the newer
 device first reported is no work item (a rare case the page's query leaves
-out in the store).
+out in the store, looking only where ``overlapped`` is set).
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 from typing import Any, NamedTuple, Optional, Sequence
 
@@ -30,7 +33,8 @@ from collector.store.unit_days import Change, passing_since
 
 NOT_READY = "not_ready"
 Desk = tuple[str, str]  # unit, hostname
-Row = tuple[str, str, str, datetime, datetime, Optional[datetime]]  # device, unit, hostname, first, failed, passing
+# device, unit, hostname, first verdict, first failure, passing since, overlapped
+Row = tuple[str, str, str, datetime, datetime, Optional[datetime], bool]
 
 
 class Item(NamedTuple):
@@ -59,23 +63,50 @@ _SET = (device_work.update().where(device_work.c.device_id == sa.bindparam("did"
                 failed_at=sa.bindparam("failed"), passing_at=sa.bindparam("passing")))
 
 
+def _mate_first() -> tuple[Any, Any]:
+    """Another device (``mate``) and the moment of its first verdict, for conditions on a kept row's desk."""
+    mate = devices.alias("mate")
+    vc = verdict_changes.c
+    return mate, sa.select(sa.func.min(vc.changed_at)).where(vc.device_id == mate.c.device_id).scalar_subquery()
+
+
+def _overlap_flags() -> sa.Update:
+    """Set ``overlapped`` of the kept rows of a desk from the devices now at it (module docstring)."""
+    w = device_work.c
+    mate, first = _mate_first()
+    overlap = sa.exists().where(mate.c.ward_code == w.ward_code, mate.c.hostname == w.hostname, first > w.first_at,
+                                first <= w.failed_at)
+    return (device_work.update().where(w.ward_code == sa.bindparam("ward"), w.hostname == sa.bindparam("host"))
+            .values(overlapped=overlap))
+
+
+_REFLAG = _overlap_flags()
+
+
 def record(conn: Connection, device_id: str, old_desk: Optional[Desk], desk: Desk, changed: bool) -> None:
     """Keep a device's row for a report just stored: ``old_desk`` is its (unit, hostname) before (None for a new
     device), ``changed`` whether the report recorded a verdict change. A report that changes neither its verdict
-    nor its desk writes nothing."""
-    if not changed:
-        if old_desk is not None and old_desk != desk:
-            conn.execute(_MOVE, {"did": device_id, "ward": desk[0], "host": desk[1]})
+    nor its desk (most) writes nothing; one that changes its desk (a new device, a move) sets the flags of the
+    rows at the desks it left and joined."""
+    if old_desk == desk and not changed:
         return
-    parse = datetime.fromisoformat
-    found = facts([(parse(at), s) for at, s in conn.execute(_CHANGES_OF, {"did": device_id})])
-    if found is None:
-        return
-    values = {"did": device_id, "ward": desk[0], "host": desk[1], "first": found[0], "failed": found[1],
-              "passing": found[2]}
-    if not conn.execute(_SET, values).rowcount:
-        conn.execute(device_work.insert(), dict(device_id=device_id, ward_code=desk[0], hostname=desk[1],
-                                                first_at=found[0], failed_at=found[1], passing_at=found[2]))
+    wrote = False
+    if changed:
+        parse = datetime.fromisoformat
+        found = facts([(parse(at), s) for at, s in conn.execute(_CHANGES_OF, {"did": device_id})])
+        if found is not None:
+            values = {"did": device_id, "ward": desk[0], "host": desk[1], "first": found[0], "failed": found[1],
+                      "passing": found[2]}
+            if not conn.execute(_SET, values).rowcount:
+                conn.execute(device_work.insert(), dict(
+                    device_id=device_id, ward_code=desk[0], hostname=desk[1], first_at=found[0], failed_at=found[1],
+                    passing_at=found[2], overlapped=False))
+            wrote = True
+    elif old_desk is not None:
+        conn.execute(_MOVE, {"did": device_id, "ward": desk[0], "host": desk[1]})
+    if wrote or old_desk != desk:
+        for ward, host in sorted({desk, old_desk or desk}):
+            conn.execute(_REFLAG, {"ward": ward, "host": host})
 
 
 def page(conn: Connection, ward_code: str, active_since: datetime, before: datetime, number: int, size: int
@@ -108,11 +139,11 @@ def page(conn: Connection, ward_code: str, active_since: datetime, before: datet
 
 def _failed_after_takeover(active_since: datetime) -> Any:
     """A silent device whose only failure was at its latest report, at a desk an active newer device had
-    already reported from: it stopped counting then, before it failed (readiness/history.py)."""
+    already reported from: it stopped counting then, before it failed (readiness/history.py). Looked for only
+    where ``overlapped`` says such a device is at the desk (a few rows)."""
     w, d = device_work.c, devices.c
-    mate, vc = devices.alias("mate"), verdict_changes.c
-    mate_first = sa.select(sa.func.min(vc.changed_at)).where(vc.device_id == mate.c.device_id).scalar_subquery()
-    return sa.and_(d.last_collected_at < active_since, w.failed_at >= d.last_collected_at,
+    mate, mate_first = _mate_first()
+    return sa.and_(w.overlapped, d.last_collected_at < active_since, w.failed_at >= d.last_collected_at,
                    sa.exists().where(mate.c.ward_code == w.ward_code, mate.c.hostname == w.hostname,
                                      mate.c.last_collected_at >= active_since, mate_first > w.first_at,
                                      mate_first <= d.last_collected_at))
@@ -134,26 +165,31 @@ def _successors(conn: Connection, ward_code: str, active_since: datetime, silent
                    d.last_collected_at >= active_since)
             .group_by(d.device_id, d.hostname)):
         mates.setdefault(host, []).append((parse(first), did))
-    out = {}
-    for did, host, first, *_ in silent:
-        later = min((m for m in mates.get(host, ()) if m[0] > first), default=None)
-        if later is not None:
-            changes = [(parse(at), s) for at, s in conn.execute(_CHANGES_OF, {"did": later[1]})]
-            out[did] = (later[1], passing_since(changes))
-    return out
+    taken = {did: later[1] for did, host, first, *_ in silent
+             if (later := min((m for m in mates.get(host, ()) if m[0] > first), default=None)) is not None}
+    changes = _changes_of(conn, sorted(set(taken.values())))
+    return {did: (by, passing_since(changes[by])) for did, by in taken.items()}
 
 
 def fresh(conn: Connection) -> dict[Row, int]:
     """What the table holds for the stored devices and changes, as ``totals`` gives it."""
     vc, d = verdict_changes.c, devices.c
-    failed = sa.select(vc.device_id).where(vc.to_status == NOT_READY).distinct().subquery()
-    desks = {did: (ward, host) for did, ward, host in conn.execute(
-        sa.select(d.device_id, d.ward_code, d.hostname).join(failed, failed.c.device_id == d.device_id))}
+    parse = datetime.fromisoformat
+    firsts = {did: parse(at) for did, at in conn.execute(
+        sa.select(vc.device_id, utc_iso(sa.func.min(vc.changed_at))).group_by(vc.device_id))}
+    desk_of, at_desk = {}, defaultdict(list)
+    for did, ward, host in conn.execute(sa.select(d.device_id, d.ward_code, d.hostname)):
+        desk_of[did] = (ward, host)
+        if did in firsts:
+            at_desk[(ward, host)].append(firsts[did])
+    failed = [did for did, in conn.execute(sa.select(vc.device_id).where(vc.to_status == NOT_READY).distinct())]
     out: dict[Row, int] = {}
-    for did, changes in _changes_of(conn, sorted(desks)).items():
+    for did, changes in _changes_of(conn, sorted(failed)).items():
         found = facts(changes)
         if found is not None:
-            out[(did, *desks[did], *found)] = 1
+            first, failed_at, _ = found
+            overlapped = any(first < t <= failed_at for t in at_desk[desk_of[did]])
+            out[(did, *desk_of[did], *found, overlapped)] = 1
     return out
 
 
@@ -175,17 +211,18 @@ def totals(conn: Connection) -> dict[Row, int]:
     """The whole table, for checks that ingest kept what a rebuild gives."""
     w = device_work.c
     parse = datetime.fromisoformat
-    return {(did, ward, host, parse(first), parse(failed), parse(passing) if passing else None): 1
-            for did, ward, host, first, failed, passing in conn.execute(
+    return {(did, ward, host, parse(first), parse(failed), parse(passing) if passing else None, overlapped): 1
+            for did, ward, host, first, failed, passing, overlapped in conn.execute(
                 sa.select(w.device_id, w.ward_code, w.hostname, utc_iso(w.first_at), utc_iso(w.failed_at),
-                          utc_iso(w.passing_at)))}
+                          utc_iso(w.passing_at), w.overlapped))}
 
 
 def _replace(conn: Connection, rows: dict[Row, int]) -> None:
     conn.execute(device_work.delete())
     if rows:
         conn.execute(device_work.insert(), [dict(device_id=r[0], ward_code=r[1], hostname=r[2], first_at=r[3],
-                                                 failed_at=r[4], passing_at=r[5]) for r in sorted(rows)])
+                                                 failed_at=r[4], passing_at=r[5], overlapped=r[6])
+                                            for r in sorted(rows)])
 
 
 def rebuild(conn: Connection) -> None:

@@ -399,7 +399,9 @@ reach_days = sa.Table(
 # 0011_device_work: each device that ever failed a hard rule (a work item) kept at ingest (store/device_work.py), so
 # a unit's page lists a page of its work items from its index, in the list's order, instead of reading every device's
 # verdict changes: its unit and hostname (as its device row), its first verdict, its first failure, and the start of
-# its own current passing stretch (empty while it does not pass).
+# its own current passing stretch (empty while it does not pass); ``overlapped``: whether a device now at its desk first
+# reported after it first did and by its first failure (then a read must look whether that one took its desk over
+# before it failed).
 device_work = sa.Table(
     "device_work", metadata,
     sa.Column("device_id", sa.String(128), primary_key=True),
@@ -408,5 +410,6 @@ device_work = sa.Table(
     sa.Column("first_at", UTCDateTime(), nullable=False),
     sa.Column("failed_at", UTCDateTime(), nullable=False),
     sa.Column("passing_at", UTCDateTime(), nullable=True),
+    sa.Column("overlapped", sa.Boolean, nullable=False),
     sa.Index("ix_device_work_unit", "ward_code", "hostname", "failed_at", "device_id"),
 )

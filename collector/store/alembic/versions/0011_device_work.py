@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("first_at", sa.DateTime(), nullable=False),
         sa.Column("failed_at", sa.DateTime(), nullable=False),
         sa.Column("passing_at", sa.DateTime(), nullable=True),
+        sa.Column("overlapped", sa.Boolean(), nullable=False),
     )
     op.create_index("ix_device_work_unit", "device_work", ["ward_code", "hostname", "failed_at", "device_id"])
 
