@@ -11,7 +11,7 @@ from collector.i18n import HANOI
 from collector.readiness.history import daily_counts, day_ends, day_range, load_lives
 from collector.readiness.workitems import city_tally, tally, work_items
 from collector.settings import Settings
-from collector.store import unit_days
+from collector.store import device_work, unit_days
 from collector.store.tables import devices, verdict_changes, verdicts
 
 from support.fleet import parse
@@ -107,6 +107,7 @@ def test_page_draws_one_point_per_day_of_the_seeded_history(tmp_path):
         _device(conn, "y", "PC-Y", [(start.date().isoformat(), "not_ready"),
                                      ((now - timedelta(days=3)).date().isoformat(), "ready")], now.date().isoformat())
         unit_days.rebuild(conn)
+        device_work.rebuild(conn)  # the unit page's work items, as an upgraded store gets them
     client = create_app(context=context).test_client()
     expected = (now.astimezone(HANOI).date() - _at(start.date().isoformat()).astimezone(HANOI).date()).days + 1
     page = parse(client.get("/").get_data(as_text=True))

@@ -44,7 +44,7 @@ def _base(path: Path) -> float:
 
 def _copy(path: Path, copies: int) -> None:
     """Add ``copies - 1`` copies of every device and its rows, by SQL."""
-    from collector.store import counts, reach_days, unit_days
+    from collector.store import counts, device_work, reach_days, unit_days
     from collector.store.engine import make_engine
     from collector.store.tables import (
         device_apps,
@@ -74,6 +74,7 @@ def _copy(path: Path, copies: int) -> None:
         counts.rebuild(conn)
         unit_days.rebuild(conn)
         reach_days.rebuild(conn)
+        device_work.rebuild(conn)
     with engine.connect() as conn:
         conn.exec_driver_sql("ANALYZE")
     engine.dispose()

@@ -8,7 +8,7 @@ from typing import Optional
 import click
 
 from collector.cli.options import clean_errors, db_option, migrated_engine
-from collector.store import counts, reach_days, unit_days
+from collector.store import counts, device_work, reach_days, unit_days
 from collector.store.audit import entries
 from collector.store.engine import write_transaction
 
@@ -39,7 +39,7 @@ def audit(limit: int, as_json: bool, db_url: Optional[str]) -> None:
 @clean_errors
 def recount(check: bool, db_url: Optional[str]) -> None:
     """Count every unit's devices again from the device rows, and put right the counts /metrics and the page read
-    and the units' history (verdicts, work items, reach of the HDC) by day.
+    and the units' history (verdicts, work items, reach of the HDC) by day, and each device's work item.
 
     Ingest keeps those itself; run this after restoring a backup or editing the store by hand.
     """
@@ -48,7 +48,8 @@ def recount(check: bool, db_url: Optional[str]) -> None:
         found = counts.recount(conn, apply=not check)
         history = unit_days.recount(conn, apply=not check)
         reach = reach_days.recount(conn, apply=not check)
-    if not (found.devices or found.rows or history or reach):
+        work = device_work.recount(conn, apply=not check)
+    if not (found.devices or found.rows or history or reach or work):
         click.echo("The counts match the device rows.")
         return
     what = f"{found.devices} device(s) counted wrongly, {found.rows} count row(s) wrong"
@@ -56,6 +57,8 @@ def recount(check: bool, db_url: Optional[str]) -> None:
         what += f", {history} history row(s) wrong (the units' verdicts and work items by day)"
     if reach:
         what += f", {reach} reach row(s) wrong (the units' reach of the HDC by day)"
+    if work:
+        what += f", {work} work-item row(s) wrong (each device's work item)"
     if check:
         click.echo(f"{what}: run 'hdc-collector recount' to put them right.", err=True)
         sys.exit(1)

@@ -29,6 +29,7 @@ from collector.readiness.forecasts import NO_HISTORY, NOT_YET_READY, series_fore
 from collector.readiness.overview import CityOverview, PageNumbers, Series, UnitDetail, unit_detail
 from collector.readiness.plan import action_title, plan_table
 from collector.readiness.ranking import SORT_KEYS, STATUS_ORDER, RankingQuery
+from collector.readiness.workitems import WorkItem
 from inventory.equipment import REGISTER_CLASSES
 from inventory.forecast import Forecast
 
@@ -170,11 +171,43 @@ def unit(code: str):
     listing = detail.listing
     return _render("unit.html", d=detail, s=detail.row.summary,
                    **_trend(detail.history, t, detail.row.forecast or NO_HISTORY),
-                   monthly=_monthly(detail.history, keys), titles=titles, active=listing.devices.rows,
+                   monthly=_monthly(detail.history, keys), active=_active_rows(listing.devices.rows, t, titles),
                    listing=listing, page_link=lambda name, n: url_self(**{name: n if n > 1 else None}),
-                   silent=listing.silent.rows, now=detail.now,
+                   silent=[dict(dev, reported=t.date(fromiso(dev["last_collected_at"])))
+                           for dev in listing.silent.rows],
+                   work_rows=_work_rows(detail.work_items, t), now=detail.now,
                    deadline=ctx().milestones[0].date, class_name=lambda cls: _class_name(t, cls),
                    **_unit_plan(detail, t))
+
+
+# The rows of a unit page's long lists carry their words and dates worked out here: a call from the template costs
+# several times a call from Python, and a page shows 300 rows (the text, escaped by the template, is the same).
+def _active_rows(rows: list[dict], t: Translator, titles: dict[str, Any]) -> list[dict]:
+    """A page of active devices, each with its class, verdict's start, failed rules and machine in words."""
+    gib = 1073741824
+    not_read = t("unit.not_read")
+    out = []
+    for dev in rows:
+        machine = f"RAM {t.number(dev['memory_bytes'] / gib, 1)} GiB" if dev["memory_bytes"] else ""
+        if dev["system_disk_bytes"]:
+            machine += (f" · {t('unit.disk')} {t.number(dev['system_disk_bytes'] / gib, 0)} GiB "
+                        f"{dev['system_disk_media'].upper()}")
+        failures = [(f"{f['severity']} {f['outcome']}",
+                     t.pick(titles[f["rule_id"]].title_vi, titles[f["rule_id"]].title_en) if f["rule_id"] in titles
+                     else f["rule_id"],
+                     t(f"outcome.{f['outcome']}.{f['severity']}"),
+                     t("unit.measured_required", measured=not_read if f.get("measured") is None else f["measured"],
+                       required=f.get("required", "")),
+                     t.pick(f.get("message_vi"), f.get("message_en"))) for f in dev["failures"]]
+        out.append(dict(dev, class_label=t(f"device_class.{dev['class']}"), problems=failures, machine=machine,
+                        since_text=t("unit.since", when=t.date(fromiso(dev["verdict_since"]))),
+                        reported=t.date(fromiso(dev["last_collected_at"]))))
+    return out
+
+
+def _work_rows(items: list[WorkItem], t: Translator) -> list[tuple[WorkItem, str, str, str]]:
+    """A page of work items, each with its first failure's and its fix's dates and its state in words."""
+    return [(w, t.date(w.opened_at), t.date(w.done_at), t(f"work.{w.state}")) for w in items]
 
 
 def _city_plan(overview: CityOverview) -> dict[str, Any]:

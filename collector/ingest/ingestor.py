@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from collector.store import audit, bodies, counts, reach_days, reach_history, unit_days
+from collector.store import audit, bodies, counts, device_work, reach_days, reach_history, unit_days
 from collector.store.engine import write_transaction
 from collector.store.tables import (
     device_apps,
@@ -270,6 +270,7 @@ class Ingestor:
         unit_days.record(conn, device_id, before[:3] if before else None, ward, p.verdict.status, collected, changed)
         if taken_over is not None:
             unit_days.keep_desks(conn, taken_over)
+        device_work.record(conn, device_id, old_desk, desk, changed)
         return IngestResult(ACCEPTED, doc["report_id"], device_id, p.verdict.status)
 
     def _keep_list(self, conn: Connection, p: _Prepared, now: datetime) -> None:

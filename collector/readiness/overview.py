@@ -26,9 +26,18 @@ from collector.readiness.criteria import (
 )
 from collector.readiness.forecasts import of_unit, series_forecast, unit_forecasts
 from collector.readiness.history import DeviceLife, day_range, first_ready, load_lives
-from collector.readiness.workitems import STATES, UnitTallies, WorkItem, city_tally, milestone_tallies, milestone_work
+from collector.readiness.workitems import (
+    STATES,
+    UnitTallies,
+    WorkItem,
+    city_tally,
+    due_moment,
+    kept_items,
+    milestone_tallies,
+    milestone_work,
+)
 from collector.settings import Settings
-from collector.store import contacts, contradictions, queries, reach_days, register, unit_days
+from collector.store import contacts, contradictions, device_work, queries, reach_days, register, unit_days
 from collector.store.contacts import UnitContact
 from collector.store.queries import UnitSummary
 from inventory.baseline import Baseline, Rule
@@ -319,9 +328,12 @@ def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str
         reach = queries.reachability_details(conn, since, ward_code=code, counted=counted)
         kept = unit_days.read(conn, now, c.settings.stale_after_days, code)
         imported = register.first_imported(conn, code)
-        # The devices' lives: the work-item list, and a register's coverage over time or the day it became ready.
-        needed = focus.devices or imported or summary.status == "ready"
+        # The devices' lives: the whole work-item list (a page of it is kept at ingest), and a register's coverage
+        # over time or the day it became ready.
+        needed = (focus.devices and not pages) or imported or summary.status == "ready"
         lives = load_lives(conn, now, since, units=[code]) if needed else {}
+        kept_page = device_work.page(conn, code, since, due_moment(focus.date), pages.work_items, pages.size) \
+            if pages and focus.devices else None
         unit_migration = unit_migrations(conn, c.catalog, c.registry, now, since, code, counted)[code]
         assets = queries.unit_assets(conn, code, since)
         reach_changes = reach_days.read(conn, now, c.settings.stale_after_days, code)
@@ -341,8 +353,12 @@ def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str
                   by_milestone[focus.id].get(code, zero), days_overdue(summary.status, now.astimezone(HANOI).date()),
                   series_forecast(history.days, history.values), person,
                   _ready_since(summary, lives.values(), classes))
-    items = _work(lives, [focus], now)[focus.id] if focus.devices else []
-    listing = UnitPages(*paged, queries.page_of(items, pages.work_items, pages.size)) if pages and paged else None
+    items = _work(lives, [focus], now)[focus.id] if focus.devices and not pages else []
+    listing = None
+    if pages and paged:
+        shown = queries.Paged(kept_items(kept_page.rows, code, focus.date, now), kept_page.number, kept_page.size,
+                              kept_page.total) if kept_page else queries.page_of(items, pages.work_items, pages.size)
+        listing = UnitPages(*paged, shown)
     return UnitDetail(
         now=now, row=row, devices=devices_,
         reachability=sorted(((t, r) for (w, t), r in reach.items() if w == code), key=lambda tr: tr[0]),

@@ -25,6 +25,7 @@ from typing import Iterable, Mapping, NamedTuple, Optional
 
 from collector.i18n import HANOI
 from collector.readiness.history import PASSING, DeviceLife
+from collector.store.device_work import Item
 from collector.store.unit_days import WorkFact
 
 STATES = ("done_on_time", "done_late", "in_progress", "overdue")
@@ -69,11 +70,14 @@ class _Facts(NamedTuple):
 
     def state(self, deadline: datetime, now: datetime) -> Optional[str]:
         """Its state for a milestone met or missed at ``deadline``; None if it had not failed by then."""
-        if self.opened_at >= deadline:
-            return None
-        if self.done_at is not None:
-            return "done_on_time" if self.done_at < deadline else "done_late"
-        return "overdue" if now >= deadline else "in_progress"
+        return None if self.opened_at >= deadline else _state(self.done_at, deadline, now)
+
+
+def _state(done_at: Optional[datetime], deadline: datetime, now: datetime) -> str:
+    """The state of an item opened before ``deadline``."""
+    if done_at is not None:
+        return "done_on_time" if done_at < deadline else "done_late"
+    return "overdue" if now >= deadline else "in_progress"
 
 
 def _facts(lives: Mapping[str, DeviceLife]) -> list[_Facts]:
@@ -98,7 +102,7 @@ def milestone_work(lives: Mapping[str, DeviceLife], dues: Iterable[date], now: d
     The facts are sorted once, not each milestone's list: a milestone's items
     are a subset of them, kept in that (stable) order.
     """
-    facts = sorted(_facts(lives), key=lambda f: (f.life.ward_code, f.life.hostname, f.opened_at))
+    facts = sorted(_facts(lives), key=lambda f: (f.life.ward_code, f.life.hostname, f.opened_at, f.life.device_id))
     now = now.astimezone(timezone.utc)
     out = {}
     for due in dues:
@@ -172,6 +176,14 @@ def _unit_tallies(work: Mapping[WorkFact, int], terms: tuple) -> dict[date, dict
                 counts = out[due] = dict.fromkeys(STATES, 0)
             counts[state] += n
     return out
+
+
+def kept_items(items: Iterable[Item], ward_code: str, due: date, now: datetime) -> list[WorkItem]:
+    """The work items ingest keeps (store/device_work.py), of a milestone due on ``due`` that each had failed
+    before, in their states as of ``now``: what ``milestone_work`` gives these devices."""
+    deadline, now = due_moment(due), now.astimezone(timezone.utc)
+    return [WorkItem(i.device_id, ward_code, i.hostname, i.opened_at, i.done_at, i.done_by,
+                     _state(i.done_at, deadline, now)) for i in items]
 
 
 def work_items(lives: Mapping[str, DeviceLife], due: date, now: datetime) -> list[WorkItem]:

@@ -22,7 +22,7 @@ except ImportError:  # Windows: one process serves, the Python lock suffices
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from collector.store import counts, reach_days, unit_days
+from collector.store import counts, device_work, reach_days, unit_days
 from collector.store.units import sync_units
 from inventory.registry import Registry
 
@@ -176,6 +176,7 @@ def migrate(engine: Engine) -> None:
             counts.backfill(conn)
             unit_days.backfill(conn)
             reach_days.backfill(conn)
+            device_work.backfill(conn)
             conn.commit()
     except sa.exc.OperationalError as exc:
         # Unreachable, read-only or full: one line naming the store, not a traceback.

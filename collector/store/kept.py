@@ -33,12 +33,13 @@ def recount(conn: Connection, tables: str, fresh: Callable[[Connection], dict[Ro
 
 
 def backfill(conn: Connection, kept: sa.Column, source: sa.Column, rebuild: Callable[[Connection], None],
-             what: str) -> bool:
-    """Fill a kept table from the stored changes when it is empty and there are changes (a store made before it
-    was kept: once, when the store is opened); whether it did."""
+             what: str, where: Optional[sa.ColumnElement[bool]] = None) -> bool:
+    """Fill a kept table from the stored changes when it is empty and there are changes (``where``: of those it
+    keeps; a store made before it was kept: once, when the store is opened); whether it did."""
     if conn.execute(sa.select(kept).limit(1)).first() is not None:
         return False
-    if conn.execute(sa.select(source).limit(1)).first() is None:
+    changes = sa.select(source) if where is None else sa.select(source).where(where)
+    if conn.execute(changes.limit(1)).first() is None:
         return False
     log.info("keeping %s from the stored changes (once)", what)
     rebuild(conn)

@@ -406,3 +406,21 @@ kept_stamps = sa.Table(
     sa.Column("stamp", sa.BigInteger, nullable=False),
     sqlite_with_rowid=False,
 )
+
+# 0012_device_work: each device that ever failed a hard rule (a work item) kept at ingest (store/device_work.py), so
+# a unit's page lists a page of its work items from its index, in the list's order, instead of reading every device's
+# verdict changes: its unit and hostname (as its device row), its first verdict, its first failure, and the start of
+# its own current passing stretch (empty while it does not pass); ``overlapped``: whether a device now at its desk first
+# reported after it first did and by its first failure (then a read must look whether that one took its desk over
+# before it failed).
+device_work = sa.Table(
+    "device_work", metadata,
+    sa.Column("device_id", sa.String(128), primary_key=True),
+    sa.Column("ward_code", sa.String(16), nullable=False),
+    sa.Column("hostname", sa.String(255), nullable=False),
+    sa.Column("first_at", UTCDateTime(), nullable=False),
+    sa.Column("failed_at", UTCDateTime(), nullable=False),
+    sa.Column("passing_at", UTCDateTime(), nullable=True),
+    sa.Column("overlapped", sa.Boolean, nullable=False),
+    sa.Index("ix_device_work_unit", "ward_code", "hostname", "failed_at", "device_id"),
+)
