@@ -124,13 +124,8 @@ def milestone_tallies(work: Mapping[tuple[str, WorkFact], int], dues: Iterable[d
         late = now >= due_moment(due)
         by_ward: dict[str, dict[str, int]] = {}
         for (ward, fact), n in work.items():
-            if fact.opened > due:
-                continue
-            if fact.done is not None:
-                state = "done_on_time" if fact.done <= due else "done_late"
-            else:
-                state = "overdue" if late else "in_progress"
-            by_ward.setdefault(ward, dict.fromkeys(STATES, 0))[state] += n
+            if fact.opened <= due:
+                by_ward.setdefault(ward, dict.fromkeys(STATES, 0))[_fact_state(fact, due, late)] += n
         out[due] = by_ward
     return out
 
@@ -168,14 +163,17 @@ def _unit_tallies(work: Mapping[WorkFact, int], terms: tuple) -> dict[date, dict
         for fact, n in work.items():
             if fact.opened > due:
                 continue
-            if fact.done is not None:
-                state = "done_on_time" if fact.done <= due else "done_late"
-            else:
-                state = "overdue" if late else "in_progress"
             if counts is None:
                 counts = out[due] = dict.fromkeys(STATES, 0)
-            counts[state] += n
+            counts[_fact_state(fact, due, late)] += n
     return out
+
+
+def _fact_state(fact: WorkFact, due: date, late: bool) -> str:
+    """The state of an item opened by ``due`` for that milestone; ``late``: whether its deadline has passed."""
+    if fact.done is not None:
+        return "done_on_time" if fact.done <= due else "done_late"
+    return "overdue" if late else "in_progress"
 
 
 def kept_items(items: Iterable[Item], ward_code: str, due: date, now: datetime) -> list[WorkItem]:
