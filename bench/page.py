@@ -197,17 +197,18 @@ def _copy(db_url: str, into: Path) -> str:
 
 
 def main() -> None:
+    from support import fleet, machine
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="5k,50k,150k")
+    parser.add_argument("--sizes", type=fleet.sizes, default="5k,50k,150k", help="of 5k, 50k, 150k")
     parser.add_argument("--db", help="measure this store instead of the benchmark fleets (not written to: "
                                      "no served figures)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--served-seconds", type=float, default=30.0)
     parser.add_argument("--reports-per-second", type=float, default=5.0)
     args = parser.parse_args()
-    from support import fleet, machine
 
-    targets = [("given store", args.db)] if args.db else [(s, fleet.store(s)) for s in args.sizes.split(",")]
+    targets = [("given store", args.db)] if args.db else [(s, fleet.store(s)) for s in args.sizes]
     rows = []
     with tempfile.TemporaryDirectory(prefix="hdc-bench-page-") as work:
         for label, url in targets:

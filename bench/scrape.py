@@ -79,14 +79,15 @@ def measure(db_url: str, runs: int) -> dict[str, float]:
 
 
 def main() -> None:
+    from support import fleet, machine
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="5k,50k,150k")
+    parser.add_argument("--sizes", type=fleet.sizes, default="5k,50k,150k", help="of 5k, 50k, 150k")
     parser.add_argument("--db")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    from support import fleet, machine
 
-    targets = [("given store", args.db)] if args.db else [(s, fleet.store(s)) for s in args.sizes.split(",")]
+    targets = [("given store", args.db)] if args.db else [(s, fleet.store(s)) for s in args.sizes]
     print("\n/metrics, server-side, median of scrapes (Flask test client, no network)\n")
     print("| fleet | active devices | scrape ms | changed store: scrape ms | floor: queries only ms "
           "| changed / floor | size KiB | series | target |")

@@ -84,6 +84,19 @@ def _key(table: sa.Table) -> str:
     return "report_id" if table.name == "reports" else "device_id"
 
 
+def sizes(text: str) -> list[str]:
+    """``--sizes`` of a benchmark: comma-separated names of the fleets it knows (an argparse ``type``, so a
+    wrong name is refused in one line before any store is built)."""
+    import argparse
+
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in COPIES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"{', '.join(unknown) or repr(text)}: not a fleet size; "
+                                         f"choose from {', '.join(COPIES)}")
+    return names
+
+
 def store(size: str) -> str:
     """The URL of a SQLite store of ``size`` ("5k", "50k", "150k"), built on first use."""
     CACHE.mkdir(parents=True, exist_ok=True)
