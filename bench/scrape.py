@@ -21,6 +21,7 @@ import gc
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -97,17 +98,23 @@ def main() -> None:
         f = measure(url, args.runs if label in ('5k', 'given store') else min(args.runs, 2))
         first = first or f
         if label in ("5k", "given store"):
-            target = f"< {TARGET_MS:.0f} ms: {'met' if f['scrape ms'] < TARGET_MS else 'NOT met'}"
+            target = f"< {TARGET_MS:.0f} ms: {_verdict(f, lambda ms: ms < TARGET_MS)}"
         else:
             same = f["series"] == first["series"]
             target = f"series as at 5k: {'yes' if same else 'NO'}"
             if label == "150k":
-                met = f["scrape ms"] <= NATIONAL_TARGET_MS
-                target += f"; ≤ {NATIONAL_TARGET_MS:.0f} ms: {'met' if met else 'NOT met'}"
+                target += f"; ≤ {NATIONAL_TARGET_MS:.0f} ms: {_verdict(f, lambda ms: ms <= NATIONAL_TARGET_MS)}"
         print(f"| {label} | {f['devices']:,} | {f['scrape ms']:.1f} | {f['changed ms']:.1f} | "
               f"{f['queries only ms']:.1f} | {f['changed ms'] / f['queries only ms']:.2f} | {f['KiB']:.0f} | "
               f"{f['series']:,} | {target} |")
     print("\n" + machine.reference_line())
+
+
+def _verdict(f: dict, met: Callable[[float], bool]) -> str:
+    """A time target judged on both scrapes: at national scale reports arrive every second, so most scrapes
+    Prometheus makes follow a change."""
+    said = {True: "met", False: "NOT met"}
+    return f"{said[met(f['scrape ms'])]} unchanged, {said[met(f['changed ms'])]} after a change"
 
 
 if __name__ == "__main__":
