@@ -67,11 +67,16 @@ def once_ms(fn: Callable[[], object]) -> float:
     return 1000 * (time.perf_counter() - start)
 
 
-def _reports(registry, seed: int):
-    """The fleet's devices' current reports, endlessly, each with a new id and the moment it is sent."""
+def _fleet(registry, seed: int) -> list[dict]:
+    """The simulated fleet's devices' current reports, made before any figure is taken: making them is
+    seconds of Python that a served collector does not do, and would stall its readers at the interpreter lock."""
     from collector.simulate import generate_fleet
 
-    docs = list(generate_fleet(registry, seed=seed))
+    return list(generate_fleet(registry, seed=seed))
+
+
+def _reports(docs: list[dict]):
+    """``docs`` sent endlessly, each with a new id and the moment it is sent."""
     for doc in itertools.cycle(docs):
         doc = dict(doc, report_id=str(uuid.uuid4()),
                    collected_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
@@ -88,13 +93,14 @@ def served(db_url: str, seconds: float, rate: float) -> dict[str, float]:
     from support import fleet
 
     app = create_app(Settings(db_url=db_url))
+    c, client = app.extensions["hdc"], app.test_client()
+    docs = _fleet(c.registry, fleet.SEED)
     settle_heap()
     keep_overview_ready(app)
-    c, client = app.extensions["hdc"], app.test_client()
     stop, stored = threading.Event(), [0]
 
     def send() -> None:
-        for doc, text in _reports(c.registry, fleet.SEED):
+        for doc, text in _reports(docs):
             if stop.wait(1 / rate):
                 return
             c.ingestor.ingest(doc, text, bodies.split(text))
@@ -130,7 +136,7 @@ def after_reports(c, runs: int, batch: int = 50) -> float:
 
     from support import fleet
 
-    reports, times = _reports(c.registry, fleet.SEED + 1), []
+    reports, times = _reports(_fleet(c.registry, fleet.SEED + 1)), []
     for _ in range(runs):
         for _ in range(batch):
             doc, text = next(reports)
