@@ -267,10 +267,11 @@ class Ingestor:
         reach_days.record(conn, device_id, (state.ward_code, state.last_collected_at) if state else None, ward,
                           collected, wrote)
         counts.update(conn, state.counted if state else None, p.counted)
-        unit_days.record(conn, device_id, before[:3] if before else None, ward, p.verdict.status, collected, changed)
+        changes = unit_days.record(conn, device_id, before[:3] if before else None, ward, p.verdict.status,
+                                   collected, changed)
         if taken_over is not None:
             unit_days.keep_desks(conn, taken_over)
-        device_work.record(conn, device_id, old_desk, desk, changed)
+        device_work.record(conn, device_id, old_desk, desk, changes if changed else None)
         return IngestResult(ACCEPTED, doc["report_id"], device_id, p.verdict.status)
 
     def _keep_list(self, conn: Connection, p: _Prepared, now: datetime) -> None:

@@ -53,9 +53,6 @@ def facts(changes: Sequence[Change]) -> Optional[tuple[datetime, datetime, Optio
     return None if failed is None else (changes[0][0], failed, passing_since(changes))
 
 
-_CHANGES_OF = (sa.select(utc_iso(verdict_changes.c.changed_at), verdict_changes.c.to_status)
-               .where(verdict_changes.c.device_id == sa.bindparam("did"))
-               .order_by(verdict_changes.c.changed_at, verdict_changes.c.id))
 _MOVE = (device_work.update().where(device_work.c.device_id == sa.bindparam("did"))
          .values(ward_code=sa.bindparam("ward"), hostname=sa.bindparam("host")))
 _SET = (device_work.update().where(device_work.c.device_id == sa.bindparam("did"))
@@ -83,17 +80,18 @@ def _overlap_flags() -> sa.Update:
 _REFLAG = _overlap_flags()
 
 
-def record(conn: Connection, device_id: str, old_desk: Optional[Desk], desk: Desk, changed: bool) -> None:
+def record(conn: Connection, device_id: str, old_desk: Optional[Desk], desk: Desk,
+           changes: Optional[Sequence[Change]]) -> None:
     """Keep a device's row for a report just stored: ``old_desk`` is its (unit, hostname) before (None for a new
-    device), ``changed`` whether the report recorded a verdict change. A report that changes neither its verdict
-    nor its desk (most) writes nothing; one that changes its desk (a new device, a move) sets the flags of the
-    rows at the desks it left and joined."""
-    if old_desk == desk and not changed:
+    device), ``changes`` all its verdict changes when the report recorded one (as ``unit_days.record`` read them
+    in the same transaction), else None. A report that changes neither its verdict nor its desk (most) writes
+    nothing; one that changes its desk (a new device, a move) sets the flags of the rows at the desks it left and
+    joined."""
+    if old_desk == desk and changes is None:
         return
     wrote = False
-    if changed:
-        parse = datetime.fromisoformat
-        found = facts([(parse(at), s) for at, s in conn.execute(_CHANGES_OF, {"did": device_id})])
+    if changes is not None:
+        found = facts(changes)
         if found is not None:
             values = {"did": device_id, "ward": desk[0], "host": desk[1], "first": found[0], "failed": found[1],
                       "passing": found[2]}

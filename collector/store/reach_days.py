@@ -35,10 +35,7 @@ from sqlalchemy.engine import Connection
 from collector.i18n import HANOI
 from collector.store import kept
 from collector.store.tables import devices, reach_days, reachability_changes, utc_iso
-from collector.store.unit_days import end_day
-
-CHANGE, LAST = "change", "last"
-
+from collector.store.unit_days import LAST, add_stretches, end_day
 
 Row = tuple[str, str, date, bool]  # kind, unit, day, reached
 Check = tuple[datetime, bool]  # when, reached
@@ -77,15 +74,7 @@ def stint(rows: Iterable[tuple[str, bool, datetime]], ward: str) -> list[Check]:
 def contribution(ward: str, checks: Sequence[Check], last: datetime) -> dict[Row, int]:
     """What one device adds to ``reach_days``."""
     out: dict[Row, int] = defaultdict(int)
-    previous: Optional[bool] = None
-    for at, reached in checks:
-        day = end_day(at)
-        out[(CHANGE, ward, day, reached)] += 1
-        if previous is not None:
-            out[(CHANGE, ward, day, previous)] -= 1
-        previous = reached
-    if previous is not None:
-        out[(LAST, ward, end_day(last), previous)] += 1
+    add_stretches(out, ward, checks, last)
     return out
 
 

@@ -127,19 +127,26 @@ def contribution(ward: str, changes: Sequence[Change], last: datetime) -> dict[R
     if not changes:
         return out
     out[(FIRST, ward, hanoi_day(changes[0][0]), "")] += 1
-    previous = None
-    for at, status in changes:
-        day = end_day(at)
-        out[(CHANGE, ward, day, status)] += 1
-        if previous is not None:
-            out[(CHANGE, ward, day, previous)] -= 1
-        previous = status
-    assert previous is not None
-    out[(LAST, ward, end_day(last), previous)] += 1
+    add_stretches(out, ward, changes, last)
     fact = work_fact(changes, None, changes)
     if fact is not None:
         out[_work_row(ward, fact)] += 1
     return out
+
+
+def add_stretches(out: dict[Any, int], ward: str, states: Iterable[tuple[datetime, Any]], last: datetime) -> None:
+    """Add one device's stretches in its states (time order) to a table kept by day: one in on the day it entered
+    a state, one out of the state it left that day, and its state on the day of its latest report. Verdicts
+    (``unit_days``) and reach (``reach_days``) are counted alike, so the burn-down and reach trend agree."""
+    previous = None
+    for at, state in states:
+        day = end_day(at)
+        out[(CHANGE, ward, day, state)] += 1
+        if previous is not None:
+            out[(CHANGE, ward, day, previous)] -= 1
+        previous = state
+    if previous is not None:
+        out[(LAST, ward, end_day(last), previous)] += 1
 
 
 def _work_row(ward: str, fact: WorkFact) -> Row:
@@ -152,23 +159,26 @@ _CHANGES_OF = (sa.select(verdict_changes.c.changed_at, verdict_changes.c.to_stat
 
 
 def record(conn: Connection, device_id: str, before: Optional[tuple[str, Optional[str], datetime]],
-           ward: str, status: str, collected: datetime, changed: bool) -> None:
+           ward: str, status: str, collected: datetime, changed: bool) -> Optional[list[Change]]:
     """Move a device's contribution for a report just stored: ``before`` is its (unit, verdict, latest report)
     before it (None for a new device), ``changed`` whether the report recorded a verdict change.
 
     A report of the same unit and verdict moves the ``last`` row when its day differs, and touches nothing else.
+    Returns the device's verdict changes when it read them (always when ``changed``), so that the other tables
+    kept from them in the same transaction do not read them again.
     """
     if before is not None and before[1] == status and before[0] == ward and not changed:
         old_day, new_day = end_day(before[2]), end_day(collected)
         if old_day != new_day:
             _apply(conn, {(LAST, ward, old_day, status): -1, (LAST, ward, new_day, status): 1})
-        return
+        return None
     changes = [(at, s) for at, s in conn.execute(_CHANGES_OF, {"did": device_id})]
     delta = contribution(ward, changes, collected)
     if before is not None:
         for row, n in contribution(before[0], changes[:-1] if changed else changes, before[2]).items():
             delta[row] = delta.get(row, 0) - n
     _apply(conn, delta)
+    return changes
 
 
 def _apply(conn: Connection, delta: dict[Row, int]) -> None:
