@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import threading
 from functools import lru_cache
+from itertools import chain, compress
+from operator import ne
 from typing import Any, Callable, Optional
 
 from collector.store.bodies import ListNeeded, SplitBody
@@ -83,11 +85,11 @@ class ReportValidator:
             return validate_report(doc)
         new, new_keys = [], []
         known, last = self._packages, self._last.get(version, ())
-        for i, package in enumerate(packages):
-            # The same package at the same place in the last list found valid (a rollout's lists differ by a
-            # few packages): equal members, so equally valid; one comparison in C, no key to build and hash.
-            if i < len(last) and package == last[i]:
-                continue
+        # The same package at the same place in the last list found valid (a rollout's lists differ by a few
+        # packages): equal members, so equally valid. The places that differ are found in C (map and compress
+        # walk both lists comparing each pair), so only those few packages are looked at here.
+        differ = chain(compress(range(len(packages)), map(ne, packages, last)), range(len(last), len(packages)))
+        for package in map(packages.__getitem__, differ):
             # A package's identity, its exact members in order: its keys, then its values. The cache holds only
             # packages that passed, whose values are all text or null; a string equals only the same string, so
             # a package with an equal key is equally valid, whatever else it is. Built inline, two tuples rather
