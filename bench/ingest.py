@@ -40,8 +40,11 @@ them (agents/wire.py: gzip, the unchanged list replaced by its digest), each
 beside its floor; the >= 600 repeats/s target is judged on the latter.
 --profile prints where one process's time goes for those first reports and
 for repeats as agents send them, step by step as the route takes them
-(inflate, put the list back, parse, validate, judge, store and commit), and
-the Ingestor's part under cProfile.
+(inflate, put the list back, parse, validate, judge, store and commit), the
+next round of those repeats taken by a process started afresh on the same
+store (as after a restart, or on the other `--workers` process: it never saw
+the lists, which the store's list facts stand for), and the Ingestor's part
+under cProfile.
 
 PostgreSQL: with --postgres, that URL (an empty database on a running
 server, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/bench); otherwise,
@@ -573,6 +576,12 @@ def profile(work: Path, docs: dict[str, list[str]]) -> None:
             _print_steps("a repeat's (as agents send it)", "sent as agents send them (digest + gzip; each list "
                          "known to the store and to the process, which took its first report)", agent_round,
                          _timed_steps(ctx, [as_agent_sends(t) for t in agent_round]))
+    next_round = docs.get(f"{AGENT} 2")
+    if next_round:
+        with _profiled_context(work / "timed.sqlite3") as ctx:
+            _print_steps("a repeat's (as agents send it) to a new process", "sent as agents send them to a "
+                         "process started afresh on the same store, which never saw their lists", next_round,
+                         _timed_steps(ctx, [as_agent_sends(t) for t in next_round]))
 
     profiler = cProfile.Profile()
     with _profiled_context(work / "profiled.sqlite3") as ctx:

@@ -145,7 +145,8 @@ def build_context(settings: Settings, engine: Optional[Engine] = None) -> Contex
                       observer=Observer(engine, catalog, settings),
                       pruner=Pruner(engine, settings.retention, settings.prune_every_seconds)
                       if settings.prune_every_seconds > 0 else None, okr=okr,
-                      unit_budget=UnitByteBudget(settings.unit_bytes_per_day), plan_book=plan_book)
+                      unit_budget=UnitByteBudget(settings.unit_bytes_per_day), plan_book=plan_book,
+                      validator=ReportValidator(trusted=ingestor.valid_list))
     metrics_registry.register(PlanCollector(context))
     metrics_registry.register(UnitDatesCollector(context.overview))
     # The keeper measures through the context it belongs to; the copy shares every part of it (the same cache,

@@ -10,6 +10,8 @@ migrated when it is not.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -82,6 +84,7 @@ class Catalog:
         self.apps = list(apps)
         self.target_max_local_apps = target_max_local_apps
         self._by_id = {a.id: a for a in self.apps}
+        self._fingerprint: Optional[str] = None
         self._detectors = [(a.id, d) for a in self.apps for d in a.detect]
         # A name holding none of the literals is no application of ours, and
         # nearly every package is none: one regex call rejects it.
@@ -92,6 +95,17 @@ class Catalog:
         # Names the gate rejected, whatever their publisher: most of a list, skipped by one set lookup (the
         # string's hash is cached) instead of a call of the memo above.
         self._no_app: set[str] = set()
+
+    @property
+    def fingerprint(self) -> str:
+        """What ``match`` depends on (the applications in order, each with its patterns), as a SHA-256: facts
+        derived from a software list under one catalog are not used under another."""
+        if self._fingerprint is None:
+            self._fingerprint = hashlib.sha256(json.dumps(
+                [[a.id, [[d.name.pattern, d.name.flags, d.publisher.pattern if d.publisher else None,
+                          d.publisher.flags if d.publisher else None] for d in a.detect]] for a in self.apps],
+                ensure_ascii=False).encode("utf-8")).hexdigest()
+        return self._fingerprint
 
     def get(self, app_id: str) -> Optional[App]:
         return self._by_id.get(app_id)

@@ -46,6 +46,16 @@ def schema_document(version: int = CURRENT_VERSION) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=None)
+def schema_fingerprint(version: int) -> str:
+    """The SHA-256 of one version's published schema: what a list was found valid under, so a changed schema
+    does not vouch for lists checked by the old one."""
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(schema_document(version), sort_keys=True).encode("utf-8")).hexdigest()
+
+
+@lru_cache(maxsize=None)
 def _validator(version: int):
     import fastjsonschema
 

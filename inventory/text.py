@@ -71,6 +71,20 @@ def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from _strings(item, f"{path}[{index}]")
 
 
+def _texts(value: Any) -> Iterator[str]:
+    """Every string of ``value`` (keys too), as ``_strings`` finds them, without their paths."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str):
+                yield key
+            yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
+
+
 def unsafe_character(value: str) -> Optional[str]:
     """Why ``value`` cannot be shown as it is (the first control or bidirectional character), or None."""
     found = _UNSAFE.search(value)
@@ -107,6 +121,8 @@ def unsafe_field(doc: Any, skip: tuple[str, ...] = ()) -> Optional[tuple[str, st
             if problem:
                 return "device.hostname", problem
         doc = {key: value for key, value in doc.items() if key not in skip}
+    if not _UNSAFE.search("\n".join(_texts(doc))):
+        return None  # every string is safe (the common case): no path built for each of them
     for where, value in _strings(doc, ""):
         problem = unsafe_character(value)
         if problem:

@@ -217,6 +217,21 @@ def test_a_small_catalog_file_loads(tmp_path):
     assert [m.app_id for m in catalog.match([{"name": "HTKK 5.2.6"}])] == ["e_tax"]
 
 
+
+def test_the_fingerprint_changes_with_what_matching_depends_on_only(tmp_path):
+    """Facts derived from a list are keyed by it (collector/store/list_facts.py): a changed pattern must change
+    it, a changed display name must not (the facts would stay right)."""
+    def fingerprint(text: str) -> str:
+        f = tmp_path / "catalog.yaml"
+        f.write_text(text, encoding="utf-8")
+        return load_catalog(f).fingerprint
+
+    same = fingerprint(GOOD_APP)
+    assert len(same) == 64 and fingerprint(GOOD_APP) == same
+    assert fingerprint(GOOD_APP.replace("name_en: Tax declaration", "name_en: Tax returns")) == same
+    assert fingerprint(GOOD_APP.replace("'^htkk\\b'", "'^htkk'")) != same
+
+
 @pytest.mark.parametrize("body, needle", [
     (GOOD_APP.replace("target: stays_local", "target: cloud"),
      "line 7: field 'apps[0].target': 'cloud' is not one of hdc_cloud, hdc_web, retired, stays_local"),

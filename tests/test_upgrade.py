@@ -112,9 +112,9 @@ def test_an_upgrade_under_load_loses_no_report(tmp_path):
             reach_started = conn.execute("SELECT COUNT(DISTINCT device_id) FROM reachability_changes").fetchone()[0]
             checking = conn.execute("SELECT COUNT(DISTINCT device_id) FROM reachability").fetchone()[0]
         # One head again (0006_okr_history merges 0004_register and 0005_retention; 0007_body_zlib and
-        # 0008_contradiction_spans, 0009_unit_days, 0010_reach_days, 0011_kept_stamps and 0012_device_work follow
-        # it); each checking device's reach history starts from its last checks.
-        assert versions == {"0012_device_work"} and "ix_reports_software_sha256" in indexes
+        # 0008_contradiction_spans, 0009_unit_days, 0010_reach_days, 0011_kept_stamps, 0012_device_work and
+        # 0013_list_facts follow it); each checking device's reach history starts from its last checks.
+        assert versions == {"0013_list_facts"} and "ix_reports_software_sha256" in indexes
         assert reach_started == checking > 0
         assert len(after) == len(set(after)) == len(before) + 2  # the queued one and this run's, each once
         assert before | set(queued) < set(after)

@@ -102,3 +102,28 @@ def test_a_new_list_of_known_packages_gets_the_schemas_answer(texts, bad):
         assert expected and expected[0].startswith(f"software[{where}]")
         assert _problems(validator, text) == expected
         doc["software"][where] = kept
+
+
+def test_a_left_out_list_is_taken_as_valid_only_when_known_under_the_reports_schema_version(texts):
+    """A report whose list was left out (``bodies.elide``) is checked without it when this process, or the
+    store's list facts (``trusted``), know the list valid under the report's schema version; otherwise the list
+    is needed (the route then takes the report with its list put back)."""
+    doc = json.loads(texts[0])
+    sha = bodies.parse(texts[0])[1].sha256
+    slim = bodies.join_software(json.dumps({k: v for k, v in doc.items() if k != "software"}), "null")
+    trusted = {(doc["schema_version"], sha)}
+    validator = ReportValidator(trusted=lambda version, digest: (version, digest) in trusted)
+
+    def left_out(text: str) -> list[str]:
+        parsed, body = bodies.parse(text)
+        return [p.field for p in validator.problems(parsed, bodies.elide(body, sha))]
+
+    assert left_out(slim) == []
+    broken = json.loads(slim)
+    broken["ward_code"] = "7"
+    assert left_out(bodies.join_software(json.dumps({k: v for k, v in broken.items() if k != "software"}),
+                                         "null")) == ["ward_code"]
+    trusted.clear()
+    with pytest.raises(bodies.ListNeeded):
+        left_out(slim)
+    assert len(validator) == 0  # what the store vouches for is not taken into the process's own memory

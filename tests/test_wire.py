@@ -25,7 +25,7 @@ from agents.wire import SOFTWARE_HEADER, compact, software_part
 from collector.store import bodies
 from collector.store.engine import make_engine
 from collector.store.retention import Retention, prune
-from collector.store.tables import devices
+from collector.store.tables import devices, list_facts, software_lists
 
 from conftest import start_collector, stop
 from support.relay import WARD, relay_to, run_agent, write_config
@@ -171,6 +171,9 @@ def test_a_list_the_collector_remembers_is_not_read_again_and_one_pruned_meanwhi
             assert conn.execute(sa.select(devices.c.software_count)).scalar_one() == len(doc["software"])
         # The report with list L is thinned out (its week keeps the next one), and L with it.
         assert prune(engine, Retention(2, 6), now).software_lists == 1
+        with engine.connect() as conn:  # the pruned list's facts went with it
+            assert {r[0] for r in conn.execute(sa.select(list_facts.c.sha256))} == \
+                {r[0] for r in conn.execute(sa.select(software_lists.c.sha256))}
     finally:
         engine.dispose()
     doc, text = report("dev-y", timedelta(0), "L")

@@ -22,8 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from collector.store import audit, bodies, counts, device_work, reach_days, reach_history, unit_days
-from collector.store.engine import write_transaction
+from collector.store import audit, bodies, counts, device_work, list_facts, reach_days, reach_history, unit_days
+from collector.store.engine import ONE_READ, STORE_UNAVAILABLE, write_transaction
 from collector.store.tables import (
     device_apps,
     devices,
@@ -39,6 +39,7 @@ from inventory.catalog import Catalog
 from inventory.evaluate import RuleResult, Verdict, evaluate
 from inventory.lifecycle import Lifecycle
 from inventory.report import parse_rfc3339
+from inventory.schema import SUPPORTED_VERSIONS, schema_fingerprint
 
 ACCEPTED, DUPLICATE = "accepted", "duplicate"
 # A device clock this far ahead of the collector's is believed; further ahead, the report counts as collected
@@ -78,7 +79,8 @@ _INSERT = {t.name: t.insert() for t in (reports, devices, software_lists, verdic
                                         device_apps, reachability)}
 _RESULT_FIELDS = tuple(f.name for f in fields(RuleResult))
 # Lists remembered by their digest (their applications and length, a few hundred bytes each): as many as the
-# validator remembers, about 5 MB at most; past it the memory is started afresh.
+# validator remembers, about 5 MB at most; past it the memory is started afresh, and a list met again is looked up
+# in the store's ``list_facts``.
 _LISTS_CACHE_SIZE = 16384
 _NEEDS_WORK = ("fail", "unknown")
 _INSERT_OR_IGNORE: dict[str, Callable[[sa.Table], Union[sqlite.Insert, postgresql.Insert]]] = {
@@ -97,6 +99,8 @@ class _Prepared:
     failing: frozenset[tuple[str, str, str]]
     apps: tuple[tuple[str, str, Optional[str]], ...]
     software_count: int
+    # Whether the list's facts are new to this process under the report's schema version: then stored.
+    new_facts: bool
     body: bodies.SplitBody
     software_sha256: Optional[str]
     targets: dict[str, dict[str, Any]]
@@ -127,13 +131,37 @@ class Ingestor:
         insert = _INSERT_OR_IGNORE.get(self.engine.dialect.name)
         self._add_list = insert(software_lists).on_conflict_do_nothing(index_elements=["sha256"]) if insert else None
         self._put_checks = _upsert(insert(reachability), ["device_id", "target"]) if insert else None
-        # Per software list digest: its catalog applications and its length, worked out once per process.
-        self._lists: dict[str, tuple[tuple, int]] = {}
+        # Per software list digest: its catalog applications, length and the schema versions it passed, worked
+        # out once per process or read from the store's list_facts.
+        self._lists: dict[str, list_facts.ListFacts] = {}
+        self._catalog_key = list_facts.catalog_key(self.catalog.fingerprint)
+        self._schemas = {schema_fingerprint(v): v for v in SUPPORTED_VERSIONS}
 
     def knows_list(self, sha256: str) -> bool:
-        """Whether this process has matched the list with this digest, so a report may leave it out
-        (``bodies.elide``)."""
-        return sha256 in self._lists
+        """Whether the list with this digest is known (matched by this process, or its facts kept in the store
+        under this catalog and a schema in force), so a report may leave it out (``bodies.elide``)."""
+        if sha256 in self._lists:
+            return True
+        try:
+            with self.engine.connect().execution_options(**ONE_READ) as conn:
+                facts = list_facts.read(conn, sha256, self._catalog_key, self._schemas)
+        except STORE_UNAVAILABLE:
+            return False  # the list's way answers for the store
+        if facts is None:
+            return False
+        self._remember(sha256, facts)
+        return True
+
+    def valid_list(self, schema_version: int, sha256: str) -> bool:
+        """Whether the list with this digest is known valid under this schema version (``knows_list`` said so):
+        the validator then checks only the rest of a report that left it out."""
+        facts = self._lists.get(sha256)
+        return facts is not None and schema_version in facts.versions
+
+    def _remember(self, sha256: str, facts: list_facts.ListFacts) -> None:
+        if len(self._lists) >= _LISTS_CACHE_SIZE:
+            self._lists.clear()
+        self._lists[sha256] = facts
 
     def ingest(self, doc: dict[str, Any], raw: str, body: Optional[bodies.SplitBody] = None,
                unit_scope: Optional[str] = None, also: Optional[Callable[[Connection], None]] = None
@@ -189,7 +217,7 @@ class Ingestor:
         claimed = parse_rfc3339(doc["collected_at"]).astimezone(timezone.utc)
         collected = received if claimed > received + CLOCK_TOLERANCE else claimed
         verdict = evaluate(doc, self.baseline, collected.date(), self.lifecycle)
-        apps, software_count = self._list_facts(doc, body)
+        apps, software_count, new_facts = self._list_facts(doc, body)
         # One check per target: a report naming a target twice keeps the last, as rows are keyed by target.
         targets = {t["target"]: t for t in doc.get("network", {}).get("reachability", [])}
         counted = counts.contribution(
@@ -201,26 +229,26 @@ class Ingestor:
             results=[{name: getattr(r, name) for name in _RESULT_FIELDS} for r in verdict.results],
             failing=frozenset((r.rule_id, r.severity, r.outcome) for r in verdict.results
                               if r.outcome in _NEEDS_WORK),
-            apps=apps, software_count=software_count, body=body, software_sha256=body.sha256, targets=targets,
-            counted=counted)
+            apps=apps, software_count=software_count, new_facts=new_facts, body=body, software_sha256=body.sha256,
+            targets=targets, counted=counted)
 
-    def _list_facts(self, doc: dict[str, Any], body: bodies.SplitBody) -> tuple[tuple, int]:
-        """The software list's catalog applications and length, worked out once per process and digest."""
-        sha = body.sha256
+    def _list_facts(self, doc: dict[str, Any], body: bodies.SplitBody) -> tuple[tuple, int, bool]:
+        """The software list's catalog applications and length, worked out once per process and digest; and
+        whether they are new to the process under the report's schema version (then kept in the store)."""
+        sha, version = body.sha256, doc["schema_version"]
         known = self._lists.get(sha) if sha else None
-        if known is not None:
-            return known
+        if sha is not None and known is not None and (version in known.versions or body.elided_sha256 is None):
+            if version not in known.versions:
+                self._lists[sha] = list_facts.ListFacts(known.apps, known.count, known.versions | {version})
+            return known.apps, known.count, version not in known.versions
         if body.elided_sha256 is not None:
             raise bodies.ListNeeded(f"software list {sha} is no longer remembered by this process")
         software = doc.get("software", [])
-        facts = (tuple((m.app_id, m.software_name[:512], m.version) for m in self.catalog.match(software)),
-                 len(software))
+        apps = tuple((m.app_id, m.software_name[:512], m.version) for m in self.catalog.match(software))
         if sha:
             _ = body.packed_software  # a list new to this process: compressed before the store's lock
-            if len(self._lists) >= _LISTS_CACHE_SIZE:
-                self._lists.clear()
-            self._lists[sha] = facts
-        return facts
+            self._remember(sha, list_facts.ListFacts(apps, len(software), frozenset((version,))))
+        return apps, len(software), sha is not None
 
     def _duplicate(self, conn: Connection, report_id: str, device_id: str) -> IngestResult:
         return IngestResult(DUPLICATE, report_id, device_id, _status(conn, device_id))
@@ -233,6 +261,9 @@ class Ingestor:
             raise DeviceOfAnotherUnit(device_id, state.ward_code)
         if p.software_sha256 is not None and (state is None or state.software_sha256 != p.software_sha256):
             self._keep_list(conn, p, now)
+        if p.new_facts and p.software_sha256 is not None:
+            list_facts.keep(conn, p.software_sha256, self._catalog_key, schema_fingerprint(doc["schema_version"]),
+                            p.apps, p.software_count)
         # A known report id fails here (primary key): ``ingest`` answers it as a duplicate.
         conn.execute(_INSERT["reports"], dict(
             report_id=doc["report_id"], device_id=device_id, ward_code=ward,

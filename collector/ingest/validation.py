@@ -19,14 +19,19 @@ whole report is validated again, so the answer names the same field as the
 schema's own (docs/benchmarks.md: validating was a third of a first report).
 
 A report whose known list was left out (``bodies.elide``) is validated
-without it; if the process no longer knows the list valid under the
-report's schema version, ``ListNeeded`` has the report taken again whole.
+without it; the list is known valid when this process found it so, or when
+``trusted`` says so (the Ingestor, from the facts the store keeps of lists
+found valid under a schema with the same fingerprint). If neither knows the
+list valid under the report's schema version, ``ListNeeded`` has the report
+taken again whole.
 """
 from __future__ import annotations
 
 import threading
 from functools import lru_cache
-from typing import Any
+from itertools import chain, compress
+from operator import ne
+from typing import Any, Callable, Optional
 
 from collector.store.bodies import ListNeeded, SplitBody
 from inventory.schema import SUPPORTED_VERSIONS, SchemaError, schema_document, validate_report
@@ -40,8 +45,10 @@ MAX_KNOWN_PACKAGES = 262144
 class ReportValidator:
     """``problems(doc, body)``: the report's schema problems, skipping software lists already validated."""
 
-    def __init__(self, max_known: int = MAX_KNOWN_LISTS):
+    def __init__(self, max_known: int = MAX_KNOWN_LISTS, trusted: Optional[Callable[[int, str], bool]] = None):
         self._max = max_known
+        # (schema version, digest) -> whether a left-out list is known valid elsewhere (``Ingestor.valid_list``).
+        self._trusted = trusted
         self._known: set[tuple[int, str]] = set()
         self._packages: set[tuple] = set()
         # Per schema version, the packages of the last new list found valid.
@@ -57,7 +64,8 @@ class ReportValidator:
         version = doc.get("schema_version") if isinstance(doc, dict) else None
         # type(), not isinstance: True is an int too, and a list would not even hash.
         key = (version, sha) if sha is not None and type(version) is int else None
-        if key is not None and key in self._known:
+        if key is not None and (key in self._known or (body.elided_sha256 is not None and self._trusted is not None
+                                                       and self._trusted(*key))):
             # A list left out of the body (bodies.elide) is the known one: ``null`` stands for it here.
             return validate_report(dict(doc, software=[]) if body.elided_sha256 else doc, software_checked=True)
         if body.elided_sha256 is not None:
@@ -77,11 +85,11 @@ class ReportValidator:
             return validate_report(doc)
         new, new_keys = [], []
         known, last = self._packages, self._last.get(version, ())
-        for i, package in enumerate(packages):
-            # The same package at the same place in the last list found valid (a rollout's lists differ by a
-            # few packages): equal members, so equally valid; one comparison in C, no key to build and hash.
-            if i < len(last) and package == last[i]:
-                continue
+        # The same package at the same place in the last list found valid (a rollout's lists differ by a few
+        # packages): equal members, so equally valid. The places that differ are found in C (map and compress
+        # walk both lists comparing each pair), so only those few packages are looked at here.
+        differ = chain(compress(range(len(packages)), map(ne, packages, last)), range(len(last), len(packages)))
+        for package in map(packages.__getitem__, differ):
             # A package's identity, its exact members in order: its keys, then its values. The cache holds only
             # packages that passed, whose values are all text or null; a string equals only the same string, so
             # a package with an equal key is equally valid, whatever else it is. Built inline, two tuples rather

@@ -47,6 +47,7 @@ from collector.store.tables import reports, software_lists
 SOFTWARE = "software"
 SOFTWARE_HEADER = "Hdc-Software-Sha256"
 _PLACEHOLDER = "null"
+_COMPACT_KEY = f'"{SOFTWARE}":'
 # A 110 KB list: level 1 takes 1.9 ms and gives 17 KB, the default 4.4 ms and 14 KB (docs/benchmarks.md). Each
 # distinct list is stored once, so its compression is paid by every first report, its size only once.
 _LIST_LEVEL = 1
@@ -157,7 +158,11 @@ def _compact_parse(text: str, decoder: json.JSONDecoder) -> Optional[tuple[dict[
         return None
     utf8 = orjson.dumps(listing)
     software = utf8.decode("utf-8")
-    start = text.rfind(software)
+    # Where agents put it: right after the first "software" key (one comparison, where a search of the 100 KB
+    # text for the list took a tenth of a millisecond); else its last occurrence. Either is checked below.
+    start = text.find(_COMPACT_KEY) + len(_COMPACT_KEY)
+    if start < len(_COMPACT_KEY) or not text.startswith(software, start):
+        start = text.rfind(software)
     if start < 0:
         return None
     rest = text[:start] + _PLACEHOLDER + text[start + len(software):]

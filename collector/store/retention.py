@@ -32,6 +32,7 @@ from typing import Callable, Iterator, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from collector.store import list_facts
 from collector.store.engine import ONE_READ, write_transaction
 from collector.store.tables import devices, reports, software_lists, verdict_changes
 
@@ -166,6 +167,7 @@ def _remove(conn: Connection, batch: list[tuple[str, Optional[str]]], chunk: lis
     if shas:
         used = sa.exists().where(reports.c.software_sha256 == software_lists.c.sha256)
         lists = conn.execute(software_lists.delete().where(software_lists.c.sha256.in_(shas), ~used)).rowcount
+        list_facts.forget_unlisted(conn, shas)
     return removed, lists
 
 

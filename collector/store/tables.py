@@ -265,6 +265,17 @@ software_lists = sa.Table(
     sa.Column("first_seen_at", UTCDateTime(), nullable=False),
 )
 
+# What ingest derives from a stored software list (0013_list_facts; store/list_facts.py): its catalog applications
+# and length, under the catalog it was matched with and the schema it was found valid under.
+list_facts = sa.Table(
+    "list_facts", metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("catalog_fingerprint", sa.String(64), primary_key=True),
+    sa.Column("schema_fingerprint", sa.String(64), primary_key=True),
+    sa.Column("apps", sa.JSON, nullable=False),
+    sa.Column("software_count", sa.Integer, nullable=False),
+)
+
 # The equipment register (0004_register; inventory/equipment.py): what each unit owns and needs by class, and its
 # named machines. An import replaces the rows of the units it lists; every change is kept in register_changes.
 register_counts = sa.Table(
