@@ -21,7 +21,7 @@ from inventory.catalog import load_catalog
 from inventory.lifecycle import load_lifecycle
 from inventory.registry import load_registry
 
-pytest_plugins = ["support.agent_env", "support.fleet"]
+pytest_plugins = ["support.agent_env", "support.ansible_run", "support.fleet"]
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
