@@ -75,9 +75,22 @@ class CollectorProcess:
         self.db_url, self.proc, self.url = db_url, proc, url
 
     def token(self, ward: str) -> str:
-        done = cli("collector.cli", "token", "create", "--ward", ward, "--db", self.db_url)
-        assert done.returncode == 0, done.stderr
-        return done.stdout.strip()
+        """A new token of ``ward``, made as ``hdc-collector token create --ward`` makes it: the command's own store
+        functions, called here. The command itself, as a process, is tested in tests/test_tokens.py; a process
+        for each token cost every test that needs one more than a second of interpreter start-up."""
+        from collector.cli.options import migrated_engine
+        from collector.store.engine import write_transaction
+        from collector.store.tokens import WARD, create_token
+
+        registry = load_registry()
+        assert ward in registry, f"{ward!r} is not a unit code of {registry.source}"
+        engine = migrated_engine(self.db_url)
+        try:
+            with write_transaction(engine) as conn:
+                sync_units(conn, registry)
+                return create_token(conn, ward, None, WARD)
+        finally:
+            engine.dispose()
 
 
 def start_collector(db_url: str, *extra: str) -> CollectorProcess:
