@@ -21,7 +21,7 @@ from inventory.catalog import load_catalog
 from inventory.lifecycle import load_lifecycle
 from inventory.registry import load_registry
 
-pytest_plugins = ["support.agent_env", "support.fleet"]
+pytest_plugins = ["support.agent_env", "support.ansible_run", "support.fleet"]
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -70,14 +70,31 @@ def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
                           cwd=ROOT)
 
 
+def ward_token(db_url: str, ward: str) -> str:
+    """A new token of ``ward``, made as ``hdc-collector token create --ward`` makes it: the command's own store
+    functions, called here. The command itself, as a process, is tested in tests/test_tokens.py; a process
+    for each token cost every test that needs one more than a second of interpreter start-up."""
+    from collector.cli.options import migrated_engine
+    from collector.store.engine import write_transaction
+    from collector.store.tokens import WARD, create_token
+
+    registry = load_registry()
+    assert ward in registry, f"{ward!r} is not a unit code of {registry.source}"
+    engine = migrated_engine(db_url)
+    try:
+        with write_transaction(engine) as conn:
+            sync_units(conn, registry)
+            return create_token(conn, ward, None, WARD)
+    finally:
+        engine.dispose()
+
+
 class CollectorProcess:
     def __init__(self, db_url: str, proc: subprocess.Popen, url: str):
         self.db_url, self.proc, self.url = db_url, proc, url
 
     def token(self, ward: str) -> str:
-        done = cli("collector.cli", "token", "create", "--ward", ward, "--db", self.db_url)
-        assert done.returncode == 0, done.stderr
-        return done.stdout.strip()
+        return ward_token(self.db_url, ward)
 
 
 def start_collector(db_url: str, *extra: str) -> CollectorProcess:

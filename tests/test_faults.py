@@ -13,7 +13,9 @@ import sys
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator, Optional
 
 import pytest
 import requests
@@ -45,6 +47,63 @@ def save(name: str, figures: dict) -> None:
     FIGURES.mkdir(parents=True, exist_ok=True)
     (FIGURES / f"{name}.json").write_text(json.dumps(figures, indent=2) + "\n")
     print(f"\n{name}: {json.dumps(figures)}")
+
+
+@dataclass
+class FullDisk:
+    """A collector whose store's filesystem filled up and was freed again, and what it and an agent said meanwhile."""
+
+    db_url: str
+    ward: str
+    before: dict
+    refused: list[requests.Response]
+    agent: subprocess.CompletedProcess
+    pending_while_full: int
+    rows_while_full: dict
+    outbox: Outbox
+    config: Path
+    freed_at: float
+    held: Optional[float]
+
+
+@pytest.fixture(scope="module")
+def full_disk(tmp_path_factory) -> Iterator[FullDisk]:
+    """The disk fills, is refused and freed at the start of the module; the agent's Retry-After (60 s, set by the
+    collector) then runs out during the kill -9 tests, and the module's last test sees the agent deliver."""
+    tmp = tmp_path_factory.mktemp("full-disk")
+    need(can_mount_tmpfs(tmp / "probe"), "cannot mount a tmpfs here (needs root and a permissive machine)")
+    with small_volume(tmp / "volume", "3m") as volume:
+        db_url = f"sqlite:///{volume / 'store.sqlite3'}"
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        proc = start_at(db_url, port)
+        ward = "00070"
+        token = TokenPool(db_url, ward, 1).next()
+        try:
+            assert post(url, token, valid_report(ward)).status_code == 201
+            before = store_rows(db_url)
+            filler = fill(volume)
+            # Each report needs new pages; none fits any more.
+            refused = [post(url, token, valid_report(ward)) for _ in range(20)] + [post_foreign(url, ward, token)]
+            config = write_agent_config(tmp / "agent", url, ward, token)
+            agent = run_agent(config)
+            outbox = Outbox(tmp / "agent" / "outbox")
+            pending, rows = len(outbox.pending()), store_rows(db_url)
+            filler.unlink()
+            yield FullDisk(db_url, ward, before, refused, agent, pending, rows, outbox, config, time.time(),
+                           outbox.held_until())
+        finally:
+            kill9(proc)
+
+
+def test_a_full_disk_is_answered_503_and_the_agent_keeps_its_report(full_disk):
+    for answer in full_disk.refused:
+        assert_unavailable(answer)
+    assert full_disk.agent.returncode == 1 and "kept in" in full_disk.agent.stderr, full_disk.agent.stderr
+    assert full_disk.pending_while_full == 1
+    assert full_disk.rows_while_full == full_disk.before
+    # The agent honours the 503's Retry-After: it holds its outbox until then (it delivers in the last test).
+    assert full_disk.held is not None and full_disk.held > full_disk.freed_at + 30
 
 
 def test_kill_9_under_load_loses_nothing_and_stores_nothing_twice(db_url, tmp_path):
@@ -152,44 +211,6 @@ def assert_unavailable(answer: requests.Response) -> None:
     assert "retry" in answer.text.lower()
 
 
-def test_a_full_disk_is_answered_503_and_the_agent_keeps_its_report(volume, tmp_path):
-    db_url = f"sqlite:///{volume / 'store.sqlite3'}"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = start_at(db_url, port)
-    ward = "00070"
-    token = TokenPool(db_url, ward, 1).next()
-    try:
-        assert post(url, token, valid_report(ward)).status_code == 201
-        before = store_rows(db_url)
-        filler = fill(volume)
-        tries = 0
-        for _ in range(20):  # each report needs new pages; none fits any more
-            tries += 1
-            assert_unavailable(post(url, token, valid_report(ward)))
-        tries += 1
-        assert_unavailable(post_foreign(url, ward, token))
-        config = write_agent_config(tmp_path / "agent", url, ward, token)
-        done = run_agent(config)
-        assert done.returncode == 1 and "kept in" in done.stderr, done.stderr
-        assert len(Outbox(tmp_path / "agent" / "outbox").pending()) == 1
-        assert store_rows(db_url) == before
-        filler.unlink()
-        # The agent honours the 503's Retry-After: it holds its outbox until then, then delivers.
-        outbox = Outbox(tmp_path / "agent" / "outbox")
-        held = outbox.held_until()
-        assert held is not None and held > time.time() + 30
-        time.sleep(max(0.0, held - time.time()) + 0.5)
-        done = run_agent(config)
-        assert done.returncode == 0, done.stderr
-        assert outbox.pending() == []
-        assert len(stored_ids(db_url, [ward])) == 1 + 2  # the first, and the agent's two runs
-        assert integrity_problems(db_url) == []
-        save("faults-disk-full", {"requests_refused_503": tries + 1, "acknowledged_but_lost": 0})
-    finally:
-        kill9(proc)
-
-
 def test_a_collector_that_cannot_open_its_store_says_so_in_one_line(volume):
     """A read-only store with no write-ahead log to read through cannot be opened: one line, no traceback."""
     db_file = volume / "store.sqlite3"
@@ -238,3 +259,15 @@ def test_a_read_only_postgresql_is_answered_503_and_nothing_is_acknowledged(post
     finally:
         admin.dispose()
         kill9(proc)
+
+
+def test_after_the_full_disk_the_agent_waits_out_retry_after_and_delivers(full_disk):
+    """Last in the module: the wait for the hold has passed during the tests before, or is waited out here."""
+    assert full_disk.held is not None
+    time.sleep(max(0.0, full_disk.held - time.time()) + 0.5)
+    done = run_agent(full_disk.config)
+    assert done.returncode == 0, done.stderr
+    assert full_disk.outbox.pending() == []
+    assert len(stored_ids(full_disk.db_url, [full_disk.ward])) == 1 + 2  # the first, and the agent's two runs
+    assert integrity_problems(full_disk.db_url) == []
+    save("faults-disk-full", {"requests_refused_503": len(full_disk.refused) + 1, "acknowledged_but_lost": 0})

@@ -14,7 +14,7 @@ import requests
 from jsonschema import Draft202012Validator
 from werkzeug.security import check_password_hash
 
-from conftest import ROOT, free_port, need, start_collector, stop
+from conftest import ROOT, free_port, need, start_collector, stop, ward_token
 from support.nginx import start_nginx
 from support.reports import windows_pc
 from support.store import count
@@ -36,12 +36,6 @@ def _viewer(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess
 
 def _add(path: Path, name: str, password: str = PASSWORD) -> subprocess.CompletedProcess:
     return _viewer("add", name, "--viewers-file", str(path), "--password-stdin", stdin=password + "\n")
-
-
-def _token(db_url: str, ward: str = "00070") -> str:
-    out = subprocess.run([sys.executable, "-m", "collector.cli", "token", "create", "--ward", ward, "--db", db_url],
-                         capture_output=True, text=True, cwd=ROOT, timeout=120, check=True)
-    return out.stdout.strip().splitlines()[-1]
 
 
 def _ingest(url: str, token: str, device: str) -> int:
@@ -214,7 +208,7 @@ def test_basic_login_guards_page_api_and_exports_but_not_agents_or_health(basic_
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]  # refusals keep the headers
 
     # Agents keep their tokens and need no viewer; health checks stay open, /metrics is behind the login too.
-    token = _token(c.db_url)
+    token = ward_token(c.db_url, "00070")
     assert _ingest(c.url, token, "dev-1") == 201
     assert count(c.db_url, "reports") == 1
     assert requests.get(c.url + "/healthz", timeout=30).status_code == 200
@@ -285,7 +279,7 @@ def test_header_login_believes_a_trusted_proxy_only(tmp_path):
         other = requests.get(c.url + "/", headers={"X-Remote-User": "Lê Văn Cường".encode("utf-8")}, timeout=30)
         assert "Đăng nhập: Lê Văn Cường" in other.text and "Trần Thị Bình" not in other.text
         assert "Đăng nhập: Trần Thị Bình" in requests.get(c.url + "/", headers=who, timeout=30).text
-        assert _ingest(c.url, _token(db_url), "dev-1") == 201
+        assert _ingest(c.url, ward_token(db_url, "00070"), "dev-1") == 201
         assert requests.get(c.url + "/healthz", timeout=30).status_code == 200
     finally:
         stop(c.proc)
@@ -299,7 +293,7 @@ def test_header_login_believes_a_trusted_proxy_only(tmp_path):
             assert refused.status_code == 403 and "reverse proxy" in refused.json()["message"]
         assert requests.get(c.url + "/", headers={"X-Auth-User": "lan"}, timeout=30).status_code == 403
         assert requests.get(c.url + "/metrics", timeout=30).status_code == 403  # behind the login by default
-        assert _ingest(c.url, _token(db_url), "dev-2") == 201
+        assert _ingest(c.url, ward_token(db_url, "00070"), "dev-2") == 201
         assert requests.get(c.url + "/healthz", timeout=30).status_code == 200
     finally:
         log = _output(c.proc)
@@ -408,7 +402,7 @@ def test_nginx_auth_basic_in_front_names_the_user_to_the_collector(tmp_path):
             assert requests.get(url + "/api/v1/summary", auth=auth, timeout=30).status_code == 200
             assert requests.get(url + "/export/units.xlsx", auth=auth, timeout=30).status_code == 200
             # Agents go through the same proxy with their token alone.
-            assert _ingest(url, _token(db_url), "dev-1") == 201
+            assert _ingest(url, ward_token(db_url, "00070"), "dev-1") == 201
             assert count(db_url, "reports") == 1
         finally:
             stop(proxy)

@@ -8,18 +8,23 @@ how fast this machine is.
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
 
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from agents.delivery_state import DeliveryState
 from agents.outbox import Outbox
 from collector.ingest.ratelimit import IngestLimiter, TokenBuckets, address_key
 from collector.settings import Rate, RateLimits
 
-from conftest import cli, start_collector, stop
+from conftest import CollectorProcess, cli, start_collector, stop
 from support.store import count
 
 WARD = "00070"
@@ -105,6 +110,79 @@ def test_serve_refuses_a_bad_limit_naming_the_option(tmp_path):
     assert "Traceback" not in done.stderr
 
 
+# --- the real agent --------------------------------------------------------------
+# The collector asks the agent to wait up to 20 s; the wait runs out during the tests of the real collector
+# above, which run in between (a module fixture starts it first), and the module's last test sees what follows.
+
+PROXIES = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
+
+
+@dataclass
+class HeldAgent:
+    """An agent refused with 429 + Retry-After, and what it, its outbox and the collector said meanwhile."""
+
+    collector: CollectorProcess
+    config: Path
+    outbox: Outbox
+    runs: list[subprocess.CompletedProcess]
+    held: DeliveryState  # the outbox's state after the refused run
+    pending: list[int]  # reports in the outbox after each run
+    stored: list[int]  # reports in the store after each run
+    limited: list[float]  # the collector's rate_limited count after each run
+
+    def run(self) -> subprocess.CompletedProcess:
+        done = cli("agents.cli", "run", "--config", str(self.config), timeout=60)
+        self.runs.append(done)
+        self.pending.append(len(self.outbox.pending()))
+        self.stored.append(count(self.collector.db_url, "reports"))
+        self.limited.append(_rate_limited(self.collector.url))
+        return done
+
+
+@pytest.fixture(scope="module")
+def held_agent(tmp_path_factory) -> Iterator[HeldAgent]:
+    """Three runs of the agent: delivered, refused with Retry-After, held. Loopback traffic must not go through a
+    proxy the environment names (agent subprocesses inherit the environment), for the module's duration."""
+    tmp = tmp_path_factory.mktemp("retry-after")
+    # One report, then one every 20 s: the second run is refused and told to wait up to 20 s.
+    collector = start_collector(f"sqlite:///{tmp / 'store.sqlite3'}", "--token-rate-limit", "3/1",
+                                "--address-rate-limit", "0")
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            for name in PROXIES:
+                patch.delenv(name, raising=False)
+            config = tmp / "agent.yaml"
+            config.write_text(f'collector_url: {collector.url}\nward_code: "{WARD}"\ntoken: {collector.token(WARD)}\n'
+                              f"allow_insecure_http: true\noutbox_dir: {tmp / 'outbox'}\ntimeout_seconds: 10\n"
+                              "connect_timeout_seconds: 2\nretry_initial_seconds: 1\n")
+            config.chmod(0o600)
+            outbox = Outbox(tmp / "outbox")
+            agent = HeldAgent(collector, config, outbox, [], outbox.state(), [], [], [])
+            agent.run()
+            agent.run()
+            agent.held = outbox.state()
+            agent.run()  # within the wait: the agent queues its new report and sends nothing
+            yield agent
+    finally:
+        stop(collector.proc)
+
+
+@pytest.mark.integration
+def test_the_agent_keeps_its_report_while_retry_after_holds(held_agent):
+    first, second, third = held_agent.runs[:3]
+    assert (first.returncode, first.stderr) == (0, "")
+    assert second.returncode == 1 and "HTTP 429" in second.stderr and "(Retry-After)" in second.stderr
+    state = held_agent.held
+    assert held_agent.pending[1] == 1 and state.hold_reason == "retry-after"
+    assert state.next_attempt is not None and state.last_attempt_at is not None
+    waited = state.next_attempt - state.last_attempt_at
+    assert 1 <= waited <= 20
+    assert held_agent.stored[1] == 1 and held_agent.limited[1] == 1
+
+    assert third.returncode == 1 and "collector asked not to send before" in third.stderr
+    assert held_agent.pending[2] == 2 and held_agent.limited[2] == 1 and held_agent.stored[2] == 1
+
+
 # --- the real collector --------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -121,9 +199,10 @@ def _report(template: dict) -> dict:
 
 
 def _rate_limited(url: str) -> float:
+    """The collector's count of reports refused for a rate; 0 before the first (its series starts with it)."""
     text = requests.get(url + "/metrics", timeout=30).text
-    return next(s.value for f in text_string_to_metric_families(text) for s in f.samples
-                if s.name == "hdc_ingest_reports_total" and s.labels == {"result": "rate_limited"})
+    return next((s.value for f in text_string_to_metric_families(text) for s in f.samples
+                 if s.name == "hdc_ingest_reports_total" and s.labels == {"result": "rate_limited"}), 0.0)
 
 
 @pytest.mark.integration
@@ -185,49 +264,13 @@ def test_an_address_over_its_limits_is_refused_and_failures_are_counted_apart(tm
         stop(collector.proc)
 
 
-# --- the real agent --------------------------------------------------------------
-
-@pytest.fixture
-def no_proxies(monkeypatch):
-    """Loopback traffic must not go through a proxy the environment names (agent subprocesses inherit this)."""
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.mark.integration
-def test_the_agent_keeps_its_report_and_waits_out_retry_after(tmp_path, no_proxies):
-    db_url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
-    # One report, then one every 20 s: the second run is refused and told to wait up to 20 s.
-    collector = start_collector(db_url, "--token-rate-limit", "3/1", "--address-rate-limit", "0")
-    try:
-        config = tmp_path / "agent.yaml"
-        config.write_text(f'collector_url: {collector.url}\nward_code: "{WARD}"\ntoken: {collector.token(WARD)}\n'
-                          f"allow_insecure_http: true\noutbox_dir: {tmp_path / 'outbox'}\ntimeout_seconds: 10\n"
-                          "connect_timeout_seconds: 2\nretry_initial_seconds: 1\n")
-        config.chmod(0o600)
-        outbox = Outbox(tmp_path / "outbox")
+def test_the_agent_waits_out_retry_after_then_sends_the_oldest_first(held_agent):
+    """Last in the module: the wait has passed during the tests before, or is waited out here."""
+    assert len(held_agent.runs) == 3 and held_agent.held.next_attempt is not None
+    time.sleep(max(0.0, held_agent.held.next_attempt - time.time()) + 0.1)
+    fourth = held_agent.run()  # the bucket holds one report again: the oldest goes, the rest wait once more
+    assert fourth.returncode == 1 and "HTTP 429" in fourth.stderr
+    assert held_agent.stored[3] == 2 and held_agent.pending[3] == 2
+    assert held_agent.limited[3] == 2
 
-        def run():
-            return cli("agents.cli", "run", "--config", str(config), timeout=60)
-
-        first = run()
-        assert (first.returncode, first.stderr) == (0, "")
-        second = run()
-        assert second.returncode == 1 and "HTTP 429" in second.stderr and "(Retry-After)" in second.stderr
-        state = outbox.state()
-        assert len(outbox.pending()) == 1 and state.hold_reason == "retry-after"
-        waited = state.next_attempt - state.last_attempt_at
-        assert 1 <= waited <= 20
-        assert count(db_url, "reports") == 1 and _rate_limited(collector.url) == 1
-
-        third = run()  # within the wait: the agent queues its new report and sends nothing
-        assert third.returncode == 1 and "collector asked not to send before" in third.stderr
-        assert len(outbox.pending()) == 2 and _rate_limited(collector.url) == 1 and count(db_url, "reports") == 1
-
-        time.sleep(max(0.0, state.next_attempt - time.time()) + 0.1)
-        fourth = run()  # the bucket holds one report again: the oldest goes, the rest wait once more
-        assert fourth.returncode == 1 and "HTTP 429" in fourth.stderr
-        assert count(db_url, "reports") == 2 and len(outbox.pending()) == 2
-        assert _rate_limited(collector.url) == 2
-    finally:
-        stop(collector.proc)

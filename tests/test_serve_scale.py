@@ -13,18 +13,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import ROOT, free_port, need, start_collector, stop
+from conftest import ROOT, free_port, need, start_collector, stop, ward_token
 from support.nginx import start_nginx
 from support.reports import windows_pc
 from support.store import count
 
 pytestmark = pytest.mark.integration
-
-
-def _token(db_url: str, ward: str = "00070") -> str:
-    out = subprocess.run([sys.executable, "-m", "collector.cli", "token", "create", "--ward", ward, "--db", db_url],
-                         capture_output=True, text=True, cwd=ROOT, timeout=120, check=True)
-    return out.stdout.strip().splitlines()[-1]
 
 
 def _ingest_counter(url: str, **kw) -> float:
@@ -36,7 +30,7 @@ def _ingest_counter(url: str, **kw) -> float:
 @pytest.mark.skipif(sys.platform == "win32", reason="gunicorn workers are POSIX-only")
 def test_two_workers_on_sqlite_store_every_report_once_and_count_them_all(tmp_path):
     db_url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
-    token = _token(db_url)
+    token = ward_token(db_url, "00070")
     collector = start_collector(db_url, "--workers", "2", "--threads", "4", "--token-rate-limit", "0")
     try:
         docs = []
@@ -94,7 +88,7 @@ def _agent(tmp_path: Path, url: str, token: str, extra: str = "") -> subprocess.
 def test_collector_serves_tls_and_the_agent_trusts_it_only_through_its_ca(tmp_path, certificates):
     need(certificates is not None, "no test certificates")
     db_url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
-    token = _token(db_url)
+    token = ward_token(db_url, "00070")
     proc, url = _start_tls(db_url, certificates)
     try:
         # Plain HTTP to the TLS port gets no answer a client could mistake for the API.

@@ -1,7 +1,12 @@
 """The simulated 126-unit fleet stored in-process once per run (the ``fleet`` fixture), and reading its pages."""
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import shutil
+import sqlite3
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from html.parser import HTMLParser
@@ -118,8 +123,32 @@ class Fleet:
 
 @pytest.fixture(scope="session")
 def fleet(tmp_path_factory) -> Fleet:
-    """Built on first use and shared by every test of the session (a plugin fixture: one instance)."""
-    db_url = f"sqlite:///{tmp_path_factory.mktemp('fleet') / 'fleet.sqlite3'}"
+    """Built on first use and shared by every test of the session (a plugin fixture: one instance per process).
+
+    Under pytest-xdist the first worker that needs it builds it and leaves a copy of its store beside the
+    workers' temp folders; another worker that needs it copies that store instead of building the same fleet
+    again (the same reports, seeds and register: 20-odd seconds of a worker each time)."""
+    here = tmp_path_factory.mktemp("fleet") / "fleet.sqlite3"
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return Fleet(f"sqlite:///{here}", *_build(f"sqlite:///{here}", tmp_path_factory))
+    shared = tmp_path_factory.getbasetemp().parent  # one folder for the run, above every worker's own
+    with open(shared / "fleet.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the other worker waits for the build instead of racing it
+        built, count = shared / "fleet.sqlite3", shared / "fleet.json"
+        if count.exists():
+            shutil.copyfile(built, here)
+            context = build_context(Settings(db_url=f"sqlite:///{here}"))
+            return Fleet(f"sqlite:///{here}", context, create_app(context=context),
+                         json.loads(count.read_text())["reports"])
+        context, app, n = _build(f"sqlite:///{here}", tmp_path_factory)
+        with closing(sqlite3.connect(here)) as source, closing(sqlite3.connect(built)) as copy:
+            source.backup(copy)  # a whole, consistent copy, whatever the write-ahead log still holds
+        count.write_text(json.dumps({"reports": n}))
+        return Fleet(f"sqlite:///{here}", context, app, n)
+
+
+def _build(db_url: str, tmp_path_factory) -> tuple[Context, Flask, int]:
+    """The simulated fleet's reports ingested in this process, then the units' registers."""
     context = build_context(Settings(db_url=db_url))
     n = 0
     reports = generate_changes(context.registry, devices_per_unit=DEVICES_PER_UNIT)
@@ -132,4 +161,4 @@ def fleet(tmp_path_factory) -> Fleet:
     sheet.write_bytes(to_csv(generate_register(reports.slots, 2025, now.date())))
     imported = import_sheet(context.engine, context.registry, sheet, "test", "simulated fleet", now, dry_run=False)
     assert not imported.errors, imported.errors[:5]
-    return Fleet(db_url, context, create_app(context=context), n)
+    return context, create_app(context=context), n

@@ -1,4 +1,4 @@
-"""The Ansible roles, run for real over SSH: install, report, rerun, remove.
+"""The agent's Ansible role, run for real over SSH: install, report, rerun, remove; and what both roles ship.
 
 The target is this machine through a real sshd on a loopback port, as root,
 with every path the role writes pointed into a temp directory; the agent
@@ -6,13 +6,12 @@ comes from a wheel built from this checkout, its dependencies from a local
 wheelhouse (as on a ward without internet), its token from an Ansible Vault
 file, its ward code from the generated inventory. The target's Python is the
 distribution's own /usr/bin/python3 without `packaging`, as on a fresh
-Debian 12 or Ubuntu 24.04 server.
+Debian 12 or Ubuntu 24.04 server. The collector's role is in tests/test_ansible_collector.py.
 """
 from __future__ import annotations
 
 import json
 import os
-import pwd
 import re
 import shutil
 import stat
@@ -27,74 +26,11 @@ import yaml
 from agents.config import load_config
 
 from conftest import ROOT, cli, need, start_collector, stop
+from support.ansible_run import ANSIBLE, BIN, PYTHON, ansible_env, recap, tool
 from support.snmpsim import SNMPD, Snmpd
-from support.wheelhouse import AGENT_DIR as AGENT_WHEELS
-from support.wheelhouse import COLLECTOR_DIR as COLLECTOR_WHEELS
-from support.wheelhouse import missing as wheelhouse_missing
 
-ANSIBLE = ROOT / "ansible"
-BIN = Path(sys.executable).parent
 PLAYBOOKS = sorted((ANSIBLE / "playbooks").glob("*.yml"))
 WARD = "00070"
-# The distribution's own Python, as a fresh server has it: it runs the modules on the target and creates
-# the roles' virtual environments, so the dependency wheels are fetched for its version.
-PYTHON = "/usr/bin/python3"
-
-
-def tool(name: str) -> str:
-    path = BIN / name
-    need(path.exists(), f"{name} not installed (pip install '.[test]')")
-    return str(path)
-
-
-def ansible_env(tmp: Path) -> dict:
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ANSIBLE / "ansible.cfg"), ANSIBLE_LOCAL_TEMP=str(tmp / "local"),
-               ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_STDOUT_CALLBACK="default",
-               PATH=os.pathsep.join([str(BIN), os.environ.get("PATH", "")]))
-    env.pop("ANSIBLE_VAULT_PASSWORD_FILE", None)
-    return env
-
-
-def fresh_python_version() -> str:
-    """PYTHON's version, once it is known to be a fresh server's: no `packaging`, which Ansible's pip module needs."""
-    need(Path(PYTHON).exists(), f"{PYTHON} not installed (Debian package python3)")
-    probe = subprocess.run([PYTHON, "-c", "import sys; import ensurepip, venv; print('%d.%d' % sys.version_info[:2])"],
-                           capture_output=True, text=True, timeout=60)
-    need(probe.returncode == 0, f"{PYTHON} cannot make a virtual environment (Debian package python3-venv)")
-    packaging = subprocess.run([PYTHON, "-c", "import packaging"], capture_output=True, text=True, timeout=60)
-    assert packaging.returncode != 0, (f"{PYTHON} imports `packaging`: not a fresh server's Python "
-                                       "(apt-get remove python3-packaging)")
-    return probe.stdout.strip()
-
-
-@pytest.fixture(scope="module")
-def wheelhouse(tmp_path_factory) -> dict:
-    """A fresh wheel of this checkout, and the wheels of the agent's and the collector's dependencies, as the
-    controller ships them."""
-    base = tmp_path_factory.mktemp("wheelhouse")
-    source = base / "source"  # a copy: setuptools' build/ in the checkout may hold stale modules
-    source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy2(ROOT / name, source / name)
-    for package in ("agents", "collector", "inventory", "dashboards"):
-        shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
-    built = subprocess.run([*pip, "wheel", "--no-deps", "-q", "-w", str(base / "dist"), str(source)],
-                           capture_output=True, text=True, timeout=600)
-    assert built.returncode == 0, built.stderr
-    wheel, = (base / "dist").glob("hdc_readiness-*.whl")
-    # psutil and PyYAML for every agent; the `snmp` extra's for the machine that probes its unit over SNMP:
-    # fetched at install time for this Python's version (`make`), so the test talks only to this machine.
-    fresh_python_version()
-    for folder in (AGENT_WHEELS, COLLECTOR_WHEELS):
-        need(wheelhouse_missing(folder) is None, wheelhouse_missing(folder) or "")
-    return {"wheel": wheel, "deps": AGENT_WHEELS, "collector_deps": COLLECTOR_WHEELS}
-
-
-def recap(output: str) -> dict:
-    found = re.search(r"^target\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", output, re.M)
-    assert found, output[-3000:]
-    return dict(zip(("ok", "changed", "unreachable", "failed"), map(int, found.groups())))
 
 
 class Target:
@@ -344,238 +280,10 @@ def test_rendered_units_pass_systemd_analyze_verify(tmp_path):
         assert float(found.group(1)) <= 2.0, security.stdout
 
 
-VIEWER_PASSWORD = "mật-khẩu-của-Lan-1"
-# The login variables, and what `serve` must then be started with (None: no login options at all).
-LOGINS = {
-    "none": ({}, None),
-    "basic": ({"hdc_collector_login": "basic",
-               "hdc_collector_viewers": [{"name": "Nguyễn Lan", "password": VIEWER_PASSWORD},
-                                         {"name": "prometheus", "password": VIEWER_PASSWORD + "-p"}]},
-              {"login_mode": "basic", "viewers_path": "{root}/etc/login/viewers", "login_header": "X-Remote-User",
-               "trusted_proxies": ("127.0.0.1/32",), "protect_metrics": None}),
-    "header": ({"hdc_collector_login": "header", "hdc_collector_login_header": "X-Auth-User",
-                "hdc_collector_trusted_proxies": ["10.0.5.7", "fd00::/64"], "hdc_collector_protect_metrics": False},
-               {"login_mode": "header", "viewers_path": None, "login_header": "X-Auth-User",
-                "trusted_proxies": ("10.0.5.7/32", "fd00::/64"), "protect_metrics": False}),
-}
-
-
-def _serve_params(exec_start: str) -> dict:
-    """The rendered ExecStart, parsed by the real `hdc-collector serve` (options, callbacks, the login check)."""
-    import shlex
-
-    from collector.cli.options import login_settings
-    from collector.cli.serve import serve
-
-    program, command, *args = shlex.split(exec_start)
-    assert program.endswith("/bin/hdc-collector") and command == "serve", exec_start
-    params = serve.make_context("serve", args).params
-    names = ("login_mode", "viewers_path", "login_header", "trusted_proxies", "protect_metrics")
-    login = {k: params[k] for k in names}
-    login_settings(**login, login_rate=params["login_rate"])  # raises, as serve would, on a refused combination
-    login["viewers_path"] = None if login["viewers_path"] is None else str(login["viewers_path"])
-    login["trusted_proxies"] = tuple(str(net) for net in login["trusted_proxies"])
-    return login
-
-
-def _collector_check_run(wheelhouse, tmp_path: Path, extra: dict) -> tuple[subprocess.CompletedProcess, Path]:
-    root = tmp_path / "target"
-    hosts = tmp_path / "hosts.yml"
-    hosts.write_text(yaml.safe_dump({"all": {"children": {"hdc_collectors": {"hosts": {"target": {
-        "ansible_connection": "local", "ansible_python_interpreter": PYTHON}}}}}}))
-    settings = {"hdc_collector_wheel": str(wheelhouse["wheel"]),
-                "hdc_collector_dependency_wheels": str(wheelhouse["collector_deps"]),
-                "hdc_collector_prefix": str(root / "opt"),
-                "hdc_collector_config_dir": str(root / "etc"), "hdc_collector_state_dir": str(root / "var"),
-                "hdc_collector_operator_files_dir": str(root / "share"),
-                "hdc_collector_systemd_dir": str(root / "systemd"), "hdc_collector_manage_service": False, **extra}
-    variables = tmp_path / "vars.json"  # a file, not the command line: passwords stay out of `ps`
-    variables.write_text(json.dumps(settings, ensure_ascii=False), encoding="utf-8")
-    done = subprocess.run([tool("ansible-playbook"), "--check", "--diff", "-i", str(hosts), "-e", f"@{variables}",
-                           str(ANSIBLE / "playbooks" / "collector.yml")],
-                          capture_output=True, text=True, timeout=600, cwd=ANSIBLE, env=ansible_env(tmp_path))
-    return done, root
-
-
-@pytest.mark.parametrize("login", list(LOGINS))
-def test_collector_role_in_check_mode_evaluates_every_task_and_changes_nothing(wheelhouse, tmp_path, login):
-    """No systemd here to run the service for real: check mode still renders every template and condition."""
-    extra, expected = LOGINS[login]
-    done, root = _collector_check_run(wheelhouse, tmp_path, extra)
-    output = done.stdout + done.stderr
-    counts = recap(output)
-    assert (done.returncode, counts["failed"]) == (0, 0), output[-4000:]
-    assert counts["changed"] > 0 and not root.exists()
-    assert VIEWER_PASSWORD not in output  # no_log wherever a viewer's password passes
-
-    # The unit as it would be written (--diff): its command line is what `serve` accepts, with the login asked for.
-    exec_start, = re.findall(r"^\+ExecStart=(.*)$", output, re.M)
-    login_params = _serve_params(exec_start)
-    if expected is None:
-        assert "--login" not in exec_start and "--open-metrics" not in exec_start
-        assert login_params["login_mode"] == "none"
-    else:
-        assert login_params == {**expected, "viewers_path": expected["viewers_path"] and
-                                expected["viewers_path"].format(root=root)}
-    scrape = "basic_auth:" in output and "password_file: /etc/prometheus/hdc-collector-viewer.password" in output
-    assert scrape == (login == "basic")
-    if login == "basic":
-        # Nothing to list or add before the virtual environment exists; the viewers' tasks are still evaluated.
-        assert "Add the missing viewers" in output and "Keep the viewers file readable" in output
-
-
-@pytest.mark.parametrize("extra, message", [
-    ({"hdc_collector_login": "basic"}, "hdc_collector_login basic needs hdc_collector_viewers"),
-    ({"hdc_collector_login": "basic", "hdc_collector_viewers": [{"name": "a:b", "password": "long-enough"}]},
-     "names without ':'"),
-    ({"hdc_collector_login": "basic", "hdc_collector_viewers": [{"name": "lan", "password": "Pw-1234"}]},
-     "passwords of at\nleast 8 characters"),
-    ({"hdc_collector_login": "header", "hdc_collector_login_header": "Authorization"}, "is a header name"),
-    ({"hdc_collector_login": "header", "hdc_collector_trusted_proxies": ["10.0.5.7 --login none"]},
-     "addresses or networks"),
-    ({"hdc_collector_login": "header", "hdc_collector_trusted_proxies": []},
-     "hdc_collector_login header needs hdc_collector_trusted_proxies"),
-    ({"hdc_collector_login": "sso"}, "hdc_collector_login"),
-    ({"hdc_collector_endpoint_targets": ["portal --open-metrics"]}, "hdc_collector_endpoint_targets are names"),
-    ({"hdc_collector_login": "basic", "hdc_collector_viewers": [{"name": "lan"}]}, "password"),
-])
-def test_collector_role_refuses_login_settings_serve_would_refuse(wheelhouse, tmp_path, extra, message):
-    done, root = _collector_check_run(wheelhouse, tmp_path, extra)
-    output = re.sub(r"\s+", " ", done.stdout + done.stderr)
-    assert done.returncode != 0 and re.sub(r"\s+", " ", message) in output, output[-3000:]
-    for viewer in extra.get("hdc_collector_viewers", []):
-        assert "password" not in viewer or viewer["password"] not in output  # refused, and still not shown
-    assert not root.exists()
-
-
-def test_collector_role_says_what_is_missing_when_its_python_cannot_make_a_venv(wheelhouse, tmp_path):
-    python = tmp_path / "no-python3"
-    done, root = _collector_check_run(wheelhouse, tmp_path, {"hdc_collector_python": str(python),
-                                                             "hdc_collector_os_packages": []})
-    output = re.sub(r"\s+", " ", done.stdout + done.stderr)
-    assert done.returncode != 0, output[-3000:]
-    assert f"hdc_collector_python {python} cannot create the collector's virtual environment: " in output, output
-    assert "environment: there is no such file. It needs Python 3.9 or newer with the venv and ensurepip" in output
-    assert "the package python3-venv" in output and "hdc_collector_os_packages (now [])" in output
-    assert not root.exists()
-
-
-@pytest.mark.integration
-@pytest.mark.long
-def test_collector_role_installs_reruns_unchanged_and_removes_everything(wheelhouse, tmp_path):
-    """For real, without its service (no systemd here): a throwaway system user, this machine's Python."""
-    need(os.geteuid() == 0 and shutil.which("useradd") is not None, "needs root and useradd (Debian package passwd)")
-    user, root = f"hdc-t{os.getpid()}", tmp_path / "target"
-    (root / "systemd").mkdir(parents=True)  # systemd's directory exists where the unit goes
-    hosts = tmp_path / "hosts.yml"
-    hosts.write_text(yaml.safe_dump({"all": {"children": {"hdc_collectors": {"hosts": {"target": {
-        "ansible_connection": "local", "ansible_python_interpreter": PYTHON}}}}}}))
-    settings = {"hdc_collector_wheel": str(wheelhouse["wheel"]),
-                "hdc_collector_dependency_wheels": str(wheelhouse["collector_deps"]), "hdc_collector_python": PYTHON,
-                "hdc_collector_user": user, "hdc_collector_prefix": str(root / "opt"),
-                "hdc_collector_config_dir": str(root / "etc"), "hdc_collector_state_dir": str(root / "var"),
-                "hdc_collector_operator_files_dir": str(root / "share"),
-                "hdc_collector_systemd_dir": str(root / "systemd"), "hdc_collector_manage_service": False}
-
-    def play(**extra) -> tuple[dict, str]:
-        variables = tmp_path / "vars.json"
-        variables.write_text(json.dumps({**settings, **extra}))
-        done = subprocess.run([tool("ansible-playbook"), "-i", str(hosts), "-e", f"@{variables}",
-                               str(ANSIBLE / "playbooks" / "collector.yml")],
-                              capture_output=True, text=True, timeout=900, cwd=ANSIBLE, env=ansible_env(tmp_path))
-        output = done.stdout + done.stderr
-        counts = recap(output)
-        assert (done.returncode, counts["failed"]) == (0, 0), output[-4000:]
-        return counts, output
-
-    try:
-        counts, _ = play()
-        assert counts["changed"] > 0
-        served = subprocess.run([str(root / "opt" / "bin" / "hdc-collector"), "serve", "--help"],
-                                capture_output=True, text=True, timeout=120)
-        assert served.returncode == 0 and "--port" in served.stdout, served.stderr
-        venv_python = (root / "opt" / "pyvenv.cfg").read_text()
-        assert f"executable = {os.path.realpath(PYTHON)}" in venv_python, venv_python
-        env_file = root / "etc" / "collector.env"
-        assert stat.S_IMODE(env_file.stat().st_mode) == 0o640 and env_file.stat().st_gid == pwd.getpwnam(user).pw_gid
-        assert (root / "systemd" / "hdc-collector.service").is_file()
-        assert (root / "share" / "alerts").is_dir() and (root / "share" / "prometheus-scrape.yml").is_file()
-
-        counts, output = play()
-        assert counts["changed"] == 0, output[-4000:]
-
-        counts, _ = play(hdc_collector_state="absent", hdc_collector_remove_data=True)
-        assert counts["changed"] > 0
-        assert [path for path in root.rglob("*") if not path.is_dir()] == []
-        for kept in ("opt", "etc", "var", "share"):
-            assert not (root / kept).exists(), kept
-    finally:
-        subprocess.run(["userdel", user], capture_output=True, timeout=60)
-        subprocess.run(["groupdel", user], capture_output=True, timeout=60)
-
-
 def test_roles_never_need_packaging_on_the_target():
     """Ansible's pip module needs `packaging` in the target's Python; a fresh server has none."""
     tasks = list((ANSIBLE / "roles").rglob("*.yml"))
     assert tasks and not [path for path in tasks if re.search(r"^\s*(ansible\.builtin\.)?pip:", path.read_text(), re.M)]
-
-
-def test_collector_role_writes_viewers_once_and_passwords_only_when_asked(tmp_path):
-    """The role's viewers tasks for real (this venv's `hdc-collector viewer`, this user as the service's)."""
-    from werkzeug.security import check_password_hash
-
-    from collector.http.viewers import load
-
-    need(shutil.which("runuser") is not None, "runuser not installed (Debian package util-linux)")
-    user = pwd.getpwuid(os.getuid()).pw_name
-    config = tmp_path / "etc"
-    playbook = tmp_path / "viewers.yml"
-    playbook.write_text(yaml.safe_dump([{
-        "name": "The collector role's viewers", "hosts": "localhost", "connection": "local", "gather_facts": False,
-        "tasks": [{"name": "Viewers", "ansible.builtin.include_role": {"name": "hdc_collector",
-                                                                       "tasks_from": "viewers"}}]}]))
-
-    def play(viewers: list, **extra) -> tuple[dict, str]:
-        variables = tmp_path / "vars.json"
-        variables.write_text(json.dumps({
-            "hdc_collector_user": user, "hdc_collector_prefix": str(BIN.parent),
-            "hdc_collector_config_dir": str(config), "hdc_collector_viewers": viewers,
-            "ansible_python_interpreter": sys.executable, **extra}, ensure_ascii=False), encoding="utf-8")
-        done = subprocess.run([tool("ansible-playbook"), "-i", "localhost,", "-e", f"@{variables}", str(playbook)],
-                              capture_output=True, text=True, timeout=300, cwd=ANSIBLE, env=ansible_env(tmp_path))
-        output = done.stdout + done.stderr
-        found = re.search(r"^localhost\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=(\d+)", output, re.M)
-        assert done.returncode == 0 and found and found.group(2) == "0", output[-3000:]
-        for viewer in viewers:
-            assert viewer["password"] not in output
-        return int(found.group(1)), output
-
-    def valid(name: str, password: str) -> bool:
-        hashed = load(path).get(name)
-        return hashed is not None and check_password_hash(hashed, password)
-
-    path = config / "login" / "viewers"
-    lan, lan_new, bot = "mật-khẩu-của-Lan-1", "mật-khẩu-mới-của-Lan", "prometheus-scrapes-1"
-    changed, _ = play([{"name": "Nguyễn Lan", "password": lan}, {"name": "prometheus", "password": bot}])
-    assert changed >= 2
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-    assert path.stat().st_uid == os.getuid() and valid("Nguyễn Lan", lan) and valid("prometheus", bot)
-    assert lan not in path.read_text(encoding="utf-8")
-
-    # Rerun, a new password in the inventory, a viewer added by hand: nothing changes unless asked.
-    added = subprocess.run([sys.executable, "-m", "collector.cli", "viewer", "add", "tran.b", "--viewers-file",
-                            str(path), "--password-stdin"], input="tran-b-password\n", capture_output=True,
-                           text=True, timeout=120, cwd=ROOT)
-    assert added.returncode == 0, added.stderr
-    changed, _ = play([{"name": "Nguyễn Lan", "password": lan}, {"name": "prometheus", "password": bot}])
-    assert changed == 0
-    changed, _ = play([{"name": "Nguyễn Lan", "password": lan_new}, {"name": "prometheus", "password": bot}])
-    assert changed == 0 and valid("Nguyễn Lan", lan) and valid("tran.b", "tran-b-password")
-
-    changed, _ = play([{"name": "Nguyễn Lan", "password": lan_new}, {"name": "prometheus", "password": bot}],
-                      hdc_collector_viewers_update_passwords=True, hdc_collector_viewers_exclusive=True)
-    assert changed > 0 and valid("Nguyễn Lan", lan_new) and not valid("Nguyễn Lan", lan)
-    assert sorted(load(path)) == ["Nguyễn Lan", "prometheus"] and stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_ansible_lint_production_profile_is_clean(tmp_path):
