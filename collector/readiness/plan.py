@@ -5,8 +5,13 @@ this keeps, so they agree on each unit's total. Planning a device reads its
 latest report body and stored verdict (``inventory.plan`` and
 ``inventory.win11`` do the judging); at 5,000 devices that is the costly
 part, so each device's plan is kept until its report or verdict changes or
-the day (and so the prices in force) turns. A composition then reads only
-the active devices' keys and the register's shortfalls, and adds up.
+the day (and so the prices in force) turns; and each unit's plan is kept
+while its key (``_unit_keys``: its stamp of the counts, newest receipt,
+devices on the stale age's edge day, shortfall, the day) is the same. A
+composition after a report then reads the keys, the active devices of the
+unit it landed in, and adds up that unit: at 150,000 devices, reading every
+active device's key took seconds, on every /metrics scrape that followed a
+report.
 """
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, NamedTuple, Optional
 
@@ -25,6 +30,7 @@ from collector.i18n import HANOI, Translator
 from collector.readiness.cache import store_version
 from collector.readiness.export import Column, Table
 from collector.readiness.overview import Sources
+from collector.store import counts, kept, queries
 from collector.store.bodies import stored_text
 from collector.store.tables import devices, register_changes, register_counts, reports, verdicts
 from inventory.evaluate import RuleResult, Verdict
@@ -80,6 +86,13 @@ class _Planned(NamedTuple):
     windows_10: bool
 
 
+class _UnitPlanned(NamedTuple):
+    key: Optional[tuple]  # _unit_keys
+    devices: dict[str, DevicePlan]
+    win11: dict[str, dict[str, int]]
+    plan: UnitPlan
+
+
 @dataclass(frozen=True)
 class CityPlan:
     """Every unit's plan and Windows 11 tally, as of one moment and the prices in force on its day."""
@@ -119,7 +132,8 @@ class PlanBook:
     def __init__(self, actions: Actions, price_list: PriceList):
         self.actions, self.price_list = actions, price_list
         self._lock = threading.Lock()
-        self._planned: dict[str, _Planned] = {}
+        self._planned: dict[str, _Planned] = {}  # the devices of the units planned
+        self._units: dict[str, _UnitPlanned] = {}
         self._kept: Optional[tuple[tuple, float, CityPlan]] = None
 
     def city_plan(self, c: Sources, now: datetime) -> CityPlan:
@@ -136,30 +150,62 @@ class PlanBook:
             return plan
 
     def _compose(self, c: Sources, now: datetime, day: date) -> CityPlan:
+        """Each unit's plan kept while its key is the same (``_unit_keys``); the others' devices read and those
+        with a new report or verdict planned again."""
         pricer = Pricer(self.actions, self.price_list, day)
         since = c.settings.active_since(now)
         with c.engine.connect() as conn:
-            active = conn.execute(
-                sa.select(devices.c.device_id, devices.c.ward_code, devices.c.last_report_id, verdicts.c.evaluated_at)
-                .join(verdicts, verdicts.c.device_id == devices.c.device_id)
-                .where(devices.c.last_collected_at >= since)).all()
-            keys = {device_id: (ward, (report_id, evaluated_at, day))
-                    for device_id, ward, report_id, evaluated_at in active}
-            self._planned = {d: p for d, p in self._planned.items() if d in keys and p.key == keys[d][1]}
-            stale = [d for d in keys if d not in self._planned]
-            for start in range(0, len(stale), _CHUNK):
-                for device_id, planned in _plan_devices(conn, stale[start:start + _CHUNK], c, pricer, keys):
-                    self._planned[device_id] = planned
             shortfall = _shortfalls(conn)
-        by_unit: dict[str, dict[str, DevicePlan]] = {u.code: {} for u in c.registry}
-        win11 = {u.code: {e: {"devices": 0, "windows_10": 0} for e in ELIGIBILITIES} for u in c.registry}
-        for device_id, p in self._planned.items():
-            if p.ward in by_unit:
-                by_unit[p.ward][device_id] = p.plan
-                win11[p.ward][p.eligibility]["devices"] += 1
-                win11[p.ward][p.eligibility]["windows_10"] += int(p.windows_10)
-        units = {code: plan_unit(plans.values(), pricer, shortfall.get(code)) for code, plans in by_unit.items()}
-        return CityPlan(now, day, units, by_unit, win11)
+            unit_keys = _unit_keys(conn, since, day, shortfall)
+            stale = [u.code for u in c.registry if (kept := self._units.get(u.code)) is None
+                     or kept.key != unit_keys.get(u.code)]
+            if stale:
+                self._plan_units(conn, c, pricer, since, day, stale, unit_keys, shortfall)
+        self._units = {u.code: self._units[u.code] for u in c.registry}
+        return CityPlan(now, day, {code: u.plan for code, u in self._units.items()},
+                        {code: u.devices for code, u in self._units.items()},
+                        {code: u.win11 for code, u in self._units.items()})
+
+    def _plan_units(self, conn: Connection, c: Sources, pricer: Pricer, since: datetime, day: date,
+                    units: list[str], unit_keys: dict[str, tuple], shortfall: dict[str, dict[str, int]]) -> None:
+        """Plan ``units`` again: their active devices read, those with a new report or verdict planned."""
+        d = devices.c
+        active = conn.execute(
+            sa.select(d.device_id, d.ward_code, d.last_report_id, verdicts.c.evaluated_at)
+            .join(verdicts, verdicts.c.device_id == d.device_id)
+            .where(d.last_collected_at >= since, d.ward_code.in_(units))).all()
+        keys = {device_id: (ward, (report_id, evaluated_at, day))
+                for device_id, ward, report_id, evaluated_at in active}
+        again = set(units)
+        self._planned = {i: p for i, p in self._planned.items()
+                         if p.ward not in again or (i in keys and p.key == keys[i][1])}
+        unplanned = [i for i in keys if i not in self._planned]
+        for start in range(0, len(unplanned), _CHUNK):
+            for device_id, planned in _plan_devices(conn, unplanned[start:start + _CHUNK], c, pricer, keys):
+                self._planned[device_id] = planned
+        by_unit: dict[str, dict[str, DevicePlan]] = {code: {} for code in units}
+        win11 = {code: {e: {"devices": 0, "windows_10": 0} for e in ELIGIBILITIES} for code in units}
+        for device_id in keys:
+            p = self._planned[device_id]
+            by_unit[p.ward][device_id] = p.plan
+            win11[p.ward][p.eligibility]["devices"] += 1
+            win11[p.ward][p.eligibility]["windows_10"] += int(p.windows_10)
+        for code in units:
+            self._units[code] = _UnitPlanned(unit_keys.get(code), by_unit[code], win11[code],
+                                             plan_unit(by_unit[code].values(), pricer, shortfall.get(code)))
+
+
+def _unit_keys(conn: Connection, since: datetime, day: date, shortfall: dict[str, dict[str, int]]
+               ) -> dict[str, tuple]:
+    """Per unit, what its plan is made of, read cheaply: a new report sets its newest receipt, a device that
+    comes, goes or changes its counts moves its stamp of the counts (``store.kept``), and time alone takes out
+    the devices on the stale age's edge day (their number) or turns the day; and its register's shortfall."""
+    stamps = kept.stamps(conn, counts.KEPT)
+    last = queries.last_received(conn)
+    edge = counts.edge_devices(conn, since)
+    return {code: (stamps.get(code), last.get(code), edge.get(code, 0), since.astimezone(timezone.utc).date(), day,
+                   tuple(sorted(shortfall.get(code, {}).items())))
+            for code in stamps.keys() | last.keys() | edge.keys() | shortfall.keys()}
 
 
 def _plan_devices(conn: Connection, ids: list[str], c: Sources, pricer: Pricer,
