@@ -60,6 +60,7 @@ class OkrCollector(Collector):
         self.progress = progress
         self._lines: KeptLines = {}  # series text kept between scrapes (exposition.RowGauge)
         self._kept = KeptFamilies()
+        self._work = KeptFamilies()  # the work items, of the overview alone: kept while it is the same
 
     def describe(self) -> Iterator[Metric]:
         return iter(_families(self._lines).values())
@@ -67,6 +68,7 @@ class OkrCollector(Collector):
     def forget(self) -> None:
         """Measure again at the next scrape (see ``StoreCollector.forget``)."""
         self._kept.forget()
+        self._work.forget()
 
     def collect(self, measured: Optional[Measured] = None, store_key: Optional[Hashable] = None
                 ) -> Iterator[Metric]:
@@ -76,7 +78,11 @@ class OkrCollector(Collector):
         kept = None if key is None else self._kept.get(key)
         if kept is not None:
             return iter(kept[0])
-        families = self._measure(self.progress(overview, measured))
+        progress = self.progress(overview, measured)
+        families = self._measure(progress)
+        work = self._work.get(id(overview))
+        families += work[0] if work is not None else self._work.keep(id(overview), [self._work_items(progress)],
+                                                                     overview)
         if key is not None:
             self._kept.keep(key, families, overview)
         return iter(families)
@@ -91,10 +97,16 @@ class OkrCollector(Collector):
             f[KEY_RESULT_DUE].add_metric(labels, due_moment(k.key_result.due).timestamp())
             for status in STATUSES:
                 f[KEY_RESULT_STATUS].add_metric(labels + [status], 1 if k.status == status else 0)
+        return [family for name, family in f.items() if name != WORK_ITEMS]
+
+    def _work_items(self, p: OkrProgress) -> Metric:
+        """Every milestone x state x unit, zeros included: the kept overview's alone, so written once for it (a
+        report changes the key results' values at once, the work items when the overview is composed again)."""
+        family = _families(self._lines)[WORK_ITEMS]
         nothing: dict[str, int] = {}
         for m in p.milestones:
             by_unit = p.work_by_unit.get(m.id, {})
             for state in STATES:
-                f[WORK_ITEMS].add_rows(((m.id, state, code), by_unit.get(code, nothing).get(state, 0))
-                                       for code in p.unit_codes)
-        return list(f.values())
+                family.add_rows(((m.id, state, code), by_unit.get(code, nothing).get(state, 0))
+                                for code in p.unit_codes)
+        return family

@@ -84,10 +84,13 @@ class _Planned(NamedTuple):
     plan: DevicePlan
     eligibility: str
     windows_10: bool
+    collected: datetime  # of its latest report: it leaves the plan when the stale age passes it
 
 
 class _UnitPlanned(NamedTuple):
     key: Optional[tuple]  # _unit_keys
+    newest: Optional[datetime]  # the unit's newest receipt when it was planned: newer ones are read next time
+    planned: dict[str, _Planned]  # its active devices' plans and what each was made from
     devices: dict[str, DevicePlan]
     win11: dict[str, dict[str, int]]
     plan: UnitPlan
@@ -132,8 +135,8 @@ class PlanBook:
     def __init__(self, actions: Actions, price_list: PriceList):
         self.actions, self.price_list = actions, price_list
         self._lock = threading.Lock()
-        self._planned: dict[str, _Planned] = {}  # the devices of the units planned
         self._units: dict[str, _UnitPlanned] = {}
+        self._unit_of: dict[str, str] = {}  # device -> the unit it was last read in
         self._kept: Optional[tuple[tuple, float, CityPlan]] = None
 
     def city_plan(self, c: Sources, now: datetime) -> CityPlan:
@@ -168,31 +171,64 @@ class PlanBook:
 
     def _plan_units(self, conn: Connection, c: Sources, pricer: Pricer, since: datetime, day: date,
                     units: list[str], unit_keys: dict[str, tuple], shortfall: dict[str, dict[str, int]]) -> None:
-        """Plan ``units`` again: their active devices read, those with a new report or verdict planned."""
-        d = devices.c
-        active = conn.execute(
-            sa.select(d.device_id, d.ward_code, d.last_report_id, verdicts.c.evaluated_at)
-            .join(verdicts, verdicts.c.device_id == d.device_id)
-            .where(d.last_collected_at >= since, d.ward_code.in_(units))).all()
-        keys = {device_id: (ward, (report_id, evaluated_at, day))
-                for device_id, ward, report_id, evaluated_at in active}
+        """Plan ``units`` again: the devices received since each one's last plan (all its active devices the first
+        time) read, those with a new report or verdict planned; those past the stale age, or gone to another unit,
+        left out."""
         again = set(units)
-        self._planned = {i: p for i, p in self._planned.items()
-                         if p.ward not in again or (i in keys and p.key == keys[i][1])}
-        unplanned = [i for i in keys if i not in self._planned]
-        for start in range(0, len(unplanned), _CHUNK):
-            for device_id, planned in _plan_devices(conn, unplanned[start:start + _CHUNK], c, pricer, keys):
-                self._planned[device_id] = planned
-        by_unit: dict[str, dict[str, DevicePlan]] = {code: {} for code in units}
-        win11 = {code: {e: {"devices": 0, "windows_10": 0} for e in ELIGIBILITIES} for code in units}
-        for device_id in keys:
-            p = self._planned[device_id]
-            by_unit[p.ward][device_id] = p.plan
-            win11[p.ward][p.eligibility]["devices"] += 1
-            win11[p.ward][p.eligibility]["windows_10"] += int(p.windows_10)
+        planned: dict[str, dict[str, _Planned]] = {}
         for code in units:
-            self._units[code] = _UnitPlanned(unit_keys.get(code), by_unit[code], win11[code],
-                                             plan_unit(by_unit[code].values(), pricer, shortfall.get(code)))
+            kept_unit = self._units.get(code)
+            planned[code] = dict(kept_unit.planned) if kept_unit is not None and kept_unit.newest else {}
+        keys: dict[str, tuple[str, tuple, datetime]] = {}
+        for device_id, ward, report_id, evaluated_at, collected in _received(conn, since, self._units, units):
+            moved_from = self._unit_of.get(device_id)
+            if moved_from is not None and moved_from != ward:
+                if moved_from not in planned:
+                    kept_unit = self._units.get(moved_from)
+                    planned[moved_from] = dict(kept_unit.planned) if kept_unit is not None else {}
+                    again.add(moved_from)
+                planned[moved_from].pop(device_id, None)
+            self._unit_of[device_id] = ward
+            key = (report_id, evaluated_at, day)
+            before = planned[ward].get(device_id)
+            if collected < since:
+                planned[ward].pop(device_id, None)
+            elif before is None or before.key != key:
+                keys[device_id] = (ward, key, collected)
+        unplanned = list(keys)
+        for start in range(0, len(unplanned), _CHUNK):
+            for device_id, p in _plan_devices(conn, unplanned[start:start + _CHUNK], c, pricer, keys):
+                planned[p.ward][device_id] = p
+        for code in again:
+            active = {device_id: p for device_id, p in planned[code].items() if p.collected >= since}
+            win11 = {e: {"devices": 0, "windows_10": 0} for e in ELIGIBILITIES}
+            for p in active.values():
+                win11[p.eligibility]["devices"] += 1
+                win11[p.eligibility]["windows_10"] += int(p.windows_10)
+            plans = {device_id: p.plan for device_id, p in active.items()}
+            if code in units:
+                key_ = unit_keys.get(code)
+                newest = key_[1] if key_ else None  # read before the devices: later receipts are read next time
+            else:  # a unit a device left, not due to be read: read at its next plan from where it was
+                previous = self._units.get(code)
+                key_, newest = None, previous.newest if previous else None
+            self._units[code] = _UnitPlanned(key_, newest, active, plans, win11,
+                                             plan_unit(plans.values(), pricer, shortfall.get(code)))
+
+
+def _received(conn: Connection, since: datetime, kept: dict[str, "_UnitPlanned"], units: list[str]) -> list:
+    """(device, unit, report, evaluated at, collected at) of the devices of ``units`` with a verdict: those received
+    since the unit's newest receipt at its last plan (an index range per unit), all the active ones of a unit
+    planned for the first time."""
+    d = devices.c
+    newest = {code: kept[code].newest for code in units if code in kept and kept[code].newest is not None}
+    fresh = [code for code in units if code not in newest]
+    which = [sa.and_(d.ward_code == code, d.last_received_at >= at) for code, at in newest.items()]
+    if fresh:
+        which.append(sa.and_(d.ward_code.in_(fresh), d.last_collected_at >= since))
+    q = (sa.select(d.device_id, d.ward_code, d.last_report_id, verdicts.c.evaluated_at, d.last_collected_at)
+         .join(verdicts, verdicts.c.device_id == d.device_id).where(sa.or_(*which)))
+    return list(conn.execute(q).all())
 
 
 def _unit_keys(conn: Connection, since: datetime, day: date, shortfall: dict[str, dict[str, int]]
@@ -209,7 +245,7 @@ def _unit_keys(conn: Connection, since: datetime, day: date, shortfall: dict[str
 
 
 def _plan_devices(conn: Connection, ids: list[str], c: Sources, pricer: Pricer,
-                  keys: dict[str, tuple[str, tuple]]) -> Iterable[tuple[str, _Planned]]:
+                  keys: dict[str, tuple[str, tuple, datetime]]) -> Iterable[tuple[str, _Planned]]:
     """Plan these devices from their latest report (its body without the software list, which no rule of
     the plan reads) and their stored verdict."""
     q = (sa.select(devices.c.device_id, devices.c.device_class, reports.c.body, reports.c.body_zlib,
@@ -224,9 +260,10 @@ def _plan_devices(conn: Connection, ids: list[str], c: Sources, pricer: Pricer,
         judged = win11_eligibility(report)
         raw_os = report.get("os")
         os = raw_os if isinstance(raw_os, dict) else {}
-        ward, key = keys[device_id]
+        ward, key, collected = keys[device_id]
         yield device_id, _Planned(key, ward, plan_device(device_id, report, verdict, judged, c.baseline, pricer),
-                                  judged.eligibility, os.get("id") == "windows" and os.get("version") == "10")
+                                  judged.eligibility, os.get("id") == "windows" and os.get("version") == "10",
+                                  collected)
 
 
 def _report(body: Optional[str]) -> dict[str, Any]:

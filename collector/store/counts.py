@@ -153,11 +153,10 @@ def read(conn: Connection, active_since: datetime, kinds: Iterable[str], ward_co
     day = _day(active_since)
     c = unit_counts.c
     # Added up here rather than by GROUP BY: most keys are on one day, and the sort costs more than the sums.
-    q = sa.select(c.kind, c.ward_code, c.key, c.devices, c.total).where(c.kind.in_(kinds), c.day > day)
-    if ward_code is not None:
-        q = q.where(c.ward_code == ward_code)
-    if wards is not None:
-        q = q.where(c.ward_code.in_(sorted(wards)))
+    after = sa.select(c.kind, c.ward_code, c.key, c.devices, c.total).where(c.kind.in_(kinds), c.day > day)
+    q: sa.Executable = after
+    if ward_code is not None or wards is not None:
+        q = _of_units(after, day, [ward_code] if ward_code is not None else sorted(wards or ()))
     out: dict[str, dict[tuple[str, str], tuple[int, int]]] = {kind: {} for kind in kinds}
     edited = False  # a row of no device: update deletes those, so only a table edited by hand has one
     for kind, ward, key, n, total in conn.execute(q).all():
@@ -191,6 +190,16 @@ def edge_devices(conn: Connection, active_since: datetime) -> dict[str, int]:
     q = (sa.select(d.ward_code, sa.func.count())
          .where(d.last_collected_at >= active_since, d.last_collected_at < day_end).group_by(d.ward_code))
     return {ward: n for ward, n in conn.execute(q).all()}
+
+
+def _of_units(q: sa.Select, day: date, wards: list[str]) -> sa.CompoundSelect:
+    """``q`` (rows after ``day``) of ``wards`` only, as seeks in the primary key (kind, day, unit): each day from the
+    next to tomorrow named, and the days after in a range of their own. A range of days first would walk every
+    unit's rows of those days (a scrape after a report reads the rows of one unit)."""
+    c = unit_counts.c
+    last = max(day, _day(datetime.now(timezone.utc)) + timedelta(days=1))
+    days = [day + timedelta(days=n) for n in range(1, (last - day).days + 1)]
+    return sa.union_all(q.where(c.day.in_(days), c.ward_code.in_(wards)), q.where(c.day > last, c.ward_code.in_(wards)))
 
 
 Desk = tuple[str, str]  # (ward, hostname)
