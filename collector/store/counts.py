@@ -165,13 +165,14 @@ def read(conn: Connection, active_since: datetime, kinds: Iterable[str], ward_co
         acc = of_kind.get((ward, key))
         of_kind[(ward, key)] = (n, total) if acc is None else (acc[0] + n, acc[1] + total)
     day_end = datetime.combine(day + timedelta(days=1), time(0), timezone.utc)
-    edge = sa.select(devices.c.counted).where(devices.c.last_collected_at >= active_since,
-                                              devices.c.last_collected_at < day_end)
-    if ward_code is not None:
-        edge = edge.where(devices.c.ward_code == ward_code)
-    if wards is not None:
-        edge = edge.where(devices.c.ward_code.in_(sorted(wards)))
-    for (counted,) in conn.execute(edge).all():
+    # The edge day's few devices of every unit, by the index of their latest report, and those of the units asked
+    # for kept here: filtered by unit there, the store walked every device of the unit instead.
+    edge = sa.select(devices.c.ward_code, devices.c.counted).where(devices.c.last_collected_at >= active_since,
+                                                                   devices.c.last_collected_at < day_end)
+    units = None if ward_code is None and wards is None else {ward_code} if ward_code is not None else set(wards or ())
+    for ward, counted in conn.execute(edge).all():
+        if units is not None and ward not in units:
+            continue
         for kind, key, total in counted["keys"]:
             if kind in out:
                 acc = out[kind].get((counted["ward"], key), (0, 0))
