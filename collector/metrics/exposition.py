@@ -191,6 +191,7 @@ class Writer:
         self._names: dict[str, str] = {}
         self._values: dict[object, str] = {}
         self._values_nl: dict[object, str] = {}
+        self._shapes: dict[str, tuple[list[tuple[int, str]], str]] = {}  # a RowGauge's label pieces and head
 
     def _name_of(self, raw: str) -> str:
         escaped = self._names.get(raw)
@@ -237,12 +238,16 @@ class Writer:
     def _rows(self, metric: RowGauge, rows: Iterable[tuple[Sequence[str], float]], out: list[str]) -> None:
         # The hot loop of a scrape (one pass per series): a family's kept lines are looked up by the label values
         # as given, and each distinct value is formatted once with its newline.
-        names, lines = metric.label_names, metric.lines
+        lines = metric.lines
         if len(lines) > _MAX_KEPT_LINES:  # label values that come and go (endpoint targets) must not pile up
             lines.clear()
-        order = sorted(range(len(names)), key=names.__getitem__)
-        pieces = [(i, f'{self._label_of(names[i])}="') for i in order]
-        head = self._name_of(metric.name) + "{"
+        shape = self._shapes.get(metric.name)
+        if shape is None:  # worked out once per family and writer: a unit's few lines are written one unit at a time
+            names = metric.label_names
+            order = sorted(range(len(names)), key=names.__getitem__)
+            shape = self._shapes[metric.name] = ([(i, f'{self._label_of(names[i])}="') for i in order],
+                                                 self._name_of(metric.name) + "{")
+        pieces, head = shape
         values_nl = self._values_nl
         kept, ended, append = lines.get, values_nl.get, out.append
         for labels, value in rows:

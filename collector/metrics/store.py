@@ -15,7 +15,6 @@ per unit. Each app gets its own CollectorRegistry: no process-global state.
 """
 from __future__ import annotations
 
-import copy
 import os
 import platform
 from datetime import date, datetime, time, timedelta, timezone
@@ -260,7 +259,7 @@ class StoreCollector(Collector):
         template = self._families()
         out: dict[str, UnitPart] = {}
         for code in units:
-            f: dict[str, Family] = {name: _blank(template[name]) for name in _SCRATCH}
+            f: dict[str, Family] = {name: _blank(row_gauge(template, name)) for name in _SCRATCH}
             s, m, reach = summaries.get(code), migrations.get(code), reach_of.get(code, [])
             if s is not None:
                 self._wards(f, [s], of_unit)
@@ -322,13 +321,12 @@ def _endpoints(f: dict[str, Family], code: str, reach: list[tuple[str, queries.R
             f[ENDPOINT_FAILED].add_metric([code, target, step], n)
 
 
-def _blank(family: Family) -> Family:
-    """An empty family like ``family`` (its name, help, labels and kept lines), to fill with one unit's series."""
-    blank = copy.copy(family)
-    if isinstance(blank, RowGauge):
-        blank.rows = []
-    else:
-        cast(Metric, blank).samples = []
+def _blank(family: RowGauge) -> RowGauge:
+    """An empty family like ``family`` (its name, help, labels and kept lines), to fill with one unit's series: its
+    attributes taken over as they are (``copy.copy`` cost more than the unit's rows)."""
+    blank = RowGauge.__new__(RowGauge)
+    vars(blank).update(vars(family))
+    blank.rows = []
     return blank
 
 
