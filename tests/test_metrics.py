@@ -228,7 +228,7 @@ def test_a_change_in_one_unit_rewrites_its_lines_alone_and_the_text_is_that_of_a
     """A scrape after a report works out again only the unit it landed in (metrics/parts.py): the change shows in
     the very next scrape, the other units' lines are byte for byte those of the scrape before, and the whole text
     (the collector's own counters aside) is what a new collector on the same store writes from scratch, once the
-    kept overview is as new."""
+    kept overview is as new, after an operator's declaration and a device's move to another unit too."""
     s = Seeded(db_url, tmp_path)
     fresh = None
     try:
@@ -251,6 +251,10 @@ def test_a_change_in_one_unit_rewrites_its_lines_alone_and_the_text_is_that_of_a
         text = s.metrics_text()
         assert samples(text)[("hdc_applications", (("app", "e_office"), ("state", "local"), ("ward", "00004")))] == 1
         assert _unit_lines(text, "00082") == _unit_lines(after, "00082")
+        # A device moved to another unit (ingest without a unit's token: the demo's and the probes' way).
+        moved = dict(linux_host("00070", "b1", "cn-full", free_gib=5), report_id=new_report_id())  # from 00082
+        assert s.context.ingestor.ingest(moved, json.dumps(moved)).status == "accepted"
+        assert nonzero(samples(s.metrics_text()), "hdc_devices")[("ready_with_conditions", "00070")] == 1
         s.context.overview(consistent=True)  # the kept overview's families (key results, dates) made now too
         fresh = build_context(s.settings)
         anew = create_app(context=fresh).test_client().get("/metrics").get_data(as_text=True)
