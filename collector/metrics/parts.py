@@ -58,12 +58,17 @@ class UnitParts:
         self.last: dict[str, datetime] = {}
         self._lock = threading.Lock()
         self._kept: dict[str, tuple[tuple, float, UnitPart]] = {}  # code -> key, until (monotonic), part
+        # The newest ids of the migration histories and the units' marks read with them (``history_marks`` groups
+        # every row: read again only when a row was added).
+        self._history: tuple[Optional[tuple], dict[str, tuple[int, int, int, int]]] = (None, {})
 
-    def current(self, conn: Connection, since: datetime, now: datetime, work_out: WorkOut) -> dict[str, UnitPart]:
+    def current(self, conn: Connection, since: datetime, now: datetime, work_out: WorkOut,
+                newest_history: Optional[tuple] = None) -> dict[str, UnitPart]:
         """Every known unit's part as of now: kept ones whose key is the same and not expired, the others from
-        ``work_out`` (given the units to work out)."""
+        ``work_out`` (given the units to work out). ``newest_history``: the newest declaration's and observation's
+        ids (``changes.store_key`` reads them): while they are the same, the units' history marks are too."""
         with self._lock:
-            keys = self._keys(conn, since)
+            keys = self._keys(conn, since, newest_history)
             clock = time.monotonic()
             stale = frozenset(code for code, key in keys.items()
                               if (k := self._kept.get(code)) is None or k[0] != key or k[1] <= clock)
@@ -78,13 +83,16 @@ class UnitParts:
         """Work every unit out again at the next scrape (a composition from scratch, for the benchmark)."""
         with self._lock:
             self._kept.clear()
+            self._history = (None, {})
 
-    def _keys(self, conn: Connection, since: datetime) -> dict[str, tuple]:
+    def _keys(self, conn: Connection, since: datetime, newest_history: Optional[tuple]) -> dict[str, tuple]:
         stamps = kept.stamps(conn, counts.KEPT)
         self.last = queries.last_received(conn)
         edge = counts.edge_devices(conn, since)
         expected = queries.register_expected(conn)
-        marks = history_marks(conn)
+        if newest_history is None or newest_history != self._history[0]:  # both histories only grow
+            self._history = (newest_history, history_marks(conn))
+        marks = self._history[1]
         day = since.astimezone(timezone.utc).date()
         self.known = frozenset(u.code for u in self.registry).union(stamps, edge)
         return {code: (stamps.get(code), self.last.get(code), edge.get(code, 0),

@@ -204,7 +204,8 @@ class StoreCollector(Collector):
         migration families' unreachable endpoints; None: never)."""
         f = self._families()
         writer = Writer()
-        parts = self.parts.current(conn, since, now, lambda units: self._work_out(conn, since, now, units, writer))
+        parts = self.parts.current(conn, since, now, lambda units: self._work_out(conn, since, now, units, writer),
+                                   key[2:4])  # the store key's newest declaration and observation
         self._static(f)
         for u in self.registry:  # an info family, written at render: its samples are read by other readers too
             f[WARD_INFO].add_metric([u.code, u.name, u.kind], {})
