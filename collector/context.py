@@ -30,14 +30,13 @@ from collector.metrics.plan import PlanCollector
 from collector.metrics.store import IngestMetrics, StoreCollector, build_registry
 from collector.metrics.units import UnitDatesCollector
 from collector.readiness.cache import KeptPages, OverviewCache
-from collector.readiness.okr import OkrProgress, WeekKeeper, okr_progress
+from collector.readiness.okr import Measured, OkrProgress, WeekKeeper, okr_progress
 from collector.readiness.okr_backfill import backfill
 from collector.readiness.okr_sheet import load_okr_file
 from collector.readiness.overview import CityOverview
 from collector.readiness.plan import CityPlan, PlanBook, load_plan_book
 from collector.settings import Settings
 from collector.store.engine import open_store
-from collector.store.queries import Counted
 from collector.store.retention import Pruner
 from inventory.baseline import Baseline, load_baseline
 from inventory.catalog import Catalog, load_catalog
@@ -86,11 +85,11 @@ class Context:
         ``consistent`` for the API, which must read back what a script has just stored."""
         return self.overview_cache.get(self, datetime.now(timezone.utc), milestone_id, consistent)
 
-    def okr_progress(self, consistent: bool = False, counted: Optional[Counted] = None) -> OkrProgress:
+    def okr_progress(self, consistent: bool = False, measured: Optional[Measured] = None) -> OkrProgress:
         """The key results measured on the kept overview the page shows (``consistent`` for the API, as
         ``overview``), so the page, the API, the exports and /metrics show the same values and a scrape never
-        waits for a composition; ``counted``: the per-unit counts a scrape read (``readiness.okr.measure``)."""
-        return okr_progress(self, self.overview(consistent=consistent), counted=counted)
+        waits for a composition; ``measured``: what a scrape worked out from its counts (``readiness.okr.measure``)."""
+        return okr_progress(self, self.overview(consistent=consistent), measured=measured)
     def plan(self) -> CityPlan:
         """Every unit's upgrade plan, priced with the prices in force today (kept while the store is unchanged)."""
         return self.plan_book.city_plan(self, datetime.now(timezone.utc))
@@ -137,7 +136,7 @@ def build_context(settings: Settings, engine: Optional[Engine] = None) -> Contex
     ingestor = Ingestor(engine, baseline, catalog, load_lifecycle())
     # The OKR families are written with the store's (StoreCollector.collect): they count from its read.
     okr_metrics = OkrCollector(lambda: context.overview(),
-                               lambda overview, counted: okr_progress(context, overview, counted=counted))
+                               lambda overview, measured: okr_progress(context, overview, measured=measured))
     metrics_registry, ingest_metrics = build_registry(
         StoreCollector(engine, registry, baseline, milestones, settings, catalog, okr=okr_metrics))
     context = Context(settings, engine, registry, baseline, catalog, milestones, ingestor, metrics_registry,

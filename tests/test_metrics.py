@@ -224,6 +224,56 @@ def test_an_unchanged_store_gets_the_kept_families_and_every_new_report_shows_at
         s.context.engine.dispose()
 
 
+def test_a_change_in_one_unit_rewrites_its_lines_alone_and_the_text_is_that_of_a_new_collector(db_url, tmp_path):
+    """A scrape after a report works out again only the unit it landed in (metrics/parts.py): the change shows in
+    the very next scrape, the other units' lines are byte for byte those of the scrape before, and the whole text
+    (the collector's own counters aside) is what a new collector on the same store writes from scratch, once the
+    kept overview is as new, after an operator's declaration and a device's move to another unit too."""
+    s = Seeded(db_url, tmp_path)
+    fresh = None
+    try:
+        s.seed()
+        before = s.metrics_text()
+        worse = dict(linux_host("00070", "a3", "hk-srv", device_class="server", memory_gib=2),
+                     report_id=new_report_id())
+        assert s.post(worse).status_code == 201
+        after = s.metrics_text()
+        assert nonzero(samples(after), "hdc_devices")[("not_ready", "00070")] == 2
+        for ward in ("00082", "00004"):
+            assert _unit_lines(after, ward) == _unit_lines(before, ward), ward
+        assert _unit_lines(after, "00070") != _unit_lines(before, "00070")
+        with s.context.engine.begin() as conn:
+            admin = create_token(conn, None, "test", kind="admin")
+        declared = s.client.post("/api/v1/migration/declarations", headers={"Authorization": f"Bearer {admin}"},
+                                 json={"ward_code": "00004", "app_id": "e_office", "state": "local",
+                                       "declared_by": "X"})
+        assert declared.status_code == 201, declared.get_json()
+        text = s.metrics_text()
+        assert samples(text)[("hdc_applications", (("app", "e_office"), ("state", "local"), ("ward", "00004")))] == 1
+        assert _unit_lines(text, "00082") == _unit_lines(after, "00082")
+        # A device moved to another unit (ingest without a unit's token: the demo's and the probes' way).
+        moved = dict(linux_host("00070", "b1", "cn-full", free_gib=5), report_id=new_report_id())  # from 00082
+        assert s.context.ingestor.ingest(moved, json.dumps(moved)).status == "accepted"
+        assert nonzero(samples(s.metrics_text()), "hdc_devices")[("ready_with_conditions", "00070")] == 1
+        s.context.overview(consistent=True)  # the kept overview's families (key results, dates) made now too
+        fresh = build_context(s.settings)
+        anew = create_app(context=fresh).test_client().get("/metrics").get_data(as_text=True)
+        assert _own_counters_aside(anew) == _own_counters_aside(s.metrics_text())
+    finally:
+        for context in (s.context, fresh):
+            if context is not None:
+                context.stop_background()
+                context.engine.dispose()
+
+
+def _unit_lines(text: str, ward: str) -> list[str]:
+    return [line for line in text.splitlines() if f'ward="{ward}"' in line]
+
+
+def _own_counters_aside(text: str) -> list[str]:
+    return [line for line in text.splitlines() if not line.startswith("hdc_ingest_")]
+
+
 def test_every_known_label_value_is_there_before_any_report(tmp_path):
     empty = Seeded(f"sqlite:///{tmp_path / 'empty.sqlite3'}", tmp_path)
     text = empty.metrics_text()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Iterable, Optional
+from typing import Collection, Iterable, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -84,13 +84,16 @@ def _evidence_now(conn: Connection, catalog: Catalog, active_since: datetime, ev
     return out
 
 
-def load_history(conn: Connection, ward_code: Optional[str] = None) -> History:
-    """Both histories, oldest first per (unit, application)."""
+def load_history(conn: Connection, ward_code: Optional[str] = None,
+                 wards: Optional[Collection[str]] = None) -> History:
+    """Both histories, oldest first per (unit, application); of one unit, or of the units ``wards``, when given."""
     d, o = migration_declarations, migration_observations
     dq = sa.select(d).order_by(d.c.effective_on, d.c.id)
     oq = sa.select(o).order_by(o.c.observed_at, o.c.id)
     if ward_code is not None:
         dq, oq = dq.where(d.c.ward_code == ward_code), oq.where(o.c.ward_code == ward_code)
+    if wards is not None:
+        dq, oq = dq.where(d.c.ward_code.in_(sorted(wards))), oq.where(o.c.ward_code.in_(sorted(wards)))
     declarations: dict[Pair, list[Declaration]] = {}
     for r in conn.execute(dq).all():
         declarations.setdefault((r.ward_code, r.app_id), []).append(Declaration(
@@ -102,15 +105,30 @@ def load_history(conn: Connection, ward_code: Optional[str] = None) -> History:
     return History(declarations, observations)
 
 
+def history_marks(conn: Connection) -> dict[str, tuple[int, int, int, int]]:
+    """Per unit with any: (declarations, newest declaration id, observations, newest observation id). Both
+    histories are append only, so a unit's marks are the same only while its history is (read from the units'
+    indexes, not the rows)."""
+    out: dict[str, tuple[int, int, int, int]] = {}
+    for n, table in enumerate((migration_declarations, migration_observations)):
+        t = table.c
+        for ward, count, newest in conn.execute(sa.select(t.ward_code, sa.func.count(), sa.func.max(t.id))
+                                                .group_by(t.ward_code)).all():
+            marks = out.get(ward, (0, 0, 0, 0))
+            out[ward] = marks[:2] + (count, newest) if n else (count, newest) + marks[2:]
+    return out
+
+
 def _ever_installed(history: History) -> set[Pair]:
     return {pair for pair, obs in history.observations.items() if any(o.installed_devices > 0 for o in obs)}
 
 
 def unit_migrations(conn: Connection, catalog: Catalog, registry: Registry, now: datetime,
                     active_since: datetime, ward_code: Optional[str] = None,
-                    counted: Optional[queries.Counted] = None) -> dict[str, UnitMigration]:
-    """Every unit of the registry (or one), every catalog application: state, evidence, history."""
-    history = load_history(conn, ward_code)
+                    counted: Optional[queries.Counted] = None, partial: bool = False) -> dict[str, UnitMigration]:
+    """Every unit of the registry (or one), every catalog application: state, evidence, history. With ``partial``
+    the registry is some units only (``counted``, of those units, must be given): only their history is read."""
+    history = load_history(conn, ward_code, [w.code for w in registry] if partial else None)
     evidence = _evidence_now(conn, catalog, active_since, _ever_installed(history), ward_code, counted)
     none = Evidence(0, False)
     out = {}

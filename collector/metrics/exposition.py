@@ -117,7 +117,7 @@ class KeptFamilies:
         """Keep ``families`` with ``key`` for at most ``for_seconds`` (``max_age`` if less or not given); the
         families must not change afterwards."""
         for family in families:
-            vars(family)[_TEXT] = None
+            vars(family).setdefault(_TEXT, None)  # written at the first render, unless ``prewritten``
         seconds = self.max_age if for_seconds is None else min(for_seconds, self.max_age)
         self._kept = (key, families, time.monotonic() + seconds, extra)
         return families
@@ -182,95 +182,140 @@ class _CollectorPause:
 _collector_paused = _CollectorPause()
 
 
-def _render(registry: Collector) -> bytes:
-    names: dict[str, str] = {}
-    values: dict[object, str] = {}
-    values_nl: dict[object, str] = {}
+class Writer:
+    """Writes families' text as ``render`` does: each distinct name escaped once (by the library's own functions)
+    and each value formatted once for all the families one writer writes. A collector that keeps parts of a
+    family's text (a unit's lines) writes them with the scrape's writer and joins them (``prewritten``)."""
 
-    def name_of(raw: str) -> str:
-        escaped = names.get(raw)
+    def __init__(self) -> None:
+        self._names: dict[str, str] = {}
+        self._values: dict[object, str] = {}
+        self._values_nl: dict[object, str] = {}
+        self._shapes: dict[str, tuple[list[tuple[int, str]], str]] = {}  # a RowGauge's label pieces and head
+
+    def _name_of(self, raw: str) -> str:
+        escaped = self._names.get(raw)
         if escaped is None:
-            escaped = names[raw] = om.escape_metric_name(raw, om.UNDERSCORES)
+            escaped = self._names[raw] = om.escape_metric_name(raw, om.UNDERSCORES)
         return escaped
 
-    def label_of(raw: str) -> str:
+    def _label_of(self, raw: str) -> str:
         key = "\0" + raw
-        escaped = names.get(key)
+        escaped = self._names.get(key)
         if escaped is None:
-            escaped = names[key] = om.escape_label_name(raw, om.UNDERSCORES)
+            escaped = self._names[key] = om.escape_label_name(raw, om.UNDERSCORES)
         return escaped
 
-    def line(sample) -> str:
-        value = value_of(sample.value)
+    def _value_of(self, raw: float) -> str:
+        value = self._values.get(raw)
+        if value is None:
+            value = self._values[raw] = floatToGoString(raw)
+        return value
+
+    def _line(self, sample: Sample) -> str:
+        value = self._value_of(sample.value)
         if sample.labels:
-            labels = ",".join(f'{label_of(k)}="{_escape_value(v)}"' for k, v in sorted(sample.labels.items()))
-            text = f"{name_of(sample.name)}{{{labels}}} {value}"
+            labels = ",".join(f'{self._label_of(k)}="{_escape_value(v)}"' for k, v in sorted(sample.labels.items()))
+            text = f"{self._name_of(sample.name)}{{{labels}}} {value}"
         else:
-            text = f"{name_of(sample.name)} {value}"
+            text = f"{self._name_of(sample.name)} {value}"
         if sample.timestamp is not None:
             text += f" {int(float(sample.timestamp) * 1000):d}"
         return text + "\n"
 
-    def value_of(raw: float) -> str:
-        value = values.get(raw)
-        if value is None:
-            value = values[raw] = floatToGoString(raw)
-        return value
+    def header(self, metric: Metric) -> str:
+        """The family's HELP and TYPE lines."""
+        mname = self._name_of(metric.name + _SUFFIX.get(metric.type, ""))
+        return f"# HELP {mname} {_doc(metric)}\n# TYPE {mname} {_TYPES.get(metric.type, metric.type)}\n"
 
-    def rows(metric: RowGauge) -> None:
+    def rows(self, metric: RowGauge, rows: Iterable[tuple[Sequence[str], float]]) -> str:
+        """The sample lines of ``rows`` (label values, value) of a RowGauge with labels, as its family writes them
+        (its kept lines looked up and filled)."""
+        out: list[str] = []
+        self._rows(metric, rows, out)
+        return "".join(out)
+
+    def _rows(self, metric: RowGauge, rows: Iterable[tuple[Sequence[str], float]], out: list[str]) -> None:
         # The hot loop of a scrape (one pass per series): a family's kept lines are looked up by the label values
         # as given, and each distinct value is formatted once with its newline.
-        names, lines = metric.label_names, metric.lines
+        lines = metric.lines
         if len(lines) > _MAX_KEPT_LINES:  # label values that come and go (endpoint targets) must not pile up
             lines.clear()
-        order = sorted(range(len(names)), key=names.__getitem__)
-        pieces = [(i, f'{label_of(names[i])}="') for i in order]
-        head = name_of(metric.name) + "{"
+        shape = self._shapes.get(metric.name)
+        if shape is None:  # worked out once per family and writer: a unit's few lines are written one unit at a time
+            names = metric.label_names
+            order = sorted(range(len(names)), key=names.__getitem__)
+            shape = self._shapes[metric.name] = ([(i, f'{self._label_of(names[i])}="') for i in order],
+                                                 self._name_of(metric.name) + "{")
+        pieces, head = shape
+        values_nl = self._values_nl
         kept, ended, append = lines.get, values_nl.get, out.append
-        for labels, value in metric.rows:
+        for labels, value in rows:
             labels = tuple(labels)
             text = kept(labels)
             if text is None:
                 text = lines[labels] = head + ",".join([p + _escape_value(labels[i]) + '"' for i, p in pieces]) + "} "
             end = ended(value)
             if end is None:
-                end = values_nl[value] = value_of(value) + "\n"
+                end = values_nl[value] = self._value_of(value) + "\n"
             append(text + end)
 
-    out: list[str] = []
+    def samples(self, metric: Metric) -> str:
+        """The family's sample lines (and the extra families OpenMetrics suffixes make, with their headers)."""
+        out: list[str] = []
+        self._samples(metric, out)
+        return "".join(out)
 
-    def family(metric: Metric) -> None:
-        mname = name_of(metric.name + _SUFFIX.get(metric.type, ""))
-        doc = metric.documentation.replace("\\", r"\\").replace("\n", r"\n")
-        out.append(f"# HELP {mname} {doc}\n# TYPE {mname} {_TYPES.get(metric.type, metric.type)}\n")
+    def _samples(self, metric: Metric, out: list[str]) -> None:
         if isinstance(metric, RowGauge) and metric.label_names:
-            rows(metric)
+            self._rows(metric, metric.rows, out)
             return
         extra: dict[str, list[str]] = {}
         for sample in metric.samples:
             suffix = next((s for s in _OM_SUFFIXES if sample.name == metric.name + s), None)
             if suffix is None:
-                out.append(line(sample))
+                out.append(self._line(sample))
             else:
-                extra.setdefault(suffix, []).append(line(sample))
+                extra.setdefault(suffix, []).append(self._line(sample))
         for suffix, lines in sorted(extra.items()):
-            name = name_of(metric.name + suffix)
-            out.append(f"# HELP {name} {doc}\n# TYPE {name} gauge\n")
+            name = self._name_of(metric.name + suffix)
+            out.append(f"# HELP {name} {_doc(metric)}\n# TYPE {name} gauge\n")
             out.extend(lines)
 
+    def family(self, metric: Metric, out: list[str]) -> None:
+        """Append the whole family's text to ``out``."""
+        out.append(self.header(metric))
+        self._samples(metric, out)
+
+
+def _doc(metric: Metric) -> str:
+    return metric.documentation.replace("\\", r"\\").replace("\n", r"\n")
+
+
+def prewritten(metric: Metric, text: str) -> Metric:
+    """``metric`` written as ``text`` (its whole family: a ``Writer``'s header and sample lines), which ``render``
+    gives as it is; its own rows are not read (keep none). Readers other than ``render`` read its samples back
+    from the text (``RowGauge.samples``)."""
+    vars(metric)[_TEXT] = text
+    return metric
+
+
+def _render(registry: Collector) -> bytes:
+    writer = Writer()
+    out: list[str] = []
     for metric in registry.collect():
         kept = vars(metric)
         if _TEXT in kept:  # a kept family (KeptFamilies): written once, then given again as it was written
             text = kept[_TEXT]
             if text is None:
                 start = len(out)
-                family(metric)
+                writer.family(metric, out)
                 text = kept[_TEXT] = "".join(out[start:])
                 del out[start:]
                 _written(metric)
             out.append(text)
         else:
-            family(metric)
+            writer.family(metric, out)
     return "".join(out).encode("utf-8")
 
 

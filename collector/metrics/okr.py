@@ -2,8 +2,9 @@
 
 Read from ``readiness.okr.OkrProgress`` (the figures of ``/okr`` and
 ``/api/v1/okr``) at scrape time by a custom collector that the store's
-collector runs after its own families, with the per-unit counts it read (the
-store read once per scrape). Cardinality is bounded by key results x statuses and by
+collector runs after its own families, with what it worked out from the
+per-unit counts it read (``readiness.okr.Measured``: the store read once per
+scrape). Cardinality is bounded by key results x statuses and by
 units x milestones x states (126 x 5 x 4), never by devices; every label
 value is written, zeros included, so a unit with nothing to do is a visible 0.
 """
@@ -15,10 +16,9 @@ from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from collector.metrics.exposition import KeptFamilies, KeptLines, RowGauge
-from collector.readiness.okr import OkrProgress
+from collector.readiness.okr import Measured, OkrProgress
 from collector.readiness.overview import CityOverview
 from collector.readiness.workitems import STATES, due_moment
-from collector.store.queries import Counted
 from inventory.okr import STATUSES
 
 KEY_RESULT_PROGRESS = "hdc_key_result_progress_ratio"
@@ -51,15 +51,16 @@ def _families(lines: KeptLines) -> dict[str, RowGauge]:
 
 class OkrCollector(Collector):
     """Measures the key results through ``progress`` (``readiness.okr.okr_progress`` of the kept ``overview``,
-    ``Context.overview``), given the per-unit counts the scrape has read (``StoreCollector`` passes them; None:
-    ``progress`` reads its own). Its families are kept while the overview and the store's key are the same."""
+    ``Context.overview``), given what the scrape worked out from the counts it read (``StoreCollector`` passes it;
+    None: ``progress`` reads its own). Its families are kept while the overview and the store's key are the same."""
 
     def __init__(self, overview: Callable[[], CityOverview],
-                 progress: Callable[[CityOverview, Optional[Counted]], OkrProgress]):
+                 progress: Callable[[CityOverview, Optional[Measured]], OkrProgress]):
         self.overview = overview
         self.progress = progress
         self._lines: KeptLines = {}  # series text kept between scrapes (exposition.RowGauge)
         self._kept = KeptFamilies()
+        self._work = KeptFamilies()  # the work items, of the overview alone: kept while it is the same
 
     def describe(self) -> Iterator[Metric]:
         return iter(_families(self._lines).values())
@@ -67,15 +68,21 @@ class OkrCollector(Collector):
     def forget(self) -> None:
         """Measure again at the next scrape (see ``StoreCollector.forget``)."""
         self._kept.forget()
+        self._work.forget()
 
-    def collect(self, counted: Optional[Counted] = None, store_key: Optional[Hashable] = None) -> Iterator[Metric]:
-        """``store_key``: the store's key (``changes.store_key``) ``counted`` was read under; None: measure now."""
+    def collect(self, measured: Optional[Measured] = None, store_key: Optional[Hashable] = None
+                ) -> Iterator[Metric]:
+        """``store_key``: the store's key (``changes.store_key``) ``measured`` was read under; None: measure now."""
         overview = self.overview()
         key = None if store_key is None else (store_key, id(overview))  # the overview is kept beside: no id reuse
         kept = None if key is None else self._kept.get(key)
         if kept is not None:
             return iter(kept[0])
-        families = self._measure(self.progress(overview, counted))
+        progress = self.progress(overview, measured)
+        families = self._measure(progress)
+        work = self._work.get(id(overview))
+        families += work[0] if work is not None else self._work.keep(id(overview), [self._work_items(progress)],
+                                                                     overview)
         if key is not None:
             self._kept.keep(key, families, overview)
         return iter(families)
@@ -90,10 +97,16 @@ class OkrCollector(Collector):
             f[KEY_RESULT_DUE].add_metric(labels, due_moment(k.key_result.due).timestamp())
             for status in STATUSES:
                 f[KEY_RESULT_STATUS].add_metric(labels + [status], 1 if k.status == status else 0)
+        return [family for name, family in f.items() if name != WORK_ITEMS]
+
+    def _work_items(self, p: OkrProgress) -> Metric:
+        """Every milestone x state x unit, zeros included: the kept overview's alone, so written once for it (a
+        report changes the key results' values at once, the work items when the overview is composed again)."""
+        family = _families(self._lines)[WORK_ITEMS]
         nothing: dict[str, int] = {}
         for m in p.milestones:
             by_unit = p.work_by_unit.get(m.id, {})
             for state in STATES:
-                f[WORK_ITEMS].add_rows(((m.id, state, code), by_unit.get(code, nothing).get(state, 0))
-                                       for code in p.unit_codes)
-        return list(f.values())
+                family.add_rows(((m.id, state, code), by_unit.get(code, nothing).get(state, 0))
+                                for code in p.unit_codes)
+        return family

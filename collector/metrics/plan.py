@@ -15,11 +15,11 @@ from typing import Iterator, Optional, Protocol
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
-from collector.metrics.exposition import KeptFamilies, KeptLines, RowGauge
+from collector.metrics.exposition import KeptFamilies, KeptLines, RowGauge, Writer, prewritten
 from collector.readiness.forecasts import ready_timestamp
 from collector.readiness.overview import CityOverview
 from collector.readiness.plan import CityPlan, PlanBook
-from inventory.plan import PlanError
+from inventory.plan import PlanError, UnitPlan
 from inventory.win11 import ELIGIBILITIES
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,8 @@ class PlanCollector(Collector):
         self.sources = sources
         self._lines: KeptLines = {}
         self._kept = KeptFamilies()
+        # Each unit's plan and Windows 11 tally and their lines, while the plan gives the same objects.
+        self._units: dict[str, tuple[UnitPlan, dict, str, str]] = {}
 
     def _families(self) -> tuple[RowGauge, RowGauge, RowGauge]:
         return (RowGauge(PLAN_COST, "What a unit's upgrade plan costs by action (parts and the action's labour), in "
@@ -66,6 +68,7 @@ class PlanCollector(Collector):
     def forget(self) -> None:
         """Write the families again at the next scrape (see ``StoreCollector.forget``)."""
         self._kept.forget()
+        self._units.clear()
 
     def collect(self) -> Iterator[Metric]:
         """The families of the kept plan and overview, kept with them (their identities are the key)."""
@@ -83,6 +86,8 @@ class PlanCollector(Collector):
         cost, ready, win11 = self._families()
         if plan is not None:
             self._plan_samples(plan, cost, win11)
+        else:
+            self._units.clear()
         for code, forecast in sorted(overview.forecasts.items()):
             if forecast.ready_on is not None:
                 ready.add_metric([code], ready_timestamp(forecast.ready_on))
@@ -92,11 +97,21 @@ class PlanCollector(Collector):
         return iter(families)
 
     def _plan_samples(self, plan: CityPlan, cost: RowGauge, win11: RowGauge) -> None:
-        """Every unit x action and unit x eligibility, zeros included."""
+        """Every unit x action and unit x eligibility, zeros included; each unit's lines written again only when
+        its plan is a new one (the plan keeps the others' objects while their devices are unchanged)."""
         actions = list(self.sources.plan_book.actions.actions)
+        writer = Writer()
+        units: dict[str, tuple[UnitPlan, dict, str, str]] = {}
         for code, unit in plan.units.items():
+            by_eligibility = plan.win11[code]
+            kept = self._units.get(code)
+            if kept is not None and kept[0] is unit and kept[1] is by_eligibility:
+                units[code] = kept
+                continue
             by_action = unit.cost_by_action()
-            for action in actions:
-                cost.add_metric([code, action], by_action.get(action, 0))
-            for eligibility in ELIGIBILITIES:
-                win11.add_metric([code, eligibility], plan.win11[code][eligibility]["devices"])
+            units[code] = (unit, by_eligibility,
+                           writer.rows(cost, [((code, action), by_action.get(action, 0)) for action in actions]),
+                           writer.rows(win11, [((code, e), by_eligibility[e]["devices"]) for e in ELIGIBILITIES]))
+        self._units = units
+        prewritten(cost, writer.header(cost) + "".join([u[2] for u in units.values()]))
+        prewritten(win11, writer.header(win11) + "".join([u[3] for u in units.values()]))

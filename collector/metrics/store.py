@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import platform
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterable, Iterator, Optional, cast
+from typing import Collection, Iterable, Iterator, Optional, cast
 from urllib.parse import urlsplit
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -29,8 +29,10 @@ from sqlalchemy.engine import Connection, Engine
 from collector import __version__
 from collector.cloud.queries import unit_migrations
 from collector.metrics import cloud as migration_metrics
-from collector.metrics.exposition import Family, KeptFamilies, KeptLines, RowGauge, row_gauge
+from collector.metrics.exposition import Family, KeptFamilies, KeptLines, RowGauge, Writer, prewritten, row_gauge
 from collector.metrics.okr import OkrCollector
+from collector.metrics.parts import UnitPart, UnitParts
+from collector.readiness.okr import Measured
 from collector.settings import DEFAULT_ENDPOINT_TARGETS, Settings
 from collector.store import changes, queries
 from inventory.baseline import DEVICE_CLASSES, Baseline
@@ -74,6 +76,14 @@ REJECT_REASONS = ("unauthenticated", "forbidden", "malformed", "invalid", "too_l
                   "unsupported_media_type", "unavailable", "software_list_unknown", "conflict")
 INGEST_RESULTS = ("accepted", "duplicate") + REJECT_REASONS
 STORE_TABLES = ("reports", "devices")
+# The families written unit by unit (``parts.UnitParts``): in registry order, and the endpoint ones in code order.
+_UNIT_FAMILIES = (DEVICES, CLASS_DEVICES, SILENT, REPLACED, RULE_FAILURES, WARD_READINESS, WARD_LAST_REPORT,
+                  WARD_EXPECTED, WARD_REPORTING, WARD_COVERAGE, APP_DEVICES, migration_metrics.APPLICATIONS,
+                  migration_metrics.WARD_APPLICATIONS, migration_metrics.MIGRATED, migration_metrics.IN_USE,
+                  migration_metrics.LOCAL_APPS, migration_metrics.CONTRADICTIONS)
+_ENDPOINT_FAMILIES = (ENDPOINT_REACHABLE, ENDPOINT_CHECKED, ENDPOINT_CONNECT, ENDPOINT_FAILED)
+# What a unit's series are added to before they are written (the city-wide ones among them are left out).
+_SCRATCH = _UNIT_FAMILIES + _ENDPOINT_FAMILIES + (migration_metrics.LOCAL_TARGET,)
 
 
 def endpoint_targets(settings: Settings, catalog: Catalog) -> frozenset[str]:
@@ -98,12 +108,14 @@ class StoreCollector(Collector):
         self.endpoint_targets = endpoint_targets(settings, self.catalog)
         self._lines: KeptLines = {}  # series text kept between scrapes (exposition.RowGauge)
         self._kept = KeptFamilies()  # the last scrape's families, while the store is unchanged
+        self.parts = UnitParts(registry)  # each unit's lines, while its inputs are unchanged
         self.okr = okr  # the key results' families, written with these from the same read of the counts
 
     def forget(self) -> None:
-        """Compose every family again at the next scrape, as after a change to the store (the benchmark's
-        changed-store figure)."""
+        """Compose every family again from scratch at the next scrape, every unit's lines too (the benchmark's
+        figure of a composition from scratch)."""
         self._kept.forget()
+        self.parts.forget()
         if self.okr is not None:
             self.okr.forget()
 
@@ -169,52 +181,99 @@ class StoreCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         """The families of the store as it is now: those of the last scrape while its key is the same (a scrape
-        of an unchanged store reads the key only, ``changes.store_key``), else read and written again."""
+        of an unchanged store reads the key only, ``changes.store_key``), else written again from each unit's
+        lines (``_parts``: those of the units whose inputs changed worked out again)."""
         since = self.settings.active_since()
         now = datetime.now(timezone.utc)
-        counted: Optional[queries.Counted] = None  # read only when the families are composed again
         with self.engine.connect() as conn:
             key = changes.store_key(conn, since)
             kept = self._kept.get(key)
             if kept is None:
-                families, counted, until = self._compose(conn, since, now, key)
-                self._kept.keep(key, families, for_seconds=None if until is None else (until - now).total_seconds())
-        yield from families if kept is None else kept[0]
-        if self.okr is not None:  # with the counts just read, or its own read when the families were kept
-            yield from self.okr.collect(counted, key)
+                families, measured, until = self._compose(conn, since, now, key)
+                self._kept.keep(key, families, measured,
+                                for_seconds=None if until is None else (until - now).total_seconds())
+            else:
+                families, measured = kept
+        yield from families
+        if self.okr is not None:  # with what the store's families were made of: the store read once
+            yield from self.okr.collect(measured, key)
 
     def _compose(self, conn: Connection, since: datetime, now: datetime, key: tuple
-                 ) -> tuple[list[Metric], queries.Counted, Optional[datetime]]:
-        """Every family read from the store now, the counts read, and when time alone changes them (the
+                 ) -> tuple[list[Metric], Measured, Optional[datetime]]:
+        """Every family of the store now, what the key results take of it, and when time alone changes them (the
         migration families' unreachable endpoints; None: never)."""
         f = self._families()
-        counted = queries.active_counts(conn, since)
-        summaries = queries.unit_summaries(conn, self.registry, since, counted, self.settings.coverage_threshold)
-        by_class = queries.class_verdict_counts(conn, since, counted)
-        failing = queries.rule_failure_counts(conn, since, counted)
-        apps = queries.app_device_counts(conn, since, counted=counted)
-        reach = queries.reachability_details(conn, since, counted=counted, targets=self.endpoint_targets)
-        devices = queries.active_devices(conn, since) if DEVICE_INFO in f else []
-        migrations = unit_migrations(conn, self.catalog, self.registry, now, since, counted=counted)
+        writer = Writer()
+        parts = self.parts.current(conn, since, now, lambda units: self._work_out(conn, since, now, units, writer),
+                                   key[2:4])  # the store key's newest declaration and observation
         self._static(f)
-        self._wards(f, summaries, by_class, failing, apps)
-        for (ward, target), r in sorted(reach.items()):
-            f[ENDPOINT_REACHABLE].add_metric([ward, target], r.reached)
-            f[ENDPOINT_CHECKED].add_metric([ward, target], r.checked)
-            if r.connect_ms is not None:
-                f[ENDPOINT_CONNECT].add_metric([ward, target], r.connect_ms / 1000)
-            for step, n in r.failed_steps.items():
-                f[ENDPOINT_FAILED].add_metric([ward, target, step], n)
-        migration_metrics.add_samples(f, migrations.values(), self.catalog)
+        for u in self.registry:  # an info family, written at render: its samples are read by other readers too
+            f[WARD_INFO].add_metric([u.code, u.name, u.kind], {})
+        in_registry = [u.code for u in self.registry]
+        for names, order in ((_UNIT_FAMILIES, in_registry), (_ENDPOINT_FAMILIES, sorted(parts))):
+            # The endpoint families' units in code order (targets in order within each), as their rows sort.
+            for name in names:
+                family = cast(Metric, f[name])
+                prewritten(family, writer.header(family) + "".join([parts[code].lines.get(name, "")
+                                                                    for code in order]))
+        by_status = dict.fromkeys(UNIT_STATUSES, 0)
+        for code in in_registry:
+            by_status[cast(str, parts[code].status)] += 1
+        for status, n in by_status.items():
+            f[UNITS].add_metric([status], n)
+        f[migration_metrics.LOCAL_TARGET].add_metric([], self.catalog.target_max_local_apps)
         rows = {"reports": key[0], "devices": queries.device_count(conn)}  # the key counts the reports
         for table in STORE_TABLES:
             f[STORE_ROWS].add_metric([table], rows[table])
-        for d in devices:
-            f[DEVICE_INFO].add_metric([d.ward_code, d.device_id, d.hostname, d.device_class, d.os_name,
-                                       d.verdict, d.agent_version], {})
-        until = min((at for u in migrations.values() for a in u.apps
-                     if (at := turns_unreachable_at(a, now)) is not None), default=None)
-        return list(_metrics(f)), counted, until
+        if DEVICE_INFO in f:
+            for d in queries.active_devices(conn, since):
+                f[DEVICE_INFO].add_metric([d.ward_code, d.device_id, d.hostname, d.device_class, d.os_name,
+                                           d.verdict, d.agent_version], {})
+        failures: dict[str, int] = {}
+        for part in parts.values():
+            for rule, n in part.failing.items():
+                failures[rule] = failures.get(rule, 0) + n
+        measured = Measured({code: p.reach for code, p in parts.items() if p.reach != (0, 0)}, failures)
+        until = min((p.turns_at for p in parts.values() if p.turns_at is not None), default=None)
+        return list(_metrics(f)), measured, until
+
+    def _work_out(self, conn: Connection, since: datetime, now: datetime, units: Collection[str],
+                  writer: Writer) -> dict[str, UnitPart]:
+        """The parts of ``units`` from the store now: their counts, summaries, reach and applications read for them
+        alone (for every unit at the first scrape), each unit's lines written apart."""
+        everyone = units == self.parts.known
+        counted = queries.active_counts(conn, since, wards=None if everyone else units)
+        registry = self.registry if everyone else Registry(u for u in self.registry if u.code in units)
+        summaries = {s.code: s for s in queries.unit_summaries(conn, registry, since, counted,
+                                                               self.settings.coverage_threshold, self.parts.last)}
+        failing = queries.rule_failure_counts(conn, since, counted)
+        of_unit = _by_unit(_fold_classes(queries.class_verdict_counts(conn, since, counted)), failing,
+                           queries.app_device_counts(conn, since, counted=counted))
+        reach_of: dict[str, list[tuple[str, queries.Reach]]] = {}
+        for (ward, target), r in sorted(queries.reachability_details(conn, since, counted=counted,
+                                                                      targets=self.endpoint_targets).items()):
+            reach_of.setdefault(ward, []).append((target, r))
+        migrations = unit_migrations(conn, self.catalog, registry, now, since, counted=counted, partial=not everyone)
+        failing_of: dict[str, dict[str, int]] = {}
+        for (ward, rule), n in failing.items():
+            failing_of.setdefault(ward, {})[rule] = n
+        template = self._families()
+        out: dict[str, UnitPart] = {}
+        for code in units:
+            f: dict[str, Family] = {name: _blank(row_gauge(template, name)) for name in _SCRATCH}
+            s, m, reach = summaries.get(code), migrations.get(code), reach_of.get(code, [])
+            if s is not None:
+                self._wards(f, [s], of_unit)
+            _endpoints(f, code, reach)
+            if m is not None:
+                migration_metrics.add_samples(f, [m], self.catalog)
+            lines = {name: writer.samples(cast(Metric, f[name])) for name in _UNIT_FAMILIES + _ENDPOINT_FAMILIES}
+            turns_at = None if m is None else min(
+                (at for a in m.apps if (at := turns_unreachable_at(a, now)) is not None), default=None)
+            out[code] = UnitPart(lines, None if s is None else s.status,
+                                 (sum(r.reached for _, r in reach), sum(r.checked for _, r in reach)),
+                                 failing_of.get(code, {}), turns_at)
+        return out
 
     def _static(self, f: dict[str, Family]) -> None:
         """Series that describe the configuration, not the store: the same on every scrape."""
@@ -229,20 +288,17 @@ class StoreCollector(Collector):
             f[MILESTONE_DUE].add_metric([m.id], _due_timestamp(m.date))
 
     def _wards(self, f: dict[str, Family], summaries: list[queries.UnitSummary],
-               by_class: dict[tuple[str, str, str], int], failing: dict[tuple[str, str], int],
-               apps: dict[tuple[str, str], int]) -> None:
-        """Per-unit families, every unit x label value present, zeros where nothing reported."""
+               of_unit: dict[str, dict[tuple[str, ...], int]]) -> None:
+        """Per-unit families, every unit x label value present, zeros where nothing reported (``of_unit``: the
+        units' counts as ``_by_unit`` keys them)."""
         # Each unit's lookups below use these keys, made once (see _by_unit).
         classes = [(v, cls, (cls, v)) for v in VERDICTS for cls in DEVICE_CLASSES]
         rules = [(rule, (RULE_FAILURES, rule)) for rule in self.baseline.rule_ids()]
         app_ids = [(app.id, (APP_DEVICES, app.id)) for app in self.catalog.apps]
-        of_unit = _by_unit(_fold_classes(by_class), failing, apps)
         nothing: dict[tuple[str, ...], int] = {}
-        by_status = dict.fromkeys(UNIT_STATUSES, 0)
         g = {name: row_gauge(f, name) for name in (DEVICES, CLASS_DEVICES, RULE_FAILURES, APP_DEVICES)}
         for s in summaries:
             code, unit = s.code, of_unit.get(s.code, nothing)
-            f[WARD_INFO].add_metric([code, s.name, s.kind], {})
             g[DEVICES].add_rows([((code, v), s.counts[v]) for v in VERDICTS])
             g[CLASS_DEVICES].add_rows([((code, cls, v), unit.get(key, 0)) for v, cls, key in classes])
             f[SILENT].add_metric((code,), s.silent)
@@ -253,9 +309,26 @@ class StoreCollector(Collector):
             _coverage(f, s)
             if s.last_report_at is not None:
                 f[WARD_LAST_REPORT].add_metric((code,), s.last_report_at.timestamp())
-            by_status[s.status] += 1
-        for status, n in by_status.items():
-            f[UNITS].add_metric([status], n)
+
+
+def _endpoints(f: dict[str, Family], code: str, reach: list[tuple[str, queries.Reach]]) -> None:
+    """A unit's endpoint families, its targets in order."""
+    for target, r in reach:
+        f[ENDPOINT_REACHABLE].add_metric([code, target], r.reached)
+        f[ENDPOINT_CHECKED].add_metric([code, target], r.checked)
+        if r.connect_ms is not None:
+            f[ENDPOINT_CONNECT].add_metric([code, target], r.connect_ms / 1000)
+        for step, n in r.failed_steps.items():
+            f[ENDPOINT_FAILED].add_metric([code, target, step], n)
+
+
+def _blank(family: RowGauge) -> RowGauge:
+    """An empty family like ``family`` (its name, help, labels and kept lines), to fill with one unit's series: its
+    attributes taken over as they are (``copy.copy`` cost more than the unit's rows)."""
+    blank = RowGauge.__new__(RowGauge)
+    vars(blank).update(vars(family))
+    blank.rows = []
+    return blank
 
 
 def _by_unit(by_class: dict[tuple[str, str, str], int], failing: dict[tuple[str, str], int],

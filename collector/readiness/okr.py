@@ -13,7 +13,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Callable, Optional, Protocol
+from typing import Callable, Iterable, NamedTuple, Optional, Protocol
 
 from collector.i18n import Translator
 from collector.readiness.export import Column, Table
@@ -97,14 +97,38 @@ def _ratio(part: float, whole: float) -> float:
     return part / whole if whole else 0.0
 
 
-def _units_reaching(reach: dict[tuple[str, str], queries.Reach], threshold: float) -> int:
+class Measured(NamedTuple):
+    """The two store reads the measures take beyond the overview: per unit, its active devices' last checks of HDC
+    endpoints that succeeded and all of them (every target); and per rule, the active devices failing it."""
+
+    reach: dict[str, tuple[int, int]]
+    rule_failures: dict[str, int]
+
+
+def unit_reach(reach: Iterable[tuple[tuple[str, str], queries.Reach]]) -> dict[str, tuple[int, int]]:
+    """(reached, checked) per unit over its targets, from ``queries.reachability_details``' items."""
+    sums: dict[str, tuple[int, int]] = {}
+    for (ward, _target), r in reach:
+        reached, checked = sums.get(ward, (0, 0))
+        sums[ward] = (reached + r.reached, checked + r.checked)
+    return sums
+
+
+def measured_now(c: OkrSources, at: datetime) -> Measured:
+    """``Measured`` read from the store for the devices active at ``at``."""
+    since = c.settings.active_since(at)
+    with c.engine.connect() as conn:
+        reach = queries.reachability_details(conn, since)
+        failing = queries.rule_failure_counts(conn, since)
+    rule_failures: dict[str, int] = {}
+    for (_ward, rule), n in failing.items():
+        rule_failures[rule] = rule_failures.get(rule, 0) + n
+    return Measured(unit_reach(reach.items()), rule_failures)
+
+
+def _units_reaching(reach: dict[str, tuple[int, int]], threshold: float) -> int:
     """Units whose devices' last checks of the HDC endpoints succeeded in at least ``threshold`` of cases."""
-    sums: dict[str, list[int]] = {}
-    for (ward, _target), r in reach.items():
-        s = sums.setdefault(ward, [0, 0])
-        s[0] += r.reached
-        s[1] += r.checked
-    return sum(1 for reached, checked in sums.values() if checked and reached / checked >= threshold)
+    return sum(1 for reached, checked in reach.values() if checked and reached / checked >= threshold)
 
 
 def _done_ratio(tally: dict[str, int], devices: int) -> float:
@@ -117,20 +141,14 @@ def _done_ratio(tally: dict[str, int], devices: int) -> float:
 
 
 def measure(c: OkrSources, overview: CityOverview,
-            counted: Optional[queries.Counted] = None) -> Callable[[KeyResult], float]:
+            measured: Optional[Measured] = None) -> Callable[[KeyResult], float]:
     """The measuring function for ``overview``'s moment (its two extra store reads made once).
 
-    Reach and rule failures are read from the store now; a /metrics scrape gives the counts it has just read
-    (``counted``, with the reach, connect and rule kinds) instead, so its key results count the same active
-    devices as its ``hdc_rule_failures`` and endpoint families, and the store is read once.
+    Reach and rule failures are read from the store now; a /metrics scrape gives what it has just worked out from
+    the counts it read (``measured``) instead, so its key results count the same active devices as its
+    ``hdc_rule_failures`` and endpoint families, and the store is read once.
     """
-    since = c.settings.active_since(overview.now)
-    with c.engine.connect() as conn:
-        reach = queries.reachability_details(conn, since, counted=counted)
-        failing = queries.rule_failure_counts(conn, since, counted)
-    rule_failures: dict[str, int] = {}
-    for (_ward, rule), n in failing.items():
-        rule_failures[rule] = rule_failures.get(rule, 0) + n
+    reach, rule_failures = measured if measured is not None else measured_now(c, overview.now)
 
     def value(k: KeyResult) -> float:
         m = k.measure
@@ -152,11 +170,11 @@ def measure(c: OkrSources, overview: CityOverview,
 
 
 def okr_progress(c: OkrSources, overview: CityOverview, keep_week: bool = False,
-                 counted: Optional[queries.Counted] = None) -> OkrProgress:
+                 measured: Optional[Measured] = None) -> OkrProgress:
     """Every key result's value, progress and pace as of ``overview``'s moment; ``keep_week`` also stores this
-    week's values (``WeekKeeper`` only: a page, the API or a scrape never writes to the store); ``counted`` as
+    week's values (``WeekKeeper`` only: a page, the API or a scrape never writes to the store); ``measured`` as
     ``measure`` takes it."""
-    value_of = measure(c, overview, counted)
+    value_of = measure(c, overview, measured)
     today, margin = overview.today, c.okr.at_risk_margin
     values = {f"{o.id}.{k.id}": round(value_of(k), 4) for o, k in c.okr.key_results()}
     history = (okr_weeks.keep(c.engine, today, values, overview.now) if keep_week

@@ -5,8 +5,13 @@ this keeps, so they agree on each unit's total. Planning a device reads its
 latest report body and stored verdict (``inventory.plan`` and
 ``inventory.win11`` do the judging); at 5,000 devices that is the costly
 part, so each device's plan is kept until its report or verdict changes or
-the day (and so the prices in force) turns. A composition then reads only
-the active devices' keys and the register's shortfalls, and adds up.
+the day (and so the prices in force) turns; and each unit's plan is kept
+while its key (``_unit_keys``: its stamp of the counts, newest receipt,
+devices on the stale age's edge day, shortfall, the day) is the same. A
+composition after a report then reads the keys, the active devices of the
+unit it landed in, and adds up that unit: at 150,000 devices, reading every
+active device's key took seconds, on every /metrics scrape that followed a
+report.
 """
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, NamedTuple, Optional
 
@@ -25,6 +30,7 @@ from collector.i18n import HANOI, Translator
 from collector.readiness.cache import store_version
 from collector.readiness.export import Column, Table
 from collector.readiness.overview import Sources
+from collector.store import counts, kept, queries
 from collector.store.bodies import stored_text
 from collector.store.tables import devices, register_changes, register_counts, reports, verdicts
 from inventory.evaluate import RuleResult, Verdict
@@ -78,6 +84,16 @@ class _Planned(NamedTuple):
     plan: DevicePlan
     eligibility: str
     windows_10: bool
+    collected: datetime  # of its latest report: it leaves the plan when the stale age passes it
+
+
+class _UnitPlanned(NamedTuple):
+    key: Optional[tuple]  # _unit_keys
+    newest: Optional[datetime]  # the unit's newest receipt when it was planned: newer ones are read next time
+    planned: dict[str, _Planned]  # its active devices' plans and what each was made from
+    devices: dict[str, DevicePlan]
+    win11: dict[str, dict[str, int]]
+    plan: UnitPlan
 
 
 @dataclass(frozen=True)
@@ -119,7 +135,8 @@ class PlanBook:
     def __init__(self, actions: Actions, price_list: PriceList):
         self.actions, self.price_list = actions, price_list
         self._lock = threading.Lock()
-        self._planned: dict[str, _Planned] = {}
+        self._units: dict[str, _UnitPlanned] = {}
+        self._unit_of: dict[str, str] = {}  # device -> the unit it was last read in
         self._kept: Optional[tuple[tuple, float, CityPlan]] = None
 
     def city_plan(self, c: Sources, now: datetime) -> CityPlan:
@@ -136,34 +153,99 @@ class PlanBook:
             return plan
 
     def _compose(self, c: Sources, now: datetime, day: date) -> CityPlan:
+        """Each unit's plan kept while its key is the same (``_unit_keys``); the others' devices read and those
+        with a new report or verdict planned again."""
         pricer = Pricer(self.actions, self.price_list, day)
         since = c.settings.active_since(now)
         with c.engine.connect() as conn:
-            active = conn.execute(
-                sa.select(devices.c.device_id, devices.c.ward_code, devices.c.last_report_id, verdicts.c.evaluated_at)
-                .join(verdicts, verdicts.c.device_id == devices.c.device_id)
-                .where(devices.c.last_collected_at >= since)).all()
-            keys = {device_id: (ward, (report_id, evaluated_at, day))
-                    for device_id, ward, report_id, evaluated_at in active}
-            self._planned = {d: p for d, p in self._planned.items() if d in keys and p.key == keys[d][1]}
-            stale = [d for d in keys if d not in self._planned]
-            for start in range(0, len(stale), _CHUNK):
-                for device_id, planned in _plan_devices(conn, stale[start:start + _CHUNK], c, pricer, keys):
-                    self._planned[device_id] = planned
             shortfall = _shortfalls(conn)
-        by_unit: dict[str, dict[str, DevicePlan]] = {u.code: {} for u in c.registry}
-        win11 = {u.code: {e: {"devices": 0, "windows_10": 0} for e in ELIGIBILITIES} for u in c.registry}
-        for device_id, p in self._planned.items():
-            if p.ward in by_unit:
-                by_unit[p.ward][device_id] = p.plan
-                win11[p.ward][p.eligibility]["devices"] += 1
-                win11[p.ward][p.eligibility]["windows_10"] += int(p.windows_10)
-        units = {code: plan_unit(plans.values(), pricer, shortfall.get(code)) for code, plans in by_unit.items()}
-        return CityPlan(now, day, units, by_unit, win11)
+            unit_keys = _unit_keys(conn, since, day, shortfall)
+            stale = [u.code for u in c.registry if (kept := self._units.get(u.code)) is None
+                     or kept.key != unit_keys.get(u.code)]
+            if stale:
+                self._plan_units(conn, c, pricer, since, day, stale, unit_keys, shortfall)
+        self._units = {u.code: self._units[u.code] for u in c.registry}
+        return CityPlan(now, day, {code: u.plan for code, u in self._units.items()},
+                        {code: u.devices for code, u in self._units.items()},
+                        {code: u.win11 for code, u in self._units.items()})
+
+    def _plan_units(self, conn: Connection, c: Sources, pricer: Pricer, since: datetime, day: date,
+                    units: list[str], unit_keys: dict[str, tuple], shortfall: dict[str, dict[str, int]]) -> None:
+        """Plan ``units`` again: the devices received since each one's last plan (all its active devices the first
+        time) read, those with a new report or verdict planned; those past the stale age, or gone to another unit,
+        left out."""
+        again = set(units)
+        planned: dict[str, dict[str, _Planned]] = {}
+        for code in units:
+            kept_unit = self._units.get(code)
+            planned[code] = dict(kept_unit.planned) if kept_unit is not None and kept_unit.newest else {}
+        keys: dict[str, tuple[str, tuple, datetime]] = {}
+        for device_id, ward, report_id, evaluated_at, collected in _received(conn, since, self._units, units):
+            moved_from = self._unit_of.get(device_id)
+            if moved_from is not None and moved_from != ward:
+                if moved_from not in planned:
+                    kept_unit = self._units.get(moved_from)
+                    planned[moved_from] = dict(kept_unit.planned) if kept_unit is not None else {}
+                    again.add(moved_from)
+                planned[moved_from].pop(device_id, None)
+            self._unit_of[device_id] = ward
+            key = (report_id, evaluated_at, day)
+            before = planned[ward].get(device_id)
+            if collected < since:
+                planned[ward].pop(device_id, None)
+            elif before is None or before.key != key:
+                keys[device_id] = (ward, key, collected)
+        unplanned = list(keys)
+        for start in range(0, len(unplanned), _CHUNK):
+            for device_id, p in _plan_devices(conn, unplanned[start:start + _CHUNK], c, pricer, keys):
+                planned[p.ward][device_id] = p
+        for code in again:
+            active = {device_id: p for device_id, p in planned[code].items() if p.collected >= since}
+            win11 = {e: {"devices": 0, "windows_10": 0} for e in ELIGIBILITIES}
+            for p in active.values():
+                win11[p.eligibility]["devices"] += 1
+                win11[p.eligibility]["windows_10"] += int(p.windows_10)
+            plans = {device_id: p.plan for device_id, p in active.items()}
+            if code in units:
+                key_ = unit_keys.get(code)
+                newest = key_[1] if key_ else None  # read before the devices: later receipts are read next time
+            else:  # a unit a device left, not due to be read: read at its next plan from where it was
+                previous = self._units.get(code)
+                key_, newest = None, previous.newest if previous else None
+            self._units[code] = _UnitPlanned(key_, newest, active, plans, win11,
+                                             plan_unit(plans.values(), pricer, shortfall.get(code)))
+
+
+def _received(conn: Connection, since: datetime, kept: dict[str, "_UnitPlanned"], units: list[str]) -> list:
+    """(device, unit, report, evaluated at, collected at) of the devices of ``units`` with a verdict: those received
+    since the unit's newest receipt at its last plan (an index range per unit), all the active ones of a unit
+    planned for the first time."""
+    d = devices.c
+    newest = {code: kept[code].newest for code in units if code in kept and kept[code].newest is not None}
+    fresh = [code for code in units if code not in newest]
+    which = [sa.and_(d.ward_code == code, d.last_received_at >= at) for code, at in newest.items()]
+    if fresh:
+        which.append(sa.and_(d.ward_code.in_(fresh), d.last_collected_at >= since))
+    q = (sa.select(d.device_id, d.ward_code, d.last_report_id, verdicts.c.evaluated_at, d.last_collected_at)
+         .join(verdicts, verdicts.c.device_id == d.device_id).where(sa.or_(*which)))
+    return list(conn.execute(q).all())
+
+
+def _unit_keys(conn: Connection, since: datetime, day: date, shortfall: dict[str, dict[str, int]]
+               ) -> dict[str, tuple]:
+    """Per unit, what its plan is made of, read cheaply: a new report sets its newest receipt, a device that
+    comes, goes or changes its counts moves its stamp of the counts (``store.kept``), and time alone takes out
+    the devices on the stale age's edge day (their number) or turns the day; and its register's shortfall."""
+    stamps = kept.stamps(conn, counts.KEPT)
+    last = queries.last_received(conn)
+    edge = counts.edge_devices(conn, since)
+    return {code: (stamps.get(code), last.get(code), edge.get(code, 0), since.astimezone(timezone.utc).date(), day,
+                   tuple(sorted(shortfall.get(code, {}).items())))
+            for code in stamps.keys() | last.keys() | edge.keys() | shortfall.keys()}
 
 
 def _plan_devices(conn: Connection, ids: list[str], c: Sources, pricer: Pricer,
-                  keys: dict[str, tuple[str, tuple]]) -> Iterable[tuple[str, _Planned]]:
+                  keys: dict[str, tuple[str, tuple, datetime]]) -> Iterable[tuple[str, _Planned]]:
     """Plan these devices from their latest report (its body without the software list, which no rule of
     the plan reads) and their stored verdict."""
     q = (sa.select(devices.c.device_id, devices.c.device_class, reports.c.body, reports.c.body_zlib,
@@ -178,9 +260,10 @@ def _plan_devices(conn: Connection, ids: list[str], c: Sources, pricer: Pricer,
         judged = win11_eligibility(report)
         raw_os = report.get("os")
         os = raw_os if isinstance(raw_os, dict) else {}
-        ward, key = keys[device_id]
+        ward, key, collected = keys[device_id]
         yield device_id, _Planned(key, ward, plan_device(device_id, report, verdict, judged, c.baseline, pricer),
-                                  judged.eligibility, os.get("id") == "windows" and os.get("version") == "10")
+                                  judged.eligibility, os.get("id") == "windows" and os.get("version") == "10",
+                                  collected)
 
 
 def _report(body: Optional[str]) -> dict[str, Any]:

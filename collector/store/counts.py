@@ -24,12 +24,13 @@ import hashlib
 import logging
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Iterable, NamedTuple, Optional
+from typing import Any, Collection, Iterable, NamedTuple, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from collector.store import kept
 from collector.store.tables import device_apps, devices, reachability, rule_results, unit_counts, verdicts
 
 VERDICT, CLASS, RULE, APP, REACH, CONNECT = "verdict", "class", "rule", "app", "reach", "connect"
@@ -37,6 +38,7 @@ DEVICE, ALL = "device", "all"  # every device of a unit: by day like the others,
 DESK = "desk"  # one per hostname of a unit, on the day of its newest report; total: the devices at it
 KINDS = (DEVICE, VERDICT, CLASS, RULE, APP, REACH, CONNECT)
 _ALL_TIME = date(1, 1, 1)  # the one day ALL is kept on: a device's newer report never moves it
+KEPT = "unit_counts"  # the units' stamps of this table (store/kept.py): drawn anew whenever a unit's rows change
 SEP = "\t"  # between the parts of a composite key; only its first part (a target name) may contain one
 
 log = logging.getLogger("hdc.collector")
@@ -119,6 +121,7 @@ def _apply(conn: Connection, row_sets: Iterable[Iterable[tuple[tuple[str, str, s
     if not changes:
         return
     conn.execute(_UPSERTS[conn.dialect.name], changes)
+    kept.stamp(conn, KEPT, {c["ward_code"] for c in changes})
     emptied = [c for c in changes if c["devices"] < 0]
     if emptied:
         conn.execute(_DELETE_EMPTY, [{k: c[k] for k in ("kind", "day", "ward_code", "key")} for c in emptied])
@@ -142,15 +145,18 @@ def _build_upsert(insert):
 _UPSERTS = {"sqlite": _build_upsert(sqlite.insert), "postgresql": _build_upsert(postgresql.insert)}
 
 
-def read(conn: Connection, active_since: datetime, kinds: Iterable[str], ward_code: Optional[str] = None) -> Counts:
-    """(devices, total) per kind and (ward, key) over the devices active since ``active_since``; zeros left out."""
+def read(conn: Connection, active_since: datetime, kinds: Iterable[str], ward_code: Optional[str] = None,
+         wards: Optional[Collection[str]] = None) -> Counts:
+    """(devices, total) per kind and (ward, key) over the devices active since ``active_since`` (of one unit, or of
+    the units ``wards``, when given); zeros left out."""
     kinds = tuple(kinds)
     day = _day(active_since)
     c = unit_counts.c
     # Added up here rather than by GROUP BY: most keys are on one day, and the sort costs more than the sums.
-    q = sa.select(c.kind, c.ward_code, c.key, c.devices, c.total).where(c.kind.in_(kinds), c.day > day)
-    if ward_code is not None:
-        q = q.where(c.ward_code == ward_code)
+    after = sa.select(c.kind, c.ward_code, c.key, c.devices, c.total).where(c.kind.in_(kinds), c.day > day)
+    q: sa.Executable = after
+    if ward_code is not None or wards is not None:
+        q = _of_units(after, day, [ward_code] if ward_code is not None else sorted(wards or ()))
     out: dict[str, dict[tuple[str, str], tuple[int, int]]] = {kind: {} for kind in kinds}
     edited = False  # a row of no device: update deletes those, so only a table edited by hand has one
     for kind, ward, key, n, total in conn.execute(q).all():
@@ -159,11 +165,14 @@ def read(conn: Connection, active_since: datetime, kinds: Iterable[str], ward_co
         acc = of_kind.get((ward, key))
         of_kind[(ward, key)] = (n, total) if acc is None else (acc[0] + n, acc[1] + total)
     day_end = datetime.combine(day + timedelta(days=1), time(0), timezone.utc)
-    edge = sa.select(devices.c.counted).where(devices.c.last_collected_at >= active_since,
-                                              devices.c.last_collected_at < day_end)
-    if ward_code is not None:
-        edge = edge.where(devices.c.ward_code == ward_code)
-    for (counted,) in conn.execute(edge).all():
+    # The edge day's few devices of every unit, by the index of their latest report, and those of the units asked
+    # for kept here: filtered by unit there, the store walked every device of the unit instead.
+    edge = sa.select(devices.c.ward_code, devices.c.counted).where(devices.c.last_collected_at >= active_since,
+                                                                   devices.c.last_collected_at < day_end)
+    units = None if ward_code is None and wards is None else {ward_code} if ward_code is not None else set(wards or ())
+    for ward, counted in conn.execute(edge).all():
+        if units is not None and ward not in units:
+            continue
         for kind, key, total in counted["keys"]:
             if kind in out:
                 acc = out[kind].get((counted["ward"], key), (0, 0))
@@ -171,6 +180,27 @@ def read(conn: Connection, active_since: datetime, kinds: Iterable[str], ward_co
     if edited:  # otherwise every sum counts at least one device: no zero to leave out
         out = {kind: {k: (n, t) for k, (n, t) in of_kind.items() if n} for kind, of_kind in out.items()}
     return out
+
+
+def edge_devices(conn: Connection, active_since: datetime) -> dict[str, int]:
+    """Per unit, the active devices whose latest report falls on the day of ``active_since``: those ``read`` adds
+    one by one. While a unit's stamp and that day stay the same, only the moving stale age changes what ``read``
+    gives for the unit, by taking some of these out: so this number and the stamp say whether it is the same."""
+    day_end = datetime.combine(_day(active_since) + timedelta(days=1), time(0), timezone.utc)
+    d = devices.c
+    q = (sa.select(d.ward_code, sa.func.count())
+         .where(d.last_collected_at >= active_since, d.last_collected_at < day_end).group_by(d.ward_code))
+    return {ward: n for ward, n in conn.execute(q).all()}
+
+
+def _of_units(q: sa.Select, day: date, wards: list[str]) -> sa.CompoundSelect:
+    """``q`` (rows after ``day``) of ``wards`` only, as seeks in the primary key (kind, day, unit): each day from the
+    next to tomorrow named, and the days after in a range of their own. A range of days first would walk every
+    unit's rows of those days (a scrape after a report reads the rows of one unit)."""
+    c = unit_counts.c
+    last = max(day, _day(datetime.now(timezone.utc)) + timedelta(days=1))
+    days = [day + timedelta(days=n) for n in range(1, (last - day).days + 1)]
+    return sa.union_all(q.where(c.day.in_(days), c.ward_code.in_(wards)), q.where(c.day > last, c.ward_code.in_(wards)))
 
 
 Desk = tuple[str, str]  # (ward, hostname)
@@ -246,16 +276,18 @@ def move_desks(conn: Connection, before: dict[Desk, DeskState], after: dict[Desk
         _apply(conn, (rows(before, -1), rows(after, 1)))
 
 
-def desk_devices(conn: Connection, active_since: datetime) -> dict[str, int]:
-    """Per unit, the devices at desks with a device active since ``active_since`` (active devices included)."""
+def desk_devices(conn: Connection, active_since: datetime, wards: Optional[Collection[str]] = None) -> dict[str, int]:
+    """Per unit (of ``wards`` when given), the devices at desks with a device active since ``active_since`` (active
+    devices included)."""
     day = _day(active_since)
     c = unit_counts.c
-    out = dict(conn.execute(sa.select(c.ward_code, sa.func.sum(c.total))
-                            .where(c.kind == DESK, c.day > day).group_by(c.ward_code)).all())
-    out = {w: int(n) for w, n in out.items()}
+    q = sa.select(c.ward_code, sa.func.sum(c.total)).where(c.kind == DESK, c.day > day).group_by(c.ward_code)
     day_end = datetime.combine(day + timedelta(days=1), time(0), timezone.utc)
     edge = (sa.select(devices.c.ward_code, devices.c.hostname)
             .where(devices.c.last_collected_at >= active_since, devices.c.last_collected_at < day_end))
+    if wards is not None:
+        q, edge = q.where(c.ward_code.in_(sorted(wards))), edge.where(devices.c.ward_code.in_(sorted(wards)))
+    out = {w: int(n) for w, n in conn.execute(q).all()}
     for ward, host in set(conn.execute(edge).all()):
         state = desk_state(conn, (ward, host))
         assert state is not None  # the desk was just read from a device row, so it holds at least that device
@@ -280,8 +312,10 @@ def split(key: str, parts: int) -> list[str]:
 def backfill(conn: Connection) -> int:
     """Count the devices stored before counts were kept (``counted`` empty), then rebuild the table; devices done.
 
-    Run when the store is opened; a no-op once every device is counted.
+    Run when the store is opened; a no-op once every device is counted. Units counted before the table was
+    stamped get their stamps (``KEPT``) here too.
     """
+    _stamp_unstamped(conn)
     pending = [r[0] for r in conn.execute(sa.select(devices.c.device_id).where(devices.c.counted.is_(None)))]
     if not pending:
         return 0
@@ -289,6 +323,15 @@ def backfill(conn: Connection) -> int:
     _keep_counted(conn, _from_rows(conn, pending))
     rebuild(conn)
     return len(pending)
+
+
+def _stamp_unstamped(conn: Connection) -> None:
+    """Stamp the units with counts and no stamp yet (a store counted before the stamps were drawn)."""
+    c = unit_counts.c
+    counted_units = {w for (w,) in conn.execute(sa.select(c.ward_code).where(c.kind == ALL, c.day == _ALL_TIME))}
+    missing = counted_units - kept.stamps(conn, KEPT).keys()
+    if missing:
+        kept.stamp(conn, KEPT, missing)
 
 
 def _keep_counted(conn: Connection, contributions: dict[str, dict]) -> None:
@@ -358,6 +401,7 @@ def _replace_table(conn: Connection, sums: dict[tuple[str, str, str, str], tuple
             for k, (n, t) in sorted(sums.items())]
     if rows:
         conn.execute(unit_counts.insert(), rows)
+    kept.restamp(conn, KEPT, {k[2] for k in sums})
 
 
 class Recount(NamedTuple):
@@ -379,14 +423,16 @@ def recount(conn: Connection, apply: bool) -> Recount:
         conn.exec_driver_sql("LOCK TABLE unit_counts IN SHARE ROW EXCLUSIVE MODE")
     ids = [did for (did,) in conn.execute(sa.select(devices.c.device_id))]
     fresh = _from_rows(conn, ids)
-    kept = dict(conn.execute(sa.select(devices.c.device_id, devices.c.counted)).all())
-    wrong = [did for did, counted in fresh.items() if kept.get(did) != counted]
+    stored = dict(conn.execute(sa.select(devices.c.device_id, devices.c.counted)).all())
+    wrong = [did for did, counted in fresh.items() if stored.get(did) != counted]
     want, have = _sums(conn, fresh.values()), totals(conn)
     differing = sum(1 for k in want.keys() | have.keys() if want.get(k) != have.get(k))
     if apply:
         _keep_counted(conn, {did: fresh[did] for did in wrong})
     if apply and differing:
         _replace_table(conn, want)
+    elif apply:  # the table was right (repaired by hand, maybe): readers keeping units' results read it again
+        kept.restamp(conn, KEPT, {k[2] for k in want})
     return Recount(len(wrong), differing)
 
 

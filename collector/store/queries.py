@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Container, Generic, Iterable, Iterator, Optional, Sequence, TypeVar
+from typing import Any, Collection, Container, Generic, Iterable, Iterator, Optional, Sequence, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -73,10 +73,11 @@ OVERVIEW_KINDS = (unit_counts.DEVICE, unit_counts.VERDICT, unit_counts.CLASS, un
 
 
 def active_counts(conn: Connection, active_since: datetime, ward_code: Optional[str] = None,
-                  kinds: tuple[str, ...] = unit_counts.KINDS) -> Counted:
-    """The counts of the active devices (all kinds, or ``kinds``) in one read, for the readers below that show
-    several of them (/metrics, the overview); each reader reads what it needs itself when not given it."""
-    return unit_counts.read(conn, active_since, kinds, ward_code)
+                  kinds: tuple[str, ...] = unit_counts.KINDS, wards: Optional[Collection[str]] = None) -> Counted:
+    """The counts of the active devices (all kinds, or ``kinds``; of one unit, or of the units ``wards``) in one
+    read, for the readers below that show several of them (/metrics, the overview); each reader reads what it needs
+    itself when not given it."""
+    return unit_counts.read(conn, active_since, kinds, ward_code, wards)
 
 
 def select_counted(conn: Connection, active_since: datetime, counted: Optional[Counted], kinds: list[str],
@@ -91,10 +92,12 @@ def select_counted(conn: Connection, active_since: datetime, counted: Optional[C
 
 
 def unit_summaries(conn: Connection, registry: Registry, active_since: datetime,
-                   counted: Optional[Counted] = None, threshold: float = COVERAGE_THRESHOLD) -> list[UnitSummary]:
+                   counted: Optional[Counted] = None, threshold: float = COVERAGE_THRESHOLD,
+                   last: Optional[dict[str, datetime]] = None) -> list[UnitSummary]:
     """Every unit of the registry, in registry order, with zero counts where nothing reported, and its coverage
     (``counted`` must hold the verdict, device and class kinds when given); ``threshold`` is the coverage a unit
-    needs to be judged on its verdicts (``Settings.coverage_threshold``)."""
+    needs to be judged on its verdicts (``Settings.coverage_threshold``); ``last``: the units' newest receipts
+    (``last_received``) when the caller has just read them."""
     kinds = [unit_counts.VERDICT, unit_counts.DEVICE, unit_counts.CLASS]
     if counted is None:
         counted = unit_counts.read(conn, active_since, kinds)
@@ -110,7 +113,7 @@ def unit_summaries(conn: Connection, registry: Registry, active_since: datetime,
     # Devices at a desk where some device is active, less the active ones: replaced; the other inactive: silent.
     replaced = {code: n - active.get(code, 0) for code, n in at_active_desks.items()}
     silent = {code: n - at_active_desks.get(code, 0) for code, n in everyone.items()}
-    last = _last_received(conn)
+    last = last_received(conn) if last is None else last
     covered = unit_coverage(conn, registry, active_since, counted)
     return [UnitSummary(w.code, w.name, w.kind, counts[w.code], silent.get(w.code, 0), replaced.get(w.code, 0),
                         last.get(w.code), covered[w.code], threshold) for w in registry]
@@ -136,6 +139,15 @@ def unit_coverage(conn: Connection, registry: Registry, active_since: datetime,
     return {w.code: coverage(expected[w.code], reporting[w.code]) for w in registry}
 
 
+def register_expected(conn: Connection) -> dict[str, dict[str, int]]:
+    """Each unit's register: the devices it lists per class (units with a register only)."""
+    out: dict[str, dict[str, int]] = {}
+    for code, cls, n in conn.execute(sa.select(register_counts.c.ward_code, register_counts.c.device_class,
+                                               register_counts.c.expected)).all():
+        out.setdefault(code, {})[cls] = n
+    return out
+
+
 def unit_assets(conn: Connection, ward_code: str, active_since: datetime) -> Matching:
     """A unit's named assets matched to its active devices: the ones never seen, by name, and the strangers."""
     a = register_assets.c
@@ -152,7 +164,7 @@ def unit_assets(conn: Connection, ward_code: str, active_since: datetime) -> Mat
     return match_assets(assets, active)
 
 
-def _last_received(conn: Connection) -> dict[str, datetime]:
+def last_received(conn: Connection) -> dict[str, datetime]:
     """Each unit's newest receipt: one lookup per unit in ``ix_devices_ward_received``, not a pass over devices."""
     newest = (sa.select(sa.func.max(devices.c.last_received_at)).where(devices.c.ward_code == wards.c.code)
               .scalar_subquery())
@@ -382,8 +394,11 @@ def store_row_counts(conn: Connection) -> dict[str, int]:
 
 
 def device_count(conn: Connection) -> int:
-    """Rows of ``devices``: ``store_row_counts`` of that table alone (/metrics counts the reports with its key)."""
-    return conn.execute(sa.select(sa.func.count()).select_from(devices)).scalar_one()
+    """Rows of ``devices``: ``store_row_counts`` of that table alone (/metrics counts the reports with its key),
+    from the per-unit counts: every stored device is counted in its report's transaction (``counts.update``), and
+    devices are never deleted. Counting the rows themselves took 3 ms at 150,000 devices, on every scrape after a
+    report."""
+    return sum(unit_counts.unit_devices(conn).values())
 
 
 @dataclass(frozen=True)

@@ -407,9 +407,10 @@ reach_days = sa.Table(
     sqlite_with_rowid=False,
 )
 
-# 0011_kept_stamps: a random number per unit and kept table ("unit_days" for unit_days and desk_days, "reach_days"),
-# drawn anew in every transaction that changes that unit's rows (store/kept.py), so a composition works out again only
-# the units whose kept rows changed since the last one and reuses the others' (the same stamp: the same rows).
+# 0011_kept_stamps: a random number per unit and kept table ("unit_days" for unit_days and desk_days, "reach_days",
+# "unit_counts"), drawn anew in every transaction that changes that unit's rows (store/kept.py), so a composition works
+# out again only the units whose kept rows changed since the last one and reuses the others' (the same stamp: the same
+# rows).
 kept_stamps = sa.Table(
     "kept_stamps", metadata,
     sa.Column("kept", sa.String(16), primary_key=True),
