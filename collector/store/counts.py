@@ -227,10 +227,13 @@ def record_desks(conn: Connection, before: dict[Desk, DeskState], desk: Desk, ol
                  collected_at: datetime) -> None:
     """Once the device row holds the report: move the desks' counts from ``before`` to their new state."""
     state = before[desk]
+    after: dict[Desk, DeskState]
     if state is not None and old_desk in (desk, None):
         # The common cases, worked out: a newer report only raises the desk's newest; a new device adds one.
         n, newest = state
-        after: dict[Desk, DeskState] = {desk: (n if old_desk else n + 1, max(newest, collected_at))}
+        after = {desk: (n if old_desk else n + 1, max(newest, collected_at))}
+    elif old_desk is None:  # a new device at a desk without devices: the only one there
+        after = {desk: (1, collected_at)}
     else:
         after = {d: desk_state(conn, d) for d in before}
     move_desks(conn, before, after)

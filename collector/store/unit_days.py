@@ -159,9 +159,11 @@ _CHANGES_OF = (sa.select(verdict_changes.c.changed_at, verdict_changes.c.to_stat
 
 
 def record(conn: Connection, device_id: str, before: Optional[tuple[str, Optional[str], datetime]],
-           ward: str, status: str, collected: datetime, changed: bool) -> Optional[list[Change]]:
+           ward: str, status: str, collected: datetime, changed: bool, first: Optional[list[Change]] = None
+           ) -> Optional[list[Change]]:
     """Move a device's contribution for a report just stored: ``before`` is its (unit, verdict, latest report)
-    before it (None for a new device), ``changed`` whether the report recorded a verdict change.
+    before it (None for a new device), ``changed`` whether the report recorded a verdict change; ``first``, for a
+    new device, its changes as the report wrote them (then not read back).
 
     A report of the same unit and verdict moves the ``last`` row when its day differs, and touches nothing else.
     Returns the device's verdict changes when it read them (always when ``changed``), so that the other tables
@@ -172,7 +174,7 @@ def record(conn: Connection, device_id: str, before: Optional[tuple[str, Optiona
         if old_day != new_day:
             _apply(conn, {(LAST, ward, old_day, status): -1, (LAST, ward, new_day, status): 1})
         return None
-    changes = [(at, s) for at, s in conn.execute(_CHANGES_OF, {"did": device_id})]
+    changes = first if first is not None else [(at, s) for at, s in conn.execute(_CHANGES_OF, {"did": device_id})]
     delta = contribution(ward, changes, collected)
     if before is not None:
         for row, n in contribution(before[0], changes[:-1] if changed else changes, before[2]).items():
@@ -189,10 +191,10 @@ def _apply(conn: Connection, delta: dict[Row, int]) -> None:
 
 def _add(conn: Connection, table: str, changes: list[dict[str, Any]]) -> None:
     """Add these rows' devices to a table's, rows in key order (two PostgreSQL collectors cannot deadlock);
-    rows that fall to zero are deleted (a row may go below zero and back, so any may)."""
+    rows that fall to zero are deleted (a row may go below zero and back, so any may: the upsert returns each
+    row's new count, and only those at zero are deleted)."""
     if changes:
-        conn.execute(_UPSERTS[(table, conn.dialect.name)], changes)
-        conn.execute(_DELETE_EMPTY[table], [{k: v for k, v in c.items() if k != "devices"} for c in changes])
+        kept.delete_emptied(conn, _DELETE_EMPTY[table], conn.execute(_UPSERTS[(table, conn.dialect.name)], changes))
         kept.stamp(conn, "unit_days", (c["ward_code"] for c in changes))
 
 
@@ -203,8 +205,10 @@ def _delete_empty(table: sa.Table) -> sa.Delete:
 
 def _build_upsert(insert, table: sa.Table):
     stmt = insert(table)
-    return stmt.on_conflict_do_update(index_elements=[c.name for c in table.primary_key.columns],
-                                      set_={"devices": table.c.devices + stmt.excluded.devices})
+    keys = list(table.primary_key.columns)
+    return stmt.on_conflict_do_update(index_elements=[c.name for c in keys],
+                                      set_={"devices": table.c.devices + stmt.excluded.devices}
+                                      ).returning(*keys, table.c.devices)
 
 
 _UPSERTS = {(t.name, name): _build_upsert(insert, t) for t in (unit_days, desk_days)
