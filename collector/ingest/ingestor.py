@@ -300,8 +300,7 @@ class Ingestor:
             conn.execute(_INSERT["devices"], dict(device_id=device_id, first_seen_at=now, **row))
         else:
             conn.execute(_UPDATE_DEVICE, dict(did=device_id, **row))
-        if desks is not None:
-            counts.record_desks(conn, desks, desk, old_desk, collected)
+        desk_moves = counts.desk_moves(conn, desks, desk, old_desk, collected) if desks is not None else []
         changed = self._record_verdict(conn, p, state)
         self._replace_children(conn, p, state)
         reach = reach_history.reached(t["ok"] for t in p.targets.values())
@@ -313,7 +312,7 @@ class Ingestor:
         reach_days.record(conn, device_id, (state.ward_code, state.last_collected_at) if state else None, ward,
                           collected, wrote,
                           first=[(ward, reach, collected)] if state is None and reach is not None else None)
-        counts.update(conn, state.counted if state else None, p.counted)
+        counts.update(conn, state.counted if state else None, p.counted, desk_moves)
         changes = unit_days.record(conn, device_id, before[:3] if before else None, ward, p.verdict.status,
                                    collected, changed, first=[(collected, p.verdict.status)] if state is None else None)
         if taken_over is not None:
