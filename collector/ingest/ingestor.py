@@ -316,7 +316,7 @@ class Ingestor:
         changes = unit_days.record(conn, device_id, before[:3] if before else None, ward, p.verdict.status,
                                    collected, changed, first=[(collected, p.verdict.status)] if state is None else None)
         if taken_over is not None:
-            unit_days.keep_desks(conn, taken_over)
+            unit_days.keep_desks(conn, taken_over, stayed=old_desk == desk)
         device_work.record(conn, device_id, old_desk, desk, changes if changed else None, alone=alone)
         return IngestResult(ACCEPTED, doc["report_id"], device_id, p.verdict.status)
 

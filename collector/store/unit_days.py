@@ -225,18 +225,27 @@ def desk_kept(before: Optional[tuple[str, Optional[str], datetime, Optional[date
             and end_day(before[2]) == end_day(collected))
 
 
-def desks_before(conn: Connection, desks: Iterable[Optional[Desk]]) -> dict[Desk, dict[DeskRow, int]]:
-    """What these desks add to ``desk_days`` before a report changes them (``keep_desks`` takes the result)."""
-    return {d: desk_contribution(_members(conn, d)) for d in set(desks) if d is not None}
+def desks_before(conn: Connection, desks: Iterable[Optional[Desk]]) -> dict[Desk, Optional[dict[DeskRow, int]]]:
+    """What these desks add to ``desk_days`` before a report changes them (``keep_desks`` takes the result); None
+    for a desk of fewer than two devices, which takes nothing over."""
+    out: dict[Desk, Optional[dict[DeskRow, int]]] = {}
+    for desk in {d for d in desks if d is not None}:
+        at_desk = _at_desk(conn, desk)
+        out[desk] = desk_contribution(_members(conn, desk, at_desk)) if len(at_desk) >= 2 else None
+    return out
 
 
-def keep_desks(conn: Connection, before: dict[Desk, dict[DeskRow, int]]) -> None:
-    """Once the report is stored: move these desks' rows from ``before`` to what they add now."""
+def keep_desks(conn: Connection, before: dict[Desk, Optional[dict[DeskRow, int]]], stayed: bool) -> None:
+    """Once the report is stored: move these desks' rows from ``before`` to what they add now. ``stayed``: the
+    report's device was at its desk before (no device joined or left it), so a desk of fewer than two devices
+    still has fewer and is not read again."""
     delta: dict[DeskRow, int] = defaultdict(int)
     for desk, rows in before.items():
+        if rows is None and stayed:
+            continue
         for row, n in desk_contribution(_members(conn, desk)).items():
             delta[row] += n
-        for row, n in rows.items():
+        for row, n in (rows or {}).items():
             delta[row] -= n
     _add(conn, "desk_days", [dict(kind=k[0], ward_code=k[1], day=k[2], key=k[3], from_day=k[4], until_day=k[5],
                                   devices=n) for k, n in sorted(delta.items()) if n])
@@ -246,9 +255,15 @@ _AT_DESK = (sa.select(devices.c.device_id, utc_iso(devices.c.last_collected_at))
             .where(devices.c.ward_code == sa.bindparam("ward"), devices.c.hostname == sa.bindparam("host")))
 
 
-def _members(conn: Connection, desk: Desk) -> list[Member]:
-    """The devices at a desk with a verdict; none unless two or more are there (one alone takes nothing over)."""
-    at_desk = conn.execute(_AT_DESK, {"ward": desk[0], "host": desk[1]}).all()
+def _at_desk(conn: Connection, desk: Desk) -> Sequence[Any]:
+    return conn.execute(_AT_DESK, {"ward": desk[0], "host": desk[1]}).all()
+
+
+def _members(conn: Connection, desk: Desk, at_desk: Optional[Sequence[Any]] = None) -> list[Member]:
+    """The devices at a desk with a verdict (``at_desk``: its devices, when just read); none unless two or more
+    are there (one alone takes nothing over)."""
+    if at_desk is None:
+        at_desk = _at_desk(conn, desk)
     if len(at_desk) < 2:
         return []
     changes = _changes_of(conn, [did for did, _ in at_desk])
