@@ -22,7 +22,17 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from collector.store import audit, bodies, counts, device_work, list_facts, reach_days, reach_history, unit_days
+from collector.store import (
+    audit,
+    bodies,
+    counts,
+    device_work,
+    kept,
+    list_facts,
+    reach_days,
+    reach_history,
+    unit_days,
+)
 from collector.store.engine import ONE_READ, STORE_UNAVAILABLE, write_transaction
 from collector.store.tables import (
     device_apps,
@@ -184,6 +194,7 @@ class Ingestor:
                     result = self._store(conn, prepared)
                     if also is not None:
                         also(conn)
+                    kept.flush(conn)
                     return result
             except sa.exc.IntegrityError:
                 # The report id is known (a retry, or another collector stored it in the
@@ -281,28 +292,32 @@ class Ingestor:
         desks = None if counts.desk_kept(desk, old_desk, last_collected, collected) else \
             counts.desks_before(conn, desk, old_desk)
         before = (state.ward_code, state.status, state.last_collected_at, state.since) if state is not None else None
-        taken_over = None if unit_days.desk_kept(before, desk, old_desk, p.verdict.status, collected) else \
-            unit_days.desks_before(conn, (desk, old_desk))
+        # A new device at a desk without devices is alone there: no takeover to keep, no flags of others to set.
+        alone = state is None and desks is not None and desks[desk] is None
+        taken_over = None if alone or unit_days.desk_kept(before, desk, old_desk, p.verdict.status, collected) \
+            else unit_days.desks_before(conn, (desk, old_desk))
         if state is None:
             conn.execute(_INSERT["devices"], dict(device_id=device_id, first_seen_at=now, **row))
         else:
             conn.execute(_UPDATE_DEVICE, dict(did=device_id, **row))
-        if desks is not None:
-            counts.record_desks(conn, desks, desk, old_desk, collected)
+        desk_moves = counts.desk_moves(conn, desks, desk, old_desk, collected) if desks is not None else []
         changed = self._record_verdict(conn, p, state)
         self._replace_children(conn, p, state)
+        reach = reach_history.reached(t["ok"] for t in p.targets.values())
         wrote = reach_history.record(conn, device_id, ward,
-                                     reach_history.counted_reach(state.counted if state else None),
-                                     reach_history.reached(t["ok"] for t in p.targets.values()), collected,
+                                     reach_history.counted_reach(state.counted if state else None), reach, collected,
                                      moved=state is not None and state.ward_code != ward)
+        # Devices are never deleted, so a new device's only changes are those this transaction just wrote: its
+        # first verdict and (when it checked endpoints) its first reach, both at ``collected``. Given, not read.
         reach_days.record(conn, device_id, (state.ward_code, state.last_collected_at) if state else None, ward,
-                          collected, wrote)
-        counts.update(conn, state.counted if state else None, p.counted)
+                          collected, wrote,
+                          first=[(ward, reach, collected)] if state is None and reach is not None else None)
+        counts.update(conn, state.counted if state else None, p.counted, desk_moves)
         changes = unit_days.record(conn, device_id, before[:3] if before else None, ward, p.verdict.status,
-                                   collected, changed)
+                                   collected, changed, first=[(collected, p.verdict.status)] if state is None else None)
         if taken_over is not None:
-            unit_days.keep_desks(conn, taken_over)
-        device_work.record(conn, device_id, old_desk, desk, changes if changed else None)
+            unit_days.keep_desks(conn, taken_over, stayed=old_desk == desk)
+        device_work.record(conn, device_id, old_desk, desk, changes if changed else None, alone=alone)
         return IngestResult(ACCEPTED, doc["report_id"], device_id, p.verdict.status)
 
     def _keep_list(self, conn: Connection, p: _Prepared, now: datetime) -> None:

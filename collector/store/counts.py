@@ -24,7 +24,7 @@ import hashlib
 import logging
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Collection, Iterable, NamedTuple, Optional
+from typing import Any, Collection, Iterable, NamedTuple, Optional, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -96,19 +96,23 @@ def _rows(counted: Optional[dict], sign: int) -> Iterable[tuple[tuple[str, str, 
             for kind, key, total in counted["keys"])
 
 
-def update(conn: Connection, old: Optional[dict], new: Optional[dict]) -> None:
-    """Move a device's contribution from ``old`` to ``new`` (either may be None) in ``unit_counts``.
+Delta = tuple[tuple[str, str, str, str], int, int]  # a row's key, and devices and total to add to it
+
+
+def update(conn: Connection, old: Optional[dict], new: Optional[dict], desks: Sequence[Delta] = ()) -> None:
+    """Move a device's contribution from ``old`` to ``new`` (either may be None) in ``unit_counts``, with its
+    report's move of the desks' counts (``desk_moves``) in the same statement.
 
     Rows are written in key order, so two collectors updating one
     PostgreSQL take the rows' locks in the same order and cannot deadlock;
     a row that falls to zero devices is deleted, so days long past leave
     nothing behind.
     """
-    if old != new:
-        _apply(conn, (_rows(old, -1), _rows(new, 1)))
+    if old != new or desks:
+        _apply(conn, (_rows(old, -1), _rows(new, 1), desks))
 
 
-def _apply(conn: Connection, row_sets: Iterable[Iterable[tuple[tuple[str, str, str, str], int, int]]]) -> None:
+def _apply(conn: Connection, row_sets: Iterable[Iterable[Delta]]) -> None:
     deltas: dict[tuple[str, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
     for rows in row_sets:
         for key, n, total in rows:
@@ -247,33 +251,35 @@ def desk_kept(desk: Desk, old_desk: Optional[Desk], previous: Optional[datetime]
 
 def desks_before(conn: Connection, desk: Desk, old_desk: Optional[Desk]) -> dict[Desk, DeskState]:
     """Lock and read the desks a report touches (its device's desk, and the one it left), before the device row
-    changes; ``record_desks`` takes the result."""
+    changes; ``desk_moves`` takes the result."""
     desks = {d for d in (desk, old_desk) if d is not None}
     lock_desks(conn, desks)
     return {d: desk_state(conn, d) for d in desks}
 
 
-def record_desks(conn: Connection, before: dict[Desk, DeskState], desk: Desk, old_desk: Optional[Desk],
-                 collected_at: datetime) -> None:
-    """Once the device row holds the report: move the desks' counts from ``before`` to their new state."""
+def desk_moves(conn: Connection, before: dict[Desk, DeskState], desk: Desk, old_desk: Optional[Desk],
+               collected_at: datetime) -> list[Delta]:
+    """Once the device row holds the report: what moves the desks' counts from ``before`` to their new state
+    (``update`` writes it)."""
     state = before[desk]
+    after: dict[Desk, DeskState]
     if state is not None and old_desk in (desk, None):
         # The common cases, worked out: a newer report only raises the desk's newest; a new device adds one.
         n, newest = state
-        after: dict[Desk, DeskState] = {desk: (n if old_desk else n + 1, max(newest, collected_at))}
+        after = {desk: (n if old_desk else n + 1, max(newest, collected_at))}
+    elif old_desk is None:  # a new device at a desk without devices: the only one there
+        after = {desk: (1, collected_at)}
     else:
         after = {d: desk_state(conn, d) for d in before}
-    move_desks(conn, before, after)
+    if before == after:
+        return []
+    return [*_desk_rows(before, -1), *_desk_rows(after, 1)]
 
 
-def move_desks(conn: Connection, before: dict[Desk, DeskState], after: dict[Desk, DeskState]) -> None:
-    """Record the desks' change from ``before`` to ``after`` (states by desk)."""
-    def rows(states: dict[Desk, DeskState], sign: int):
-        for (ward, _host), state in states.items():
-            if state is not None:
-                yield (DESK, _day(state[1]).isoformat(), ward, ""), sign, sign * state[0]
-    if before != after:
-        _apply(conn, (rows(before, -1), rows(after, 1)))
+def _desk_rows(states: dict[Desk, DeskState], sign: int) -> Iterable[Delta]:
+    for (ward, _host), state in states.items():
+        if state is not None:
+            yield (DESK, _day(state[1]).isoformat(), ward, ""), sign, sign * state[0]
 
 
 def desk_devices(conn: Connection, active_since: datetime, wards: Optional[Collection[str]] = None) -> dict[str, int]:
@@ -332,6 +338,7 @@ def _stamp_unstamped(conn: Connection) -> None:
     missing = counted_units - kept.stamps(conn, KEPT).keys()
     if missing:
         kept.stamp(conn, KEPT, missing)
+        kept.flush(conn)
 
 
 def _keep_counted(conn: Connection, contributions: dict[str, dict]) -> None:

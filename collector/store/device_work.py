@@ -81,12 +81,13 @@ _REFLAG = _overlap_flags()
 
 
 def record(conn: Connection, device_id: str, old_desk: Optional[Desk], desk: Desk,
-           changes: Optional[Sequence[Change]]) -> None:
+           changes: Optional[Sequence[Change]], alone: bool = False) -> None:
     """Keep a device's row for a report just stored: ``old_desk`` is its (unit, hostname) before (None for a new
     device), ``changes`` all its verdict changes when the report recorded one (as ``unit_days.record`` read them
     in the same transaction), else None. A report that changes neither its verdict nor its desk (most) writes
     nothing; one that changes its desk (a new device, a move) sets the flags of the rows at the desks it left and
-    joined."""
+    joined. ``alone``: a new device at a desk without other devices, which has no row yet and whose desk has no
+    flags to set (the only device there overlaps none)."""
     if old_desk == desk and changes is None:
         return
     wrote = False
@@ -95,14 +96,14 @@ def record(conn: Connection, device_id: str, old_desk: Optional[Desk], desk: Des
         if found is not None:
             values = {"did": device_id, "ward": desk[0], "host": desk[1], "first": found[0], "failed": found[1],
                       "passing": found[2]}
-            if not conn.execute(_SET, values).rowcount:
+            if alone or not conn.execute(_SET, values).rowcount:
                 conn.execute(device_work.insert(), dict(
                     device_id=device_id, ward_code=desk[0], hostname=desk[1], first_at=found[0], failed_at=found[1],
                     passing_at=found[2], overlapped=False))
             wrote = True
     elif old_desk is not None:
         conn.execute(_MOVE, {"did": device_id, "ward": desk[0], "host": desk[1]})
-    if wrote or old_desk != desk:
+    if not alone and (wrote or old_desk != desk):
         for ward, host in sorted({desk, old_desk or desk}):
             conn.execute(_REFLAG, {"ward": ward, "host": host})
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import secrets
+import weakref
 from typing import Any, Callable, Hashable, Iterable, Optional, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from collector.store.tables import kept_stamps
 
@@ -47,18 +48,56 @@ def backfill(conn: Connection, kept: sa.Column, source: sa.Column, rebuild: Call
 
 
 def stamp(conn: Connection, table: str, wards: Iterable[str]) -> None:
-    """Draw new stamps for these units' rows of ``table``, changed in this transaction (in unit order: two
-    PostgreSQL collectors cannot deadlock). Random, not counted up: a store restored or made afresh at the same
-    address cannot meet a reader's remembered stamp by chance."""
-    rows = [{"kept": table, "ward_code": ward, "stamp": secrets.randbits(62)} for ward in sorted(set(wards))]
-    if rows:
-        conn.execute(_STAMP[conn.dialect.name], rows)
+    """Mark these units' rows of ``table`` as changed in this transaction: new stamps are drawn for them by
+    ``flush``, once for every table a report changed, in one statement. A transaction that stamps and commits
+    without flushing fails (``UnflushedStamps``): a stamp never goes missing silently."""
+    _PENDING.setdefault(conn, set()).update((table, ward) for ward in wards)
+
+
+def flush(conn: Connection) -> None:
+    """Write the stamps this transaction marked, rows in (table, unit) order (two PostgreSQL collectors cannot
+    deadlock). Random, not counted up: a store restored or made afresh at the same address cannot meet a reader's
+    remembered stamp by chance."""
+    pending = _PENDING.pop(conn, None)
+    if pending:
+        conn.execute(_STAMP[conn.dialect.name], [{"kept": table, "ward_code": ward, "stamp": secrets.randbits(62)}
+                                                 for table, ward in sorted(pending)])
 
 
 def restamp(conn: Connection, table: str, wards: Iterable[str]) -> None:
     """After ``table`` was replaced whole: every unit with rows stamped anew, the others' stamps gone."""
     conn.execute(kept_stamps.delete().where(kept_stamps.c.kept == table))
     stamp(conn, table, wards)
+    flush(conn)
+
+
+def delete_emptied(conn: Connection, delete: sa.Delete, counted: sa.CursorResult) -> None:
+    """Delete the rows an upsert returning (key columns..., devices) left at zero devices, and only those: days
+    long past leave nothing behind, and a report whose rows all stay counted runs no delete."""
+    emptied = [{k: v for k, v in row._mapping.items() if k != "devices"} for row in counted if row.devices == 0]
+    if emptied:
+        conn.execute(delete, emptied)
+
+
+class UnflushedStamps(RuntimeError):
+    """A transaction marked kept rows as changed (``stamp``) and was committed without ``flush``."""
+
+
+# Per open connection: the (table, unit) stamps marked in its transaction and not yet written.
+_PENDING: "weakref.WeakKeyDictionary[Connection, set[tuple[str, str]]]" = weakref.WeakKeyDictionary()
+
+
+@sa.event.listens_for(Engine, "commit")
+def _refuse_unflushed(conn: Connection) -> None:
+    pending = _PENDING.pop(conn, None)
+    if pending:
+        raise UnflushedStamps(f"kept rows of {sorted({t for t, _ in pending})} changed but their stamps were not "
+                              "written: the writer must call kept.flush(conn) before committing")
+
+
+@sa.event.listens_for(Engine, "rollback")
+def _forget_pending(conn: Connection) -> None:
+    _PENDING.pop(conn, None)
 
 
 def stamps(conn: Connection, table: str) -> dict[str, int]:

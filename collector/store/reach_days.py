@@ -85,15 +85,18 @@ _ROWS_OF = (sa.select(reachability_changes.c.ward_code, reachability_changes.c.r
 
 
 def record(conn: Connection, device_id: str, before: Optional[tuple[str, datetime]], ward: str,
-           collected: datetime, wrote: bool) -> None:
+           collected: datetime, wrote: bool, first: Optional[list[tuple[str, bool, datetime]]] = None) -> None:
     """Move a device's contribution for a report just stored: ``before`` is its (unit, latest report) before it
-    (None for a new device), ``wrote`` whether the report added a reach change.
+    (None for a new device), ``wrote`` whether the report added a reach change; ``first``, for a new device that
+    checked endpoints, its reach change as the report wrote it (unit, reached, when: then not read back).
 
     A report of the same unit that changed no reach and stays on its latest report's day reads nothing.
     """
     if before is not None and before[0] == ward and not wrote and end_day(before[1]) == end_day(collected):
         return
-    rows = conn.execute(_ROWS_OF, {"did": device_id}).all()
+    if before is None and not wrote:
+        return  # a new device that checked nothing has no reach change
+    rows = first if first is not None else conn.execute(_ROWS_OF, {"did": device_id}).all()
     if not rows:
         return
     delta = contribution(ward, stint(rows, ward), collected)
@@ -105,19 +108,20 @@ def record(conn: Connection, device_id: str, before: Optional[tuple[str, datetim
 
 def _add(conn: Connection, delta: dict[Row, int]) -> None:
     """Add ``delta`` to the table, rows in key order (two PostgreSQL collectors cannot deadlock); rows that fall
-    to zero are deleted."""
+    to zero (as the upsert returns them) are deleted."""
     changes = [dict(kind=k[0], ward_code=k[1], day=k[2], reached=k[3], devices=n)
                for k, n in sorted(delta.items()) if n]
     if changes:
-        conn.execute(_UPSERTS[conn.dialect.name], changes)
-        conn.execute(_DELETE_EMPTY, [{k: v for k, v in c.items() if k != "devices"} for c in changes])
+        kept.delete_emptied(conn, _DELETE_EMPTY, conn.execute(_UPSERTS[conn.dialect.name], changes))
         kept.stamp(conn, "reach_days", {k[1] for k in delta})
 
 
 def _upsert(insert) -> sa.Insert:
     stmt = insert(reach_days)
-    return stmt.on_conflict_do_update(index_elements=[c.name for c in reach_days.primary_key.columns],
-                                      set_={"devices": reach_days.c.devices + stmt.excluded.devices})
+    keys = list(reach_days.primary_key.columns)
+    return stmt.on_conflict_do_update(index_elements=[c.name for c in keys],
+                                      set_={"devices": reach_days.c.devices + stmt.excluded.devices}
+                                      ).returning(*keys, reach_days.c.devices)
 
 
 _UPSERTS = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}

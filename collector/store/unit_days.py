@@ -159,9 +159,11 @@ _CHANGES_OF = (sa.select(verdict_changes.c.changed_at, verdict_changes.c.to_stat
 
 
 def record(conn: Connection, device_id: str, before: Optional[tuple[str, Optional[str], datetime]],
-           ward: str, status: str, collected: datetime, changed: bool) -> Optional[list[Change]]:
+           ward: str, status: str, collected: datetime, changed: bool, first: Optional[list[Change]] = None
+           ) -> Optional[list[Change]]:
     """Move a device's contribution for a report just stored: ``before`` is its (unit, verdict, latest report)
-    before it (None for a new device), ``changed`` whether the report recorded a verdict change.
+    before it (None for a new device), ``changed`` whether the report recorded a verdict change; ``first``, for a
+    new device, its changes as the report wrote them (then not read back).
 
     A report of the same unit and verdict moves the ``last`` row when its day differs, and touches nothing else.
     Returns the device's verdict changes when it read them (always when ``changed``), so that the other tables
@@ -172,7 +174,7 @@ def record(conn: Connection, device_id: str, before: Optional[tuple[str, Optiona
         if old_day != new_day:
             _apply(conn, {(LAST, ward, old_day, status): -1, (LAST, ward, new_day, status): 1})
         return None
-    changes = [(at, s) for at, s in conn.execute(_CHANGES_OF, {"did": device_id})]
+    changes = first if first is not None else [(at, s) for at, s in conn.execute(_CHANGES_OF, {"did": device_id})]
     delta = contribution(ward, changes, collected)
     if before is not None:
         for row, n in contribution(before[0], changes[:-1] if changed else changes, before[2]).items():
@@ -189,10 +191,10 @@ def _apply(conn: Connection, delta: dict[Row, int]) -> None:
 
 def _add(conn: Connection, table: str, changes: list[dict[str, Any]]) -> None:
     """Add these rows' devices to a table's, rows in key order (two PostgreSQL collectors cannot deadlock);
-    rows that fall to zero are deleted (a row may go below zero and back, so any may)."""
+    rows that fall to zero are deleted (a row may go below zero and back, so any may: the upsert returns each
+    row's new count, and only those at zero are deleted)."""
     if changes:
-        conn.execute(_UPSERTS[(table, conn.dialect.name)], changes)
-        conn.execute(_DELETE_EMPTY[table], [{k: v for k, v in c.items() if k != "devices"} for c in changes])
+        kept.delete_emptied(conn, _DELETE_EMPTY[table], conn.execute(_UPSERTS[(table, conn.dialect.name)], changes))
         kept.stamp(conn, "unit_days", (c["ward_code"] for c in changes))
 
 
@@ -203,8 +205,10 @@ def _delete_empty(table: sa.Table) -> sa.Delete:
 
 def _build_upsert(insert, table: sa.Table):
     stmt = insert(table)
-    return stmt.on_conflict_do_update(index_elements=[c.name for c in table.primary_key.columns],
-                                      set_={"devices": table.c.devices + stmt.excluded.devices})
+    keys = list(table.primary_key.columns)
+    return stmt.on_conflict_do_update(index_elements=[c.name for c in keys],
+                                      set_={"devices": table.c.devices + stmt.excluded.devices}
+                                      ).returning(*keys, table.c.devices)
 
 
 _UPSERTS = {(t.name, name): _build_upsert(insert, t) for t in (unit_days, desk_days)
@@ -221,18 +225,27 @@ def desk_kept(before: Optional[tuple[str, Optional[str], datetime, Optional[date
             and end_day(before[2]) == end_day(collected))
 
 
-def desks_before(conn: Connection, desks: Iterable[Optional[Desk]]) -> dict[Desk, dict[DeskRow, int]]:
-    """What these desks add to ``desk_days`` before a report changes them (``keep_desks`` takes the result)."""
-    return {d: desk_contribution(_members(conn, d)) for d in set(desks) if d is not None}
+def desks_before(conn: Connection, desks: Iterable[Optional[Desk]]) -> dict[Desk, Optional[dict[DeskRow, int]]]:
+    """What these desks add to ``desk_days`` before a report changes them (``keep_desks`` takes the result); None
+    for a desk of fewer than two devices, which takes nothing over."""
+    out: dict[Desk, Optional[dict[DeskRow, int]]] = {}
+    for desk in {d for d in desks if d is not None}:
+        at_desk = _at_desk(conn, desk)
+        out[desk] = desk_contribution(_members(conn, desk, at_desk)) if len(at_desk) >= 2 else None
+    return out
 
 
-def keep_desks(conn: Connection, before: dict[Desk, dict[DeskRow, int]]) -> None:
-    """Once the report is stored: move these desks' rows from ``before`` to what they add now."""
+def keep_desks(conn: Connection, before: dict[Desk, Optional[dict[DeskRow, int]]], stayed: bool) -> None:
+    """Once the report is stored: move these desks' rows from ``before`` to what they add now. ``stayed``: the
+    report's device was at its desk before (no device joined or left it), so a desk of fewer than two devices
+    still has fewer and is not read again."""
     delta: dict[DeskRow, int] = defaultdict(int)
     for desk, rows in before.items():
+        if rows is None and stayed:
+            continue
         for row, n in desk_contribution(_members(conn, desk)).items():
             delta[row] += n
-        for row, n in rows.items():
+        for row, n in (rows or {}).items():
             delta[row] -= n
     _add(conn, "desk_days", [dict(kind=k[0], ward_code=k[1], day=k[2], key=k[3], from_day=k[4], until_day=k[5],
                                   devices=n) for k, n in sorted(delta.items()) if n])
@@ -242,9 +255,15 @@ _AT_DESK = (sa.select(devices.c.device_id, utc_iso(devices.c.last_collected_at))
             .where(devices.c.ward_code == sa.bindparam("ward"), devices.c.hostname == sa.bindparam("host")))
 
 
-def _members(conn: Connection, desk: Desk) -> list[Member]:
-    """The devices at a desk with a verdict; none unless two or more are there (one alone takes nothing over)."""
-    at_desk = conn.execute(_AT_DESK, {"ward": desk[0], "host": desk[1]}).all()
+def _at_desk(conn: Connection, desk: Desk) -> Sequence[Any]:
+    return conn.execute(_AT_DESK, {"ward": desk[0], "host": desk[1]}).all()
+
+
+def _members(conn: Connection, desk: Desk, at_desk: Optional[Sequence[Any]] = None) -> list[Member]:
+    """The devices at a desk with a verdict (``at_desk``: its devices, when just read); none unless two or more
+    are there (one alone takes nothing over)."""
+    if at_desk is None:
+        at_desk = _at_desk(conn, desk)
     if len(at_desk) < 2:
         return []
     changes = _changes_of(conn, [did for did, _ in at_desk])
