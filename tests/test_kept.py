@@ -40,9 +40,9 @@ def test_first_reports_read_nothing_a_new_device_cannot_have_and_stamp_once(inge
     assert not [s for s in sent if s.startswith(("DELETE", "UPDATE"))]
     assert sum(s.startswith("INSERT INTO kept_stamps") for s in sent) == 1
     first = _all_stamps(ingestor.engine)
-    assert set(first) == {("unit_days", "00070"), ("reach_days", "00070")}
+    assert set(first) == {("unit_days", "00070"), ("reach_days", "00070"), ("unit_counts", "00070")}
     # A second new device at the same desk takes it over: the desk's rows are read and the flags set, the stamps
-    # of both tables drawn anew in one statement.
+    # of every kept table drawn anew in one statement.
     later = windows_pc(device="dev-2", at="2025-10-03T08:00:00Z")
     sent = _statements(ingestor.engine, lambda: ingestor.ingest(later, "{}"))
     assert sum(s.startswith("INSERT INTO kept_stamps") for s in sent) == 1
