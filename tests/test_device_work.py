@@ -26,6 +26,7 @@ from collector.store import device_work
 from collector.store.engine import migrate
 
 from conftest import cli
+from support.store import empty_reports
 
 PAGE = 2  # rows a page: several pages from a few items
 
@@ -51,11 +52,7 @@ def _kept(conn, code: str, since, due: date, now) -> list:
 @given(reports=st.lists(report, min_size=1, max_size=16),
        reads=st.lists(st.tuples(st.integers(0, 24 * 20), st.integers(1, 12)), min_size=2, max_size=3))
 def test_kept_work_items_are_the_derived_list(ingestor, reports, reads):
-    with ingestor.engine.begin() as conn:
-        for table in ("device_work", "unit_days", "desk_days", "unit_counts", "verdict_changes", "rule_results",
-                      "device_apps", "reachability", "reachability_changes", "verdicts", "devices", "reports",
-                      "software_lists"):
-            conn.exec_driver_sql(f"DELETE FROM {table}")
+    empty_reports(ingestor.engine)
     prefix = uuid.uuid4().hex[:8]
     for device, ward, host, hours, midnight, kind in reports:
         collected = NOW - timedelta(hours=hours)

@@ -30,6 +30,7 @@ from inventory.milestones import Milestone
 
 from conftest import cli
 from support.reports import modern_pc
+from support.store import empty_reports
 
 WARDS = ("00070", "00082")
 NOW = datetime(2026, 1, 20, 12, 0, tzinfo=timezone.utc)
@@ -111,11 +112,7 @@ def _items(counts: dict[tuple[str, date], tuple[int, int]], share: float, due: d
 @given(reports=st.lists(report, min_size=1, max_size=14),
        reads=st.lists(st.tuples(st.integers(0, 24 * 20), st.integers(1, 12)), min_size=2, max_size=3))
 def test_kept_reach_is_the_rebuild(ingestor, reports, reads):
-    with ingestor.engine.begin() as conn:
-        for table in ("reach_days", "unit_days", "desk_days", "unit_counts", "verdict_changes", "rule_results",
-                      "device_apps", "reachability", "reachability_changes", "verdicts", "devices", "reports",
-                      "software_lists"):
-            conn.exec_driver_sql(f"DELETE FROM {table}")
+    empty_reports(ingestor.engine)
     prefix = uuid.uuid4().hex[:8]
     for i, (device, ward, hours, midnight, reached) in enumerate(reports):
         if i == len(reports) - 1:  # read as below first: the last report's unit is worked out again, the other kept

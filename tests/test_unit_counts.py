@@ -30,6 +30,7 @@ from inventory.registry import load_registry
 from inventory.report import GiB, empty_report
 
 from conftest import cli
+from support.store import empty_reports
 
 WARDS = ("00070", "00082", "00004")
 NOW = datetime(2026, 1, 20, 12, 0, tzinfo=timezone.utc)
@@ -135,10 +136,7 @@ def _from_counts(conn, registry, since: datetime) -> dict:
                                                                               max_size=3))
 def test_counts_agree_with_the_device_rows(ingestor, registry, reports, cut_hours):
     # Each example gets its own devices; the tables are emptied so the store holds only this example.
-    with ingestor.engine.begin() as conn:
-        for table in ("unit_counts", "verdict_changes", "rule_results", "device_apps", "reachability", "verdicts",
-                      "devices", "reports", "software_lists"):
-            conn.exec_driver_sql(f"DELETE FROM {table}")
+    empty_reports(ingestor.engine)
     prefix = uuid.uuid4().hex[:8]
     for r in reports:
         doc = _doc(r, prefix)

@@ -32,6 +32,7 @@ from inventory.readiness import VERDICTS
 
 from conftest import cli
 from support.reports import modern_pc
+from support.store import empty_reports
 
 WARDS = ("00070", "00082")
 NOW = datetime(2026, 1, 20, 12, 0, tzinfo=timezone.utc)
@@ -72,10 +73,7 @@ def _reference(lives: dict[str, DeviceLife], now: datetime):
 @given(reports=st.lists(report, min_size=1, max_size=16),
        reads=st.lists(st.tuples(st.integers(0, 24 * 20), st.integers(1, 12)), min_size=2, max_size=3))
 def test_kept_history_is_the_rebuild(ingestor, reports, reads):
-    with ingestor.engine.begin() as conn:
-        for table in ("unit_days", "desk_days", "unit_counts", "verdict_changes", "rule_results", "device_apps",
-                      "reachability", "reachability_changes", "verdicts", "devices", "reports", "software_lists"):
-            conn.exec_driver_sql(f"DELETE FROM {table}")
+    empty_reports(ingestor.engine)
     prefix = uuid.uuid4().hex[:8]
     for i, (device, ward, host, hours, midnight, kind) in enumerate(reports):
         if i == len(reports) - 1:  # read as below first: the last report's unit is worked out again, the other kept
