@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from collector.ingest.ingestor import DeviceOfAnotherUnit, Ingestor
 from collector.readiness import pasts
+from collector.readiness.history import load_lives
 from collector.store import queries, register
 from collector.store.engine import make_engine, migrate
 from collector.store.units import sync_units
@@ -68,13 +69,15 @@ class Fleet:
             register.store(conn, Register((UnitCount(unit, "workstation", expected, expected),), ()), "test",
                            "test", self.now)
 
-    def read(self, keep: bool) -> dict[str, pasts.UnitPast]:
+    def read(self, keep: bool, given_lives: bool = False) -> dict[str, pasts.UnitPast]:
+        """The units' pasts, kept or replayed (from the lives a unit's page already read, with ``given_lives``)."""
         since = self.now - timedelta(days=STALE_DAYS)
         with self.ingestor.engine.connect() as conn:
             counted = queries.active_counts(conn, since, kinds=queries.OVERVIEW_KINDS)
             summaries = queries.unit_summaries(conn, REGISTRY, since, counted, self.threshold)
+            lives = load_lives(conn, self.now, since, units=UNITS) if given_lives else None
             return pasts.read(conn, summaries, register.first_imported(conn), self.now, since, STALE_DAYS,
-                              self.threshold, keep=keep)
+                              self.threshold, keep=keep, lives=lives)
 
 
 step = st.one_of(
@@ -100,7 +103,8 @@ def test_kept_pasts_are_the_replay_from_scratch_after_every_step(ingestor, steps
         else:
             fleet.threshold = s[1]
         fleet.now += timedelta(minutes=7)  # the next step happens later
-        assert fleet.read(keep=True) == fleet.read(keep=False), s
+        fresh = fleet.read(keep=False)
+        assert fleet.read(keep=True) == fresh == fleet.read(keep=False, given_lives=True), s
 
 
 def test_a_past_is_given_again_until_a_device_falls_silent_or_reports(ingestor):

@@ -321,7 +321,8 @@ def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str
         # coverage over time and the day it became ready as the overview keeps them (``pasts``).
         lives = load_lives(conn, now, since, units=[code]) if focus.devices and not pages else {}
         past = pasts.read(conn, [summary], register.first_imported(conn, code), now, since,
-                          c.settings.stale_after_days, c.settings.coverage_threshold)
+                          c.settings.stale_after_days, c.settings.coverage_threshold,
+                          lives=lives if focus.devices and not pages else None)
         kept_page = device_work.page(conn, code, since, due_moment(focus.date), pages.work_items, pages.size) \
             if pages and focus.devices else None
         unit_migration = unit_migrations(conn, c.catalog, c.registry, now, since, code, counted)[code]

@@ -64,10 +64,12 @@ class _Kept(NamedTuple):
 
 
 def read(conn: Connection, summaries: Iterable[UnitSummary], imported: Mapping[str, datetime], now: datetime,
-         since: datetime, stale_days: int, threshold: float, keep: bool = True) -> dict[str, UnitPast]:
+         since: datetime, stale_days: int, threshold: float, keep: bool = True,
+         lives: Optional[Mapping[str, DeviceLife]] = None) -> dict[str, UnitPast]:
     """The past of every unit of ``summaries`` that is ready or has a register, as of ``now`` (devices active
     since ``since``); ``imported`` is when each unit's register was first imported. Kept results are given
-    again while their key holds (module docstring); ``keep=False`` replays every unit (the reference)."""
+    again while their key holds (module docstring); ``keep=False`` replays every unit (the reference).
+    ``lives``: those of these units' devices (``load_lives(units=...)``), when the caller read them already."""
     keys = {s.code: _key(s, imported) for s in summaries}
     keys = {code: key for code, key in keys.items() if key.ready or key.imported_at is not None}
     reuse = kept.Reuse(conn, counts.KEPT, (stale_days, threshold), "pasts") if keep else None
@@ -80,8 +82,9 @@ def read(conn: Connection, summaries: Iterable[UnitSummary], imported: Mapping[s
     if not todo:
         return out
     lives_of: dict[str, list[DeviceLife]] = {code: [] for code in todo}
-    for life in load_lives(conn, now, since, units=todo).values():
-        lives_of[life.ward_code].append(life)
+    for life in (load_lives(conn, now, since, units=todo) if lives is None else lives).values():
+        if life.ward_code in lives_of:
+            lives_of[life.ward_code].append(life)
     classes = queries.device_classes(conn, todo)
     for code in todo:
         past = _replay(keys[code], lives_of[code], classes, threshold, now)
