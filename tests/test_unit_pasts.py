@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,7 @@ from collector.readiness import pasts
 from collector.readiness.history import load_lives
 from collector.store import queries, register
 from collector.store.engine import make_engine, migrate
+from collector.store.tables import devices
 from collector.store.units import sync_units
 from inventory.baseline import load_baseline
 from inventory.catalog import load_catalog
@@ -64,6 +66,19 @@ class Fleet:
             doc["report_id"] = str(uuid.uuid4())
             self.ingestor.ingest(doc, "{}")
 
+    def late(self, device: int, minutes: int) -> None:
+        """A report the device collected ``minutes`` after its latest one, arriving now (from its outbox)."""
+        device_id = f"{self.prefix}-{device}"
+        with self.ingestor.engine.connect() as conn:
+            found = conn.execute(sa.select(devices.c.ward_code, devices.c.hostname, devices.c.last_collected_at)
+                                 .where(devices.c.device_id == device_id)).first()
+        if found is None:
+            return
+        at = found.last_collected_at.replace(tzinfo=timezone.utc) + timedelta(minutes=minutes)
+        doc = modern_pc(device_id, found.ward_code, min(at, self.now), 16, [])
+        doc["device"]["hostname"] = found.hostname
+        self.ingestor.ingest(doc, "{}")
+
     def import_register(self, unit: str, expected: int) -> None:
         with self.ingestor.engine.begin() as conn:
             register.store(conn, Register((UnitCount(unit, "workstation", expected, expected),), ()), "test",
@@ -83,6 +98,7 @@ class Fleet:
 step = st.one_of(
     st.tuples(st.just("report"), st.integers(0, 4), st.sampled_from(UNITS), st.integers(0, 2), st.booleans()),
     st.tuples(st.just("import"), st.sampled_from(UNITS), st.integers(1, 4)),
+    st.tuples(st.just("late"), st.integers(0, 4), st.integers(1, 600)),
     st.tuples(st.just("wait"), st.integers(1, 80)),  # hours: 48 is the stale age
     st.tuples(st.just("threshold"), st.sampled_from([0.5, 1.0])),
 )
@@ -96,6 +112,8 @@ def test_kept_pasts_are_the_replay_from_scratch_after_every_step(ingestor, steps
     for s in steps:
         if s[0] == "report":
             fleet.report(*s[1:])
+        elif s[0] == "late":
+            fleet.late(*s[1:])
         elif s[0] == "import":
             fleet.import_register(*s[1:])
         elif s[0] == "wait":
@@ -130,3 +148,21 @@ def test_a_past_is_given_again_until_a_device_falls_silent_or_reports(ingestor):
     taken = fleet.read(keep=True)[UNITS[0]]
     assert taken is not silent and taken == fleet.read(keep=False)[UNITS[0]]
     assert taken.register is not None and taken.register.since == START
+
+
+def test_a_late_report_of_a_silent_device_moves_its_end(ingestor):
+    """A silent PC's queued report collected 20 minutes after its latest one, arriving when it is still silent: its
+    life ends 20 minutes later, which closes the register's gap before the new PC came."""
+    empty_reports(ingestor.engine)
+    fleet = Fleet(ingestor)
+    fleet.threshold = 0.5
+    fleet.import_register(UNITS[0], 2)
+    fleet.report(0, UNITS[0], 0, True)
+    fleet.now += timedelta(hours=48, minutes=5)
+    fleet.report(1, UNITS[0], 1, True)
+    fleet.now += timedelta(minutes=25)
+    before = fleet.read(keep=True)[UNITS[0]]
+    assert before.register is not None and before.register.since == START + timedelta(hours=48, minutes=5)
+    fleet.late(0, 20)
+    assert fleet.read(keep=True) == fleet.read(keep=False)
+    assert fleet.read(keep=False)[UNITS[0]].register.since == START

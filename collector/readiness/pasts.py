@@ -9,9 +9,12 @@ are the same as of an earlier composition at ``at <= now`` when:
   transaction (``counts.update``): a new device, a verdict change (the device's verdict key), a device
   moving unit (both units' rows) or desk (the desks' rows, ``counts.desk_moves``), a successor taking a
   desk (a new device), a silent device reporting again (its latest-report day moves: it was silent for
-  the stale age, at least a day). A repeat report that changes none of these leaves the stamp, and only
-  moves the latest report of a device that stays active: an active device's life has no end, whatever
-  its latest report;
+  the stale age, at least a day), and a report collected on an earlier UTC day than it was received
+  (``counts.update``). A report that leaves the stamp is of a device whose latest report was already on
+  that day, the day it was received: the device was active at every earlier composition (silent, its
+  latest report would lie more than the stale age, a day at least, before the receipt). It only moves the
+  latest report of a device active before it; an active device's life has no end, whatever its latest
+  report, and one that has fallen silent since is seen below;
 - its active devices per verdict (the summary's counts) are the same. With no report, time passing only
   takes devices out of the active set (crossing the stale age); a device's life then gains an end that is
   ``last + stale age``, or ``max(last, successor's first)`` when an active newer device took its desk: an
