@@ -243,6 +243,7 @@ def _unit_work(m: Milestone, devices: Mapping[str, Mapping[str, int]], migration
 
 
 def _registers(past: Mapping[str, pasts.UnitPast]) -> dict[str, RegisterItem]:
+    """The register criterion of the units with a register, which each milestone's tally reads."""
     return {code: p.register for code, p in past.items() if p.register is not None}
 
 
@@ -319,10 +320,10 @@ def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str
         kept = unit_days.read(conn, now, c.settings.stale_after_days, code)
         # The devices' lives for the whole work-item list (a page of it is kept at ingest); the register's
         # coverage over time and the day it became ready as the overview keeps them (``pasts``).
-        lives = load_lives(conn, now, since, units=[code]) if focus.devices and not pages else {}
+        whole = focus.devices and not pages
+        lives = load_lives(conn, now, since, units=[code]) if whole else {}
         past = pasts.read(conn, [summary], register.first_imported(conn, code), now, since,
-                          c.settings.stale_after_days, c.settings.coverage_threshold,
-                          lives=lives if focus.devices and not pages else None)
+                          c.settings.stale_after_days, c.settings.coverage_threshold, lives=lives if whole else None)
         kept_page = device_work.page(conn, code, since, due_moment(focus.date), pages.work_items, pages.size) \
             if pages and focus.devices else None
         unit_migration = unit_migrations(conn, c.catalog, c.registry, now, since, code, counted)[code]
@@ -342,7 +343,7 @@ def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str
                   by_milestone[focus.id].get(code, zero), days_overdue(summary.status, now.astimezone(HANOI).date()),
                   series_forecast(history.days, history.values), person,
                   _ready_since(code, past))
-    items = _work(lives, [focus], now)[focus.id] if focus.devices and not pages else []
+    items = _work(lives, [focus], now)[focus.id] if whole else []
     listing = None
     if pages and paged:
         shown = queries.Paged(kept_items(kept_page.rows, code, focus.date, now), kept_page.number, kept_page.size,
