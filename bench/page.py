@@ -1,7 +1,7 @@
 """Server-side time of the readiness page at 5,000, 50,000 and 150,000 devices (target: the overview in under
 100 ms at 5,000 devices and for the 126-unit simulated fleet).
 
-Run: python bench/page.py [--sizes 5k,50k,150k] [--runs N] [--served-seconds S] [--db URL]
+Run: python bench/page.py [--sizes 5k,50k,150k] [--runs N] [--served-seconds S] [--db URL] [--ready-units N]
 
 The stores are built once under var/bench-cache (see bench/support/fleet.py:
 the 126-unit simulated fleet through the collector's Ingestor, then copied by
@@ -28,6 +28,13 @@ readers of the same address get the same page), a unit's page (read afresh),
 the parts of the composition, and the upgrade plan: every device planned
 (a collector's first plan) and the kept one (readiness/plan.py). No peer renders this page, so there is
 none to compare with.
+
+In the simulated fleet no unit has a register, so none is ready and no unit's past (the day it became ready,
+its register criterion: readiness/pasts.py) is read. ``--ready-units N`` measures instead a variant of each
+store, built once beside it (``...-readyN.sqlite3``): every unit given a register of exactly its active
+devices per class (covered), then, through the Ingestor, a passing Windows 11 report for every failing
+workstation and laptop of the first N units with no other failing device (ready units). Its rows add the
+units with a register and the ready units; ``--db`` takes such a store too, for the previous code.
 """
 from __future__ import annotations
 
@@ -145,6 +152,84 @@ def after_reports(c, runs: int, batch: int = 50) -> float:
     return statistics.median(times)
 
 
+def ready_store(size: str, units: int) -> str:
+    """The store of ``size`` with every unit's register and ``units`` ready units (module docstring), built once."""
+    from support import fleet
+
+    base = Path(fleet.store(size)[len("sqlite:///"):])
+    path = base.with_name(f"{base.stem}-ready{units}.sqlite3")
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        shutil.copyfile(base, tmp)
+        start = time.perf_counter()
+        made = _make_ready(f"sqlite:///{tmp}", units)
+        print(f"(registers for every unit, {made} reports making units ready, in {time.perf_counter() - start:.0f} s)",
+              flush=True)
+        tmp.rename(path)
+        tmp.with_name(tmp.name + ".write-lock").unlink(missing_ok=True)  # the store's writer lock, of the tmp name
+    return f"sqlite:///{path}"
+
+
+_PCS = ("workstation", "laptop")
+
+
+def _make_ready(db_url: str, units: int) -> int:
+    """Registers for every unit, and passing reports for the failing PCs of the first ``units`` units whose other
+    devices all pass; the reports sent."""
+    import sqlalchemy as sa
+
+    from collector.context import build_context
+    from collector.settings import Settings
+    from collector.store import bodies, register
+    from collector.store.tables import devices, verdicts
+    from inventory.equipment import Register, UnitCount
+
+    c = build_context(Settings(db_url=db_url))
+    now = datetime.now(timezone.utc)
+    d, v = devices.c, verdicts.c
+    with c.engine.begin() as conn:
+        active = conn.execute(sa.select(d.device_id, d.ward_code, d.hostname, d.device_class, v.status)
+                              .join(verdicts, v.device_id == d.device_id)
+                              .where(d.last_collected_at >= c.settings.active_since(now))).all()
+        per_class: dict[tuple[str, str], int] = {}
+        for row in active:
+            per_class[(row.ward_code, row.device_class)] = per_class.get((row.ward_code, row.device_class), 0) + 1
+        counts = tuple(UnitCount(ward, cls, n, n) for (ward, cls), n in sorted(per_class.items()))
+        register.store(conn, Register(counts, ()), "bench", "every unit's register", now)
+    failing = [row for row in active if row.status not in ("ready", "ready_with_conditions")]
+    blocked = {row.ward_code for row in failing if row.device_class not in _PCS}
+    chosen = [u.code for u in c.registry if u.code not in blocked and u.code in {r.ward_code for r in active}][:units]
+    sent = 0
+    for row in failing:
+        if row.ward_code in chosen:
+            doc = _passing_pc(row.device_id, row.ward_code, row.hostname, row.device_class, now)
+            text = json.dumps(doc, ensure_ascii=False)
+            c.ingestor.ingest(doc, text, bodies.split(text))
+            sent += 1
+    c.engine.dispose()
+    return sent
+
+
+def _passing_pc(device_id: str, unit: str, hostname: str, device_class: str, at: datetime) -> dict:
+    """A Windows 11 PC meeting every hard and soft rule, reported now under the device's id, desk and class."""
+    from inventory.report import GiB, empty_report
+
+    doc = empty_report(unit, "bench", "1", "agent")
+    doc["report_id"] = str(uuid.uuid4())
+    doc["collected_at"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    doc["device"].update(id=device_id, hostname=hostname, **{"class": device_class})
+    doc["hardware"]["cpu"].update(model="Intel(R) Core(TM) i5-12400", vendor="GenuineIntel", family=6,
+                                  model_number=151, stepping=5, logical_cores=12, physical_cores=6)
+    doc["hardware"]["memory_bytes"] = 16 * GiB
+    doc["hardware"]["system_disk"].update(mount="C:", size_bytes=476 * GiB, free_bytes=300 * GiB, media="ssd")
+    doc["firmware"].update(boot_mode="uefi", secure_boot="enabled", tpm={"present": "yes", "spec_version": "2.0"},
+                           bios={"vendor": "AMI", "version": "1.2", "date": "2023-03-01"})
+    doc["os"].update(family="windows", name="Windows 11 Pro", id="windows", version="11", release="25H2",
+                     edition="Professional", build="26200.1", architecture="x86_64")
+    doc["network"]["reachability"] = [{"target": "hdc-portal", "ok": True, "latency_ms": 5.0}]
+    return doc
+
+
 def measure(db_url: str, runs: int) -> dict[str, float]:
     from collector.app import create_app
     from collector.cloud.queries import unit_migrations
@@ -170,8 +255,10 @@ def measure(db_url: str, runs: int) -> dict[str, float]:
     since = c.settings.active_since(now)
     unit = next(iter(c.registry)).code
     with c.engine.connect() as conn:
-        devices = sum(s.devices for s in queries.unit_summaries(conn, c.registry, since))
-        figures = {"active devices": devices,
+        summaries = queries.unit_summaries(conn, c.registry, since, threshold=c.settings.coverage_threshold)
+        figures = {"active devices": sum(s.devices for s in summaries),
+                   "units with a register": sum(1 for s in summaries if s.coverage.expected),
+                   "ready units": sum(1 for s in summaries if s.status == "ready"),
                    # The process's first composition works out every unit from its kept rows; the next ones
                    # only those whose rows changed (none here: the store is not written to).
                    "composing, first": once_ms(lambda: city_overview(c, datetime.now(timezone.utc))),
@@ -212,9 +299,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--served-seconds", type=float, default=30.0)
     parser.add_argument("--reports-per-second", type=float, default=5.0)
+    parser.add_argument("--ready-units", type=int, help="measure the stores with every unit's register and this "
+                                                        "many ready units (module docstring)")
     args = parser.parse_args()
 
-    targets = [("given store", args.db)] if args.db else [(s, fleet.store(s)) for s in args.sizes]
+    targets = [("given store", args.db)] if args.db else [
+        (s, fleet.store(s) if args.ready_units is None else ready_store(s, args.ready_units)) for s in args.sizes]
     rows = []
     with tempfile.TemporaryDirectory(prefix="hdc-bench-page-") as work:
         for label, url in targets:
@@ -226,19 +316,23 @@ def main() -> None:
                 Path(copy[len("sqlite:///"):]).unlink()
             rows.append((label, figures))
     print("\nReadiness page, server-side, ms (Flask test client, no network)\n")
-    keys = [k for k in rows[0][1] if k != "active devices"]
-    print("| fleet | active devices | " + " | ".join(keys) + " | target |")
-    print("| --- | ---: | " + " | ".join("---:" for _ in keys) + " | --- |")
+    keys = [k for k in rows[0][1] if k not in _COUNTED]
+    print("| fleet | " + " | ".join(_COUNTED) + " | " + " | ".join(keys) + " | target |")
+    print("| --- | " + " | ".join("---:" for _ in _COUNTED) + " | " + " | ".join("---:" for _ in keys) + " | --- |")
     for label, f in rows:
         if "served p99" in f and label == "5k":
             verdict = "met" if f["served p99"] < TARGET_MS else "NOT met"
             target = f"overview served, p99 < {TARGET_MS:.0f} ms: {verdict}"
         else:
             target = "none"
-        print(f"| {label} | {f['active devices']:,} | " + " | ".join(_cell(f[k]) for k in keys) + f" | {target} |")
+        print(f"| {label} | " + " | ".join(f"{f[k]:,}" for k in _COUNTED) + " | "
+              + " | ".join(_cell(f[k]) for k in keys) + f" | {target} |")
     print(f"\nServed: read every 0.2 s for {args.served_seconds:.0f} s while {args.reports_per_second:g} reports/s "
           "were stored; compositions = distinct overviews the reads got.")
     print("\n" + machine.reference_line())
+
+
+_COUNTED = ("active devices", "units with a register", "ready units")
 
 
 def _cell(value: float) -> str:

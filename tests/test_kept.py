@@ -3,6 +3,7 @@ and a new device's first report written without reading what it cannot have."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -77,3 +78,22 @@ def test_a_writer_that_does_not_flush_its_stamps_fails_and_stores_nothing(ingest
             conn.execute(sa.select(1))
     assert set(_all_stamps(ingestor.engine)) == {("reach_days", "00082"), ("unit_days", "00070"),
                                                  ("unit_days", "00082")}
+
+
+def test_a_report_collected_on_an_earlier_day_than_received_stamps_its_units_counts(ingestor):
+    """A repeat collected and received the same UTC day moves no count and no stamp; one collected on an earlier
+    day than it arrives (from an outbox) stamps its unit's counts though no count moves: it may move when a
+    silent device stopped counting (readiness/pasts.py)."""
+    ingestor.clock = lambda: datetime(2025, 10, 1, 9, tzinfo=timezone.utc)
+    ingestor.ingest(windows_pc(device="dev-1", at="2025-10-01T08:00:00Z"), "{}")
+    first = _all_stamps(ingestor.engine)
+    repeat = windows_pc(device="dev-1", at="2025-10-01T08:30:00Z")
+    repeat["report_id"] = str(uuid.uuid4())
+    ingestor.ingest(repeat, "{}")
+    assert _all_stamps(ingestor.engine) == first
+    ingestor.clock = lambda: datetime(2025, 10, 9, 9, tzinfo=timezone.utc)
+    late = windows_pc(device="dev-1", at="2025-10-01T08:45:00Z")
+    late["report_id"] = str(uuid.uuid4())
+    ingestor.ingest(late, "{}")
+    moved = {k for k, s in _all_stamps(ingestor.engine).items() if first[k] != s}
+    assert moved == {("unit_counts", "00070")}

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from collector.cloud.queries import Proposed, apply, observe_now
 from collector.context import build_context
 from collector.i18n import HANOI
-from collector.readiness.criteria import Registered, register_tally
+from collector.readiness.criteria import Registered, register_item, register_tally
 from collector.readiness.okr import okr_progress
 from collector.readiness.okr_backfill import backfill
 from collector.readiness.overview import city_overview, unit_detail
@@ -265,12 +265,15 @@ def test_register_items_follow_the_coverage_threshold():
     devices = [("virtual_machine", first, None)] * 2 + [("virtual_machine", fifth, None)] * 3
     plan = parse_milestones(BASE + ", criteria: {register: true}}\n", "plan.yaml")[0]
     now = datetime(2026, 1, 2, 3, tzinfo=timezone.utc)
-    assert register_tally(plan, {"u": Registered(at, {"virtual_machine": 5}, devices)}, 0.4, now) == {
+    def tally(unit: Registered, threshold: float) -> dict:
+        return register_tally(plan, {"u": register_item(unit, threshold, now)}, now)
+
+    assert tally(Registered(at, {"virtual_machine": 5}, devices), 0.4) == {
         "u": {**ZERO, "done_on_time": 1}}
     late = Registered(datetime(2025, 12, 6, tzinfo=timezone.utc), {"virtual_machine": 5}, devices)
-    assert register_tally(plan, {"u": late}, 1.0, now) == {}
+    assert tally(late, 1.0) == {}
     gone = [("virtual_machine", first, datetime(2025, 12, 20, tzinfo=timezone.utc))] + devices[1:]
-    assert register_tally(plan, {"u": Registered(at, {"virtual_machine": 5}, gone)}, 1.0, now) == {
+    assert tally(Registered(at, {"virtual_machine": 5}, gone), 1.0) == {
         "u": {**ZERO, "overdue": 1}}
 
 

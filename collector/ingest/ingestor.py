@@ -312,7 +312,7 @@ class Ingestor:
         reach_days.record(conn, device_id, (state.ward_code, state.last_collected_at) if state else None, ward,
                           collected, wrote,
                           first=[(ward, reach, collected)] if state is None and reach is not None else None)
-        counts.update(conn, state.counted if state else None, p.counted, desk_moves)
+        counts.update(conn, state.counted if state else None, p.counted, desk_moves, received=now)
         changes = unit_days.record(conn, device_id, before[:3] if before else None, ward, p.verdict.status,
                                    collected, changed, first=[(collected, p.verdict.status)] if state is None else None)
         if taken_over is not None:

@@ -43,7 +43,6 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable, Iterable, Mapping, NamedTuple, Optional, Sequence
 
 from collector.i18n import HANOI
-from collector.readiness.history import DeviceLife
 from collector.readiness.workitems import STATES, due_moment
 from collector.store.contradictions import Span
 from collector.store.reach_days import UnitReach
@@ -189,22 +188,19 @@ class Registered(NamedTuple):
     devices: Sequence[tuple[str, datetime, Optional[datetime]]]
 
 
-def registered_units(imported: Mapping[str, datetime], expected: Mapping[str, Mapping[str, int]],
-                     lives: Iterable[DeviceLife], classes: Mapping[str, str]) -> dict[str, Registered]:
-    """The units with a register (some device expected), from their import moments, expected counts, the
-    devices' lives and classes (a device of no known class counts as ``other``)."""
-    stretches: dict[str, list[tuple[str, datetime, Optional[datetime]]]] = {
-        code: [] for code in imported if sum(expected.get(code, {}).values())}
-    for life in lives:
-        if life.ward_code in stretches:
-            stretches[life.ward_code].append((classes.get(life.device_id, "other"), life.changes[0][0], life.end))
-    return {code: Registered(imported[code], expected[code], found) for code, found in stretches.items()}
+class RegisterItem(NamedTuple):
+    """A unit's register criterion worked out (``register_item``): when its register was first imported, whether
+    its coverage fell short at some moment since (an item), and when its trailing stretch at or above the
+    threshold began (None: short now)."""
+
+    imported_at: datetime
+    item: bool
+    since: Optional[datetime]
 
 
-def _coverage_item(unit: Registered, threshold: float, now: datetime) -> tuple[bool, Optional[datetime]]:
-    """Whether the unit's coverage fell short at some moment since its register was imported (an item), and
-    when its trailing stretch at or above ``threshold`` began (None: short now). Devices join and leave at
-    their stretches' ends, those of one moment together."""
+def register_item(unit: Registered, threshold: float, now: datetime) -> RegisterItem:
+    """The unit's register criterion as of ``now``: devices join and leave at their stretches' ends, those of
+    one moment together. Worked out once per unit for every milestone (only their deadlines differ)."""
     events: dict[datetime, Counter[str]] = defaultdict(Counter)
     for cls, start, end in unit.devices:
         if start <= now:
@@ -218,24 +214,21 @@ def _coverage_item(unit: Registered, threshold: float, now: datetime) -> tuple[b
         reporting.update(events[at])
         met = (coverage(unit.expected, reporting).ratio or 0.0) >= threshold
         since = (since or at) if met else None
-    return short or not met, since
+    return RegisterItem(unit.imported_at, short or not met, since)
 
 
-def register_tally(m: Milestone, units: Mapping[str, Registered], threshold: float, now: datetime
-                   ) -> dict[str, dict[str, int]]:
+def register_tally(m: Milestone, units: Mapping[str, RegisterItem], now: datetime) -> dict[str, dict[str, int]]:
     """The milestone's register items (one per unit whose coverage fell short since its register was
-    imported) by unit and state, as of ``now``."""
+    imported) by unit and state, as of ``now``, from each unit's criterion (``register_item``)."""
     if not m.register:
         return {}
     deadline, now = due_moment(m.date), now.astimezone(timezone.utc)
     out: dict[str, dict[str, int]] = {}
     for code, unit in units.items():
-        if unit.imported_at > now:
+        if unit.imported_at > now or not unit.item:
             continue
-        item, since = _coverage_item(unit, threshold, now)
-        if item:
-            out.setdefault(code, dict.fromkeys(STATES, 0))[_item_state(since is not None, since or now,
-                                                                       deadline, now)] += 1
+        out.setdefault(code, dict.fromkeys(STATES, 0))[_item_state(unit.since is not None, unit.since or now,
+                                                                   deadline, now)] += 1
     return out
 
 

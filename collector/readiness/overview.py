@@ -9,23 +9,23 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Iterable, Mapping, NamedTuple, Optional, Protocol
+from typing import Mapping, NamedTuple, Optional, Protocol
 
 from sqlalchemy.engine import Engine
 
 from collector.cloud.queries import unit_migrations
 from collector.i18n import HANOI
+from collector.readiness import pasts
 from collector.readiness.criteria import (
-    Registered,
+    RegisterItem,
     application_tallies,
     combine,
     contradiction_tally,
     reachability_tally,
     register_tally,
-    registered_units,
 )
 from collector.readiness.forecasts import of_unit, series_forecast, unit_forecasts
-from collector.readiness.history import DeviceLife, day_range, first_ready, load_lives
+from collector.readiness.history import DeviceLife, day_range, load_lives
 from collector.readiness.workitems import (
     STATES,
     UnitTallies,
@@ -233,27 +233,25 @@ def _work(lives: dict[str, DeviceLife], milestones: list[Milestone], now: dateti
 
 def _unit_work(m: Milestone, devices: Mapping[str, Mapping[str, int]], migrations: Mapping[str, UnitMigration],
                applications: Mapping[str, Mapping[str, int]], reach: Mapping[str, reach_days.UnitReach],
-               spans: list[contradictions.Span], registers: Mapping[str, Registered], threshold: float,
-               now: datetime) -> dict[str, dict[str, int]]:
+               spans: list[contradictions.Span], registers: Mapping[str, RegisterItem], now: datetime
+               ) -> dict[str, dict[str, int]]:
     """A milestone's items per unit and state from its own criteria: devices, applications (their tally,
     ``application_tallies``), links to the HDC, contradictions, registers to complete."""
     return combine(devices if m.devices else {}, applications,
                    reachability_tally(m, reach, now), contradiction_tally(m, migrations, spans, now),
-                   register_tally(m, registers, threshold, now))
+                   register_tally(m, registers, now))
 
 
-def _expected(summaries: Iterable[UnitSummary]) -> dict[str, dict[str, int]]:
-    """Each unit's register: devices expected per class."""
-    return {s.code: {cls: n["expected"] for cls, n in s.coverage.by_class.items()} for s in summaries}
+def _registers(past: Mapping[str, pasts.UnitPast]) -> dict[str, RegisterItem]:
+    """The register criterion of the units with a register, which each milestone's tally reads."""
+    return {code: p.register for code, p in past.items() if p.register is not None}
 
 
-def _ready_since(s: UnitSummary, lives: Iterable[DeviceLife], classes: Mapping[str, str]) -> Optional[date]:
-    """The Hanoi day a ready unit first met the bar (its devices' past verdicts against its register as it is);
-    None for a unit that is not ready. The page's ranking, the unit page, the API and /metrics all read this."""
-    if s.status != "ready":
-        return None
-    expected = {cls: n["expected"] for cls, n in s.coverage.by_class.items()}
-    at = first_ready(lives, classes, expected, s.threshold)
+def _ready_since(code: str, past: Mapping[str, pasts.UnitPast]) -> Optional[date]:
+    """The Hanoi day a ready unit first met the bar (its devices' past verdicts against its register as it is,
+    ``pasts``); None for a unit that is not ready. The page's ranking, the unit page, the API and /metrics all
+    read this."""
+    at = past[code].ready_at if code in past else None
     return at.astimezone(HANOI).date() if at else None
 
 
@@ -269,30 +267,23 @@ def city_overview(c: Sources, now: datetime, milestone_id: Optional[str] = None,
         reach = reach_days.read(conn, now, c.settings.stale_after_days)
         spans = contradictions.read(conn)
         people = contacts.read(conn)
-        ready = {s.code: s for s in summaries if s.status == "ready"}
-        imported = register.first_imported(conn)
-        registered = {s.code for s in summaries if s.code in imported and s.coverage.expected}
-        needed = set(ready) | registered  # the day each became ready; each register's coverage over time
-        classes = queries.device_classes(conn, needed)
-        lives = load_lives(conn, now, since, units=needed) if needed else {}
+        # The day each ready unit became ready; each register's coverage over time: replayed for the units
+        # whose inputs moved since the last composition (``pasts``).
+        past = pasts.read(conn, summaries, register.first_imported(conn), now, since, c.settings.stale_after_days,
+                          c.settings.coverage_threshold)
     focus = pick_milestone(c.milestones, milestone_id)
     by_due = _TALLIES(kept.unit_work, {m.date for m in c.milestones}, now)
-    registers = registered_units(imported, _expected(summaries), lives.values(), classes)
-    threshold = c.settings.coverage_threshold
+    registers = _registers(past)
     applications = application_tallies(c.milestones, migrations, now)
-    by_milestone = {m.id: _unit_work(m, by_due[m.date], migrations, apps, reach, spans, registers, threshold, now)
+    by_milestone = {m.id: _unit_work(m, by_due[m.date], migrations, apps, reach, spans, registers, now)
                     for m, apps in zip(c.milestones, applications)}
     focus_by_ward = by_milestone[focus.id]
     zero = dict.fromkeys(STATES, 0)
     forecasts = unit_forecasts(kept)
     today = now.astimezone(HANOI).date()
-    lives_of: dict[str, list[DeviceLife]] = {}
-    for life in lives.values():
-        if life.ward_code in ready:
-            lives_of.setdefault(life.ward_code, []).append(life)
     rows = [UnitRow(s, Migration(migrations[s.code].migrated, migrations[s.code].in_use),
                     focus_by_ward.get(s.code, zero), days_overdue(s.status, today), of_unit(forecasts, s.code),
-                    people.get(s.code), _ready_since(s, lives_of.get(s.code, ()), classes))
+                    people.get(s.code), _ready_since(s.code, past))
             for s in summaries]
     by_status = dict.fromkeys(UNIT_STATUSES, 0)
     for s in summaries:
@@ -327,11 +318,12 @@ def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str
         devices_ = paged[0].rows + paged[1].rows if paged else queries.devices_of_unit(conn, code, since)
         reach = queries.reachability_details(conn, since, ward_code=code, counted=counted)
         kept = unit_days.read(conn, now, c.settings.stale_after_days, code)
-        imported = register.first_imported(conn, code)
-        # The devices' lives: the whole work-item list (a page of it is kept at ingest), and a register's coverage
-        # over time or the day it became ready.
-        needed = (focus.devices and not pages) or imported or summary.status == "ready"
-        lives = load_lives(conn, now, since, units=[code]) if needed else {}
+        # The devices' lives for the whole work-item list (a page of it is kept at ingest); the register's
+        # coverage over time and the day it became ready as the overview keeps them (``pasts``).
+        whole = focus.devices and not pages
+        lives = load_lives(conn, now, since, units=[code]) if whole else {}
+        past = pasts.read(conn, [summary], register.first_imported(conn, code), now, since,
+                          c.settings.stale_after_days, c.settings.coverage_threshold, lives=lives if whole else None)
         kept_page = device_work.page(conn, code, since, due_moment(focus.date), pages.work_items, pages.size) \
             if pages and focus.devices else None
         unit_migration = unit_migrations(conn, c.catalog, c.registry, now, since, code, counted)[code]
@@ -339,21 +331,19 @@ def unit_detail(c: Sources, code: str, now: datetime, milestone_id: Optional[str
         reach_changes = reach_days.read(conn, now, c.settings.stale_after_days, code)
         spans = contradictions.read(conn, code)
         person = contacts.read(conn, code).get(code)
-        # Its devices' classes: what a register's coverage over time and the day it became ready are judged on.
-        classes = queries.device_classes(conn, [code]) if imported or summary.status == "ready" else {}
-    registers = registered_units(imported, _expected([summary]), lives.values(), classes)
+    registers = _registers(past)
     by_due = milestone_tallies(kept.work, {m.date for m in c.milestones}, now)
     applications = application_tallies(c.milestones, {code: unit_migration}, now)
     by_milestone = {m.id: _unit_work(m, by_due[m.date], {code: unit_migration}, apps, reach_changes, spans, registers,
-                                     c.settings.coverage_threshold, now)
+                                     now)
                     for m, apps in zip(c.milestones, applications)}
     zero = dict.fromkeys(STATES, 0)
     history = _unit_series(kept, code, now, c.milestones[0].date)
     row = UnitRow(summary, Migration(unit_migration.migrated, unit_migration.in_use),
                   by_milestone[focus.id].get(code, zero), days_overdue(summary.status, now.astimezone(HANOI).date()),
                   series_forecast(history.days, history.values), person,
-                  _ready_since(summary, lives.values(), classes))
-    items = _work(lives, [focus], now)[focus.id] if focus.devices and not pages else []
+                  _ready_since(code, past))
+    items = _work(lives, [focus], now)[focus.id] if whole else []
     listing = None
     if pages and paged:
         shown = queries.Paged(kept_items(kept_page.rows, code, focus.date, now), kept_page.number, kept_page.size,
