@@ -15,6 +15,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from collector.app import create_app
+from collector.settings import Settings
 from collector.store import audit
 from collector.store.engine import make_engine, migrate
 from collector.store.tables import audit_log, tokens
@@ -163,6 +165,34 @@ def test_last_use_is_written_at_most_once_a_minute(engine):
     assert note_use(engine, identity(), now=start + timedelta(seconds=59)) is False
     assert note_use(engine, identity(), now=start + timedelta(seconds=61)) is True
     assert identity().last_used_at == start + timedelta(seconds=61)
+
+
+def test_a_report_records_its_tokens_use_in_its_own_transaction(tmp_path, agent_report):
+    """One write transaction per stored report, the token's last use in it; a duplicate (whose transaction is
+    rolled back) still records it, and a refused report leaves it as it was."""
+    app = create_app(Settings(db_url=f"sqlite:///{tmp_path / 'store.sqlite3'}"))
+    engine = app.extensions["hdc"].engine
+    with engine.begin() as conn:
+        token = create_token(conn, WARD)
+    begun: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute",
+                    lambda _c, _cur, statement, *_: begun.append(statement) if statement == "BEGIN IMMEDIATE" else None)
+    client, headers = app.test_client(), {"Authorization": f"Bearer {token}"}
+
+    def last_used():
+        with engine.connect() as conn:
+            return verify_token(conn, token).last_used_at
+
+    doc = _report(agent_report, WARD)
+    assert client.post("/api/v1/reports", json=doc, headers=headers).status_code == 201
+    assert len(begun) == 1 and last_used() is not None
+    with engine.begin() as conn:
+        conn.execute(tokens.update().values(last_used_at=datetime.now(timezone.utc) - timedelta(minutes=5)))
+    stale = last_used()
+    assert client.post("/api/v1/reports", json=_report(agent_report, OTHER), headers=headers).status_code == 403
+    assert last_used() == stale
+    assert client.post("/api/v1/reports", json=doc, headers=headers).status_code == 200
+    assert last_used() > stale
 
 
 # --- the command line ----------------------------------------------------------
