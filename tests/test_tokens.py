@@ -24,6 +24,7 @@ from collector.store.tokens import (
     ADMIN,
     TokenError,
     TokenNotFound,
+    check_token,
     create_token,
     list_tokens,
     note_use,
@@ -111,6 +112,9 @@ def test_rotated_token_works_within_grace_and_not_after(engine):
                                   (start + timedelta(days=8), False)):
             assert (verify_token(conn, old, now=moment) is not None) is old_valid, moment
             assert verify_token(conn, rotation.token, now=moment).ward_code == WARD
+            # The requests' own read (the driver's cursor, moments as text) says the same.
+            assert (check_token(engine, old, now=moment) is not None) is old_valid, moment
+            assert check_token(engine, rotation.token, now=moment) == verify_token(conn, rotation.token, now=moment)
         states = {t.token_id: t for t in list_tokens(conn, now=start + timedelta(days=1))}
     assert states[_token_id(old)].state == "expiring"
     new = states[rotation.token_id]
@@ -129,10 +133,14 @@ def test_rotated_token_works_within_grace_and_not_after(engine):
 def test_revoked_token_is_refused_and_revoking_twice_says_so(engine):
     with engine.begin() as conn:
         token = create_token(conn, WARD)
+    assert check_token(engine, token).ward_code == WARD
+    assert check_token(engine, token[:-1] + ("A" if token[-1] != "A" else "B")) is None
+    with engine.begin() as conn:
         info = revoke_token(conn, _token_id(token), actor="token:0123456789abcdef")
     assert info.state == "revoked" and info.revoked_at is not None
     with engine.connect() as conn:
         assert verify_token(conn, token) is None
+    assert check_token(engine, token) is None  # at once, on the pooled connection that read it valid before
     with engine.begin() as conn, pytest.raises(TokenError, match="already revoked"):
         revoke_token(conn, _token_id(token))
     with engine.begin() as conn, pytest.raises(TokenNotFound):
