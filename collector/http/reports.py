@@ -150,7 +150,7 @@ def _judge_and_store(c: Context, token: TokenIdentity, raw: bytes, elided: Optio
         raise ApiError(400, "invalid", "field 'collected_at': in the future; check the device's clock")
     try:
         # The token's last use goes into the report's own transaction: a second write transaction (the lock
-        # queue, BEGIN IMMEDIATE, a commit) for it cost a first report of a new unit 0.6-0.9 ms.
+        # queue, BEGIN IMMEDIATE, a commit) cost 0.85 ms at machine 27 ms, paid whenever the last use was a minute old.
         return c.ingestor.ingest(doc, text, body, unit_scope=token.ward_code, also=note_use_within), body.sha256
     except DeviceOfAnotherUnit as exc:
         raise ApiError(409, "conflict", str(exc)) from None

@@ -124,7 +124,6 @@ def _max_packages(version: int) -> int:
     return int(schema_document(version)["properties"]["software"].get("maxItems", 0))
 
 
-
 def compile_schemas() -> None:
     """Compile every supported version's validator now, in a server before it forks its workers.
 
