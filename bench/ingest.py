@@ -583,6 +583,9 @@ def profile(work: Path, docs: dict[str, list[str]]) -> None:
                          "process started afresh on the same store, which never saw their lists", next_round,
                          _timed_steps(ctx, [as_agent_sends(t) for t in next_round]))
 
+    if agent_round:
+        request_path(work, texts, agent_round)
+
     profiler = cProfile.Profile()
     with _profiled_context(work / "profiled.sqlite3") as ctx:
         parsed = [(t, *_parse(t)) for t in texts]
@@ -608,6 +611,80 @@ def profile(work: Path, docs: dict[str, list[str]]) -> None:
     print()
     pstats.Stats(profiler).sort_stats("tottime").print_stats(8)
     print(machine.reference_line())
+
+
+# The request path's pieces in the app, by where cProfile finds them: (file, function) -> what it is.
+REQUEST_PATH = {
+    ("auth.py", "authenticate"): "the token check (auth.authenticate: rate limits, the token's row, its kind)",
+    ("tokens.py", "check_token"): "  of which reading the token's row and hashing the secret (tokens.check_token)",
+    ("reports.py", "_read_body"): "reading the body (werkzeug), inflating it, the unit's byte budget",
+    ("reports.py", "_with_list"): "the list left out, or put back (digest.body_with_list)",
+    ("reports.py", "_judge_and_store"): "parse, validate, judge, store, commit (the steps above)",
+    ("json/__init__.py", "jsonify"): "the JSON answer (flask.jsonify)",
+    ("app.py", "process_response"): "after-request hooks (duration histogram, the token's last use, security "
+                                    "headers)",
+    ("app.py", "wsgi_app"): "all of the app (flask.Flask.wsgi_app)",
+}
+
+
+def request_path(work: Path, first: list[str], repeats: list[str]) -> None:
+    """Where a report's time goes in the app around the route's steps: the same requests (first reports, then
+    repeats as agents send them) as WSGI calls into the collector's Flask app on a fresh SQLite store (no HTTP
+    server: gunicorn's own part is the served CPU per report minus this), the whole call in CPU ms, then its
+    pieces' shares under cProfile."""
+    import cProfile
+    import io
+    import pstats
+
+    from werkzeug.test import EnvironBuilder
+
+    from collector.app import create_app
+    from collector.settings import Rate, RateLimits, Settings
+
+    db_url = f"sqlite:///{work / 'app.sqlite3'}"
+    tokens = _tokens(db_url, {json.loads(t)["ward_code"] for t in first})
+    app = create_app(Settings(db_url=db_url, rate_limits=RateLimits(token=Rate(0, 0), address=Rate(0, 0))))
+
+    def environ(text: str, as_agent: bool) -> dict:
+        body, headers = as_agent_sends(text) if as_agent else (text.encode(), {})
+        headers = {**headers, "Authorization": f"Bearer {tokens[json.loads(text)['ward_code']]}"}
+        return EnvironBuilder("/api/v1/reports", method="POST", data=body, content_type="application/json",
+                              headers=headers, environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_environ()
+
+    def answered(status: str, _headers: list, _exc=None) -> None:
+        if not status.startswith("201"):
+            raise SystemExit(f"--profile: the app answered {status}")
+
+    print("\nThe request path in the app: the same reports as WSGI calls into the collector's Flask app (no HTTP "
+          "server), one process, SQLite\n")
+    print("| piece | first report: CPU ms (share under cProfile) | repeat as agents send it: CPU ms (share) |")
+    print("| --- | ---: | ---: |")
+    shares: dict[tuple[str, str], list[str]] = {key: [] for key in REQUEST_PATH}
+    half = len(first) // 2
+    for texts, as_agent in ((first, False), (repeats, True)):
+        for text in texts[:half]:  # the first half warms the process (code, its units' tokens), and is stored
+            b"".join(app(environ(text, as_agent), answered))
+        environs = [environ(t, as_agent) for t in texts[half:]]
+        timed, profiled = environs[:len(environs) // 2], environs[len(environs) // 2:]
+        start = time.process_time()
+        for env in timed:
+            b"".join(app(env, answered))
+        ms = 1000 * (time.process_time() - start) / len(timed)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for env in profiled:
+            b"".join(app(env, answered))
+        profiler.disable()
+        stats = pstats.Stats(profiler, stream=io.StringIO()).stats  # type: ignore[attr-defined]
+        whole = max(ct for (f, _, n), (_, _, _, ct, _) in stats.items() if n == "wsgi_app")
+        for (file, function), cell in shares.items():
+            seconds = max((ct for (f, _, n), (_, _, _, ct, _) in stats.items() if f.endswith(file) and n == function),
+                          default=0.0)
+            cell.append(f"{ms * seconds / whole:.2f} ({seconds / whole:.0%})")
+    for key, label in REQUEST_PATH.items():
+        print(f"| {label} | {shares[key][0]} | {shares[key][1]} |")
+    print("\n(CPU ms: the whole call timed without the profiler, each piece as its share of it under cProfile.)")
+    app.extensions["hdc"].engine.dispose()
 
 
 def _timed_steps(ctx, requests: list) -> dict[str, float]:

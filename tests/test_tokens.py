@@ -15,6 +15,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from collector.app import create_app
+from collector.settings import Settings
 from collector.store import audit
 from collector.store.engine import make_engine, migrate
 from collector.store.tables import audit_log, tokens
@@ -22,6 +24,7 @@ from collector.store.tokens import (
     ADMIN,
     TokenError,
     TokenNotFound,
+    check_token,
     create_token,
     list_tokens,
     note_use,
@@ -109,6 +112,9 @@ def test_rotated_token_works_within_grace_and_not_after(engine):
                                   (start + timedelta(days=8), False)):
             assert (verify_token(conn, old, now=moment) is not None) is old_valid, moment
             assert verify_token(conn, rotation.token, now=moment).ward_code == WARD
+            # The requests' own read (the driver's cursor, moments as text) says the same.
+            assert (check_token(engine, old, now=moment) is not None) is old_valid, moment
+            assert check_token(engine, rotation.token, now=moment) == verify_token(conn, rotation.token, now=moment)
         states = {t.token_id: t for t in list_tokens(conn, now=start + timedelta(days=1))}
     assert states[_token_id(old)].state == "expiring"
     new = states[rotation.token_id]
@@ -127,10 +133,14 @@ def test_rotated_token_works_within_grace_and_not_after(engine):
 def test_revoked_token_is_refused_and_revoking_twice_says_so(engine):
     with engine.begin() as conn:
         token = create_token(conn, WARD)
+    assert check_token(engine, token).ward_code == WARD
+    assert check_token(engine, token[:-1] + ("A" if token[-1] != "A" else "B")) is None
+    with engine.begin() as conn:
         info = revoke_token(conn, _token_id(token), actor="token:0123456789abcdef")
     assert info.state == "revoked" and info.revoked_at is not None
     with engine.connect() as conn:
         assert verify_token(conn, token) is None
+    assert check_token(engine, token) is None  # at once, on the pooled connection that read it valid before
     with engine.begin() as conn, pytest.raises(TokenError, match="already revoked"):
         revoke_token(conn, _token_id(token))
     with engine.begin() as conn, pytest.raises(TokenNotFound):
@@ -163,6 +173,34 @@ def test_last_use_is_written_at_most_once_a_minute(engine):
     assert note_use(engine, identity(), now=start + timedelta(seconds=59)) is False
     assert note_use(engine, identity(), now=start + timedelta(seconds=61)) is True
     assert identity().last_used_at == start + timedelta(seconds=61)
+
+
+def test_a_report_records_its_tokens_use_in_its_own_transaction(tmp_path, agent_report):
+    """One write transaction per stored report, the token's last use in it; a duplicate (whose transaction is
+    rolled back) still records it, and a refused report leaves it as it was."""
+    app = create_app(Settings(db_url=f"sqlite:///{tmp_path / 'store.sqlite3'}"))
+    engine = app.extensions["hdc"].engine
+    with engine.begin() as conn:
+        token = create_token(conn, WARD)
+    begun: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute",
+                    lambda _c, _cur, statement, *_: begun.append(statement) if statement == "BEGIN IMMEDIATE" else None)
+    client, headers = app.test_client(), {"Authorization": f"Bearer {token}"}
+
+    def last_used():
+        with engine.connect() as conn:
+            return verify_token(conn, token).last_used_at
+
+    doc = _report(agent_report, WARD)
+    assert client.post("/api/v1/reports", json=doc, headers=headers).status_code == 201
+    assert len(begun) == 1 and last_used() is not None
+    with engine.begin() as conn:
+        conn.execute(tokens.update().values(last_used_at=datetime.now(timezone.utc) - timedelta(minutes=5)))
+    stale = last_used()
+    assert client.post("/api/v1/reports", json=_report(agent_report, OTHER), headers=headers).status_code == 403
+    assert last_used() == stale
+    assert client.post("/api/v1/reports", json=doc, headers=headers).status_code == 200
+    assert last_used() > stale
 
 
 # --- the command line ----------------------------------------------------------

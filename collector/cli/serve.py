@@ -31,6 +31,7 @@ from collector.http.server import (
     serve_with_gunicorn,
     settle_heap,
 )
+from collector.ingest.validation import compile_schemas
 from collector.settings import MiB, RateLimits, Settings
 
 
@@ -113,6 +114,7 @@ def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, tok
                               unit_bytes_per_day=unit_budget_mib * MiB,
                               endpoint_targets=tuple(endpoint_targets) or None,
                               coverage_threshold=coverage_threshold))
+    compile_schemas()
     settle_heap()
     keep_overview_ready(app, start=not gunicorn)
     app.extensions["hdc"].start_background()  # in the one process, or gunicorn's master (threads do not fork)

