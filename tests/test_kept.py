@@ -41,7 +41,8 @@ def test_first_reports_read_nothing_a_new_device_cannot_have_and_stamp_once(inge
     assert not [s for s in sent if s.startswith(("DELETE", "UPDATE"))]
     assert sum(s.startswith("INSERT INTO kept_stamps") for s in sent) == 1
     first = _all_stamps(ingestor.engine)
-    assert set(first) == {("unit_days", "00070"), ("reach_days", "00070"), ("unit_counts", "00070")}
+    assert set(first) == {("unit_days", "00070"), ("reach_days", "00070"), ("unit_counts", "00070"),
+                          ("device_lives", "00070")}
     # A second new device at the same desk takes it over: the desk's rows are read and the flags set, the stamps
     # of every kept table drawn anew in one statement.
     later = windows_pc(device="dev-2", at="2025-10-03T08:00:00Z")
@@ -80,20 +81,27 @@ def test_a_writer_that_does_not_flush_its_stamps_fails_and_stores_nothing(ingest
                                                  ("unit_days", "00082")}
 
 
-def test_a_report_collected_on_an_earlier_day_than_received_stamps_its_units_counts(ingestor):
-    """A repeat collected and received the same UTC day moves no count and no stamp; one collected on an earlier
-    day than it arrives (from an outbox) stamps its unit's counts though no count moves: it may move when a
-    silent device stopped counting (readiness/pasts.py)."""
+def test_only_a_report_that_can_change_a_device_life_stamps_its_units_lives(ingestor):
+    """An hourly repeat of an active device moves no stamp; a queued report of a device silent for days (collected
+    the day of its latest one, arriving a week later) moves no count but may move when it stopped counting, so it
+    stamps its unit's lives (readiness/pasts.py); a move to another desk stamps them too."""
     ingestor.clock = lambda: datetime(2025, 10, 1, 9, tzinfo=timezone.utc)
     ingestor.ingest(windows_pc(device="dev-1", at="2025-10-01T08:00:00Z"), "{}")
     first = _all_stamps(ingestor.engine)
-    repeat = windows_pc(device="dev-1", at="2025-10-01T08:30:00Z")
-    repeat["report_id"] = str(uuid.uuid4())
-    ingestor.ingest(repeat, "{}")
+    assert ("device_lives", "00070") in first
+    ingestor.ingest(_again("2025-10-01T08:30:00Z"), "{}")
     assert _all_stamps(ingestor.engine) == first
     ingestor.clock = lambda: datetime(2025, 10, 9, 9, tzinfo=timezone.utc)
-    late = windows_pc(device="dev-1", at="2025-10-01T08:45:00Z")
-    late["report_id"] = str(uuid.uuid4())
-    ingestor.ingest(late, "{}")
-    moved = {k for k, s in _all_stamps(ingestor.engine).items() if first[k] != s}
-    assert moved == {("unit_counts", "00070")}
+    ingestor.ingest(_again("2025-10-01T08:45:00Z"), "{}")
+    late = _all_stamps(ingestor.engine)
+    assert {k for k, s in late.items() if first[k] != s} == {("device_lives", "00070")}
+    ingestor.ingest(_again("2025-10-09T08:50:00Z", hostname="UB-HOANKIEM-PC02"), "{}")  # the PC moved desk
+    assert late[("device_lives", "00070")] != _all_stamps(ingestor.engine)[("device_lives", "00070")]
+
+
+def _again(at: str, hostname: str = "UB-HOANKIEM-PC01") -> dict:
+    """dev-1's report collected ``at``, with a report id of its own."""
+    doc = windows_pc(device="dev-1", at=at)
+    doc["report_id"] = str(uuid.uuid4())
+    doc["device"]["hostname"] = hostname
+    return doc

@@ -74,6 +74,7 @@ _VERDICT_OF = sa.select(verdicts.c.status, verdicts.c.since).where(verdicts.c.de
 # holds the write lock) serialises two reports of one device arriving at two
 # collectors at once.
 _STATE_OF = (sa.select(devices.c.last_collected_at, devices.c.ward_code, devices.c.hostname, devices.c.counted,
+                       devices.c.device_class,
                        verdicts.c.status, verdicts.c.since, verdicts.c.results, reports.c.software_sha256)
              .select_from(devices.outerjoin(verdicts, verdicts.c.device_id == devices.c.device_id)
                           .outerjoin(reports, reports.c.report_id == devices.c.last_report_id))
@@ -81,6 +82,8 @@ _STATE_OF = (sa.select(devices.c.last_collected_at, devices.c.ward_code, devices
 _APPS_OF = (sa.select(device_apps.c.app_id, device_apps.c.software_name, device_apps.c.version)
             .where(device_apps.c.device_id == sa.bindparam("did")))
 _ATTEMPTS = 3
+# The least stale age a collector takes (``serve --stale-after-days`` is at least 1), less an hour for clocks.
+_LEAST_STALE_AGE = timedelta(hours=23)
 _UPDATE_DEVICE = devices.update().where(devices.c.device_id == sa.bindparam("did"))
 _UPDATE_VERDICT = verdicts.update().where(verdicts.c.device_id == sa.bindparam("did"))
 _DELETE = {t.name: t.delete().where(t.c.device_id == sa.bindparam("did"))
@@ -312,7 +315,9 @@ class Ingestor:
         reach_days.record(conn, device_id, (state.ward_code, state.last_collected_at) if state else None, ward,
                           collected, wrote,
                           first=[(ward, reach, collected)] if state is None and reach is not None else None)
-        counts.update(conn, state.counted if state else None, p.counted, desk_moves, received=now)
+        counts.update(conn, state.counted if state else None, p.counted, desk_moves)
+        if _life_may_move(state, row, changed, now):
+            kept.stamp(conn, kept.LIVES, {ward, state.ward_code} if state is not None else {ward})
         changes = unit_days.record(conn, device_id, before[:3] if before else None, ward, p.verdict.status,
                                    collected, changed, first=[(collected, p.verdict.status)] if state is None else None)
         if taken_over is not None:
@@ -406,6 +411,20 @@ def _upsert(stmt, key: list[str]):
     """``stmt`` (a dialect's INSERT) that overwrites the row with the same ``key`` instead of failing."""
     return stmt.on_conflict_do_update(index_elements=key, set_={
         c.name: stmt.excluded[c.name] for c in stmt.table.columns if c.name not in key})
+
+
+def _life_may_move(state: Any, row: dict[str, Any], changed: bool, received: datetime) -> bool:
+    """Whether this report can change how a device of its unit(s) counts over time (``readiness/history.py``'s
+    lives, which ``readiness/pasts.py`` keeps per unit under ``kept.LIVES``): a new device (it may take a silent
+    one's desk), a verdict change, a move to another unit, desk or class, or a device silent for a day or more
+    (the least stale age) reporting again, whose end its report takes away or moves. An hourly repeat of an
+    active device changes none of that: an active device's life has no end, whatever its latest report."""
+    if state is None or changed:
+        return True
+    if (state.ward_code, state.hostname, state.device_class) != (row["ward_code"], row["hostname"],
+                                                                 row["device_class"]):
+        return True
+    return state.last_collected_at is None or state.last_collected_at < received - _LEAST_STALE_AGE
 
 
 def _device_row(doc: dict[str, Any], collected: datetime, now: datetime, software_count: int) -> dict[str, Any]:

@@ -2,19 +2,18 @@
 
 Both are replayed from the devices' lives (``history.load_lives``): every verdict change of the unit's
 devices, which grows with its devices. They are kept in the process per unit (``kept.Reuse`` under the
-``unit_counts`` stamp) and replayed only for the units whose inputs moved. A unit's lives as of ``now``
-are the same as of an earlier composition at ``at <= now`` when:
+unit's ``kept.LIVES`` stamp) and replayed only for the units whose inputs moved. A unit's lives as of
+``now`` are the same as of an earlier composition at ``at <= now`` when:
 
-- its ``unit_counts`` stamp is the same: every report that can change a life moves it, in the report's
-  transaction (``counts.update``): a new device, a verdict change (the device's verdict key), a device
-  moving unit (both units' rows) or desk (the desks' rows, ``counts.desk_moves``), a successor taking a
-  desk (a new device), a silent device reporting again (its latest-report day moves: it was silent for
-  the stale age, at least a day), and a report collected on an earlier UTC day than it was received
-  (``counts.update``). A report that leaves the stamp is of a device whose latest report was already on
-  that day, the day it was received: the device was active at every earlier composition (silent, its
-  latest report would lie more than the stale age, a day at least, before the receipt). It only moves the
-  latest report of a device active before it; an active device's life has no end, whatever its latest
-  report, and one that has fallen silent since is seen below;
+- its ``kept.LIVES`` stamp is the same: every report that can change a life draws it, in the report's
+  transaction (``ingestor._life_may_move``): a new device (it may take a silent device's desk), a verdict
+  change, a device moving unit (both units), desk or class, and a device whose latest report lies a day or
+  more (the least stale age) before this one's receipt, which may have been silent at a composition before
+  it: its report takes its end away or moves it (a queued report from an outbox, too). Any other report is
+  of a device whose latest report lay less than the stale age before the receipt, so it was active at every
+  earlier composition; it only moves the latest report of an active device, and an active device's life has
+  no end, whatever its latest report (one that falls silent later is seen below). So the hourly repeats of
+  a unit's active devices, nearly every report, leave the stamp as it is;
 - its active devices per verdict (the summary's counts) are the same. With no report, time passing only
   takes devices out of the active set (crossing the stale age); a device's life then gains an end that is
   ``last + stale age``, or ``max(last, successor's first)`` when an active newer device took its desk: an
@@ -39,7 +38,7 @@ from sqlalchemy.engine import Connection
 
 from collector.readiness.criteria import Registered, RegisterItem, register_item
 from collector.readiness.history import DeviceLife, first_ready, load_lives
-from collector.store import counts, kept, queries
+from collector.store import kept, queries
 from collector.store.queries import UnitSummary
 
 
@@ -75,7 +74,7 @@ def read(conn: Connection, summaries: Iterable[UnitSummary], imported: Mapping[s
     ``lives``: those of these units' devices (``load_lives(units=...)``), when the caller read them already."""
     keys = {s.code: _key(s, imported) for s in summaries}
     keys = {code: key for code, key in keys.items() if key.ready or key.imported_at is not None}
-    reuse = kept.Reuse(conn, counts.KEPT, (stale_days, threshold), "pasts") if keep else None
+    reuse = kept.Reuse(conn, kept.LIVES, (stale_days, threshold), "pasts") if keep else None
     out: dict[str, UnitPast] = {}
     for code, key in keys.items():
         found: Optional[_Kept] = reuse.get(code) if reuse is not None else None

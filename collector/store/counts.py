@@ -99,8 +99,7 @@ def _rows(counted: Optional[dict], sign: int) -> Iterable[tuple[tuple[str, str, 
 Delta = tuple[tuple[str, str, str, str], int, int]  # a row's key, and devices and total to add to it
 
 
-def update(conn: Connection, old: Optional[dict], new: Optional[dict], desks: Sequence[Delta] = (),
-           received: Optional[datetime] = None) -> None:
+def update(conn: Connection, old: Optional[dict], new: Optional[dict], desks: Sequence[Delta] = ()) -> None:
     """Move a device's contribution from ``old`` to ``new`` (either may be None) in ``unit_counts``, with its
     report's move of the desks' counts (``desk_moves``) in the same statement.
 
@@ -108,16 +107,9 @@ def update(conn: Connection, old: Optional[dict], new: Optional[dict], desks: Se
     PostgreSQL take the rows' locks in the same order and cannot deadlock;
     a row that falls to zero devices is deleted, so days long past leave
     nothing behind.
-
-    A report collected on an earlier UTC day than it was ``received`` stamps its unit even when it moves no
-    count: only such a report can move the latest report of a device that stays silent (the stale age is at
-    least a day), which moves when that device stopped counting, and what is kept of its unit's past
-    (``readiness/pasts.py``) must then be worked out again. Such reports are rare (an outbox emptied late).
     """
     if old != new or desks:
         _apply(conn, (_rows(old, -1), _rows(new, 1), desks))
-    if received is not None and new is not None and new["day"] < _day(received).isoformat():
-        kept.stamp(conn, KEPT, [new["ward"]])
 
 
 def _apply(conn: Connection, row_sets: Iterable[Iterable[Delta]]) -> None:

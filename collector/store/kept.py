@@ -15,6 +15,9 @@ from collector.store.tables import kept_stamps
 
 log = logging.getLogger("hdc.collector")
 
+# Not a table: the units' device lives (``readiness/history.py``: verdict changes, desks, classes, ends), stamped by
+# every report that can change one (``collector/ingest/ingestor.py``) and read by ``readiness/pasts.py``.
+LIVES = "device_lives"
 Row = TypeVar("Row", bound=Hashable)  # a kept row's key; its value is a number of devices
 
 
@@ -62,6 +65,15 @@ def flush(conn: Connection) -> None:
     if pending:
         conn.execute(_STAMP[conn.dialect.name], [{"kept": table, "ward_code": ward, "stamp": secrets.randbits(62)}
                                                  for table, ward in sorted(pending)])
+
+
+def stamp_missing(conn: Connection, table: str, wards: Iterable[str]) -> None:
+    """Stamp those of ``wards`` that have no stamp of ``table`` yet (a store from before its readers kept it: once,
+    when the store is opened); a unit without a stamp would never be reused."""
+    missing = set(wards) - stamps(conn, table).keys()
+    if missing:
+        stamp(conn, table, missing)
+        flush(conn)
 
 
 def restamp(conn: Connection, table: str, wards: Iterable[str]) -> None:
