@@ -49,6 +49,23 @@ def _output(proc: subprocess.Popen) -> str:
     return proc.stdout.read()
 
 
+@pytest.fixture(scope="module")
+def one_viewer(tmp_path_factory) -> Path:
+    """A viewers file naming "Nguyễn Lan" (``PASSWORD``), written once by the real command: each scrypt hash and
+    each process of the command costs a second, and the tests below need that file only as a starting point."""
+    path = tmp_path_factory.mktemp("one-viewer") / "viewers"
+    done = _add(path, "Nguyễn Lan")
+    assert done.returncode == 0, done.stderr
+    return path
+
+
+def _copy(viewers: Path, tmp_path: Path) -> Path:
+    """A test's own copy of a viewers file (mode 0600 kept), which it may change."""
+    path = tmp_path / "viewers"
+    shutil.copy2(viewers, path)
+    return path
+
+
 # --- the viewers file and its command ---------------------------------------------------------------
 
 
@@ -93,9 +110,9 @@ def test_viewer_add_writes_a_0600_file_of_hashes_and_replaces_a_password(tmp_pat
     (["add", "lan", "--password", PASSWORD], "", "No such option"),
     (["remove", "nobody"], "", "no viewer 'nobody'"),
 ])
-def test_viewer_command_refuses_bad_input_in_one_line_and_changes_nothing(tmp_path, args, stdin, message):
-    path = tmp_path / "viewers"
-    assert _add(path, "existing").returncode == 0
+def test_viewer_command_refuses_bad_input_in_one_line_and_changes_nothing(tmp_path, one_viewer, args, stdin,
+                                                                          message):
+    path = _copy(one_viewer, tmp_path)
     before = path.read_bytes()
     done = _viewer(*args, "--viewers-file", str(path), stdin=stdin)
     assert done.returncode != 0 and message in done.stderr, done.stderr
@@ -112,24 +129,22 @@ def test_viewer_command_refuses_to_edit_a_broken_file(tmp_path):
     assert path.read_text(encoding="utf-8") == "# viewers\nlan:hunter2-plain\n"
 
 
-def test_unknown_names_cost_a_hash_like_known_ones(tmp_path):
+def test_unknown_names_cost_a_hash_like_known_ones(one_viewer):
     """Refusing an unknown name at once would tell a guesser which names exist."""
     from collector.http.viewers import Viewers
 
-    path = tmp_path / "viewers"
-    assert _add(path, "lan").returncode == 0
-    viewers = Viewers(path)
+    viewers = Viewers(one_viewer)
 
     def timed(name: str) -> float:
         start = time.perf_counter()
         assert not viewers.check(name, "wrong-password")
         return time.perf_counter() - start
 
-    known = statistics.median(timed("lan") for _ in range(5))
+    known = statistics.median(timed("Nguyễn Lan") for _ in range(5))
     unknown = statistics.median(timed("nobody") for _ in range(5))
     assert known > 0.005  # a real, deliberately slow hash
     assert 0.33 < unknown / known < 3, (known, unknown)
-    assert viewers.check("lan", PASSWORD) and viewers.check("lan", PASSWORD)  # the second from memory
+    assert viewers.check("Nguyễn Lan", PASSWORD) and viewers.check("Nguyễn Lan", PASSWORD)  # the second from memory
 
 
 # --- configuration errors at start-up -----------------------------------------------------------------
@@ -174,9 +189,8 @@ def test_bad_login_options_stop_start_up_with_one_clear_line(tmp_path, make_args
 
 
 @pytest.fixture
-def basic_collector(tmp_path):
-    path = tmp_path / "viewers"
-    assert _add(path, "Nguyễn Lan").returncode == 0
+def basic_collector(tmp_path, one_viewer):
+    path = _copy(one_viewer, tmp_path)
     db_url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
     # Many wrong passwords below, one path after another: the login's own throttle is tested in test_security.py.
     c = start_collector(db_url, "--login", "basic", "--viewers-file", str(path), "--login-rate-limit", "0")

@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter, defaultdict
 from datetime import date, datetime, timezone
 
@@ -19,11 +20,11 @@ from inventory.baseline import load_baseline
 from inventory.catalog import load_catalog
 from inventory.evaluate import STATUSES, evaluate
 from inventory.readiness import unit_status
-from inventory.registry import Registry, load_registry
+from inventory.registry import Registry, Unit, load_registry
 from inventory.report import GiB
 from inventory.schema import validate_report
 
-from conftest import cli, start_collector, stop
+from conftest import cli, start_collector, stop, ward_token
 from support.snmp_expected import EXPECTED
 
 REGISTRY = load_registry()
@@ -226,12 +227,40 @@ def test_simulate_posts_the_chosen_units_with_the_chosen_size_over_http(tmp_path
                    "--units", ",".join(chosen), "--devices-per-unit", "6", timeout=300)
         assert done.returncode == 0, done.stderr
         units = requests.get(collector.url + "/api/v1/wards?limit=1000", timeout=30).json()["units"]
+        _lists_go_by_digest_once_acknowledged_and_are_stored_whole(collector.url, db_url, list(REGISTRY)[0])
     finally:
         stop(collector.proc)
     stored = {u["code"]: u["devices"] for u in units if u["devices"]}
     assert sorted(stored) == sorted(chosen)
     # up to 6 machines (a silent one is not reported), and a switch, a UPS, a printer, perhaps a router
     assert all(4 + 3 <= n <= 6 + 4 for n in stored.values()), stored
+
+
+def _lists_go_by_digest_once_acknowledged_and_are_stored_whole(url: str, db_url: str, unit: Unit) -> None:
+    """The loader sends a software list the collector acknowledged as its digest, as agents do; a digest the
+    collector does not hold (409) goes whole at once; either way the store keeps the very body sent whole."""
+    from collector.simulate.loadgen import encode, post_reports
+    from collector.store.bodies import read_body
+    from collector.store.engine import make_engine
+
+    token = ward_token(db_url, unit.code)
+    pcs = [d for d in generate_fleet(Registry([unit], "test"), devices_per_unit=(3, 3), now=NOW) if d.get("software")]
+    first, other = pcs[:2]
+    later = {**first, "report_id": str(uuid.uuid4()), "collected_at": "2025-11-20T04:00:00Z"}
+    lists: set[str] = set()
+    sent = [post_reports(url, [doc], lambda _: token, concurrency=1, lists=lists) for doc in (first, later)]
+    assert [(s.by_status, s.by_digest) for s in sent] == [({201: 1}, 0), ({201: 1}, 1)], [s.errors for s in sent]
+    assert lists == {encode(first).sha256}
+    unheld = encode(other).sha256   # a digest the loader believes acknowledged, which this collector never saw
+    again = post_reports(url, [other], lambda _: token, concurrency=1, lists={unheld})
+    assert (again.by_status, again.by_digest, again.errors) == ({201: 1}, 0, [])
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            for doc in (first, later, other):
+                assert read_body(conn, doc["report_id"]) == encode(doc).whole.decode(), doc["report_id"]
+    finally:
+        engine.dispose()
 
 
 def test_devices_per_unit_is_respected():

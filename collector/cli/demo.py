@@ -13,7 +13,7 @@ import click
 
 from collector.cli.options import DEMO_DB, clean_errors, coverage_threshold_option, db_option, price_list_option
 from collector.cli.simulate import parse_unit_codes
-from collector.http.server import keep_overview_ready, listening, settle_heap
+from collector.http.server import WAITRESS_THREADS, keep_overview_ready, listening, settle_heap
 from collector.i18n import HANOI
 from collector.readiness.plan import load_plan_book
 from collector.settings import Settings
@@ -82,10 +82,15 @@ def _run_demo(host: str, port: int, db_url: str, seed: int, own_unit: Optional[s
 
 def _load_fleet(url: str, db_url: str, seed: int, unit_codes: Optional[str]) -> None:
     """In a process of its own, as a fleet of agents would be (the load uses the second core), and in a session
-    of its own, so a Ctrl-C reaches the demo alone, which ends it here."""
+    of its own, so a Ctrl-C reaches the demo alone, which ends it here.
+
+    As many reports in flight as the server has threads: with fewer, the server's one core idled between a
+    report stored and the next one read (paired runs: 8 at a time posted the fleet in 0.9 of the time 4 took,
+    with the same server CPU)."""
     only = ["--units", unit_codes] if unit_codes else []
     loader = subprocess.Popen([sys.executable, "-m", "collector.cli", "simulate", "--url", url, "--db", db_url,
-                               "--seed", str(seed), "--mode", "changes", *only], start_new_session=True)
+                               "--seed", str(seed), "--mode", "changes", "--concurrency", str(WAITRESS_THREADS),
+                               *only], start_new_session=True)
     try:
         returncode = loader.wait()
     except BaseException:

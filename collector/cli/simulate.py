@@ -9,9 +9,6 @@ from typing import Callable, Optional
 import click
 
 from collector.cli.options import clean_errors, db_option
-from collector.simulate import Planned, fleet_slots, generate_changes, generate_fleet, generate_history
-from collector.simulate.load import post_fleet
-from collector.simulate.register import generate_register
 from collector.store.engine import open_store
 from collector.store.tokens import create_token
 from inventory.registry import load_registry
@@ -46,6 +43,12 @@ def simulate(url, db_url, seed, mode, start, interval_days, unit_codes, devices_
     Tokens for the simulated units are created in the collector's store
     (--db), so run it beside the collector you are loading.
     """
+    # Imported by the command that simulates: the simulator's model (the catalog read at import, its tables)
+    # would otherwise cost every other hdc-collector command a tenth of a second at start.
+    from collector.simulate import Planned, fleet_slots, generate_changes, generate_fleet, generate_history
+    from collector.simulate.load import post_fleet
+    from collector.simulate.register import generate_register
+
     registry = load_registry(registry_path)
     only = parse_unit_codes(unit_codes, registry)
     sizes = _devices_per_unit(devices_per_unit)
@@ -66,7 +69,7 @@ def simulate(url, db_url, seed, mode, start, interval_days, unit_codes, devices_
         register = generate_register(slots, seed, today)
     stats = post_fleet(url, engine, registry, reports, tokens.__getitem__, seed, concurrency=concurrency,
                        progress=_progress(getattr(reports, "total", None)), only=only, register=register)
-    click.echo(f"\rposted {stats.sent} reports: "
+    click.echo(f"\rposted {stats.sent} reports ({stats.by_digest} with their software list named by its digest): "
                + ", ".join(f"HTTP {k}: {v}" for k, v in sorted(stats.by_status.items())))
     if stats.errors:
         raise click.ClickException("some reports were refused:\n" + "\n".join(stats.errors[:5]))

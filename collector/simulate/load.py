@@ -52,10 +52,12 @@ def post_fleet(url: str, engine: Engine, registry: Registry, reports: Iterable[d
     stale = Settings()
     now = datetime.now(timezone.utc)
     total = PostStats()
+    lists: set[str] = set()  # the software lists the collector acknowledged: sent as their digests from then on
     for week_end, batch in groupby(reports, key=_week):
         stats = post_reports(url, batch, token_for, concurrency=concurrency,
-                             progress=_offset(progress, total.sent) if progress else None)
+                             progress=_offset(progress, total.sent) if progress else None, lists=lists)
         total.by_status.update(stats.by_status)
+        total.by_digest += stats.by_digest
         total.errors += stats.errors
         moment = min(week_end, now)
         observe_now(engine, catalog, moment, stale.active_since(moment))
