@@ -164,8 +164,6 @@ def _read_entries(path: Path) -> dict:
             raise ConfigError(f"{path}:{line}: {key}: unreadable value ({exc})") from None
         except (ValueError, OverflowError) as exc:  # what YAML took for a date or a number but is not one
             raise ConfigError(f"{path}:{line}: {key}: unreadable value ({exc})") from None
-        except RecursionError:  # aliases can stack anchored trees past MAX_DEPTH as they are built
-            raise ConfigError(f"{path}:{line}: {key}: nested too deeply") from None
         entries[key] = _Entry(value, value_node)
     return entries
 

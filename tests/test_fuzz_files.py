@@ -153,6 +153,12 @@ def test_nesting_is_refused_just_past_the_limit_naming_file_and_line(tmp_path):
     path.write_text(text + flow_nesting(3000))
     with pytest.raises(BaselineError, match=rf"line {end}: not valid YAML: nested deeper than 32 levels$"):
         load_baseline(path)
+    # Aliases do not nest deeper: each anchored tree is built once, so 120 trees of 10 lists, each holding
+    # the one before, are read (and judged as a baseline) without recursing 1,200 levels past Python's limit.
+    chain = "".join(f"a{i}: &a{i} " + "[" * 10 + (f"*a{i - 1}" if i else "0") + "]" * 10 + "\n" for i in range(120))
+    path.write_text(chain)
+    with pytest.raises(BaselineError, match=r": line 1: field 'a0': unknown key"):
+        load_baseline(path)
     agent = tmp_path / "agent.yaml"
     agent.write_text(AGENT_CONFIG + flow_nesting(MAX_DEPTH))
     with pytest.raises(ConfigError) as refused:
