@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from inventory.datafile import BoundedLoader
+
 from .errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -137,14 +139,12 @@ def _read_entries(path: Path) -> dict:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read configuration ({exc.strerror or exc})") from None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=BoundedLoader)  # refuses nesting past MAX_DEPTH at its line, early
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{path}{line}: not valid YAML ({problem})") from None
-    except RecursionError:
-        raise ConfigError(f"{path}: not valid YAML (lists or mappings nested too deeply)") from None
     if root is None:
         raise ConfigError(f"{path}: configuration file is empty")
     if not isinstance(root, yaml.MappingNode):
@@ -164,8 +164,6 @@ def _read_entries(path: Path) -> dict:
             raise ConfigError(f"{path}:{line}: {key}: unreadable value ({exc})") from None
         except (ValueError, OverflowError) as exc:  # what YAML took for a date or a number but is not one
             raise ConfigError(f"{path}:{line}: {key}: unreadable value ({exc})") from None
-        except RecursionError:
-            raise ConfigError(f"{path}:{line}: {key}: nested too deeply") from None
         entries[key] = _Entry(value, value_node)
     return entries
 
