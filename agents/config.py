@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from inventory.datafile import BoundedLoader
+from inventory.nesting import BoundedLoader
 
 from .errors import ConfigError
 

@@ -9,7 +9,7 @@ The YAML files are then parsed by :class:`DataFile`: PyYAML forgets line
 numbers once it has built Python objects, so its loader keeps them beside the
 values, refuses duplicate keys, and every complaint names file, line and
 dotted field. Lists and mappings nested deeper than :data:`MAX_DEPTH` are
-refused while PyYAML reads them (:class:`BoundedLoader`), before it builds
+refused while PyYAML reads them (``inventory.nesting.BoundedLoader``), before it builds
 the tree.
 """
 from __future__ import annotations
@@ -21,11 +21,10 @@ from typing import Any, Iterable, Mapping, NoReturn, Optional, Sequence, Union
 
 import yaml
 
+from inventory.nesting import MAX_DEPTH, BoundedLoader
+
 __all__ = ["MAX_DEPTH", "BoundedLoader", "DataFileError", "DataFile", "decode", "read_bytes", "read_data"]
 
-MAX_DEPTH = 32
-"""Lists and mappings a data file may nest; the shipped files nest 6 at most."""
-TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels"
 
 
 class DataFileError(ValueError):
@@ -84,51 +83,6 @@ class _Seq(list):
     def __init__(self) -> None:
         super().__init__()
         self.item_lines: list[int] = []
-
-
-class BoundedLoader(yaml.SafeLoader):
-    """SafeLoader that refuses lists and mappings nested deeper than :data:`MAX_DEPTH`, at the line that crosses it.
-
-    PyYAML composes nodes recursively, so a file nested thousands deep ends
-    in a RecursionError after seconds of work. Its scanner is slower still
-    on brackets: it reads up to 1,024 characters of a line ahead, checking
-    every open bracket at each step. Hence two counts. The scanner's (open
-    ``[``/``{`` plus open block indents) never exceeds the real depth (a
-    list written at its key's indent opens no indent), and refuses a deep
-    line of brackets at the bracket that crosses the limit. The composer's
-    counts every list and mapping exactly, for what the scanner undercounts.
-    Aliases nest no deeper: PyYAML builds an anchored tree once, where it
-    stands, and an alias only refers to it, so building recurses no deeper
-    than composing.
-    """
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.depth = 0
-
-    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
-        if self.flow_level + len(self.indents) >= MAX_DEPTH:
-            raise yaml.scanner.ScannerError(None, None, TOO_DEEP, self.get_mark())
-        super().fetch_flow_collection_start(TokenClass)
-
-    def compose_sequence_node(self, anchor: Any) -> yaml.SequenceNode:
-        self._enter()
-        try:
-            return super().compose_sequence_node(anchor)
-        finally:
-            self.depth -= 1
-
-    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
-        self._enter()
-        try:
-            return super().compose_mapping_node(anchor)
-        finally:
-            self.depth -= 1
-
-    def _enter(self) -> None:
-        if self.depth >= MAX_DEPTH:
-            raise yaml.composer.ComposerError(None, None, TOO_DEEP, self.peek_event().start_mark)
-        self.depth += 1
 
 
 class _LineLoader(BoundedLoader):
