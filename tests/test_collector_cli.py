@@ -1,6 +1,9 @@
 """`hdc-collector` refuses bad input with one line naming the problem, never a traceback."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from conftest import cli, free_port
@@ -50,3 +53,19 @@ def test_token_create_refuses_unknown_ward(tmp_path):
     assert done.returncode == 2
     assert "'70' is not a unit code" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_cli_start_up_imports_no_web_stack_and_every_named_domain_error_exists():
+    """Every CLI process starts without the web stack, the ingest, the sheet readers or the plan (start-up time
+    of each hdc-collector process), and each error ``clean_errors`` names by module is an exception class there."""
+    heavy = ("flask", "waitress", "werkzeug", "openpyxl", "prometheus_client", "collector.app",
+             "collector.ingest.ingestor", "collector.readiness.plan", "collector.cloud.sheet",
+             "collector.register.importer")
+    script = ("import importlib, sys\nimport collector.cli\nfrom collector.cli import options\n"
+              f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+              "for module, _ in options._DOMAIN_ERRORS: importlib.import_module(module)\n"
+              "errors = options.domain_errors()\n"
+              "print(len(errors) == len(options._DOMAIN_ERRORS), all(issubclass(e, Exception) for e in errors))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["[]", "True True"]

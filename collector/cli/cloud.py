@@ -5,19 +5,17 @@ from __future__ import annotations
 import getpass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import click
 
-from collector.cli.options import DOMAIN_ERRORS
-from collector.cloud.queries import Checked, Proposed, apply
-from collector.cloud.sheet import SheetError, read_sheet
+from collector.cli.options import domain_errors
 from collector.i18n import HANOI
 from collector.settings import Settings
-from collector.store.engine import open_store
-from inventory.catalog import load_catalog
 from inventory.migration import STATES
-from inventory.registry import load_registry
+
+if TYPE_CHECKING:
+    from collector.cloud.queries import Checked, Proposed
 
 
 def _common(fn):
@@ -37,10 +35,16 @@ def _common(fn):
 
 def _run(db_url, registry_path, catalog_path, proposals: list[Proposed], source: str,
          dry_run: bool) -> list[Checked]:
+    # Imported when a declaration is stored, not by every CLI process (its start-up time).
+    from collector.cloud.queries import apply
+    from collector.store.engine import open_store
+    from inventory.catalog import load_catalog
+    from inventory.registry import load_registry
+
     try:
         registry, catalog = load_registry(registry_path), load_catalog(catalog_path)
         engine = open_store(db_url, registry)
-    except DOMAIN_ERRORS as exc:
+    except domain_errors() as exc:
         raise click.ClickException(str(exc)) from exc
     now = datetime.now(timezone.utc)
     return apply(engine, catalog, registry, proposals, source, now, Settings().active_since(now),
@@ -70,6 +74,8 @@ def migration() -> None:
 def migration_set(ward_code, app_id, state, effective_on, note, reference, db_url, registry_path, catalog_path,
                   declared_by) -> None:
     """Declare one application's state at one unit (kept in the history; nothing is overwritten)."""
+    from collector.cloud.queries import Proposed  # imported by the command that uses it (CLI start-up time)
+
     today = datetime.now(HANOI).date()
     p = Proposed(ward_code, app_id, state, effective_on.date() if effective_on else today,
                  declared_by or getpass.getuser(), note, reference)
@@ -90,6 +96,10 @@ def migration_import(sheet: Path, dry_run: bool, db_url, registry_path, catalog_
     The whole sheet is checked first; one bad row refuses it all, with a
     message per bad row, and nothing is stored.
     """
+    # Imported by the command that reads a sheet, not by every CLI process (its start-up time).
+    from collector.cloud.sheet import SheetError, read_sheet
+    from inventory.catalog import load_catalog
+
     who = declared_by or getpass.getuser()
     try:
         rows = read_sheet(sheet, load_catalog(catalog_path), f"{who} (import {sheet.name})")

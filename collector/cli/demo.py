@@ -13,12 +13,8 @@ import click
 
 from collector.cli.options import DEMO_DB, clean_errors, coverage_threshold_option, db_option, price_list_option
 from collector.cli.simulate import parse_unit_codes
-from collector.http.server import WAITRESS_THREADS, keep_overview_ready, listening, settle_heap
 from collector.i18n import HANOI
-from collector.readiness.plan import load_plan_book
 from collector.settings import Settings
-from collector.store.engine import make_engine
-from collector.store.tokens import create_token
 from inventory.registry import load_registry
 
 
@@ -45,7 +41,10 @@ def demo(host, port, db_url, seed, own_unit, keep, unit_codes, price_list_path, 
 
 def _run_demo(host: str, port: int, db_url: str, seed: int, own_unit: Optional[str], keep: bool,
               unit_codes: Optional[str], price_list_path: Optional[Path], coverage_threshold: float) -> None:
-    from collector.app import create_app  # imported by the command that serves, as ``serve`` does (see there)
+    # Imported by the command that serves, not by every CLI process (its start-up time), as ``serve`` does.
+    from collector.app import create_app
+    from collector.http.server import keep_overview_ready, listening, settle_heap
+    from collector.readiness.plan import load_plan_book
 
     # A bad price list or unit code ends the demo in one line before the last demo's store is removed or
     # anything loaded.
@@ -87,6 +86,8 @@ def _load_fleet(url: str, db_url: str, seed: int, unit_codes: Optional[str]) -> 
     As many reports in flight as the server has threads: with fewer, the server's one core idled between a
     report stored and the next one read (paired runs: 8 at a time posted the fleet in 0.9 of the time 4 took,
     with the same server CPU)."""
+    from collector.http.server import WAITRESS_THREADS  # loaded by the demo's server already
+
     only = ["--units", unit_codes] if unit_codes else []
     loader = subprocess.Popen([sys.executable, "-m", "collector.cli", "simulate", "--url", url, "--db", db_url,
                                "--seed", str(seed), "--mode", "changes", "--concurrency", str(WAITRESS_THREADS),
@@ -110,6 +111,8 @@ def _remove_sqlite(db_url: str) -> None:
 
 def _send_own_report(url: str, db_url: str, ward_code: str) -> None:
     """Run the real agent against the demo collector, the way a ward PC would."""
+    from collector.store.engine import make_engine  # loaded by the demo's server already
+    from collector.store.tokens import create_token
 
     with make_engine(db_url).begin() as conn:
         secret = create_token(conn, ward_code, "demo: this machine")

@@ -7,12 +7,6 @@ from typing import Optional
 import click
 
 from collector.cli.options import clean_errors, db_option
-from collector.ingest.ingestor import Ingestor
-from collector.store import audit
-from collector.store.engine import open_store
-from inventory.baseline import load_baseline
-from inventory.catalog import load_catalog
-from inventory.lifecycle import load_lifecycle
 from inventory.registry import load_registry
 
 
@@ -36,6 +30,14 @@ def device_move(device_id: str, unit_code: str, db_url: Optional[str], registry_
     after which its agent, configured with the new unit's token, reports
     as usual.
     """
+    # Imported by the command that moves a device, not by every CLI process (its start-up time).
+    from collector.ingest.ingestor import Ingestor
+    from collector.store import audit
+    from collector.store.engine import open_store
+    from inventory.baseline import load_baseline
+    from inventory.catalog import load_catalog
+    from inventory.lifecycle import load_lifecycle
+
     registry = load_registry(registry_path)
     if unit_code not in registry:
         raise click.BadParameter(f"{unit_code!r} is not a unit code of {registry.source}", param_hint="--to")

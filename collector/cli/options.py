@@ -1,15 +1,13 @@
 """Options and error handling that several ``hdc-collector`` commands share."""
 from __future__ import annotations
 
+import sys
 from functools import wraps
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import click
-from sqlalchemy.engine import Engine
 
-from collector.http.server import ServeError
-from collector.http.viewers import ViewersError
 from collector.settings import (
     DEFAULT_HEADER,
     MODES,
@@ -22,19 +20,25 @@ from collector.settings import (
     parse_header_name,
     parse_network,
 )
-from collector.store.engine import StoreError, open_store
-from collector.store.tokens import TokenError
-from inventory.baseline import BaselineError
-from inventory.catalog import CatalogError
-from inventory.milestones import MilestoneError
-from inventory.okr import OkrError
-from inventory.plan import PlanError
-from inventory.prices import PriceListError
-from inventory.registry import RegistryError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 DEMO_DB = "sqlite:///var/demo.sqlite3"
-DOMAIN_ERRORS = (BaselineError, CatalogError, MilestoneError, OkrError, RegistryError, StoreError, TokenError,
-                  LoginConfigError, ViewersError, ServeError, PriceListError, PlanError)
+# The errors that end a command in one line, named by module rather than imported: importing them all would
+# load Flask, waitress and every data file's parser into each CLI process (its start-up time), and an error of
+# a module the process never imported cannot have been raised.
+_DOMAIN_ERRORS = (("inventory.baseline", "BaselineError"), ("inventory.catalog", "CatalogError"),
+                  ("inventory.milestones", "MilestoneError"), ("inventory.okr", "OkrError"),
+                  ("inventory.registry", "RegistryError"), ("collector.store.engine", "StoreError"),
+                  ("collector.store.tokens", "TokenError"), ("collector.settings", "LoginConfigError"),
+                  ("collector.http.viewers", "ViewersError"), ("collector.http.server", "ServeError"),
+                  ("inventory.prices", "PriceListError"), ("inventory.plan", "PlanError"))
+
+
+def domain_errors() -> tuple[type[Exception], ...]:
+    """The domain errors of the modules this process has imported: the ones a command's code can have raised."""
+    return tuple(getattr(sys.modules[module], name) for module, name in _DOMAIN_ERRORS if module in sys.modules)
 
 
 def clean_errors(fn: Callable) -> Callable:
@@ -43,7 +47,7 @@ def clean_errors(fn: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except DOMAIN_ERRORS as exc:
+        except domain_errors() as exc:
             raise click.ClickException(str(exc)) from exc
     return wrapper
 
@@ -165,4 +169,6 @@ def login_settings(login_mode: str, viewers_path: Optional[Path], login_header: 
 
 def migrated_engine(db_url: Optional[str]) -> Engine:
     """The store at ``db_url`` (the default one when None), migrated to the newest schema."""
+    from collector.store.engine import open_store  # imported when a command opens its store (CLI start-up time)
+
     return open_store(db_url)

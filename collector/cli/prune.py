@@ -9,8 +9,6 @@ import click
 
 from collector.cli.options import clean_errors, db_option, migrated_engine
 from collector.store import retention as kept
-from collector.store.backup import BackupError, copy_store
-from collector.store.engine import make_engine
 from collector.store.retention import Retention, RetentionError
 
 _DEFAULT = Retention()
@@ -77,6 +75,9 @@ def backup(file: Path, db_url: Optional[str]) -> None:
     Restore by serving the copy: hdc-collector serve --db sqlite:///FILE.
     For PostgreSQL use pg_dump or pg_basebackup (docs/retention.md).
     """
+    from collector.store.backup import BackupError, copy_store  # imported by this command alone (CLI start-up time)
+    from collector.store.engine import make_engine
+
     engine = make_engine(db_url)
     try:
         size = copy_store(engine, file)

@@ -9,9 +9,6 @@ from typing import Optional
 import click
 
 from collector.cli.options import clean_errors, db_option
-from collector.cloud.sheet import SheetError
-from collector.register.importer import import_sheet
-from collector.store.engine import open_store
 from inventory.registry import load_registry
 
 
@@ -37,6 +34,11 @@ def register_import(sheet: Path, dry_run: bool, actor: Optional[str], reason: Op
     hostname, location, responsible for named machines (Vietnamese headers too). The whole sheet is checked
     first: one bad row refuses it all, with a message per bad row, and nothing is stored.
     """
+    # Imported by the command that imports a sheet, not by every CLI process (its start-up time).
+    from collector.cloud.sheet import SheetError
+    from collector.register.importer import import_sheet
+    from collector.store.engine import open_store
+
     registry = load_registry(registry_path)
     engine = open_store(db_url, registry)
     try:

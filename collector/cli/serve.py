@@ -21,17 +21,6 @@ from collector.cli.options import (
     with_login_options,
 )
 from collector.cli.prune import retention_of, with_retention_options
-from collector.http.server import (
-    GUNICORN_THREADS,
-    WAITRESS_THREADS,
-    ServeError,
-    TLSFiles,
-    keep_overview_ready,
-    listening,
-    serve_with_gunicorn,
-    settle_heap,
-)
-from collector.ingest.validation import compile_schemas
 from collector.settings import MiB, RateLimits, Settings
 
 
@@ -90,6 +79,19 @@ def serve(db_url, host, port, threads, stale_after_days, per_device_metrics, tok
           keep_daily_days, okr_path, coverage_threshold, login_mode, viewers_path, login_header, trusted_proxies,
           login_rate, protect_metrics, registry_path, baseline_path, catalog_path, price_list_path) -> None:
     """Run the collector with a production WSGI server (waitress; gunicorn for --workers or --tls-cert)."""
+    # The web stack (Flask, waitress) is imported by the command that serves, not by every CLI process (its
+    # start-up time).
+    from collector.http.server import (
+        GUNICORN_THREADS,
+        WAITRESS_THREADS,
+        ServeError,
+        TLSFiles,
+        keep_overview_ready,
+        listening,
+        serve_with_gunicorn,
+        settle_heap,
+    )
+    from collector.ingest.validation import compile_schemas
 
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")

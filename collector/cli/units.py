@@ -9,10 +9,6 @@ from typing import Optional
 import click
 
 from collector.cli.options import clean_errors, db_option
-from collector.cloud.sheet import SheetError
-from collector.register.contacts import read_contacts
-from collector.store import contacts
-from collector.store.engine import open_store, write_transaction
 from inventory.registry import load_registry
 
 
@@ -36,6 +32,12 @@ def units_import(sheet: Path, dry_run: bool, actor: Optional[str], registry_path
     Each unit listed gets the person and contact the sheet gives; units not listed are untouched. The whole
     sheet is checked first: one bad row refuses it all, with a message per bad row, and nothing is stored.
     """
+    # Imported by the command that imports a sheet, not by every CLI process (its start-up time).
+    from collector.cloud.sheet import SheetError
+    from collector.register.contacts import read_contacts
+    from collector.store import contacts
+    from collector.store.engine import open_store, write_transaction
+
     registry = load_registry(registry_path)
     try:
         wanted, errors = read_contacts(sheet, [u.code for u in registry])

@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from collector.cli.options import clean_errors
-from collector.http.viewers import check_name, load, remove_viewer, set_viewer
 
 
 @click.group()
@@ -37,6 +36,8 @@ def _read_password(from_stdin: bool) -> str:
 @clean_errors
 def viewer_add(name: str, viewers_path: Path, password_stdin: bool) -> None:
     """Add viewer NAME, or give NAME a new password; the file keeps only a werkzeug scrypt hash."""
+    # The viewers file's module (werkzeug's hashes) is imported by the viewer commands alone (CLI start-up time).
+    from collector.http.viewers import check_name, set_viewer
 
     check_name(name)
     new = set_viewer(viewers_path, name, _read_password(password_stdin))
@@ -49,6 +50,7 @@ def viewer_add(name: str, viewers_path: Path, password_stdin: bool) -> None:
 @clean_errors
 def viewer_remove(name: str, viewers_path: Path) -> None:
     """Take viewer NAME out of the file; a running collector notices on the next request."""
+    from collector.http.viewers import remove_viewer  # imported by the viewer commands alone (CLI start-up time)
 
     remove_viewer(viewers_path, name)
     click.echo(f"removed viewer {name!r} from {viewers_path}", err=True)
@@ -59,6 +61,7 @@ def viewer_remove(name: str, viewers_path: Path) -> None:
 @clean_errors
 def viewer_list(viewers_path: Path) -> None:
     """The viewers' names, one a line (the file is checked as the collector would check it)."""
+    from collector.http.viewers import load  # imported by the viewer commands alone (CLI start-up time)
 
     for name in load(viewers_path):
         click.echo(name)
