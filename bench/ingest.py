@@ -620,9 +620,9 @@ def profile(work: Path, docs: dict[str, list[str]]) -> None:
     inner = {"judge (Ingestor._prepare: baseline rules, catalog match, counts)": ("ingestor.py", "_prepare"),
              "  of which matching the list with the catalog (Catalog.match)": ("catalog.py", "match"),
              "  of which compressing the new list (SplitBody.packed_software)": ("bodies.py", "packed_software"),
+             "  of which compressing the report's body (SplitBody.report_columns)": ("bodies.py", "report_columns"),
              "store (Ingestor._store: the transaction's rows)": ("ingestor.py", "_store"),
              "  of which inserting the new list (Ingestor._keep_list)": ("ingestor.py", "_keep_list"),
-             "  of which compressing the report's body (SplitBody.report_columns)": ("bodies.py", "report_columns"),
              "commit (Connection._commit_impl)": ("base.py", "_commit_impl")}
     whole = max(ct for (f, _, n), (_, _, _, ct, _) in timings.items() if f.endswith("ingestor.py") and n == "ingest")
     print("\n| Ingestor.ingest, under cProfile | share of ingest |")
