@@ -2,6 +2,7 @@
 
 Run: python bench/ingest.py [--reports N] [--repeats R] [--concurrency C] [--workers 1,2]
                             [--postgres URL | --no-postgres] [--real-size] [--profile] [--load wrk|python]
+                            [--lock-timing]
 
 Workload: N simulated devices (collector.simulate.generate_fleet, hundreds
 of packages each) send their first report, then R times their next hourly
@@ -45,6 +46,13 @@ next round of those repeats taken by a process started afresh on the same
 store (as after a restart, or on the other `--workers` process: it never saw
 the lists, which the store's list facts stand for), and the Ingestor's part
 under cProfile.
+
+--lock-timing serves `--workers` of 2 or more through bench/support/lock_timing.py
+(wrappers installed before gunicorn forks; the product has no such hook) and
+prints, per kind of round, each report's wait for its process's ingest turn,
+its wait for the cross-process write lock, the lock's hold (BEGIN IMMEDIATE to
+the commit done) and, within the hold, the holding thread's CPU time: the
+rest of the hold is waiting for the interpreter lock or for I/O.
 
 PostgreSQL: with --postgres, that URL (an empty database on a running
 server, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/bench); otherwise,
@@ -95,6 +103,7 @@ MAX_REPORT_BYTES = 8 * 1024 * 1024
 # Load generators: Debian's `wrk` with bench/support/wrk_reports.lua, or this file's own Python clients (--post).
 LOADS = ("wrk", "python")
 WRK_SCRIPT = ROOT / "bench" / "support" / "wrk_reports.lua"
+LOCK_TIMING = ROOT / "bench" / "support" / "lock_timing.py"
 
 
 def rounds(devices: int, repeats: int, seed: int) -> dict[str, list[str]]:
@@ -252,11 +261,14 @@ def cpu_seconds(proc: psutil.Process) -> float:
     return total
 
 
-def start_serve(db_url: str, workers: int, tree: Path = ROOT) -> tuple[subprocess.Popen, str]:
+def start_serve(db_url: str, workers: int, tree: Path = ROOT, timed: Optional[Path] = None
+                ) -> tuple[subprocess.Popen, str]:
     """`hdc-collector serve` of the source tree ``tree`` (``-m`` puts it first on the path), rate limits off
-    (this measures capacity); returned once it answers, with its URL."""
+    (this measures capacity); returned once it answers, with its URL. With ``timed`` (a directory), served through
+    bench/support/lock_timing.py, which records each report's waits and write lock hold there."""
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "collector.cli", "serve", "--db", db_url, "--port", str(port),
+    run = ["-m", "collector.cli"] if timed is None else [str(LOCK_TIMING), str(timed)]
+    server = subprocess.Popen([sys.executable, *run, "serve", "--db", db_url, "--port", str(port),
                                "--workers", str(workers), "--token-rate-limit", "0", "--address-rate-limit", "0"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tree)
     url = f"http://127.0.0.1:{port}"
@@ -270,21 +282,25 @@ def start_serve(db_url: str, workers: int, tree: Path = ROOT) -> tuple[subproces
 
 
 def over_http(db_url: str, work: Path, docs: dict[str, list[str]], concurrency: int, workers: int,
-              load: str = "python") -> dict:
+              load: str = "python", lock_timing: bool = False) -> dict:
     """Start `hdc-collector serve`, post each round from another process (``load``: ``LOADS``), check that the
-    store holds every report sent, stop the collector."""
+    store holds every report sent, stop the collector; with ``lock_timing``, print where the reports' wall time
+    went around the store's write lock (bench/support/lock_timing.py)."""
     wards = {json.loads(t)["ward_code"] for t in docs["first"]}
     tokens_file = work / "tokens.json"
     tokens_file.write_text(json.dumps(_tokens(db_url, wards)))
-    server, url = start_serve(db_url, workers)
-    out, sent = {}, 0
+    timed = Path(tempfile.mkdtemp(prefix="lock-timing-", dir=work)) if lock_timing else None
+    server, url = start_serve(db_url, workers, timed=timed)
+    out, sent, windows = {}, 0, {}
     try:
         proc = psutil.Process(server.pid)
         for name, texts in docs.items():
             docs_file = work / f"{name.replace(' ', '-')}.jsonl"
             docs_file.write_text("\n".join(texts) + "\n", encoding="utf-8")
             cpu = cpu_seconds(proc)
+            start = time.monotonic()
             result = send(load, url, tokens_file, docs_file, concurrency, as_agent=name.startswith(AGENT))
+            windows[name] = (start, time.monotonic())
             result["server_cpu_ms"] = 1000 * (cpu_seconds(proc) - cpu) / len(texts)
             out[name] = result
             sent += len(texts)
@@ -292,6 +308,10 @@ def over_http(db_url: str, work: Path, docs: dict[str, list[str]], concurrency: 
     finally:
         server.terminate()
         server.wait(timeout=30)
+    if timed is not None:
+        from support import lock_timing
+
+        lock_timing.summary(timed, windows)
     return out
 
 
@@ -454,6 +474,9 @@ def main() -> None:
                         help="this machine's own report as the template of every device (first reports of real size)")
     parser.add_argument("--profile", action="store_true",
                         help="only print where one process's time goes for the first reports, by step")
+    parser.add_argument("--lock-timing", action="store_true",
+                        help="serve --workers N>1 through bench/support/lock_timing.py and print, per round, each "
+                             "report's waits for the ingest turn and the write lock and the lock's hold")
     parser.add_argument("--post", nargs="+", help=argparse.SUPPRESS)  # DOCS TOKENS URL CONCURRENCY [whole|agent]
     args = parser.parse_args()
     if args.post:
@@ -597,9 +620,9 @@ def profile(work: Path, docs: dict[str, list[str]]) -> None:
     inner = {"judge (Ingestor._prepare: baseline rules, catalog match, counts)": ("ingestor.py", "_prepare"),
              "  of which matching the list with the catalog (Catalog.match)": ("catalog.py", "match"),
              "  of which compressing the new list (SplitBody.packed_software)": ("bodies.py", "packed_software"),
+             "  of which compressing the report's body (SplitBody.report_columns)": ("bodies.py", "report_columns"),
              "store (Ingestor._store: the transaction's rows)": ("ingestor.py", "_store"),
              "  of which inserting the new list (Ingestor._keep_list)": ("ingestor.py", "_keep_list"),
-             "  of which compressing the report's body (SplitBody.report_columns)": ("bodies.py", "report_columns"),
              "commit (Connection._commit_impl)": ("base.py", "_commit_impl")}
     whole = max(ct for (f, _, n), (_, _, _, ct, _) in timings.items() if f.endswith("ingestor.py") and n == "ingest")
     print("\n| Ingestor.ingest, under cProfile | share of ingest |")
@@ -755,7 +778,8 @@ def measure(label: str, url_for, work: Path, docs: dict[str, list[str]], args, w
         url = url_for(f"http-{count}")
         if label.startswith("PostgreSQL"):
             _empty(url)
-        runs.append((count, over_http(url, work, docs, args.concurrency, count, args.load)))
+        runs.append((count, over_http(url, work, docs, args.concurrency, count, args.load,
+                                      args.lock_timing and count > 1)))
     url = url_for("floor")
     if label.startswith("PostgreSQL"):
         _empty(url)
