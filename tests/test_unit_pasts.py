@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta, timezone
 
-import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,13 +18,8 @@ from collector.ingest.ingestor import DeviceOfAnotherUnit, Ingestor
 from collector.readiness import pasts
 from collector.readiness.history import load_lives
 from collector.store import queries, register
-from collector.store.engine import make_engine, migrate
 from collector.store.tables import devices
-from collector.store.units import sync_units
-from inventory.baseline import load_baseline
-from inventory.catalog import load_catalog
 from inventory.equipment import Register, UnitCount
-from inventory.lifecycle import load_lifecycle
 from inventory.registry import Registry, load_registry
 
 from support.reports import modern_pc
@@ -35,16 +29,6 @@ UNITS = ("00070", "00082")
 REGISTRY = Registry(u for u in load_registry() if u.code in UNITS)
 START = datetime(2026, 1, 10, 1, 0, tzinfo=timezone.utc)
 STALE_DAYS = 2
-
-
-@pytest.fixture
-def ingestor(db_url):
-    engine = make_engine(db_url)
-    migrate(engine)
-    with engine.begin() as conn:
-        sync_units(conn, load_registry())
-    yield Ingestor(engine, load_baseline(), load_catalog(), load_lifecycle())
-    engine.dispose()
 
 
 class Fleet:
