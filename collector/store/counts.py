@@ -333,12 +333,13 @@ def backfill(conn: Connection) -> int:
 
 def _stamp_unstamped(conn: Connection) -> None:
     """Stamp the units with counts and no stamp yet (a store counted before the stamps were drawn)."""
+    kept.stamp_missing(conn, KEPT, counted_units(conn))
+
+
+def counted_units(conn: Connection) -> set[str]:
+    """The units with devices counted (one row each of all time: a read of about one row per unit)."""
     c = unit_counts.c
-    counted_units = {w for (w,) in conn.execute(sa.select(c.ward_code).where(c.kind == ALL, c.day == _ALL_TIME))}
-    missing = counted_units - kept.stamps(conn, KEPT).keys()
-    if missing:
-        kept.stamp(conn, KEPT, missing)
-        kept.flush(conn)
+    return {w for (w,) in conn.execute(sa.select(c.ward_code).where(c.kind == ALL, c.day == _ALL_TIME))}
 
 
 def _keep_counted(conn: Connection, contributions: dict[str, dict]) -> None:

@@ -23,7 +23,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from collector.store import counts, device_work, kept, reach_days, unit_days
-from collector.store.tables import wards
 from collector.store.units import sync_units
 from inventory.registry import Registry
 
@@ -178,7 +177,7 @@ def migrate(engine: Engine) -> None:
             unit_days.backfill(conn)
             reach_days.backfill(conn)
             device_work.backfill(conn)
-            kept.stamp_missing(conn, kept.LIVES, [code for (code,) in conn.execute(sa.select(wards.c.code))])
+            kept.stamp_missing(conn, kept.LIVES, counts.counted_units(conn))
             conn.commit()
     except sa.exc.OperationalError as exc:
         # Unreachable, read-only or full: one line naming the store, not a traceback.
