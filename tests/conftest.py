@@ -21,6 +21,8 @@ from inventory.catalog import load_catalog
 from inventory.lifecycle import load_lifecycle
 from inventory.registry import load_registry
 
+from support.output import Output
+
 pytest_plugins = ["support.agent_env", "support.ansible_run", "support.fleet"]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,8 +92,8 @@ def ward_token(db_url: str, ward: str) -> str:
 
 
 class CollectorProcess:
-    def __init__(self, db_url: str, proc: subprocess.Popen, url: str):
-        self.db_url, self.proc, self.url = db_url, proc, url
+    def __init__(self, db_url: str, proc: subprocess.Popen, url: str, output: Output):
+        self.db_url, self.proc, self.url, self.output = db_url, proc, url, output
 
     def token(self, ward: str) -> str:
         return ward_token(self.db_url, ward)
@@ -101,15 +103,16 @@ def start_collector(db_url: str, *extra: str) -> CollectorProcess:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "collector.cli", "serve", "--db", db_url,
                              "--host", "127.0.0.1", "--port", str(port), *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
+    output = Output(proc.stdout)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"collector exited: {proc.stdout.read()}")
+            raise RuntimeError(f"collector exited: {output.text(settle=5)}")
         try:
             if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                return CollectorProcess(db_url, proc, url)
+                return CollectorProcess(db_url, proc, url, output)
         except requests.ConnectionError:
             time.sleep(0.1)
     proc.kill()

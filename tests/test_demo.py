@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from datetime import date, datetime
 from html.parser import HTMLParser
@@ -27,6 +26,7 @@ from collector.readiness.export import RANKING
 from inventory.readiness import UNIT_STATUSES
 
 from conftest import ROOT
+from support.output import Output
 
 pytestmark = [pytest.mark.integration, pytest.mark.long]
 
@@ -71,36 +71,26 @@ def _as_from_a_terminal() -> None:
 def demo(tmp_path_factory):
     db = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
     proc = subprocess.Popen([sys.executable, "-m", "collector.cli", "demo", "--port", "0", "--db", f"sqlite:///{db}"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                            preexec_fn=_as_from_a_terminal)
-    lines: list[str] = []
-    timer = threading.Timer(600, proc.kill)
-    timer.start()
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, preexec_fn=_as_from_a_terminal)
+    out, err = Output(proc.stdout), Output(proc.stderr)
     try:
-        for line in proc.stdout:
-            lines.append(line)
-            if line.startswith("JSON API:"):
-                break
-        text = "".join(lines)
+        started = out.wait_for(r"^JSON API:", proc, timeout=600)
+        text = out.text()
+        assert started, f"no URLs after 600 s (exit status {proc.poll()}):\n{text}\n{err.text()[-4000:]}"
         urls = dict(re.findall(r"^(Readiness page|Prometheus metrics)[^:]*:\s+(\S+)$", text, re.M))
-        assert set(urls) == {"Readiness page", "Prometheus metrics"}, text + proc.stderr.read()
-        # From here on nobody reads the demo's pipes but these threads: a pipe left full would stop the demo
-        # at its next write (its logs, or the flush at exit) and look like a hang.
-        later: list[str] = []
-        for pipe in (proc.stdout, proc.stderr):
-            threading.Thread(target=later.extend, args=(pipe,), daemon=True).start()
-        proc.later_output = later
-        yield urls["Readiness page"].rstrip("/"), text, proc
+        assert set(urls) == {"Readiness page", "Prometheus metrics"}, text + err.text()
+        yield urls["Readiness page"].rstrip("/"), text, proc, err
     finally:
-        timer.cancel()
         if proc.poll() is None:
             proc.kill()
         proc.wait()
 
 
 def test_demo_prints_urls_and_sends_this_machines_report(demo):
-    base, text, _ = demo
+    base, text = demo[:2]
     assert "This machine's own report was sent by hdc-agent for unit 00070" in text
+    # The terminal shows the load's progress, not a line of waitress's for each report its loader queued.
+    assert "WARNING" not in demo[3].text(), demo[3].text()[-2000:]
     ward = requests.get(base + "/api/v1/wards/00070", timeout=30).json()
     assert socket.gethostname() in {d["hostname"] for d in ward["devices"]}
 
@@ -345,13 +335,13 @@ def test_key_results_agree_and_later_milestones_move_on_their_own_evidence(demo)
 
 
 def test_demo_stops_cleanly_on_ctrl_c(demo):
-    proc = demo[2]
+    proc, err = demo[2], demo[3]
     proc.send_signal(signal.SIGINT)
     try:
         code = proc.wait(timeout=30)
     except subprocess.TimeoutExpired:
         code = None
-    assert code == 0, "".join(proc.later_output)[-4000:]
+    assert code == 0, err.text(settle=5)[-4000:]
 
 
 def _start_demo(tmp_path, port: int) -> subprocess.Popen:
@@ -375,25 +365,21 @@ def test_a_taken_port_is_one_line_naming_the_port_and_the_way_out(tmp_path):
 def test_ctrl_c_while_the_fleet_loads_ends_quietly_in_one_line(tmp_path):
     """The progress shows the total and the time left; Ctrl-C in the middle stops the demo and its loader."""
     proc = _start_demo(tmp_path, 0)
-    seen: list[str] = []
-    timer = threading.Timer(600, proc.kill)
-    timer.start()
+    output = Output(proc.stdout)
     try:
-        buffer = ""
-        while not re.search(r"[\d,]+ of [\d,]+ reports posted, about \d+ (min \d+ )?s left", buffer):
-            char = proc.stdout.read(1)
-            assert char, buffer
-            buffer += char
-        seen.append(buffer)
+        progress = output.wait_for(r"[\d,]+ of [\d,]+ reports posted, about \d+ (min \d+ )?s left", proc, timeout=600)
+        assert progress, output.text()
         loaders = _loaders(tmp_path)
         assert loaders, "the fleet loader should be running"
         proc.send_signal(signal.SIGINT)
-        rest, _ = proc.communicate(timeout=60)
+        proc.wait(timeout=60)
     finally:
-        timer.cancel()
-    output = buffer + rest
-    assert proc.returncode == 0, output[-3000:]
-    assert output.count("Demo stopped (Ctrl-C).") == 1 and "Aborted!" not in output and "Traceback" not in output
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = output.text(settle=10)
+    assert proc.returncode == 0, text[-3000:]
+    assert text.count("Demo stopped (Ctrl-C).") == 1 and "Aborted!" not in text and "Traceback" not in text
     deadline = time.monotonic() + 30
     while set(loaders) & set(_loaders(tmp_path)) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -447,18 +433,11 @@ def test_demo_prices_its_plan_with_the_given_price_list_and_refuses_a_bad_one_in
                              f"sqlite:///{store}", "--units", ",".join(units), "--price-list", str(good)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
                             preexec_fn=_as_from_a_terminal)
-    timer = threading.Timer(300, proc.kill)
-    timer.start()
+    output = Output(proc.stdout)
     try:
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            if line.startswith("JSON API:"):
-                break
-        base = re.search(r"^Readiness page[^:]*:\s+(\S+)/$", "".join(lines), re.M)
-        assert base, "".join(lines)
+        base = output.wait_for(r"^Readiness page[^:]*:\s+(\S+)/$", proc, timeout=300)
+        assert base, output.text()
         base = base.group(1)
-        threading.Thread(target=lines.extend, args=(proc.stdout,), daemon=True).start()   # never a full pipe
         city = requests.get(base + "/api/v1/plan", timeout=60).json()
         assert city["price_list"]["example"] is False
         totals = {u["unit_code"]: u["total_vnd"] for u in city["units"] if u["total_vnd"]}
@@ -477,9 +456,8 @@ def test_demo_prices_its_plan_with_the_given_price_list_and_refuses_a_bad_one_in
                     cost[s.labels["ward"]] = cost.get(s.labels["ward"], 0) + s.value
         assert cost == pytest.approx(totals)
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 0
+        assert proc.wait(timeout=30) == 0, output.text(settle=5)[-3000:]
     finally:
-        timer.cancel()
         if proc.poll() is None:
             proc.kill()
         proc.wait()

@@ -14,7 +14,7 @@ import requests
 from jsonschema import Draft202012Validator
 from werkzeug.security import check_password_hash
 
-from conftest import ROOT, free_port, need, start_collector, stop, ward_token
+from conftest import ROOT, CollectorProcess, free_port, need, start_collector, stop, ward_token
 from support.nginx import start_nginx
 from support.reports import windows_pc
 from support.store import count
@@ -44,9 +44,9 @@ def _ingest(url: str, token: str, device: str) -> int:
                          headers={"Authorization": f"Bearer {token}"}, timeout=30).status_code
 
 
-def _output(proc: subprocess.Popen) -> str:
-    stop(proc)
-    return proc.stdout.read()
+def _output(collector: CollectorProcess) -> str:
+    stop(collector.proc)
+    return collector.output.text(settle=10)
 
 
 @pytest.fixture(scope="module")
@@ -245,7 +245,7 @@ def test_basic_login_guards_page_api_and_exports_but_not_agents_or_health(basic_
     csv = requests.get(c.url + "/export/units.csv", auth=auth, timeout=30)
     assert csv.headers["Content-Type"].startswith("text/csv") and "00070" in csv.text
 
-    log = _output(c.proc)
+    log = _output(c)
     assert "basic login refused" in log
     for secret in (PASSWORD, "wrong-password", "Basic "):
         assert secret not in log
@@ -265,7 +265,7 @@ def test_viewers_file_changes_apply_without_restart_and_a_broken_edit_is_ignored
                          encoding="utf-8")
     assert requests.get(c.url + "/", auth=("tran.b", "second-password"), timeout=30).status_code == 401
     assert requests.get(c.url + "/", auth=_basic("Nguyễn Lan", PASSWORD), timeout=30).status_code == 200
-    log = _output(c.proc)
+    log = _output(c)
     assert f"{c.viewers}:" in log and "stay in force" in log
     assert "second-password" not in log
 
@@ -310,7 +310,7 @@ def test_header_login_believes_a_trusted_proxy_only(tmp_path):
         assert _ingest(c.url, ward_token(db_url, "00070"), "dev-2") == 201
         assert requests.get(c.url + "/healthz", timeout=30).status_code == 200
     finally:
-        log = _output(c.proc)
+        log = _output(c)
     assert "not a --trusted-proxy" in log
 
 

@@ -15,6 +15,7 @@ import requests
 
 from conftest import ROOT, free_port, need, start_collector, stop, ward_token
 from support.nginx import start_nginx
+from support.output import Output
 from support.reports import windows_pc
 from support.store import count
 
@@ -59,12 +60,13 @@ def _start_tls(db_url: str, certs: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "collector.cli", "serve", "--db", db_url, "--port", str(port),
                              "--tls-cert", str(certs / "server.pem"), "--tls-key", str(certs / "server.key")],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
+    output = Output(proc.stdout)
     url = f"https://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"collector exited: {proc.stdout.read()}")
+            raise RuntimeError(f"collector exited: {output.text(settle=5)}")
         try:
             if requests.get(url + "/healthz", timeout=1, verify=str(certs / "ca.pem")).status_code == 200:
                 return proc, url

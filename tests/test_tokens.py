@@ -350,7 +350,7 @@ def test_admin_endpoints_manage_tokens_and_ward_tokens_cannot(db_url, agent_repo
         shown = listed.text + json.dumps(entries)
     finally:
         stop(collector.proc)
-    output = collector.proc.stdout.read()
+    output = collector.output.text(settle=10)
     for secret in secrets_seen:
         tail = secret.split("_", 2)[2]
         assert tail not in shown and tail not in output

@@ -86,14 +86,17 @@ def _load_fleet(url: str, db_url: str, seed: int, unit_codes: Optional[str]) -> 
     As many reports in flight as the server has threads: with fewer, the server's one core idled between a
     report stored and the next one read (paired runs: 8 at a time posted the fleet in 0.9 of the time 4 took,
     with the same server CPU)."""
-    from collector.http.server import WAITRESS_THREADS  # loaded by the demo's server already
+    from collector.http.server import WAITRESS_THREADS, quiet  # loaded by the demo's server already
 
     only = ["--units", unit_codes] if unit_codes else []
     loader = subprocess.Popen([sys.executable, "-m", "collector.cli", "simulate", "--url", url, "--db", db_url,
                                "--seed", str(seed), "--mode", "changes", "--concurrency", str(WAITRESS_THREADS),
                                *only], start_new_session=True)
     try:
-        returncode = loader.wait()
+        # Every thread busy is the point of the load: waitress's "Task queue depth is 1", each time a report
+        # waits a moment for a thread, would bury the progress line under thousands of warnings.
+        with quiet("waitress.queue"):
+            returncode = loader.wait()
     except BaseException:
         loader.terminate()
         loader.wait()

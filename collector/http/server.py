@@ -14,9 +14,10 @@ import logging
 import ssl
 import sys
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 from flask import Flask
 from waitress.server import create_server
@@ -73,14 +74,22 @@ class Server:
         (a Ctrl-C while the demo loads its fleet). A dropped request is no loss: its sender keeps the report
         until the collector acknowledges it, and waitress's "Canceling N pending task(s)" is muted here for that.
         """
-        waitress_log = logging.getLogger("waitress")
-        level = waitress_log.level
-        waitress_log.setLevel(logging.ERROR)
-        try:
+        with quiet("waitress"):
             self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
-        finally:
-            waitress_log.setLevel(level)
         self._server.close()
+
+
+@contextmanager
+def quiet(logger: str) -> Iterator[None]:
+    """``logger``'s warnings muted for the block (its errors still shown): for waitress's notices of what the
+    caller does on purpose."""
+    muted = logging.getLogger(logger)
+    level = muted.level
+    muted.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        muted.setLevel(level)
 
 
 def listening(app: Flask, host: str, port: int, instead: str, threads: int = WAITRESS_THREADS,
