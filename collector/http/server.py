@@ -14,6 +14,7 @@ import logging
 import ssl
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,10 +39,11 @@ class Server:
                  proxy_headers: bool = False):
         # Waitress drops X-Forwarded-For & co. unless told otherwise; with trusted proxies configured the app
         # reads them itself, from those proxies only (``auth.client_address``).
-        self._server = create_server(app, host=host, port=port, threads=threads, ident="hdc-collector",
-                                     clear_untrusted_proxy_headers=not proxy_headers)
+        self._sockets: dict = {}  # waitress's socket map: the listening socket, its trigger, the connections
+        self._server = create_server(app, map=self._sockets, host=host, port=port, threads=threads,
+                                     ident="hdc-collector", clear_untrusted_proxy_headers=not proxy_headers)
         self.host = host
-        self.port = self._server.effective_port
+        self.port = int(self._server.effective_port)  # waitress gives it as text
         self._thread: threading.Thread | None = None
 
     @property
@@ -73,10 +75,20 @@ class Server:
         Closing the sockets first left a thread answering into a closed loop, and waitress printed its traceback
         (a Ctrl-C while the demo loads its fleet). A dropped request is no loss: its sender keeps the report
         until the collector acknowledges it, and waitress's "Canceling N pending task(s)" is muted here for that.
+        The sockets are closed once the background loop has ended: closed while it still selected on them, its
+        thread printed a traceback as the process exited. Emptying its socket map ends it at its next turn
+        (waitress's loop runs while the map holds a socket, and skips one it no longer finds there).
         """
         with quiet("waitress"):
             self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
-        self._server.close()
+        sockets = dict(self._sockets)
+        deadline = time.monotonic() + 5
+        while self._thread is not None and self._thread.is_alive() and time.monotonic() < deadline:
+            sockets.update(self._sockets)  # one accepted meanwhile
+            self._sockets.clear()
+            self._thread.join(0.1)
+        for dispatcher in sockets.values():
+            dispatcher.close()
 
 
 @contextmanager
